@@ -1,0 +1,1 @@
+"""Microsoft identity platform, Graph and Exchange Web Services mocks."""

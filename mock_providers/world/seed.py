@@ -1,0 +1,225 @@
+"""Deterministic world seeding: one seed drives every name, id, password and event.
+
+Tenants and Google domains carry stable *keys* ("contoso", "fabrikam", "workspace") so features can
+name them whatever the seed; everything else (names, domains, ids, secrets) comes from faker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from faker import Faker
+
+from mock_providers.world.collection import Collection
+from mock_providers.world.model import (
+    Attendee,
+    Calendar,
+    Contact,
+    ContactFolder,
+    Event,
+    GoogleClient,
+    GoogleDomain,
+    GoogleUser,
+    Mailbox,
+    MsApp,
+    MsTenant,
+    MsUser,
+)
+from mock_providers.world.world import World
+
+# The integration under test redirects here; `.invalid` never resolves, so nothing can leave the
+# machine even if a client followed it. The harness's user agent stops at it.
+MS_REDIRECT_URI = "https://calharness.invalid/oauth/microsoft/callback"
+GOOGLE_REDIRECT_URI = "https://calharness.invalid/oauth/google/callback"
+PUBLIC_CLIENT_REDIRECT = "http://localhost"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantProfile:
+    key: str
+    users: int = 4
+    users_may_consent: bool = True
+    granted_roles: tuple[str, ...] = ("Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read.All")
+    exchange: str = "online"
+    exchange_build: str = "15.20.8207.17"
+
+
+@dataclass(frozen=True, slots=True)
+class WorldProfile:
+    tenants: tuple[TenantProfile, ...] = (
+        TenantProfile("contoso"),
+        # User consent disabled and no admin consent yet: the "Need admin approval" path.
+        TenantProfile("fabrikam", users=3, users_may_consent=False, granted_roles=(),
+                      exchange="hybrid", exchange_build="15.1.466.34"),
+    )
+    google_users: int = 3
+    events_per_user: int = 8
+    contacts_per_user: int = 6
+
+
+class _Ids:
+    """uuid4-shaped ids from the seeded RNG, so a seed reproduces every id."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def token(self, n: int = 32) -> str:
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        return "".join(self._rng.choice(alphabet) for _ in range(n))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())[:20] or "tenant"
+
+
+def change_key(*parts: object) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
+
+
+def _password(ids: _Ids) -> str:
+    # Meets Entra's complexity rules and is safe to print in JSON and type into forms.
+    return f"Cal-{ids.token(10)}-9x"
+
+
+def _events(fake: Faker, ids: _Ids, owner: MsUser | GoogleUser, colleagues: list[str],
+            n: int, now: datetime, world: World) -> Collection[Event]:
+    events: Collection[Event] = Collection(world.seq)
+    day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    email = owner.upn if isinstance(owner, MsUser) else owner.email
+    name = owner.display_name if isinstance(owner, MsUser) else owner.name
+    for i in range(n):
+        start = day0 + timedelta(days=fake.random_int(-2, 9), hours=fake.random_int(8, 17),
+                                 minutes=fake.random_element((0, 30)))
+        end = start + timedelta(minutes=fake.random_element((30, 45, 60, 90)))
+        online = i % 3 == 0
+        event_id = ids.uuid()
+        attendees = [Attendee(email=a, name=a.split("@")[0].title())
+                     for a in fake.random_sample(colleagues, min(2, len(colleagues)))]
+        event = Event(
+            id=event_id,
+            subject=fake.catch_phrase(),
+            start=start,
+            end=end,
+            created=now - timedelta(days=14),
+            last_modified=now - timedelta(days=1),
+            ical_uid=f"{event_id}@calharness",
+            change_key=change_key(event_id, 0),
+            body=fake.paragraph(nb_sentences=2),
+            location=fake.city() if not online else "",
+            attendees=attendees,
+            organizer_email=email,
+            organizer_name=name,
+            sensitivity="private" if i % 4 == 1 else "normal",
+            is_online_meeting=online,
+            online_meeting_provider="teamsForBusiness" if online else "unknown",
+            join_url=f"https://teams.calharness.invalid/l/meetup-join/{ids.token(16)}" if online
+            else None,
+        )
+        events.put(event.id, event, world.next_seq())
+    return events
+
+
+def _contacts(fake: Faker, ids: _Ids, n: int, now: datetime, world: World) -> Collection[Contact]:
+    contacts: Collection[Contact] = Collection(world.seq)
+    for _ in range(n):
+        first, last = fake.first_name(), fake.last_name()
+        contact_id = ids.uuid()
+        contact = Contact(
+            id=contact_id,
+            display_name=f"{first} {last}",
+            given_name=first,
+            surname=last,
+            created=now - timedelta(days=30),
+            last_modified=now - timedelta(days=2),
+            change_key=change_key(contact_id, 0),
+            emails=[f"{first}.{last}@{fake.domain_name()}".lower()],
+            business_phones=[fake.numerify("+1 425 555 ####")],
+            company_name=fake.company(),
+            job_title=fake.job(),
+        )
+        contacts.put(contact.id, contact, world.next_seq())
+    return contacts
+
+
+def _tenant(world: World, fake: Faker, ids: _Ids, profile: TenantProfile,
+            world_profile: WorldProfile, now: datetime) -> MsTenant:
+    company = fake.company()
+    slug = _slug(company.split()[0]) + profile.key[:3]
+    tenant_id = ids.uuid()
+    domains = [f"{slug}.onmicrosoft.com", f"{slug}.example.com"]
+    people = [(fake.first_name(), fake.last_name()) for _ in range(profile.users)]
+    upns = [f"{first}.{last}@{domains[1]}".lower() for first, last in people]
+    users: dict[str, MsUser] = {}
+    for index, ((first, last), upn) in enumerate(zip(people, upns, strict=True)):
+        user = MsUser(
+            id=ids.uuid(), upn=upn, display_name=f"{first} {last}", given_name=first,
+            surname=last, password=_password(ids), tenant_id=tenant_id,
+            mailbox=Mailbox(calendars={}, contact_folders={}), is_admin=index == 0,
+        )
+        calendar = Calendar(
+            id=ids.uuid(), name="Calendar", owner_email=upn, is_default=True,
+            events=_events(fake, ids, user, [u for u in upns if u != upn],
+                           world_profile.events_per_user, now, world),
+        )
+        folder = ContactFolder(id=ids.uuid(), name="Contacts",
+                               contacts=_contacts(fake, ids, world_profile.contacts_per_user,
+                                                  now, world))
+        user.mailbox.calendars[calendar.id] = calendar
+        user.mailbox.contact_folders[folder.id] = folder
+        users[user.id] = user
+    confidential = MsApp(
+        client_id=ids.uuid(), display_name="Meeting platform calendar integration",
+        client_secret=f"{ids.token(3)}8Q~{ids.token(34)}", redirect_uris=[MS_REDIRECT_URI],
+        granted_roles=set(profile.granted_roles),
+    )
+    public = MsApp(client_id=ids.uuid(), display_name="Meeting platform desktop client",
+                   client_secret=None, redirect_uris=[PUBLIC_CLIENT_REDIRECT])
+    return MsTenant(
+        id=tenant_id, key=profile.key, name=company, domains=domains, users=users,
+        apps={confidential.client_id: confidential, public.client_id: public},
+        users_may_consent=profile.users_may_consent, exchange=profile.exchange,  # type: ignore[arg-type]
+        exchange_build=profile.exchange_build,
+    )
+
+
+def build_world(seed: int, profile: WorldProfile | None = None, world: World | None = None) -> World:
+    """A fresh world for `seed` (or `world` refilled in place, keeping its clock and audit log)."""
+    profile = profile or WorldProfile()
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    ids = _Ids(random.Random(seed))
+    world = world or World(seed)
+    now = world.clock.now().astimezone(UTC)
+    for tenant_profile in profile.tenants:
+        world.add_tenant(_tenant(world, fake, ids, tenant_profile, profile, now))
+    gdomain = GoogleDomain(domain=f"{_slug(fake.company().split()[0])}-workspace.example.com",
+                           users={})
+    emails: list[str] = []
+    for _ in range(profile.google_users):
+        first, last = fake.first_name(), fake.last_name()
+        emails.append(f"{first}.{last}@{gdomain.domain}".lower())
+    for email in emails:
+        name = email.split("@")[0].replace(".", " ").title()
+        user = GoogleUser(email=email, name=name, password=_password(ids), calendars={},
+                          contacts=Collection(world.seq))
+        user.calendars[email] = Calendar(
+            id=email, name=name, owner_email=email, is_default=True,
+            events=_events(fake, ids, user, [e for e in emails if e != email],
+                           profile.events_per_user, now, world))
+        user.contacts = _contacts(fake, ids, profile.contacts_per_user, now, world)
+        gdomain.users[email] = user
+    world.add_google_domain(gdomain)
+    client = GoogleClient(client_id=f"{ids.token(12).lower()}-{ids.token(20).lower()}"
+                          ".apps.googleusercontent.com",
+                          client_secret=f"GOCSPX-{ids.token(28)}",
+                          redirect_uris=[GOOGLE_REDIRECT_URI])
+    world.google_clients[client.client_id] = client
+    return world

@@ -1,0 +1,91 @@
+"""The World: tenants, users, mailboxes, Google domains, tokens, clock, faults and audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from mock_providers.world.audit import AuditLog
+from mock_providers.world.clock import Clock
+from mock_providers.world.faults import FaultPlan
+from mock_providers.world.model import (
+    Calendar,
+    GoogleClient,
+    GoogleDomain,
+    GoogleUser,
+    MsApp,
+    MsTenant,
+    MsUser,
+)
+from mock_providers.world.tokens import TokenRegistry
+
+
+class World:
+    def __init__(self, seed: int, clock: Clock | None = None) -> None:
+        self.seed = seed
+        self.clock = clock or Clock()
+        self.faults = FaultPlan(seed)
+        self.audit = AuditLog()
+        self.tokens = TokenRegistry()
+        self.ms_tenants: dict[str, MsTenant] = {}
+        self.google_domains: dict[str, GoogleDomain] = {}
+        self.google_clients: dict[str, GoogleClient] = {}
+        self._seq = 0
+        # Indexes: every lookup on a request path is a dict hit.
+        self._ms_users_by_upn: dict[str, MsUser] = {}
+        self._ms_users_by_id: dict[str, MsUser] = {}
+        self._tenant_by_alias: dict[str, MsTenant] = {}
+
+    # -- sequence numbers for change tracking -------------------------------------------------
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+    # -- Microsoft -----------------------------------------------------------------------------
+    def add_tenant(self, tenant: MsTenant) -> MsTenant:
+        self.ms_tenants[tenant.id] = tenant
+        self._tenant_by_alias[tenant.id.lower()] = tenant
+        self._tenant_by_alias[tenant.key.lower()] = tenant
+        for domain in tenant.domains:
+            self._tenant_by_alias[domain.lower()] = tenant
+        for user in tenant.users.values():
+            self.index_ms_user(user)
+        return tenant
+
+    def index_ms_user(self, user: MsUser) -> None:
+        self._ms_users_by_upn[user.upn.lower()] = user
+        self._ms_users_by_id[user.id] = user
+
+    def tenant(self, alias: str) -> MsTenant | None:
+        """A tenant by id, stable key or any of its domains (as Entra accepts in the authority)."""
+        return self._tenant_by_alias.get(alias.lower())
+
+    def ms_user(self, id_or_upn: str) -> MsUser | None:
+        return self._ms_users_by_id.get(id_or_upn) or self._ms_users_by_upn.get(id_or_upn.lower())
+
+    def ms_app(self, tenant: MsTenant, client_id: str) -> MsApp | None:
+        return tenant.apps.get(client_id)
+
+    # -- Google --------------------------------------------------------------------------------
+    def add_google_domain(self, domain: GoogleDomain) -> GoogleDomain:
+        self.google_domains[domain.domain.lower()] = domain
+        return domain
+
+    def google_user(self, email: str) -> GoogleUser | None:
+        domain = self.google_domains.get(email.rsplit("@", 1)[-1].lower())
+        return domain.users.get(email.lower()) if domain else None
+
+    def google_calendar(self, user: GoogleUser, calendar_id: str) -> Calendar | None:
+        if calendar_id == "primary":
+            calendar_id = user.email
+        return user.calendars.get(calendar_id)
