@@ -1,0 +1,393 @@
+"""The result model every report is rendered from.
+
+Plain dataclasses that the pytest plugin fills in while a run goes on. Verdicts, counts and
+coverage are derived on demand, never stored, so a report can't contradict its own data.
+`to_dict()`/`from_dict()` give a JSON-safe round trip; `from_dict()` rejects malformed input with
+a one-line `ValueError` naming the offending field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+Status = Literal["passed", "failed", "skipped", "error"]
+Verdict = Literal["passed", "failed", "skipped", "not covered", "not testable"]
+
+STATUSES: tuple[Status, ...] = get_args(Status)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+
+
+@dataclass(slots=True)
+class StepResult:
+    keyword: str
+    text: str
+    status: Status
+    duration_s: float
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keyword": self.keyword,
+            "text": self.text,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "step") -> StepResult:
+        f = _Fields(data, where)
+        return cls(
+            keyword=f.text("keyword"),
+            text=f.text("text"),
+            status=f.status("status"),
+            duration_s=f.number("duration_s"),
+            error=f.opt_text("error"),
+        )
+
+
+@dataclass(slots=True)
+class Evidence:
+    """What the mock providers saw, e.g. audit-log entries backing a verdict."""
+
+    label: str
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "data": self.data}
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "evidence") -> Evidence:
+        f = _Fields(data, where)
+        return cls(label=f.text("label"), data=f.mapping("data"))
+
+
+@dataclass(slots=True)
+class ScenarioResult:
+    feature_name: str
+    feature_file: str
+    name: str
+    line: int
+    tags: list[str]
+    requirement_ids: list[str]
+    status: Status
+    duration_s: float
+    steps: list[StepResult]
+    error: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def location(self) -> str:
+        return f"{self.feature_file}:{self.line}"
+
+    def failing_step(self) -> StepResult | None:
+        """The first step that failed or errored, if any."""
+        return next((s for s in self.steps if s.status in ("failed", "error")), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature_name": self.feature_name,
+            "feature_file": self.feature_file,
+            "name": self.name,
+            "line": self.line,
+            "tags": list(self.tags),
+            "requirement_ids": list(self.requirement_ids),
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "steps": [s.to_dict() for s in self.steps],
+            "error": self.error,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "scenario") -> ScenarioResult:
+        f = _Fields(data, where)
+        return cls(
+            feature_name=f.text("feature_name"),
+            feature_file=f.text("feature_file"),
+            name=f.text("name"),
+            line=f.integer("line"),
+            tags=f.text_list("tags"),
+            requirement_ids=f.text_list("requirement_ids"),
+            status=f.status("status"),
+            duration_s=f.number("duration_s"),
+            steps=[StepResult.from_dict(d, where=w) for w, d in f.items("steps")],
+            error=f.opt_text("error"),
+            evidence=[
+                Evidence.from_dict(d, where=w) for w, d in f.items("evidence", required=False)
+            ],
+        )
+
+
+@dataclass(slots=True)
+class RequirementRecord:
+    """One catalogue entry, passed in as plain data (the report doesn't load the catalogue)."""
+
+    id: str
+    area: str
+    title: str
+    source: str
+    sentence: str
+    testable: bool
+    why_not: str | None = None
+    notes: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "area": self.area,
+            "title": self.title,
+            "source": self.source,
+            "sentence": self.sentence,
+            "testable": self.testable,
+            "why_not": self.why_not,
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "requirement") -> RequirementRecord:
+        f = _Fields(data, where)
+        return cls(
+            id=f.text("id"),
+            area=f.text("area"),
+            title=f.text("title"),
+            source=f.text("source"),
+            sentence=f.text("sentence"),
+            testable=f.flag("testable"),
+            why_not=f.opt_text("why_not"),
+            notes=f.opt_text("notes"),
+        )
+
+
+@dataclass(slots=True)
+class RequirementRow:
+    """A requirement with its verdict and the scenarios (in run order) that carry its id."""
+
+    requirement: RequirementRecord
+    verdict: Verdict
+    scenarios: list[ScenarioResult]
+
+    @property
+    def id(self) -> str:
+        return self.requirement.id
+
+    @property
+    def scenario_names(self) -> list[str]:
+        return [s.name for s in self.scenarios]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.requirement.to_dict(),
+            "verdict": self.verdict,
+            "scenarios": [
+                {"name": s.name, "location": s.location, "status": s.status} for s in self.scenarios
+            ],
+        }
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    seed: int
+    iut: str
+    started_at: datetime
+    finished_at: datetime
+    scenarios: list[ScenarioResult]
+    requirements: list[RequirementRecord]
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def passed(self) -> bool:
+        return not any(s.status in ("failed", "error") for s in self.scenarios)
+
+    def counts(self) -> dict[Status, int]:
+        """Scenarios per status; every status is present, zero included."""
+        counts: dict[Status, int] = dict.fromkeys(STATUSES, 0)
+        for scenario in self.scenarios:
+            counts[scenario.status] += 1
+        return counts
+
+    def requirement_rows(self) -> list[RequirementRow]:
+        """One row per requirement, in catalogue order."""
+        covering = self._scenarios_by_requirement()
+        rows: list[RequirementRow] = []
+        for req in self.requirements:
+            scenarios = covering.get(req.id, [])
+            rows.append(RequirementRow(req, _verdict(req, scenarios), scenarios))
+        return rows
+
+    def requirement_counts(self) -> dict[Verdict, int]:
+        counts: dict[Verdict, int] = dict.fromkeys(VERDICTS, 0)
+        for row in self.requirement_rows():
+            counts[row.verdict] += 1
+        return counts
+
+    def coverage(self) -> float | None:
+        """Share of testable requirements that some scenario carries; None if none is testable."""
+        testable = [req for req in self.requirements if req.testable]
+        if not testable:
+            return None
+        covering = self._scenarios_by_requirement()
+        return sum(1 for req in testable if req.id in covering) / len(testable)
+
+    def unknown_requirement_ids(self) -> list[str]:
+        """Ids scenarios carry that the catalogue lacks, in order of first use."""
+        known = {req.id for req in self.requirements}
+        return [rid for rid in self._scenarios_by_requirement() if rid not in known]
+
+    def scenarios_for(self, requirement_id: str) -> list[ScenarioResult]:
+        return self._scenarios_by_requirement().get(requirement_id, [])
+
+    def _scenarios_by_requirement(self) -> dict[str, list[ScenarioResult]]:
+        by_id: dict[str, list[ScenarioResult]] = {}
+        for scenario in self.scenarios:
+            # dict.fromkeys: a scenario tagged twice with one id still covers it once
+            for rid in dict.fromkeys(scenario.requirement_ids):
+                by_id.setdefault(rid, []).append(scenario)
+        return by_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "seed": self.seed,
+            "iut": self.iut,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "environment": dict(self.environment),
+            "scenarios": [s.to_dict() for s in self.scenarios],
+            "requirements": [r.to_dict() for r in self.requirements],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "run") -> RunResult:
+        f = _Fields(data, where)
+        return cls(
+            run_id=f.text("run_id"),
+            seed=f.integer("seed"),
+            iut=f.text("iut"),
+            started_at=f.timestamp("started_at"),
+            finished_at=f.timestamp("finished_at"),
+            scenarios=[ScenarioResult.from_dict(d, where=w) for w, d in f.items("scenarios")],
+            requirements=[
+                RequirementRecord.from_dict(d, where=w) for w, d in f.items("requirements")
+            ],
+            environment=f.text_mapping("environment"),
+        )
+
+
+def _verdict(req: RequirementRecord, scenarios: list[ScenarioResult]) -> Verdict:
+    # Scenarios outrank the catalogue's "not testable": a failure must never be hidden behind
+    # a label, even if the scenario shouldn't carry that id in the first place.
+    if not scenarios:
+        return "not covered" if req.testable else "not testable"
+    statuses = {s.status for s in scenarios}
+    if statuses & {"failed", "error"}:
+        return "failed"
+    if statuses == {"skipped"}:
+        return "skipped"
+    # Passed, or passed alongside skipped: what ran upheld the requirement.
+    return "passed"
+
+
+class _Fields:
+    """Typed, path-aware access to one JSON object, for one-line error messages."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected an object, got {_kind(data)}")
+        self._data: dict[str, Any] = data
+        self._where = where
+
+    def _get(self, key: str, *, required: bool = True, default: Any = None) -> Any:
+        if key not in self._data:
+            if required:
+                raise ValueError(f"{self._where}: missing field {key!r}")
+            return default
+        return self._data[key]
+
+    def _fail(self, key: str, expected: str, value: object) -> ValueError:
+        return ValueError(f"{self._where}.{key}: expected {expected}, got {_kind(value)}")
+
+    def text(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str):
+            raise self._fail(key, "a string", value)
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value = self._get(key, required=False)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, "a string or null", value)
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._fail(key, "an integer", value)
+        return value
+
+    def number(self, key: str) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._fail(key, "a number", value)
+        return float(value)
+
+    def flag(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
+
+    def status(self, key: str) -> Status:
+        value = self._get(key)
+        if value not in STATUSES:
+            raise ValueError(
+                f"{self._where}.{key}: expected one of {', '.join(STATUSES)}, got {value!r:.60}"
+            )
+        return value  # type: ignore[no-any-return]
+
+    def timestamp(self, key: str) -> datetime:
+        value = self.text(key)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{self._where}.{key}: expected an ISO-8601 datetime, got {value!r:.60}"
+            ) from None
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self._get(key)
+        if not isinstance(value, dict):
+            raise self._fail(key, "an object", value)
+        return value
+
+    def text_mapping(self, key: str) -> dict[str, str]:
+        value = self._get(key, required=False, default={})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise self._fail(key, "an object of strings", value)
+        return dict(value)
+
+    def text_list(self, key: str) -> list[str]:
+        value = self._get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "a list of strings", value)
+        return list(value)
+
+    def items(self, key: str, *, required: bool = True) -> Iterator[tuple[str, object]]:
+        """Each element of a list field with its path, e.g. ('run.scenarios[2]', {...})."""
+        value = self._get(key, required=required, default=[])
+        if not isinstance(value, list):
+            raise self._fail(key, "a list", value)
+        for index, item in enumerate(value):
+            yield f"{self._where}.{key}[{index}]", item
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__

@@ -1,0 +1,15 @@
+"""Shared fixtures: one TLS mock hub per test session (reset it where a test needs a clean world)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mock_providers.server import HubServer
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    with HubServer(seed=42, tls=True, state_dir=tmp_path_factory.mktemp("hub-state")) as server:
+        yield server
