@@ -19,7 +19,7 @@ class FaultSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: FaultKind
-    provider: str | None = Field(None, description="one of PROVIDERS; None matches every provider")
+    provider: str | None = Field(None, description="one of PROVIDERS; None matches all")
     method: str | None = None
     path: str | None = Field(None, description="regular expression searched in the request path")
     user: str | None = Field(None, description="upn/email of the principal the fault applies to")
@@ -27,7 +27,7 @@ class FaultSpec(BaseModel):
     code: str | None = Field(None, description="provider error code, e.g. ServiceUnavailable")
     retry_after: int | None = Field(None, ge=0, le=3600, description="seconds, for throttle")
     delay_ms: int = Field(0, ge=0, le=120_000)
-    times: int | None = Field(1, ge=1, description="how many requests it hits; None = until removed")
+    times: int | None = Field(1, ge=1, description="requests it hits; None = until removed")
     after: int = Field(0, ge=0, description="let this many matching requests through first")
     probability: float = Field(1.0, gt=0.0, le=1.0)
 
@@ -76,9 +76,7 @@ class Fault:
             return False
         if self._path_re is not None and not self._path_re.search(path):
             return False
-        if s.user is not None and (user or "").lower() != s.user.lower():
-            return False
-        return True
+        return s.user is None or (user or "").lower() == s.user.lower()
 
     def to_dict(self) -> dict[str, object]:
         return {"id": self.id, **self.spec.model_dump(), "seen": self.seen, "hits": self.hits}

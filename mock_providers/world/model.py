@@ -1,7 +1,8 @@
 """Entities of the simulated world, shared by every mock provider.
 
 Events and contacts are provider-neutral: Graph, EWS and Google each render them in their own wire
-format (Graph `subject`/`sensitivity`, Google `summary`/`visibility`, EWS `t:Subject`/`t:Sensitivity`).
+format (Graph `subject`/`sensitivity`, Google `summary`/`visibility`, EWS `t:Subject`/
+`t:Sensitivity`).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class MsUser:
     tenant_id: str
     mailbox: Mailbox
     is_admin: bool = False
-    # Refresh tokens issued before this world-clock timestamp are dead (password change, revocation).
+    # Refresh tokens issued before this world-clock time are dead (password change, revocation).
     tokens_valid_after: float = 0.0
     tokens_invalid_reason: Literal["password", "revoked"] | None = None
 

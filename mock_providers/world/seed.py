@@ -190,7 +190,8 @@ def _tenant(world: World, fake: Faker, ids: _Ids, profile: TenantProfile,
     )
 
 
-def build_world(seed: int, profile: WorldProfile | None = None, world: World | None = None) -> World:
+def build_world(seed: int, profile: WorldProfile | None = None,
+                world: World | None = None) -> World:
     """A fresh world for `seed` (or `world` refilled in place, keeping its clock and audit log)."""
     profile = profile or WorldProfile()
     fake = Faker("en_US")

@@ -59,8 +59,8 @@ class TokenRegistry:
     def revoke_subject(self, issuer: str, subject: str, client_id: str | None = None) -> int:
         n = 0
         for grant in self.refresh.values():
-            if grant.issuer == issuer and grant.subject == subject and not grant.revoked:
-                if client_id is None or grant.client_id == client_id:
-                    grant.revoked = True
-                    n += 1
+            if (grant.issuer == issuer and grant.subject == subject and not grant.revoked
+                    and (client_id is None or grant.client_id == client_id)):
+                grant.revoked = True
+                n += 1
         return n

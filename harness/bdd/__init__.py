@@ -1,0 +1,1 @@
+"""pytest-bdd integration: feature collection, scenario context and result recording."""

@@ -1,0 +1,100 @@
+"""Client of the mock hub's control API: what step definitions use to arrange the providers' side
+of a scenario and to observe what the integration did there (the audit log)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+
+class ControlError(RuntimeError):
+    pass
+
+
+class ControlClient:
+    def __init__(self, control_url: str, ca_bundle: str | None, timeout: float = 30.0) -> None:
+        self.url = control_url.rstrip("/")
+        self._http = httpx.Client(verify=ca_bundle or True, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, self.url + path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            raise ControlError(f"{method} {path}: HTTP {response.status_code}: {message}")
+        return response.json() if response.content else None
+
+    # -- world ---------------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/world"))
+
+    def reset(self, seed: int | None = None) -> dict[str, Any]:
+        return dict(self._call("POST", "/reset", json={"seed": seed}))
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        return dict(self._call("POST", "/clock/advance", json={"seconds": seconds}))
+
+    # -- faults --------------------------------------------------------------------------------
+    def add_fault(self, **spec: Any) -> dict[str, Any]:
+        return dict(self._call("POST", "/faults", json=spec))
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    # -- audit ---------------------------------------------------------------------------------
+    def audit(self, *, since: int = 0, provider: str | None = None, user: str | None = None,
+              operation: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in {"since": since, "provider": provider, "user": user,
+                                    "operation": operation}.items() if v is not None}
+        return list(self._call("GET", "/audit", params=params)["entries"])
+
+    def audit_position(self) -> int:
+        return int(self._call("GET", "/audit", params={"limit": 0})["last_seq"])
+
+    # -- Microsoft admin/user actions outside the integration ----------------------------------
+    def change_password(self, upn: str, password: str) -> None:
+        self._call("POST", f"/microsoft/users/{upn}/password", json={"password": password})
+
+    def revoke_sessions(self, upn: str) -> None:
+        self._call("POST", f"/microsoft/users/{upn}/revoke")
+
+    def set_consent_policy(self, tenant: str, users_may_consent: bool,
+                           delay_seconds: int = 1800) -> dict[str, Any]:
+        return dict(self._call("POST", f"/microsoft/tenants/{tenant}/consent-policy",
+                               json={"users_may_consent": users_may_consent,
+                                     "delay_seconds": delay_seconds}))
+
+    def grant_admin_consent(self, tenant: str, client_id: str, scopes: list[str]) -> None:
+        self._call("POST", f"/microsoft/tenants/{tenant}/admin-consent",
+                   json={"client_id": client_id, "scopes": scopes})
+
+    def set_app_roles(self, tenant: str, client_id: str, roles: list[str]) -> None:
+        self._call("PUT", f"/microsoft/tenants/{tenant}/apps/{client_id}/roles",
+                   json={"roles": roles})
+
+    # -- calendar content ----------------------------------------------------------------------
+    def events(self, owner: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/mailboxes/{owner}/events")["events"])
+
+    def create_event(self, owner: str, subject: str, start: datetime, end: datetime,
+                     **fields: Any) -> dict[str, Any]:
+        body = {"subject": subject, "start": start.isoformat(), "end": end.isoformat(), **fields}
+        return dict(self._call("POST", f"/mailboxes/{owner}/events", json=body))
+
+    def update_event(self, owner: str, event_id: str, **fields: Any) -> dict[str, Any]:
+        body = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
+        return dict(self._call("PATCH", f"/mailboxes/{owner}/events/{event_id}", json=body))
+
+    def delete_event(self, owner: str, event_id: str) -> None:
+        self._call("DELETE", f"/mailboxes/{owner}/events/{event_id}")
+
+    def set_calendar_permission(self, owner: str, delegate: str, role: str) -> None:
+        self._call("PUT", f"/mailboxes/{owner}/calendar/permissions/{delegate}",
+                   json={"role": role})

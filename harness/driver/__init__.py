@@ -1,0 +1,20 @@
+"""The driver seam between step definitions and the integration under test."""
+
+from harness.driver.base import DriverError, IntegrationDriver
+from harness.driver.models import (
+    AccountSettings,
+    AccountSpec,
+    ConnectRequest,
+    ConnectStart,
+    ContactEntry,
+    IntegrationStatus,
+    Meeting,
+    MeetingRequest,
+    SettingsChangeResult,
+)
+
+__all__ = [
+    "AccountSettings", "AccountSpec", "ConnectRequest", "ConnectStart", "ContactEntry",
+    "DriverError", "IntegrationDriver", "IntegrationStatus", "Meeting", "MeetingRequest",
+    "SettingsChangeResult",
+]

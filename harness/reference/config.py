@@ -1,0 +1,54 @@
+"""How the reference implementation is wired to providers: endpoints and its app registrations.
+
+Built from the hub description (`calharness serve --json`), exactly as a real deployment would be
+configured with real endpoints and real registrations; it never reaches into the mocks' world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class AppRegistration:
+    tenant_id: str
+    domains: tuple[str, ...]
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceConfig:
+    authority_host: str
+    graph_url: str
+    ews_url: str
+    ca_bundle: str | None
+    registrations: tuple[AppRegistration, ...]
+    db_url: str = "sqlite://"
+    # Ceiling on one Retry-After wait, so a hostile or broken provider cannot stall a run.
+    max_retry_wait_s: float = 30.0
+    max_retries: int = 4
+    sync_past_days: int = 30
+    sync_future_days: int = 90
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_hub(cls, description: dict[str, Any], db_url: str = "sqlite://") -> ReferenceConfig:
+        ms = description["microsoft"]
+        registrations = []
+        for tenant in ms["tenants"]:
+            for app in tenant["apps"]:
+                if app.get("client_secret"):  # the confidential web-app registration
+                    registrations.append(AppRegistration(
+                        tenant_id=tenant["id"], domains=tuple(d.lower() for d in tenant["domains"]),
+                        client_id=app["client_id"], client_secret=app["client_secret"],
+                        redirect_uri=app["redirect_uris"][0]))
+        return cls(authority_host=ms["authority_host"], graph_url=ms["graph"], ews_url=ms["ews"],
+                   ca_bundle=description.get("ca_bundle"), registrations=tuple(registrations),
+                   db_url=db_url)
+
+    def registration_for(self, email: str) -> AppRegistration | None:
+        domain = email.rsplit("@", 1)[-1].lower()
+        return next((r for r in self.registrations if domain in r.domains), None)

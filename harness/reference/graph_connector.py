@@ -1,0 +1,188 @@
+"""Office 365 through Microsoft Graph: MSAL for every token, a thin httpx client for the API.
+
+Why httpx and not msgraph-sdk for the reference connector: the connector needs four routes
+(calendarView delta, events create, contacts list, delta follow-up) and full control over retry,
+Retry-After and 401-refresh behaviour that the compliance features assert on; the SDK's kiota
+middleware retries on its own (hiding the behaviour under test) and costs far more CPU per page.
+The SDK itself is exercised against the mocks in tests/test_graph_sdk.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msal
+import requests
+
+from harness.reference.config import AppRegistration, ReferenceConfig
+
+REAUTH_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
+
+
+class AuthFailed(Exception):
+    """The identity platform refused; `reauth` tells whether only the user can fix it."""
+
+    def __init__(self, error: str, description: str, codes: list[int] | None = None) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error, self.description, self.codes = error, description, codes or []
+
+    @property
+    def reauth(self) -> bool:
+        return self.error in REAUTH_ERRORS
+
+
+class ProviderError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(slots=True)
+class DeltaResult:
+    upserts: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    delta_link: str | None = None
+    pages: int = 0
+
+
+def _auth_failed(result: dict[str, Any]) -> AuthFailed:
+    return AuthFailed(result.get("error", "unknown_error"), result.get("error_description", ""),
+                      result.get("error_codes"))
+
+
+class GraphConnector:
+    def __init__(self, config: ReferenceConfig, registration: AppRegistration,
+                 http: httpx.Client, msal_http: requests.Session,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.registration = registration
+        self.http = http
+        self.msal_http = msal_http
+        self.sleep = sleep
+
+    # -- tokens (MSAL) -------------------------------------------------------------------------
+    def _app(self, cache: msal.SerializableTokenCache) -> msal.ConfidentialClientApplication:
+        reg = self.registration
+        return msal.ConfidentialClientApplication(
+            reg.client_id, client_credential=reg.client_secret,
+            authority=f"{self.config.authority_host}/{reg.tenant_id}",
+            token_cache=cache, http_client=self.msal_http, instance_discovery=False)
+
+    def begin_authorization(self, scopes: list[str], login_hint: str) -> dict[str, Any]:
+        app = self._app(msal.SerializableTokenCache())
+        return app.initiate_auth_code_flow(scopes, redirect_uri=self.registration.redirect_uri,
+                                           login_hint=login_hint)
+
+    def finish_authorization(self, flow: dict[str, Any], params: dict[str, str],
+                             cache: msal.SerializableTokenCache) -> dict[str, Any]:
+        result = self._app(cache).acquire_token_by_auth_code_flow(flow, params)
+        if "error" in result:
+            raise _auth_failed(result)
+        return result
+
+    def access_token(self, cache: msal.SerializableTokenCache, home_account_id: str,
+                     scopes: list[str], force_refresh: bool = False) -> str:
+        app = self._app(cache)
+        account = next((a for a in app.get_accounts()
+                        if a.get("home_account_id") == home_account_id), None)
+        if account is None:
+            raise AuthFailed("interaction_required", "no signed-in account in the token cache")
+        result = app.acquire_token_silent_with_error(scopes, account, force_refresh=force_refresh)
+        if not result:
+            raise AuthFailed("interaction_required", "no token could be obtained silently")
+        if "error" in result:
+            raise _auth_failed(result)
+        return str(result["access_token"])
+
+    # -- Graph calls ---------------------------------------------------------------------------
+    def request(self, method: str, url: str, token: Callable[[bool], str], *,
+                json: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+                ) -> httpx.Response:
+        """One Graph call with the behaviour the documents and Graph expect of a client:
+        refresh once on 401, honour Retry-After on 429/503/504, back off on dropped
+        connections; everything bounded by max_retries and max_retry_wait_s."""
+        refreshed = False
+        bearer = token(False)
+        attempt = 0
+        while True:
+            send_headers = {"Authorization": f"Bearer {bearer}",
+                            "Prefer": 'outlook.timezone="UTC"', **(headers or {})}
+            try:
+                response = self.http.request(method, url, json=json, headers=send_headers)
+            except httpx.TransportError as exc:
+                if attempt >= self.config.max_retries:
+                    raise ProviderError(0, "TransportError", str(exc)) from exc
+                self.sleep(min(2.0 ** attempt * 0.2, self.config.max_retry_wait_s))
+                attempt += 1
+                continue
+            if response.status_code == 401 and not refreshed:
+                refreshed = True
+                bearer = token(True)
+                continue
+            if response.status_code in (429, 503, 504) and attempt < self.config.max_retries:
+                self.sleep(self._retry_wait(response, attempt))
+                attempt += 1
+                continue
+            if response.status_code >= 400:
+                raise self._error(response)
+            return response
+
+    def _retry_wait(self, response: httpx.Response, attempt: int) -> float:
+        header = response.headers.get("Retry-After", "")
+        wait = float(header) if header.isdigit() else 2.0 ** attempt
+        return min(wait, self.config.max_retry_wait_s)
+
+    @staticmethod
+    def _error(response: httpx.Response) -> ProviderError:
+        try:
+            err = response.json().get("error", {})
+            return ProviderError(response.status_code, err.get("code", "unknown"),
+                                 err.get("message", ""))
+        except ValueError:
+            return ProviderError(response.status_code, "unknown", response.text[:200])
+
+    def events_delta(self, token: Callable[[bool], str], delta_link: str | None,
+                     window: tuple[datetime, datetime], page_size: int = 200) -> DeltaResult:
+        """A calendarView delta round: from the stored delta link, or a full initial round."""
+        if delta_link:
+            url = delta_link
+        else:
+            start, end = (w.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for w in window)
+            url = (f"{self.config.graph_url}/me/calendarView/delta"
+                   f"?startDateTime={start}&endDateTime={end}")
+        result = DeltaResult()
+        prefer = {"Prefer": f'outlook.timezone="UTC", odata.maxpagesize={page_size}'}
+        for _ in range(100_000):  # bounded: a provider that never ends a round is an error
+            page = self.request("GET", url, token, headers=prefer).json()
+            result.pages += 1
+            for item in page.get("value", []):
+                if "@removed" in item:
+                    result.removed.append(item["id"])
+                else:
+                    result.upserts.append(item)
+            if "@odata.nextLink" in page:
+                url = page["@odata.nextLink"]
+                continue
+            result.delta_link = page.get("@odata.deltaLink")
+            if not result.delta_link:
+                raise ProviderError(200, "NoDeltaLink", "a delta round ended without a link")
+            return result
+        raise ProviderError(200, "EndlessDelta", "the delta round did not end")
+
+    def create_event(self, token: Callable[[bool], str], body: dict[str, Any]) -> dict[str, Any]:
+        response = self.request("POST", f"{self.config.graph_url}/me/events", token, json=body)
+        return dict(response.json())
+
+    def list_contacts(self, token: Callable[[bool], str]) -> list[dict[str, Any]]:
+        url: str | None = f"{self.config.graph_url}/me/contacts?$top=100"
+        out: list[dict[str, Any]] = []
+        while url:
+            page = self.request("GET", url, token).json()
+            out.extend(page.get("value", []))
+            url = page.get("@odata.nextLink")
+        return out

@@ -1,0 +1,77 @@
+"""Account set-up and admin settings."""
+
+from __future__ import annotations
+
+from pytest_bdd import given, parsers, then, when
+
+from harness.bdd.context import ScenarioContext
+from harness.driver.models import AccountSpec
+from harness.steps.vocabulary import ACCESS, AUTHORIZE_WITH, SERVICES, lookup
+
+
+@given(parsers.parse('a meeting platform account owned by the admin of tenant "{tenant}"'))
+def account_owned_by_tenant_admin(calharness_ctx: ScenarioContext, tenant: str) -> None:
+    ctx = calharness_ctx
+    ctx.owner = ctx.tenant_admin(tenant)["upn"]
+    members = [u["upn"] for u in ctx.tenant(tenant)["users"] if u["upn"] != ctx.owner]
+    ctx.driver.setup_account(AccountSpec(owner=ctx.owner, members=members))
+    ctx.values["settings_before"] = ctx.driver.get_settings()
+
+
+def _admin_change(ctx: ScenarioContext, **changes: object) -> None:
+    assert ctx.owner, "no account owner: start with 'a meeting platform account owned by …'"
+    result = ctx.driver.change_settings(ctx.owner, changes)
+    assert result.accepted, f"the admin's change {changes} was refused: {result.reason}"
+
+
+@given("the admin enables calendar and contacts integration")
+def admin_enables_integration(calharness_ctx: ScenarioContext) -> None:
+    _admin_change(calharness_ctx, calendar_integration=True)
+
+
+@given(parsers.parse('the admin sets the default calendar service to "{service}" authorized '
+                     'with "{method}"'))
+def admin_sets_default_service(calharness_ctx: ScenarioContext, service: str,
+                               method: str) -> None:
+    svc = lookup(SERVICES, service, "service")
+    _admin_change(calharness_ctx, default_calendar_service=svc, default_contacts_service=svc,
+                  authorize_with=lookup(AUTHORIZE_WITH, method, "authorization method"))
+
+
+@given(parsers.parse('the admin sets the calendar permission to "{calendar}" and the contacts '
+                     'permission to "{contacts}"'))
+def admin_sets_permissions(calharness_ctx: ScenarioContext, calendar: str, contacts: str) -> None:
+    _admin_change(calharness_ctx, calendar_permission=lookup(ACCESS, calendar, "permission"),
+                  contacts_permission=lookup(ACCESS, contacts, "permission"))
+
+
+@when(parsers.parse('the first member of tenant "{tenant}" sets the default calendar service to '
+                    '"{service}" authorized with "{method}"'))
+def member_changes_settings(calharness_ctx: ScenarioContext, tenant: str, service: str,
+                            method: str) -> None:
+    ctx = calharness_ctx
+    actor = ctx.tenant_member(tenant)["upn"]
+    ctx.values["change"] = ctx.driver.change_settings(
+        actor, {"default_calendar_service": lookup(SERVICES, service, "service"),
+                "authorize_with": lookup(AUTHORIZE_WITH, method, "authorization method")})
+
+
+@then("the change is refused because the actor is not an owner or admin")
+def change_refused_for_role(calharness_ctx: ScenarioContext) -> None:
+    result = calharness_ctx.values["change"]
+    assert not result.accepted, "a member's change of account settings was accepted"
+    assert result.reason and "owner" in result.reason and "admin" in result.reason, \
+        f"the refusal does not say who may change settings: {result.reason!r}"
+
+
+@then("the account settings are unchanged")
+def settings_unchanged(calharness_ctx: ScenarioContext) -> None:
+    before = calharness_ctx.values["settings_before"]
+    after = calharness_ctx.driver.get_settings()
+    assert after == before, f"settings changed: {before} -> {after}"
+
+
+@then(parsers.parse('the account setting "{name}" is on'))
+def account_setting_on(calharness_ctx: ScenarioContext, name: str) -> None:
+    settings = calharness_ctx.driver.get_settings()
+    assert getattr(settings, name) is True, f"{name} is {getattr(settings, name)!r}"
