@@ -1,0 +1,118 @@
+"""The control API over the real TLS hub: validation, reset, clock, faults, audit, mailboxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from mock_providers.server import HubServer
+
+
+@pytest.fixture
+def control(hub_server: HubServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=hub_server.hub.control_url, verify=hub_server.ca_bundle) as c:
+        c.post("/reset", json={"seed": 42}).raise_for_status()
+        yield c
+
+
+def test_health_and_world_description(control: httpx.Client, hub_server: HubServer) -> None:
+    assert control.get("/health").json()["status"] == "ok"
+    world = control.get("/world").json()
+    assert world["ca_bundle"] == hub_server.ca_bundle
+    assert world["microsoft"]["graph"].endswith("/v1.0")
+    assert world["microsoft"]["ews"].endswith("/EWS/Exchange.asmx")
+    assert world["google"]["calendar"].endswith("/calendar/v3/")
+    tenant = world["microsoft"]["tenants"][0]
+    assert {"id", "domains", "users", "apps"} <= tenant.keys()
+    assert {"id", "upn", "password"} <= tenant["users"][0].keys()
+    assert {"client_id", "client_secret", "redirect_uris"} <= tenant["apps"][0].keys()
+
+
+def test_reset_with_another_seed_changes_the_world(control: httpx.Client) -> None:
+    first = control.get("/world").json()["microsoft"]["tenants"][0]["id"]
+    other = control.post("/reset", json={"seed": 43}).json()["microsoft"]["tenants"][0]["id"]
+    again = control.post("/reset", json={"seed": 42}).json()["microsoft"]["tenants"][0]["id"]
+    assert first != other and first == again
+
+
+@pytest.mark.parametrize(("path", "body", "status"), [
+    ("/reset", b"{not json", 400),
+    ("/reset", b'{"seed": "x"}', 422),
+    ("/clock/advance", b'{"seconds": -5}', 422),
+    ("/clock/advance", b'{"seconds": 5, "extra": 1}', 422),
+    ("/faults", b'{"kind": "status", "provider": "nowhere"}', 422),
+])
+def test_bad_input_gets_a_clear_error(control: httpx.Client, path: str, body: bytes,
+                                      status: int) -> None:
+    response = control.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] and error["message"]
+
+
+def test_clock_advance(control: httpx.Client) -> None:
+    before = datetime.fromisoformat(control.get("/clock").json()["now"])
+    after = datetime.fromisoformat(control.post("/clock/advance",
+                                                json={"seconds": 1800}).json()["now"])
+    assert timedelta(minutes=30) <= after - before < timedelta(minutes=31)
+
+
+def test_faults_lifecycle(control: httpx.Client) -> None:
+    fault = control.post("/faults", json={"kind": "throttle", "provider": "graph",
+                                          "retry_after": 7}).json()
+    assert fault["id"] and fault["retry_after"] == 7
+    assert [f["id"] for f in control.get("/faults").json()["faults"]] == [fault["id"]]
+    assert control.delete(f"/faults/{fault['id']}").status_code == 204
+    assert control.delete(f"/faults/{fault['id']}").status_code == 404
+    control.post("/faults", json={"kind": "latency", "delay_ms": 5})
+    assert control.delete("/faults").status_code == 204
+    assert control.get("/faults").json()["faults"] == []
+
+
+def test_mailbox_events_and_audit(control: httpx.Client) -> None:
+    upn = control.get("/world").json()["microsoft"]["tenants"][0]["users"][1]["upn"]
+    start = datetime(2030, 1, 2, 9, tzinfo=UTC)
+    created = control.post(f"/mailboxes/{upn}/events", json={
+        "subject": "Board", "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat(), "sensitivity": "private"})
+    assert created.status_code == 201
+    event_id = created.json()["id"]
+    events = control.get(f"/mailboxes/{upn}/events").json()["events"]
+    assert any(e["id"] == event_id and e["sensitivity"] == "private" for e in events)
+    patched = control.patch(f"/mailboxes/{upn}/events/{event_id}", json={"subject": "Board 2"})
+    assert patched.json()["subject"] == "Board 2"
+    assert patched.json()["change_key"] != created.json()["change_key"]
+    assert control.delete(f"/mailboxes/{upn}/events/{event_id}").status_code == 204
+    assert control.get(f"/mailboxes/{upn}/events/{event_id}").status_code == 404
+    assert control.get("/mailboxes/nobody@nowhere.example/events").status_code == 404
+    bad = control.post(f"/mailboxes/{upn}/events", json={
+        "subject": "x", "start": start.isoformat(), "end": start.isoformat()})
+    assert bad.status_code == 422 and "end must be after start" in bad.json()["error"]["message"]
+    audit = control.get("/audit", params={"since": 0}).json()
+    assert audit["last_seq"] >= 0 and isinstance(audit["entries"], list)
+    assert control.get("/audit", params={"since": "x"}).status_code == 400
+
+
+def test_admin_side_actions(control: httpx.Client) -> None:
+    world = control.get("/world").json()
+    tenant = world["microsoft"]["tenants"][1]
+    app = next(a for a in tenant["apps"] if a["client_secret"])
+    policy = control.post(f"/microsoft/tenants/{tenant['key']}/consent-policy",
+                          json={"users_may_consent": True}).json()
+    assert policy["users_may_consent"] is False and policy["pending"][0] is True
+    consent = control.post(f"/microsoft/tenants/{tenant['id']}/admin-consent",
+                           json={"client_id": app["client_id"], "scopes": ["Calendars.Read"]})
+    assert "Calendars.Read" in consent.json()["scopes"]
+    roles = control.put(f"/microsoft/tenants/{tenant['id']}/apps/{app['client_id']}/roles",
+                        json={"roles": ["Calendars.ReadWrite"]})
+    assert roles.json()["roles"] == ["Calendars.ReadWrite"]
+    assert control.post("/microsoft/tenants/nope/consent-policy",
+                        json={"users_may_consent": True}).status_code == 404
+    upn = tenant["users"][1]["upn"]
+    assert control.post(f"/microsoft/users/{upn}/password",
+                        json={"password": "short"}).status_code == 422
+    assert control.post(f"/microsoft/users/{upn}/password",
+                        json={"password": "N3w-Passw0rd!"}).json()["password_changed"]
