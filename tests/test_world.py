@@ -87,7 +87,7 @@ def test_fault_plan_matches_counts_and_skips() -> None:
     assert plan.take("graph", "GET", "/me/events") is fault
     assert plan.take("graph", "GET", "/me/events") is fault
     assert plan.take("graph", "GET", "/me/events") is None, "exhausted after `times` hits"
-    assert fault.hits == 2 and fault.seen == 4
+    assert fault.hits == 2 and fault.seen == 3, "an exhausted fault stops observing"
 
 
 def test_fault_plan_probability_is_reproducible_per_seed() -> None:
