@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from harness.net import httpx_verify
+
 
 class ControlError(RuntimeError):
     pass
@@ -16,7 +18,7 @@ class ControlError(RuntimeError):
 class ControlClient:
     def __init__(self, control_url: str, ca_bundle: str | None, timeout: float = 30.0) -> None:
         self.url = control_url.rstrip("/")
-        self._http = httpx.Client(verify=ca_bundle or True, timeout=timeout)
+        self._http = httpx.Client(verify=httpx_verify(ca_bundle), timeout=timeout)
 
     def close(self) -> None:
         self._http.close()

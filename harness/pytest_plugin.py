@@ -85,7 +85,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: a SQLite file per scenario)")
 
 
+_CONFIG: pytest.Config | None = None  # pytest-bdd's tag hook receives no config
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global _CONFIG
+    _CONFIG = config
     try:
         config.stash[CATALOGUE_KEY] = load_catalogue()
     except CatalogueError as exc:
@@ -106,7 +111,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> Callable[..., Any] | None:
     if tag.startswith(REQ_TAG_PREFIX):
         return pytest.mark.requirement(tag[len(REQ_TAG_PREFIX):])(function)
-    return None  # other tags: pytest-bdd's default (a marker of the same name)
+    if _CONFIG is not None:  # feature tags are markers users select with -m / --tags
+        _CONFIG.addinivalue_line("markers", f"{tag}: feature tag")
+    return None  # pytest-bdd's default: a marker of the same name
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

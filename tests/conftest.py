@@ -1,4 +1,4 @@
-"""Shared fixtures: one TLS mock hub per test session (reset it where a test needs a clean world)."""
+"""Shared fixtures: one TLS mock hub per test session (reset it for a clean world)."""
 
 from __future__ import annotations
 

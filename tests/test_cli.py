@@ -15,7 +15,8 @@ from pathlib import Path
 
 import msal
 import pytest
-import requests
+
+from harness.net import pinned_session
 
 CLI = [sys.executable, "-m", "harness"]
 
@@ -106,8 +107,7 @@ def test_serve_json_and_msal_client_credentials(
     assert {"auth_uri", "token_uri", "calendar", "people", "users", "clients"} <= google.keys()
     tenant = ms["tenants"][0]
     app = next(a for a in tenant["apps"] if a["client_secret"])
-    http = requests.Session()
-    http.verify = str(info["ca_bundle"])
+    http = pinned_session(str(info["ca_bundle"]))
     authority = f"{ms['authority_host']}/{tenant['id']}"
 
     good = msal.ConfidentialClientApplication(

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-
 from harness.reports import (
     SCHEMA,
     Evidence,

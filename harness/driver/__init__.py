@@ -4,6 +4,7 @@ from harness.driver.base import DriverError, IntegrationDriver
 from harness.driver.models import (
     AccountSettings,
     AccountSpec,
+    AdminConsentResult,
     ConnectRequest,
     ConnectStart,
     ContactEntry,
@@ -14,7 +15,8 @@ from harness.driver.models import (
 )
 
 __all__ = [
-    "AccountSettings", "AccountSpec", "ConnectRequest", "ConnectStart", "ContactEntry",
+    "AccountSettings", "AccountSpec", "AdminConsentResult", "ConnectRequest", "ConnectStart",
+    "ContactEntry",
     "DriverError", "IntegrationDriver", "IntegrationStatus", "Meeting", "MeetingRequest",
     "SettingsChangeResult",
 ]

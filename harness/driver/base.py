@@ -14,6 +14,7 @@ from typing import Any
 from harness.driver.models import (
     AccountSettings,
     AccountSpec,
+    AdminConsentResult,
     ConnectRequest,
     ConnectStart,
     ContactEntry,
@@ -55,6 +56,14 @@ class IntegrationDriver(ABC):
     @abstractmethod
     def complete_connect(self, user: str, callback_url: str) -> IntegrationStatus:
         """The browser came back to the integration's redirect URI with this URL."""
+
+    @abstractmethod
+    def begin_admin_consent(self, actor: str) -> ConnectStart:
+        """The account admin, as Office 365 admin, agrees on behalf of the company (Room
+        Management > Calendar Integration, or consent on behalf of the account)."""
+
+    @abstractmethod
+    def complete_admin_consent(self, actor: str, callback_url: str) -> AdminConsentResult: ...
 
     @abstractmethod
     def integration_status(self, user: str) -> IntegrationStatus: ...

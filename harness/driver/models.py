@@ -15,6 +15,8 @@ Service = Literal["office365", "exchange", "google"]
 AuthorizeWith = Literal["graph", "ews"]
 Access = Literal["none", "read", "write"]
 IntegrationState = Literal["not_connected", "pending", "connected", "reauth_required", "error"]
+# Per capability: working, refused by the provider (permission missing), or not granted at all.
+CapabilityState = Literal["ok", "denied", "off"]
 
 
 class _Model(BaseModel):
@@ -55,9 +57,18 @@ class ConnectRequest(_Model):
 
 
 class ConnectStart(_Model):
-    authorization_url: str
-    redirect_uri: str
+    """Where to send the user's browser; no URL when no browser step is needed (application
+    permissions: the admin consented for everyone)."""
+
+    authorization_url: str | None
+    redirect_uri: str | None
     requested_scopes: list[str]
+
+
+class AdminConsentResult(_Model):
+    granted: bool
+    tenant_id: str | None = None
+    message: str | None = None
 
 
 class IntegrationStatus(_Model):
@@ -68,6 +79,9 @@ class IntegrationStatus(_Model):
     calendar: Access = "none"
     contacts: Access = "none"
     granted_scopes: list[str] = Field(default_factory=list)
+    setup_by: Literal["user_oauth", "admin_application"] | None = None
+    calendar_state: CapabilityState = "off"
+    contacts_state: CapabilityState = "off"
     message: str | None = None
 
 

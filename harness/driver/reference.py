@@ -9,6 +9,7 @@ from harness.driver.base import IntegrationDriver
 from harness.driver.models import (
     AccountSettings,
     AccountSpec,
+    AdminConsentResult,
     ConnectRequest,
     ConnectStart,
     ContactEntry,
@@ -40,6 +41,12 @@ class ReferenceDriver(IntegrationDriver):
 
     def complete_connect(self, user: str, callback_url: str) -> IntegrationStatus:
         return self._impl.complete_connect(user, callback_url)
+
+    def begin_admin_consent(self, actor: str) -> ConnectStart:
+        return self._impl.begin_admin_consent(actor)
+
+    def complete_admin_consent(self, actor: str, callback_url: str) -> AdminConsentResult:
+        return self._impl.complete_admin_consent(actor, callback_url)
 
     def integration_status(self, user: str) -> IntegrationStatus:
         return self._impl.integration_status(user)

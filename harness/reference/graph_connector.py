@@ -16,24 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import msal
-import requests
 
-from harness.reference.config import AppRegistration, ReferenceConfig
-
-REAUTH_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
-
-
-class AuthFailed(Exception):
-    """The identity platform refused; `reauth` tells whether only the user can fix it."""
-
-    def __init__(self, error: str, description: str, codes: list[int] | None = None) -> None:
-        super().__init__(f"{error}: {description}")
-        self.error, self.description, self.codes = error, description, codes or []
-
-    @property
-    def reauth(self) -> bool:
-        return self.error in REAUTH_ERRORS
+from harness.reference.config import ReferenceConfig
+from harness.reference.tokens import TokenFn
 
 
 class ProviderError(Exception):
@@ -50,57 +35,19 @@ class DeltaResult:
     pages: int = 0
 
 
-def _auth_failed(result: dict[str, Any]) -> AuthFailed:
-    return AuthFailed(result.get("error", "unknown_error"), result.get("error_description", ""),
-                      result.get("error_codes"))
-
-
 class GraphConnector:
-    def __init__(self, config: ReferenceConfig, registration: AppRegistration,
-                 http: httpx.Client, msal_http: requests.Session,
+    """Graph calls for one mailbox: `/me` with delegated tokens, `/users/{upn}` with application
+    tokens."""
+
+    def __init__(self, config: ReferenceConfig, http: httpx.Client, mailbox_path: str,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
-        self.registration = registration
         self.http = http
-        self.msal_http = msal_http
+        self.base = f"{config.graph_url}{mailbox_path}"
         self.sleep = sleep
 
-    # -- tokens (MSAL) -------------------------------------------------------------------------
-    def _app(self, cache: msal.SerializableTokenCache) -> msal.ConfidentialClientApplication:
-        reg = self.registration
-        return msal.ConfidentialClientApplication(
-            reg.client_id, client_credential=reg.client_secret,
-            authority=f"{self.config.authority_host}/{reg.tenant_id}",
-            token_cache=cache, http_client=self.msal_http, instance_discovery=False)
-
-    def begin_authorization(self, scopes: list[str], login_hint: str) -> dict[str, Any]:
-        app = self._app(msal.SerializableTokenCache())
-        return app.initiate_auth_code_flow(scopes, redirect_uri=self.registration.redirect_uri,
-                                           login_hint=login_hint)
-
-    def finish_authorization(self, flow: dict[str, Any], params: dict[str, str],
-                             cache: msal.SerializableTokenCache) -> dict[str, Any]:
-        result = self._app(cache).acquire_token_by_auth_code_flow(flow, params)
-        if "error" in result:
-            raise _auth_failed(result)
-        return result
-
-    def access_token(self, cache: msal.SerializableTokenCache, home_account_id: str,
-                     scopes: list[str], force_refresh: bool = False) -> str:
-        app = self._app(cache)
-        account = next((a for a in app.get_accounts()
-                        if a.get("home_account_id") == home_account_id), None)
-        if account is None:
-            raise AuthFailed("interaction_required", "no signed-in account in the token cache")
-        result = app.acquire_token_silent_with_error(scopes, account, force_refresh=force_refresh)
-        if not result:
-            raise AuthFailed("interaction_required", "no token could be obtained silently")
-        if "error" in result:
-            raise _auth_failed(result)
-        return str(result["access_token"])
-
     # -- Graph calls ---------------------------------------------------------------------------
-    def request(self, method: str, url: str, token: Callable[[bool], str], *,
+    def request(self, method: str, url: str, token: TokenFn, *,
                 json: dict[str, Any] | None = None, headers: dict[str, str] | None = None
                 ) -> httpx.Response:
         """One Graph call with the behaviour the documents and Graph expect of a client:
@@ -146,14 +93,14 @@ class GraphConnector:
         except ValueError:
             return ProviderError(response.status_code, "unknown", response.text[:200])
 
-    def events_delta(self, token: Callable[[bool], str], delta_link: str | None,
+    def events_delta(self, token: TokenFn, delta_link: str | None,
                      window: tuple[datetime, datetime], page_size: int = 200) -> DeltaResult:
         """A calendarView delta round: from the stored delta link, or a full initial round."""
         if delta_link:
             url = delta_link
         else:
             start, end = (w.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for w in window)
-            url = (f"{self.config.graph_url}/me/calendarView/delta"
+            url = (f"{self.base}/calendarView/delta"
                    f"?startDateTime={start}&endDateTime={end}")
         result = DeltaResult()
         prefer = {"Prefer": f'outlook.timezone="UTC", odata.maxpagesize={page_size}'}
@@ -174,12 +121,12 @@ class GraphConnector:
             return result
         raise ProviderError(200, "EndlessDelta", "the delta round did not end")
 
-    def create_event(self, token: Callable[[bool], str], body: dict[str, Any]) -> dict[str, Any]:
-        response = self.request("POST", f"{self.config.graph_url}/me/events", token, json=body)
+    def create_event(self, token: TokenFn, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.request("POST", f"{self.base}/events", token, json=body)
         return dict(response.json())
 
-    def list_contacts(self, token: Callable[[bool], str]) -> list[dict[str, Any]]:
-        url: str | None = f"{self.config.graph_url}/me/contacts?$top=100"
+    def list_contacts(self, token: TokenFn) -> list[dict[str, Any]]:
+        url: str | None = f"{self.base}/contacts?$top=100"
         out: list[dict[str, Any]] = []
         while url:
             page = self.request("GET", url, token).json()

@@ -67,7 +67,28 @@ class IntegrationRow(Base):
     token_cache: Mapped[str | None] = mapped_column(Text, nullable=True)
     pending_flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     events_delta_link: Mapped[str | None] = mapped_column(Text, nullable=True)
+    setup_by: Mapped[str] = mapped_column(String(20), default="user_oauth")
+    calendar_state: Mapped[str] = mapped_column(String(8), default="off")
+    contacts_state: Mapped[str] = mapped_column(String(8), default="off")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TenantConsentRow(Base):
+    """The Office 365 admin's consent on behalf of a tenant, as the integration recorded it."""
+
+    __tablename__ = "tenant_consents"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))  # user_oauth | admin_application
+    admin: Mapped[str] = mapped_column(String(320))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PendingConsentRow(Base):
+    __tablename__ = "pending_admin_consents"
+    actor: Mapped[str] = mapped_column(String(320), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(100))
+    flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class MeetingRow(Base):
