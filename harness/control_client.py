@@ -97,6 +97,9 @@ class ControlClient:
     def delete_event(self, owner: str, event_id: str) -> None:
         self._call("DELETE", f"/mailboxes/{owner}/events/{event_id}")
 
+    def contacts(self, owner: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/mailboxes/{owner}/contacts")["contacts"])
+
     def set_calendar_permission(self, owner: str, delegate: str, role: str) -> None:
         self._call("PUT", f"/mailboxes/{owner}/calendar/permissions/{delegate}",
                    json={"role": role})

@@ -10,6 +10,7 @@ form_post whose target starts with the integration's redirect URI.
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
@@ -77,8 +78,10 @@ class _FilledForm:
 class UserAgent:
     def __init__(self, ca_bundle: str | None, timeout: float = 10, *,
                  transport: httpx.BaseTransport | None = None) -> None:
-        self._client = httpx.Client(verify=ca_bundle or True, timeout=timeout,
-                                    follow_redirects=False, transport=transport)
+        verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=ca_bundle)
+                                         if ca_bundle else True)
+        self._client = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False,
+                                    transport=transport)
 
     def close(self) -> None:
         self._client.close()

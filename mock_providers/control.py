@@ -301,6 +301,19 @@ def routes(hub: Hub) -> list[BaseRoute]:
         calendar.events.put(event.id, event, world.next_seq())
         return JSONResponse(event_view(event))
 
+    async def contacts(request: Request) -> Response:
+        owner = request.path_params["owner"]
+        ms, google = hub.world.ms_user(owner), hub.world.google_user(owner)
+        if ms is not None:
+            items = list(ms.mailbox.default_contacts.contacts)
+        elif google is not None:
+            items = list(google.contacts)
+        else:
+            raise ControlError(404, "mailboxNotFound", f"no mailbox or Google account {owner!r}")
+        return JSONResponse({"contacts": [
+            {"id": c.id, "display_name": c.display_name, "emails": list(c.emails)}
+            for c in sorted(items, key=lambda c: (c.display_name, c.id))]})
+
     async def permission(request: Request) -> Response:
         calendar = _calendar(hub, request.path_params["owner"])
         delegate = request.path_params["delegate"].lower()
@@ -327,6 +340,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
         ("/microsoft/tenants/{tenant}/apps/{client_id}/roles", app_roles, ["PUT"]),
         ("/mailboxes/{owner}/events", events, ["GET", "POST"]),
         ("/mailboxes/{owner}/events/{event_id}", event_item, ["GET", "PATCH", "DELETE"]),
+        ("/mailboxes/{owner}/contacts", contacts, ["GET"]),
         ("/mailboxes/{owner}/calendar/permissions/{delegate}", permission, ["PUT", "DELETE"]),
     ]
     return [Route(path, endpoint(handler), methods=methods) for path, handler, methods in table]

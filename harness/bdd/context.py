@@ -36,6 +36,9 @@ class ScenarioContext:
         return dict(members[index])
 
     def password_of(self, email: str) -> str:
+        changed = self.values.get("passwords", {}).get(email.lower())
+        if changed:
+            return str(changed)
         for tenant in self.world["microsoft"]["tenants"]:
             for user in tenant["users"]:
                 if user["upn"].lower() == email.lower():

@@ -69,6 +69,10 @@ class IntegrationDriver(ABC):
     def integration_status(self, user: str) -> IntegrationStatus: ...
 
     @abstractmethod
+    def sync_now(self, user: str) -> IntegrationStatus:
+        """Run now the periodic sync the integration runs on its own schedule."""
+
+    @abstractmethod
     def list_meetings(self, user: str, start: datetime, end: datetime) -> list[Meeting]:
         """The user's meeting list for the window (the integration syncs as it sees fit)."""
 

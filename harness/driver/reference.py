@@ -51,6 +51,9 @@ class ReferenceDriver(IntegrationDriver):
     def integration_status(self, user: str) -> IntegrationStatus:
         return self._impl.integration_status(user)
 
+    def sync_now(self, user: str) -> IntegrationStatus:
+        return self._impl.sync_now(user)
+
     def list_meetings(self, user: str, start: datetime, end: datetime) -> list[Meeting]:
         return self._impl.list_meetings(user, start, end)
 

@@ -400,6 +400,13 @@ class ReferenceIntegration:
             row.events_delta_link = delta.delta_link
             row.calendar_state = "ok"
 
+    def sync_now(self, user: str) -> IntegrationStatus:
+        self._sync(user)
+        status = self.integration_status(user)
+        if status.state == "connected" and status.contacts != "none":
+            self.list_contacts(user)
+        return self.integration_status(user)
+
     def list_meetings(self, user: str, start: datetime, end: datetime) -> list[Meeting]:
         self._sync(user)
         with self.store.session() as s:

@@ -2,40 +2,149 @@
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, then, when
+from typing import Any
+
+from pytest_bdd import given, parsers, then, when
 
 from harness.bdd.context import ScenarioContext
 from harness.driver.models import ConnectRequest
+from harness.steps.vocabulary import bare_scope
+
+OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+
+
+def sign_in(ctx: ScenarioContext, url: str, who: str, stop_at: str, consent: str = "accept",
+            on_behalf_of_org: bool = False) -> Any:
+    """The harness's user agent signs `who` in on the provider's real pages."""
+    from harness.useragent import UserAgent
+
+    agent = UserAgent(ctx.ca_bundle)
+    try:
+        return agent.authorize(url, username=who, password=ctx.password_of(who),
+                               consent=consent, on_behalf_of_org=on_behalf_of_org,  # type: ignore[arg-type]
+                               stop_at=stop_at)
+    finally:
+        agent.close()
 
 
 def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accept") -> None:
-    """Start the set-up through the driver, let the harness's user agent sign in at the
-    provider's real pages, then hand the redirect back to the integration."""
-    from harness.useragent import UserAgent
-
+    """Start the set-up through the driver, sign in at the provider when it sends the user
+    there, then hand the redirect back to the integration."""
     assert ctx.user, "no current user: name the user in an earlier step"
+    ctx.values.pop("authorization", None)
     start = ctx.driver.begin_connect(ctx.user, request)
     ctx.values["connect_start"] = start
-    agent = UserAgent(ctx.ca_bundle)
-    try:
-        outcome = agent.authorize(start.authorization_url, username=ctx.user,
-                                  password=ctx.password_of(ctx.user), consent=consent,
-                                  stop_at=start.redirect_uri)
-    finally:
-        agent.close()
+    if start.authorization_url is None:  # nothing for the user to do (application permissions)
+        return
+    assert start.redirect_uri
+    outcome = sign_in(ctx, start.authorization_url, ctx.user, start.redirect_uri, consent)
     ctx.values["authorization"] = outcome
     if outcome.callback_url:
         ctx.values["status"] = ctx.driver.complete_connect(ctx.user, outcome.callback_url)
+
+
+def _require_callback(ctx: ScenarioContext) -> None:
+    outcome = ctx.values.get("authorization")
+    if outcome is not None:
+        assert outcome.callback_url, (
+            f"the sign-in did not come back to the integration: "
+            f"{outcome.blocked_page_title or outcome.error} {outcome.error_description or ''}")
+
+
+@given(parsers.parse('the user is the first member of tenant "{tenant}"'))
+def user_is_first_member(calharness_ctx: ScenarioContext, tenant: str) -> None:
+    calharness_ctx.user = calharness_ctx.tenant_member(tenant)["upn"]
+
+
+@given(parsers.parse('the first member of tenant "{tenant}" has connected Office 365 with the '
+                     'default settings'))
+def member_has_connected(calharness_ctx: ScenarioContext, tenant: str) -> None:
+    ctx = calharness_ctx
+    ctx.user = ctx.tenant_member(tenant)["upn"]
+    connect(ctx, ConnectRequest())
+    _require_callback(ctx)
+    status = ctx.driver.integration_status(ctx.user)
+    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
+
+
+@when("the user tries to set up the calendar integration with the default service")
+def user_tries_setup(calharness_ctx: ScenarioContext) -> None:
+    connect(calharness_ctx, ConnectRequest())
+
+
+@when("the user sets up the calendar integration again with the default service")
+def user_sets_up_again(calharness_ctx: ScenarioContext) -> None:
+    connect(calharness_ctx, ConnectRequest())
+    _require_callback(calharness_ctx)
+
+
+@then(parsers.parse('the sign-in stops on the page "{title}"'))
+def sign_in_blocked(calharness_ctx: ScenarioContext, title: str) -> None:
+    outcome = calharness_ctx.values.get("authorization")
+    assert outcome is not None, "no sign-in happened"
+    assert outcome.callback_url is None, "the sign-in came back to the integration"
+    assert outcome.blocked_page_title and title in outcome.blocked_page_title, \
+        f"stopped on {outcome.blocked_page_title!r} ({outcome.error})"
+
+
+@then(parsers.parse('the integration status is not "{state}"'))
+def integration_status_is_not(calharness_ctx: ScenarioContext, state: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    assert status.state != state, f"status is {status.state!r}"
+
+
+@then(parsers.parse('the identity provider was asked for exactly the resource scopes "{scopes}"'))
+def asked_exactly(calharness_ctx: ScenarioContext, scopes: str) -> None:
+    ctx = calharness_ctx
+    entries = [e for e in ctx.control.audit(since=ctx.audit_start, provider="identity")
+               if e.get("operation") == "authorize"]
+    assert entries, "the integration made no authorization request"
+    asked = {bare_scope(s) for e in entries for s in e.get("scopes") or []} - OIDC_SCOPES
+    assert asked == set(scopes.split()), f"asked for {sorted(asked)}, expected {scopes}"
+
+
+@then("the user never had to sign in at Microsoft")
+def user_never_signed_in(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    entries = ctx.control.audit(since=ctx.audit_start, provider="identity")
+    user_flows = [e for e in entries if (e.get("user") or "").lower() == ctx.user.lower()
+                  and (e.get("operation") or "").startswith(("authorize", "login", "token"))]
+    assert not user_flows, f"the user was sent to sign in: {user_flows[:3]}"
+
+
+# -- the admin, as Office 365 admin ------------------------------------------------------------
+@given("the admin chooses that the Office 365 admin sets up the integration with application "
+       "permissions")
+def admin_chooses_app_permissions(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.owner
+    result = ctx.driver.change_settings(ctx.owner, {"setup_by": "admin_application"})
+    assert result.accepted, result.reason
+
+
+@given("the admin authorizes the integration as Office 365 admin on behalf of the company")
+@when("the admin authorizes the integration as Office 365 admin on behalf of the company")
+def admin_consents_for_company(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.owner
+    start = ctx.driver.begin_admin_consent(ctx.owner)
+    assert start.authorization_url and start.redirect_uri
+    outcome = sign_in(ctx, start.authorization_url, ctx.owner, start.redirect_uri,
+                      on_behalf_of_org=True)
+    assert outcome.callback_url, f"admin consent stopped: {outcome.blocked_page_title} " \
+                                 f"{outcome.error} {outcome.error_description}"
+    result = ctx.driver.complete_admin_consent(ctx.owner, outcome.callback_url)
+    assert result.granted, f"admin consent not granted: {result.message}"
 
 
 @when("the user sets up the calendar integration with the default service and accepts the "
       "consent")
 def user_sets_up_default(calharness_ctx: ScenarioContext) -> None:
     connect(calharness_ctx, ConnectRequest())
-    outcome = calharness_ctx.values["authorization"]
-    assert outcome.callback_url, (
-        f"the sign-in did not come back to the integration: "
-        f"{outcome.blocked_page_title or outcome.error} {outcome.error_description or ''}")
+    _require_callback(calharness_ctx)
 
 
 @then(parsers.parse('the integration status is "{state}"'))

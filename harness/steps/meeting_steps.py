@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pytest_bdd import given, parsers, then
+from pytest_bdd import given, parsers, then, when
 
 from harness.bdd.context import ScenarioContext
 
@@ -58,3 +58,103 @@ def meeting_list_matches_provider(calharness_ctx: ScenarioContext, days: int) ->
     shown = sorted(_meeting_list(ctx, days), key=lambda m: (m[0] or "", m[1]))
     assert sorted(shown, key=lambda m: (m[0] or "", m[1])) == sorted(
         truth, key=lambda m: (m[0] or "", m[1])), f"meeting list {shown} != calendar {truth}"
+
+
+def _tomorrow_at(hhmm: str) -> datetime:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return _today() + timedelta(days=1, hours=hour, minutes=minute)
+
+
+@given(parsers.parse('a meeting "{subject}" is added to the user\'s Office 365 calendar tomorrow '
+                     'at {hhmm}'))
+@when(parsers.parse('a meeting "{subject}" is added to the user\'s Office 365 calendar tomorrow '
+                    'at {hhmm}'))
+def meeting_added_on_provider(calharness_ctx: ScenarioContext, subject: str, hhmm: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    start = _tomorrow_at(hhmm)
+    ctx.control.create_event(ctx.user, subject, start, start + timedelta(minutes=30))
+
+
+@then(parsers.parse('the meeting list shows "{subject}"'))
+def meeting_list_shows(calharness_ctx: ScenarioContext, subject: str) -> None:
+    subjects = [s for s, _ in _meeting_list(calharness_ctx, 14)]
+    assert subjects.count(subject) == 1, f"{subject!r} appears {subjects.count(subject)} times"
+
+
+@then(parsers.parse('the meeting list does not show "{subject}"'))
+def meeting_list_lacks(calharness_ctx: ScenarioContext, subject: str) -> None:
+    subjects = [s for s, _ in _meeting_list(calharness_ctx, 14)]
+    assert subject not in subjects, f"{subject!r} is in the meeting list"
+
+
+def _schedule(ctx: ScenarioContext, subject: str, hhmm: str, minutes: int) -> None:
+    from harness.driver import DriverError, MeetingRequest
+
+    assert ctx.user
+    start = _tomorrow_at(hhmm)
+    try:
+        ctx.values["scheduled"] = ctx.driver.schedule_meeting(
+            ctx.user, MeetingRequest(subject=subject, start=start,
+                                     end=start + timedelta(minutes=minutes)))
+    except DriverError as exc:
+        ctx.values["schedule_error"] = exc
+
+
+@when(parsers.parse('the user schedules a meeting "{subject}" tomorrow at {hhmm} for '
+                    '{minutes:d} minutes'))
+def user_schedules(calharness_ctx: ScenarioContext, subject: str, hhmm: str, minutes: int) -> None:
+    _schedule(calharness_ctx, subject, hhmm, minutes)
+    error = calharness_ctx.values.get("schedule_error")
+    assert error is None, f"scheduling failed: {error}"
+
+
+@when(parsers.parse('the user tries to schedule a meeting "{subject}" tomorrow at {hhmm} for '
+                    '{minutes:d} minutes'))
+def user_tries_to_schedule(calharness_ctx: ScenarioContext, subject: str, hhmm: str,
+                           minutes: int) -> None:
+    _schedule(calharness_ctx, subject, hhmm, minutes)
+
+
+@then("the scheduling is refused because the calendar is read-only")
+def scheduling_refused(calharness_ctx: ScenarioContext) -> None:
+    error = calharness_ctx.values.get("schedule_error")
+    assert error is not None, "a meeting was scheduled with a read-only calendar permission"
+    assert error.code == "calendar_read_only", f"refused for another reason: {error}"
+
+
+@then(parsers.parse('the user\'s Office 365 calendar has exactly one meeting "{subject}"'))
+def provider_has_one(calharness_ctx: ScenarioContext, subject: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    matching = [e for e in ctx.control.events(ctx.user) if e["subject"] == subject]
+    assert len(matching) == 1, f"{len(matching)} meetings {subject!r} on the provider"
+
+
+@then("the contact list shows the user's Office 365 contacts")
+def contact_list_matches_provider(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    truth = sorted(c["display_name"] for c in ctx.control.contacts(ctx.user))
+    shown = sorted(c.display_name for c in ctx.driver.list_contacts(ctx.user))
+    assert truth, "the provider has no contacts for this user: the check would be empty"
+    assert shown == truth, f"contact list {shown} != provider {truth}"
+
+
+@then(parsers.parse('the contact list is empty and the contacts status is "{state}" with a '
+                    'message about contacts'))
+def contacts_refused(calharness_ctx: ScenarioContext, state: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    assert ctx.driver.list_contacts(ctx.user) == []
+    status = ctx.driver.integration_status(ctx.user)
+    assert status.contacts_state == state, f"contacts status {status.contacts_state!r}"
+    assert status.message and "contacts" in status.message.lower(), status.message
+
+
+@then(parsers.parse('the calendar status is "{state}"'))
+def calendar_status(calharness_ctx: ScenarioContext, state: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    assert status.calendar_state == state, f"calendar status {status.calendar_state!r}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_bdd import parsers, then
+from pytest_bdd import parsers, then, when
 
 from harness.bdd.context import ScenarioContext
 from harness.steps.vocabulary import bare_scope, is_write_scope
@@ -42,3 +42,57 @@ def no_graph_writes(calharness_ctx: ScenarioContext) -> None:
     writes = [f"{c['method']} {c['path']} ({c['operation']})" for c in calls
               if (c.get("operation") or "").endswith(WRITE_OPERATIONS)]
     assert not writes, f"write calls reached Graph: {writes}"
+
+
+# -- what happens at Microsoft, outside the integration ----------------------------------------
+@when("the user's password is changed at Microsoft")
+def password_changed(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    passwords = ctx.values.setdefault("passwords", {})
+    new = f"Changed-{ctx.seed}-{len(passwords) + 1}-Pw!"
+    ctx.control.change_password(ctx.user, new)
+    passwords[ctx.user.lower()] = new
+
+
+@when("the user's sessions are revoked by the Office 365 admin")
+def sessions_revoked(calharness_ctx: ScenarioContext) -> None:
+    assert calharness_ctx.user
+    calharness_ctx.control.revoke_sessions(calharness_ctx.user)
+
+
+def _tenant_of(ctx: ScenarioContext, email: str) -> dict[str, Any]:
+    return ctx.tenant(email.rsplit("@", 1)[-1])
+
+
+@when("the Office 365 admin allows users to consent to apps")
+def tenant_allows_user_consent(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.owner
+    ctx.control.set_consent_policy(_tenant_of(ctx, ctx.owner)["id"], True)
+
+
+@when(parsers.parse('the Office 365 admin removes every application permission of the app but '
+                    '"{role}"'))
+def app_roles_cut(calharness_ctx: ScenarioContext, role: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.owner
+    tenant = _tenant_of(ctx, ctx.owner)
+    app = next(a for a in tenant["apps"] if a["client_secret"])
+    ctx.control.set_app_roles(tenant["id"], app["client_id"], [role])
+
+
+@when(parsers.parse("{minutes:d} minutes pass"))
+def minutes_pass(calharness_ctx: ScenarioContext, minutes: int) -> None:
+    calharness_ctx.control.advance_clock(minutes * 60)
+
+
+@when("an hour and a half passes")
+def ninety_minutes_pass(calharness_ctx: ScenarioContext) -> None:
+    calharness_ctx.control.advance_clock(90 * 60)
+
+
+@when("the integration runs its periodic sync")
+def integration_syncs(calharness_ctx: ScenarioContext) -> None:
+    assert calharness_ctx.user
+    calharness_ctx.driver.sync_now(calharness_ctx.user)

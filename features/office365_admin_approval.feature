@@ -1,0 +1,34 @@
+@office365 @graph @consent
+Feature: Admin approval when the tenant does not let users consent to apps
+  Users of a tenant whose admin disabled "Users can consent to apps accessing company data on
+  their behalf" see "Need admin approval" when they integrate. The Office 365 admin can consent
+  on behalf of the company; or re-enable user consent, which takes about 30 minutes to propagate.
+
+  Background:
+    Given a meeting platform account owned by the admin of tenant "fabrikam"
+    And the admin enables calendar and contacts integration
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the user is the first member of tenant "fabrikam"
+
+  @req:APPROVAL-01 @req:APPROVAL-02
+  Scenario: Without consent a user is told they need admin approval and nothing is connected
+    When the user tries to set up the calendar integration with the default service
+    Then the sign-in stops on the page "Need admin approval"
+    And the integration status is not "connected"
+
+  @req:ROOMS-01 @req:ROOMS-05 @req:ROOMS-06 @req:CONSENT-01 @req:CONSENT-05
+  Scenario: After the Office 365 admin consents on behalf of the company, users can connect
+    When the admin authorizes the integration as Office 365 admin on behalf of the company
+    And the user sets up the calendar integration with the default service and accepts the consent
+    Then the integration status is "connected"
+    And the identity provider was asked for exactly the resource scopes "Calendars.Read"
+
+  @req:APPROVAL-03 @req:CONSENT-07
+  Scenario: Re-enabled user consent counts only after it has propagated
+    When the Office 365 admin allows users to consent to apps
+    And the user tries to set up the calendar integration with the default service
+    Then the sign-in stops on the page "Need admin approval"
+    When 31 minutes pass
+    And the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
