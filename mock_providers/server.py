@@ -4,6 +4,7 @@ foreground (`calharness serve`)."""
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 import threading
 import time
@@ -15,6 +16,17 @@ import uvicorn
 from mock_providers.hub import Hub, create_app
 from mock_providers.tls import ServerCert, default_state_dir, issue_server_cert
 from mock_providers.world.seed import WorldProfile
+
+
+class _QuietShutdown(logging.Filter):
+    """uvicorn reports 'Cancel 0 running task(s)' as an ERROR when only idle keep-alive
+    connections outlived the graceful window: nothing was lost, so it is not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Cancel 0 running task(s)" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
 
 
 class HubServerError(RuntimeError):
@@ -73,6 +85,9 @@ class HubServer:
         config = uvicorn.Config(
             create_app(self.hub), log_level=self.log_level, lifespan="off",
             access_log=False, timeout_keep_alive=30,
+            # Idle TLS keep-alive clients would hold a graceful shutdown for up to 30 s
+            # (asyncio waits for their close_notify); in-flight requests get 2 s.
+            timeout_graceful_shutdown=2,
             ssl_certfile=str(self.cert.cert_file) if self.cert else None,
             ssl_keyfile=str(self.cert.key_file) if self.cert else None,
         )
