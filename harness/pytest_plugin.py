@@ -236,6 +236,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     state = item.config.stash[RUN_KEY]
     record = item.stash.get(RECORD_KEY, None)
+    if record is not None:
+        report.user_properties.append(("scenario", record.result.name))
     if report.when == "call" and record is not None:
         status = "passed" if report.passed else "skipped" if report.skipped else "failed"
         state.results.append(record.finish(status, _short_error(report)))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,7 +30,8 @@ class _ProgressPlugin:
             return
         if report.failed:
             self.failed += 1
-        name = report.nodeid.rsplit("::", 1)[-1].removeprefix("test_").replace("_", " ")
+        # pytest-bdd renders Examples values into the scenario name, so it says which row ran.
+        name = escape(str(dict(report.user_properties).get("scenario") or report.nodeid))
         mark = "[green]ok[/]" if report.passed else "[yellow]skip[/]" if report.skipped \
             else "[red]FAIL[/]"
         self.progress.console.print(f"  {mark} {name}")

@@ -141,3 +141,50 @@ def test_serve_no_tls_reports_no_ca(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+PASSING = """Feature: passing
+  @req:SVC-01
+  Scenario: integration is on by default
+    Given a meeting platform account owned by the admin of tenant "contoso"
+    Then the account setting "calendar_integration" is on
+"""
+
+FAILING = """Feature: failing
+  @req:SETUP-06
+  Scenario: connected without ever connecting
+    Given a meeting platform account owned by the admin of tenant "contoso"
+    And the user is the first member of tenant "contoso"
+    Then the integration status is "connected"
+"""
+
+
+def _results(report_dir: Path) -> dict[str, object]:
+    (run_dir,) = list(report_dir.iterdir())
+    assert {p.name for p in run_dir.iterdir()} == {"report.html", "junit.xml", "results.json"}
+    return dict(json.loads((run_dir / "results.json").read_text()))
+
+
+def test_run_passing_feature_exits_0_and_writes_reports(tmp_path: Path) -> None:
+    feature = tmp_path / "ok.feature"
+    feature.write_text(PASSING)
+    result = run_cli("run", "--features", str(feature), "--report-dir", str(tmp_path / "r"),
+                     timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = _results(tmp_path / "r")["summary"]
+    assert summary["scenarios"]["passed"] == 1  # type: ignore[index]
+    assert "PASSED" in result.stdout
+
+
+def test_run_failing_feature_exits_1_with_the_failure_reported(tmp_path: Path) -> None:
+    feature = tmp_path / "bad.feature"
+    feature.write_text(FAILING)
+    result = run_cli("run", "--features", str(feature), "--report-dir", str(tmp_path / "r"),
+                     timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    results = _results(tmp_path / "r")
+    (scenario,) = results["scenarios"]  # type: ignore[misc]
+    assert scenario["status"] == "failed"
+    failed = [s for s in scenario["steps"] if s["status"] == "failed"]
+    assert failed and "not_connected" in failed[0]["error"]
+    assert "FAILED" in result.stdout
