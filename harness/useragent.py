@@ -10,7 +10,6 @@ form_post whose target starts with the integration's redirect URI.
 from __future__ import annotations
 
 import re
-import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
@@ -19,6 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import httpx
 import lxml.html
 from lxml.html import FormElement, HtmlElement
+
+from harness.net import httpx_verify
 
 MAX_HOPS = 20
 _LOGIN_NAMES = frozenset({"login", "username", "email", "identifier", "identifierid", "loginfmt",
@@ -78,9 +79,8 @@ class _FilledForm:
 class UserAgent:
     def __init__(self, ca_bundle: str | None, timeout: float = 10, *,
                  transport: httpx.BaseTransport | None = None) -> None:
-        verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=ca_bundle)
-                                         if ca_bundle else True)
-        self._client = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False,
+        self._client = httpx.Client(verify=httpx_verify(ca_bundle), timeout=timeout,
+                                    follow_redirects=False,
                                     transport=transport)
 
     def close(self) -> None:

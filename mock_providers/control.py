@@ -155,6 +155,8 @@ def routes(hub: Hub) -> list[BaseRoute]:
                 return await handler(request)
             except ControlError as exc:
                 return _error(exc.status, exc.code, exc.message)
+            except ValueError as exc:  # the providers' own validation of admin-side actions
+                return _error(400, "invalidRequest", str(exc))
         return wrapped
 
     async def health(request: Request) -> Response:
