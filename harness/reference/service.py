@@ -1,21 +1,19 @@
 """ReferenceIntegration: the meeting platform's calendar & contacts integration, per the documents.
 
-Account settings with roles and an audit trail; the user's set-up flow (service -> permissions ->
-authenticate -> accept) or, with application permissions, the Office 365 admin's set-up for the
-whole tenant; token handling through MSAL with re-authentication status; meeting sync through
-Graph calendarView delta into the store.
+Provider-neutral core: account settings with roles and an audit trail; the user's set-up flow
+(service -> permissions -> authenticate -> accept) or, with application permissions, the admin's
+set-up for the whole tenant; credentials in the store; re-authentication status; the sync loop
+into the store. What differs per calendar service lives in `providers/`.
 """
 
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import msal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -34,8 +32,13 @@ from harness.driver.models import (
 )
 from harness.net import httpx_verify, pinned_session
 from harness.reference.config import ReferenceConfig
-from harness.reference.graph_connector import GraphConnector, ProviderError
-from harness.reference.scopes import graph_scopes
+from harness.reference.providers import Provider, ProviderEnv, provider_for
+from harness.reference.providers.base import (
+    AuthError,
+    Credentials,
+    MeetingData,
+    ProviderError,
+)
 from harness.reference.store import (
     AccountRow,
     IntegrationRow,
@@ -45,35 +48,25 @@ from harness.reference.store import (
     Store,
     TenantConsentRow,
 )
-from harness.reference.tokens import AuthFailed, MsalClients, TokenFn, token_roles
 
 _ACCESS_ORDER = {"none": 0, "read": 1, "write": 2}
 SETTINGS_ROLES = frozenset({"owner", "admin"})
 
 
-def _graph_time(value: dict[str, Any]) -> datetime:
-    """Graph dateTimeTimeZone; the connector asks for UTC (Prefer: outlook.timezone)."""
-    parsed = datetime.fromisoformat(value["dateTime"][:26])
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _meeting_row(user: str, event: dict[str, Any]) -> MeetingRow:
-    online = event.get("onlineMeeting") or {}
-    return MeetingRow(
-        user=user, provider_id=event["id"], subject=event.get("subject"),
-        start=_graph_time(event["start"]), end=_graph_time(event["end"]),
-        location=(event.get("location") or {}).get("displayName") or None,
-        join_url=online.get("joinUrl") or event.get("onlineMeetingUrl"),
-        attendees=[a["emailAddress"]["address"] for a in event.get("attendees") or []
-                   if a.get("emailAddress", {}).get("address")],
-        private=event.get("sensitivity") in ("private", "confidential"),
-        change_key=event.get("changeKey"),
-    )
+def _row_from(user: str, m: MeetingData) -> MeetingRow:
+    return MeetingRow(user=user, provider_id=m.provider_id, subject=m.subject,
+                      start=m.start.astimezone(UTC), end=m.end.astimezone(UTC),
+                      location=m.location, join_url=m.join_url, attendees=list(m.attendees),
+                      private=m.private, change_key=m.change_key)
 
 
 def _meeting(row: MeetingRow) -> Meeting:
-    return Meeting(id=row.provider_id, subject=row.subject, start=row.start.astimezone(UTC),
-                   end=row.end.astimezone(UTC), location=row.location, join_url=row.join_url,
+    start, end = row.start, row.end
+    # SQLite hands timezone-aware columns back naive; they were stored as UTC.
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+    return Meeting(id=row.provider_id, subject=row.subject, start=start, end=end,
+                   location=row.location, join_url=row.join_url,
                    attendees=list(row.attendees or []), private=row.private)
 
 
@@ -86,17 +79,34 @@ def _status(row: IntegrationRow) -> IntegrationStatus:
         "contacts_state": row.contacts_state, "message": row.message})
 
 
+def _credentials(row: IntegrationRow) -> Credentials:
+    data = row.credentials or {}
+    return Credentials(mode=data.get("mode", "delegated"), blob=data.get("blob"),
+                       account_ref=data.get("account_ref"), scopes=list(data.get("scopes", [])))
+
+
+def _store_credentials(row: IntegrationRow, creds: Credentials) -> None:
+    row.credentials = {"mode": creds.mode, "blob": creds.blob, "account_ref": creds.account_ref,
+                       "scopes": list(creds.scopes)}
+
+
+def _error_text(params: dict[str, str]) -> str:
+    description = params.get("error_description", "").splitlines()
+    return f"{params['error']}: {description[0] if description else ''}".strip()
+
+
 class ReferenceIntegration:
     def __init__(self, config: ReferenceConfig) -> None:
         self.config = config
         self.store = Store(config.db_url)
-        self.http = httpx.Client(verify=httpx_verify(config.ca_bundle), timeout=30.0)
-        self.msal_http = pinned_session(config.ca_bundle)
-        self._msal: dict[str, MsalClients] = {}
+        self.env = ProviderEnv(config=config,
+                               http=httpx.Client(verify=httpx_verify(config.ca_bundle),
+                                                 timeout=30.0),
+                               requests_session=pinned_session(config.ca_bundle))
 
     def close(self) -> None:
-        self.http.close()
-        self.msal_http.close()
+        self.env.http.close()
+        self.env.requests_session.close()
         self.store.close()
 
     # -- account and settings ------------------------------------------------------------------
@@ -122,10 +132,6 @@ class ReferenceIntegration:
             raise DriverError("no_account", "the account has not been set up")
         return account
 
-    def _require_admin(self, s: Session, actor: str) -> None:
-        if self.store.role_of(s, actor) not in SETTINGS_ROLES:
-            raise DriverError("not_an_admin", f"{actor} is not the account owner or an admin")
-
     def change_settings(self, actor: str, changes: dict[str, Any]) -> SettingsChangeResult:
         with self.store.session() as s:
             account = self._account(s)
@@ -149,46 +155,39 @@ class ReferenceIntegration:
             account.settings = after
             return SettingsChangeResult(accepted=True, settings=updated)
 
-    # -- provider plumbing ---------------------------------------------------------------------
-    def _clients(self, email: str) -> MsalClients:
-        registration = self.config.registration_for(email)
-        if registration is None:
-            raise DriverError("no_tenant", f"no Office 365 tenant is registered for {email}")
-        clients = self._msal.get(registration.tenant_id)
-        if clients is None:
-            clients = self._msal[registration.tenant_id] = MsalClients(
-                self.config, registration, self.msal_http)
-        return clients
+    # -- providers -----------------------------------------------------------------------------
+    def _provider(self, user: str, service: str, authorize_with: str | None) -> Provider:
+        return provider_for(self.env, user, service, authorize_with)
 
-    def _graph(self, user: str, setup_by: str) -> GraphConnector:
-        path = "/me" if setup_by == "user_oauth" else f"/users/{user}"
-        return GraphConnector(self.config, self.http, path)
+    def _provider_of(self, row: IntegrationRow) -> Provider:
+        return self._provider(row.user, row.service, row.authorize_with)
 
     # -- admin consent on behalf of the company ------------------------------------------------
     def begin_admin_consent(self, actor: str) -> ConnectStart:
         settings = self.settings()
         with self.store.session() as s:
-            self._require_admin(s, actor)
-        clients = self._clients(actor)
-        state = secrets.token_urlsafe(16)
-        flow: dict[str, Any] | None = None
+            if self.store.role_of(s, actor) not in SETTINGS_ROLES:
+                raise DriverError("not_an_admin", f"{actor} is not the account owner or an admin")
+        provider = self._provider(actor, settings.default_calendar_service,
+                                  settings.authorize_with)
         if settings.setup_by == "admin_application":
-            url = clients.admin_consent_url(state)
-            scopes = ["https://graph.microsoft.com/.default"]
+            start = provider.admin_consent_start(secrets.token_urlsafe(16))
+            state = start.pending["state"]
         else:
-            scopes = graph_scopes(settings.calendar_permission, settings.contacts_permission)
-            flow = clients.begin(scopes, login_hint=actor, prompt="consent")
-            url, state = flow["auth_uri"], flow["state"]
+            start = provider.begin_auth(settings.calendar_permission,
+                                        settings.contacts_permission, prompt="consent")
+            state = start.pending["flow"]["state"]
         with self.store.session() as s:
             s.merge(PendingConsentRow(actor=actor.lower(), mode=settings.setup_by, state=state,
-                                      flow=flow))
-        return ConnectStart(authorization_url=url,
-                            redirect_uri=clients.registration.redirect_uri,
-                            requested_scopes=scopes)
+                                      flow=start.pending))
+        return ConnectStart(authorization_url=start.url, redirect_uri=start.redirect_uri,
+                            requested_scopes=start.scopes)
 
     def complete_admin_consent(self, actor: str, callback_url: str) -> AdminConsentResult:
         params = dict(parse_qsl(urlsplit(callback_url).query))
-        clients = self._clients(actor)
+        settings = self.settings()
+        provider = self._provider(actor, settings.default_calendar_service,
+                                  settings.authorize_with)
         with self.store.session() as s:
             pending = s.get(PendingConsentRow, actor.lower())
             if pending is None:
@@ -203,13 +202,13 @@ class ReferenceIntegration:
                     return AdminConsentResult(granted=False, message="consent was not granted")
             else:
                 try:
-                    clients.finish(pending.flow or {}, params, msal.SerializableTokenCache())
-                except (AuthFailed, ValueError) as exc:
-                    return AdminConsentResult(granted=False, message=str(exc))
-            tenant_id = clients.registration.tenant_id
-            s.merge(TenantConsentRow(tenant_id=tenant_id, mode=pending.mode, admin=actor.lower(),
+                    provider.finish_auth(pending.flow or {}, params)
+                except AuthError as exc:
+                    return AdminConsentResult(granted=False, message=exc.summary)
+            tenant = provider.tenant_key()
+            s.merge(TenantConsentRow(tenant_id=tenant, mode=pending.mode, admin=actor.lower(),
                                      granted_at=datetime.now(UTC)))
-        return AdminConsentResult(granted=True, tenant_id=tenant_id)
+        return AdminConsentResult(granted=True, tenant_id=tenant)
 
     # -- connecting ----------------------------------------------------------------------------
     def begin_connect(self, user: str, request: ConnectRequest) -> ConnectStart:
@@ -227,25 +226,22 @@ class ReferenceIntegration:
                 _ACCESS_ORDER[contacts] > _ACCESS_ORDER[settings.contacts_permission]:
             raise DriverError("permission_not_allowed",
                               "the requested permissions exceed what the admin allows")
-        if service != "office365" or settings.authorize_with != "graph":
-            raise DriverError("unsupported_service",
-                              f"the reference implementation connects Office 365 through Graph "
-                              f"only so far (asked: {service}/{settings.authorize_with})")
-        clients = self._clients(user)
+        authorize_with = settings.authorize_with if service == "office365" else None
+        provider = self._provider(user, service, authorize_with)
         if settings.setup_by == "admin_application":
-            return self._connect_with_app_permissions(user, clients, calendar, contacts)
-        scopes = graph_scopes(calendar, contacts)
-        flow = clients.begin(scopes, login_hint=user)
+            return self._connect_with_app_permissions(user, provider, service, calendar,
+                                                      contacts)
+        start = provider.begin_auth(calendar, contacts)
         with self.store.session() as s:
             row = self._integration_row(s, user, service, calendar, contacts)
             if row.state != "connected":
                 row.state = "pending"
-            row.authorize_with, row.setup_by = settings.authorize_with, "user_oauth"
-            row.pending_flow = {"flow": flow, "calendar": calendar, "contacts": contacts}
-            row.tenant_id = clients.registration.tenant_id
-        return ConnectStart(authorization_url=flow["auth_uri"],
-                            redirect_uri=clients.registration.redirect_uri,
-                            requested_scopes=scopes)
+            row.authorize_with, row.setup_by = authorize_with, "user_oauth"
+            row.pending_flow = {"pending": start.pending, "calendar": calendar,
+                                "contacts": contacts, "service": service}
+            row.tenant_id = provider.tenant_key()
+        return ConnectStart(authorization_url=start.url, redirect_uri=start.redirect_uri,
+                            requested_scopes=start.scopes)
 
     def _integration_row(self, s: Session, user: str, service: str, calendar: str,
                          contacts: str) -> IntegrationRow:
@@ -255,32 +251,33 @@ class ReferenceIntegration:
                                  contacts=contacts, state="pending", granted_scopes=[],
                                  updated_at=datetime.now(UTC))
             s.add(row)
-        row.service, row.updated_at = service, datetime.now(UTC)
+        row.updated_at = datetime.now(UTC)
         return row
 
-    def _connect_with_app_permissions(self, user: str, clients: MsalClients, calendar: str,
-                                      contacts: str) -> ConnectStart:
-        tenant_id = clients.registration.tenant_id
+    def _connect_with_app_permissions(self, user: str, provider: Provider, service: str,
+                                      calendar: str, contacts: str) -> ConnectStart:
+        tenant = provider.tenant_key()
         with self.store.session() as s:
-            consent = s.get(TenantConsentRow, tenant_id)
+            consent = s.get(TenantConsentRow, tenant)
             if consent is None or consent.mode != "admin_application":
                 raise DriverError("admin_setup_required",
                                   "the Office 365 admin has not set up the integration with "
                                   "application permissions for this tenant yet")
         try:
-            roles = token_roles(clients.app_token())
-        except AuthFailed as exc:
+            creds = provider.application_credentials()
+        except AuthError as exc:
             raise DriverError("app_token_refused", exc.summary) from exc
         with self.store.session() as s:
-            row = self._integration_row(s, user, "office365", calendar, contacts)
-            row.authorize_with, row.setup_by, row.tenant_id = "graph", "admin_application", \
-                tenant_id
-            row.granted_scopes, row.state, row.message = roles, "connected", None
-            row.events_delta_link = None
+            row = self._integration_row(s, user, service, calendar, contacts)
+            row.service, row.calendar, row.contacts = service, calendar, contacts
+            row.authorize_with = "graph" if service == "office365" else None
+            row.setup_by, row.tenant_id = "admin_application", tenant
+            _store_credentials(row, creds)
+            row.granted_scopes, row.state, row.message = creds.scopes, "connected", None
+            row.sync_cursor = None
             self.store.clear_meetings(s, user)
         self._after_connect(user)
-        return ConnectStart(authorization_url=None, redirect_uri=None,
-                            requested_scopes=["https://graph.microsoft.com/.default"])
+        return ConnectStart(authorization_url=None, redirect_uri=None, requested_scopes=[])
 
     def complete_connect(self, user: str, callback_url: str) -> IntegrationStatus:
         params = dict(parse_qsl(urlsplit(callback_url).query))
@@ -289,32 +286,31 @@ class ReferenceIntegration:
             if row is None or not row.pending_flow:
                 raise DriverError("no_pending_flow", "no set-up is in progress for this user")
             pending, row.pending_flow = row.pending_flow, None
+            was_connected = row.credentials is not None
             if "error" in params:
-                row.state = "connected" if row.home_account_id else "error"
+                row.state = "connected" if was_connected else "error"
                 row.message = _error_text(params)
                 return _status(row)
-            cache = msal.SerializableTokenCache()
+            provider = self._provider(user, pending["service"], row.authorize_with)
             try:
-                result = self._clients(user).finish(pending["flow"], params, cache)
-            except (AuthFailed, ValueError) as exc:
-                row.state, row.message = "error", str(exc)
+                creds = provider.finish_auth(pending["pending"], params)
+            except AuthError as exc:
+                row.state, row.message = "error", exc.summary
                 return _status(row)
-            claims = result.get("id_token_claims", {})
-            row.home_account_id = f"{claims.get('oid')}.{claims.get('tid')}"
-            row.token_cache = cache.serialize()
-            row.granted_scopes = sorted(str(result.get("scope", "")).split())
+            if row.service != pending["service"]:
+                row.sync_cursor = None  # another calendar: start its sync from scratch
+            row.service = pending["service"]
+            _store_credentials(row, creds)
+            row.granted_scopes = creds.scopes
             row.calendar, row.contacts = pending["calendar"], pending["contacts"]
             row.state, row.message = "connected", None
-            # Re-authorizing keeps what we hold and the delta link: what changed meanwhile
-            # arrives with the next round, nothing is fetched twice.
+            # Re-authorizing keeps the stored meetings and the sync cursor: what changed
+            # meanwhile arrives with the next round and nothing is fetched twice.
         self._after_connect(user)
         return self.integration_status(user)
 
     def _after_connect(self, user: str) -> None:
-        self._sync(user)
-        status = self.integration_status(user)
-        if status.state == "connected" and status.contacts != "none":
-            self.list_contacts(user)  # probes contacts access so status tells the truth
+        self.sync_now(user)
 
     def integration_status(self, user: str) -> IntegrationStatus:
         with self.store.session() as s:
@@ -323,26 +319,20 @@ class ReferenceIntegration:
                 return IntegrationStatus(user=user.lower(), state="not_connected")
             return _status(row)
 
-    # -- tokens --------------------------------------------------------------------------------
-    def _token_fn(self, user: str, scopes: list[str]) -> TokenFn:
-        status = self.integration_status(user)
-        clients = self._clients(user)
-        if status.setup_by == "admin_application":
-            return clients.app_token
+    # -- acting for the user -------------------------------------------------------------------
+    def _acting(self, user: str) -> tuple[Provider, Credentials, IntegrationStatus] | None:
+        with self.store.session() as s:
+            row = self.store.integration(s, user)
+            if row is None or row.state != "connected" or row.credentials is None:
+                return None
+            return self._provider_of(row), _credentials(row), _status(row)
 
-        def token(force_refresh: bool) -> str:
+    def _save_credentials(self, user: str, creds: Credentials) -> None:
+        if creds.changed:
             with self.store.session() as s:
                 row = self.store.integration(s, user)
-                if row is None or not row.home_account_id:
-                    raise AuthFailed("interaction_required", "the user has not signed in")
-                cache = msal.SerializableTokenCache()
-                cache.deserialize(row.token_cache or "{}")
-                try:
-                    return clients.delegated(cache, row.home_account_id, scopes, force_refresh)
-                finally:
-                    if cache.has_state_changed:
-                        row.token_cache = cache.serialize()
-        return token
+                if row is not None:
+                    _store_credentials(row, creds)
 
     def _set_state(self, user: str, **fields: Any) -> None:
         with self.store.session() as s:
@@ -351,60 +341,53 @@ class ReferenceIntegration:
                 for name, value in fields.items():
                     setattr(row, name, value)
 
-    def _auth_failure(self, user: str, exc: AuthFailed) -> None:
+    def _auth_failure(self, user: str, exc: AuthError) -> None:
         self._set_state(user, state="reauth_required" if exc.reauth else "error",
                         message=exc.summary)
 
     # -- sync and use --------------------------------------------------------------------------
     def _sync(self, user: str) -> None:
-        status = self.integration_status(user)
-        if status.state != "connected" or status.calendar == "none":
+        acting = self._acting(user)
+        if acting is None or acting[2].calendar == "none":
             return
+        provider, creds, _ = acting
         with self.store.session() as s:
             row = self.store.integration(s, user)
             assert row is not None
-            delta_link = row.events_delta_link
+            cursor = row.sync_cursor
         now = datetime.now(UTC)
         window = (now - timedelta(days=self.config.sync_past_days),
                   now + timedelta(days=self.config.sync_future_days))
-        graph = self._graph(user, status.setup_by or "user_oauth")
-        token = self._token_fn(user, graph_scopes(status.calendar, "none"))
         try:
-            try:
-                delta = graph.events_delta(token, delta_link, window)
-            except ProviderError as exc:
-                if exc.status != 410 or not delta_link:
-                    raise
-                # The provider forgot our sync state: start over and replace what we hold, so
-                # nothing is lost and nothing is duplicated.
-                delta_link = None
-                delta = graph.events_delta(token, None, window)
-        except AuthFailed as exc:
+            result = provider.sync_events(creds, cursor, window)
+        except AuthError as exc:
             self._auth_failure(user, exc)
             return
         except ProviderError as exc:
-            self._set_state(user, calendar_state="denied" if exc.status == 403 else "off",
+            self._set_state(user, calendar_state="denied" if exc.denied else "off",
                             message=f"calendar: {exc}")
             return
+        finally:
+            self._save_credentials(user, creds)
         with self.store.session() as s:
             row = self.store.integration(s, user)
             assert row is not None
-            if delta_link is None:
+            if result.replace_all:
                 self.store.clear_meetings(s, user)
-            for event_id in delta.removed:
-                existing = s.get(MeetingRow, (user.lower(), event_id))
+            for provider_id in result.removed:
+                existing = s.get(MeetingRow, (user.lower(), provider_id))
                 if existing is not None:
                     s.delete(existing)
-            for event in delta.upserts:
-                s.merge(_meeting_row(user.lower(), event))
-            row.events_delta_link = delta.delta_link
+            for meeting in result.upserts:
+                s.merge(_row_from(user.lower(), meeting))
+            row.sync_cursor = result.cursor
             row.calendar_state = "ok"
 
     def sync_now(self, user: str) -> IntegrationStatus:
         self._sync(user)
         status = self.integration_status(user)
         if status.state == "connected" and status.contacts != "none":
-            self.list_contacts(user)
+            self.list_contacts(user)  # probes contacts access so the status tells the truth
         return self.integration_status(user)
 
     def list_meetings(self, user: str, start: datetime, end: datetime) -> list[Meeting]:
@@ -413,62 +396,47 @@ class ReferenceIntegration:
             return [_meeting(r) for r in self.store.meetings(s, user, start, end)]
 
     def list_contacts(self, user: str) -> list[ContactEntry]:
-        status = self.integration_status(user)
-        if status.state != "connected" or status.contacts == "none":
+        acting = self._acting(user)
+        if acting is None or acting[2].contacts == "none":
             return []
-        graph = self._graph(user, status.setup_by or "user_oauth")
+        provider, creds, _ = acting
         try:
-            items = graph.list_contacts(self._token_fn(user, graph_scopes("none",
-                                                                          status.contacts)))
-        except AuthFailed as exc:
+            items = provider.list_contacts(creds)
+        except AuthError as exc:
             self._auth_failure(user, exc)
             return []
         except ProviderError as exc:
-            if exc.status != 403:
+            if not exc.denied:
                 raise DriverError("provider_error", str(exc)) from exc
             self._set_state(user, contacts_state="denied",
-                            message=f"contacts: Microsoft refused access ({exc.code}); the "
+                            message=f"contacts: the provider refused access ({exc.code}); the "
                                     "granted permissions do not cover contacts")
             return []
+        finally:
+            self._save_credentials(user, creds)
         self._set_state(user, contacts_state="ok")
-        return [ContactEntry(id=c["id"], display_name=c.get("displayName") or "",
-                             emails=[e["address"] for e in c.get("emailAddresses") or []])
+        return [ContactEntry(id=c.provider_id, display_name=c.display_name, emails=c.emails)
                 for c in items]
 
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting:
-        status = self.integration_status(user)
-        if status.state != "connected":
+        acting = self._acting(user)
+        if acting is None:
             raise DriverError("not_connected", "the user has no working calendar integration")
+        provider, creds, status = acting
         if status.calendar != "write":
             raise DriverError("calendar_read_only",
                               "calendar write permission is needed to put meetings on the "
                               "user's calendar")
-        body = {
-            "subject": request.subject,
-            "body": {"contentType": "text", "content": request.body},
-            "start": {"dateTime": request.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                      "timeZone": "UTC"},
-            "end": {"dateTime": request.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                    "timeZone": "UTC"},
-            "attendees": [{"type": "required", "emailAddress": {"address": a}}
-                          for a in request.attendees],
-            # Idempotency key: a retried create never makes a second event.
-            "transactionId": str(uuid.uuid4()),
-        }
-        graph = self._graph(user, status.setup_by or "user_oauth")
         try:
-            event = graph.create_event(self._token_fn(user, graph_scopes("write", "none")), body)
-        except AuthFailed as exc:
+            created = provider.create_event(creds, request)
+        except AuthError as exc:
             self._auth_failure(user, exc)
             raise DriverError("reauth_required", exc.summary) from exc
         except ProviderError as exc:
             raise DriverError("provider_error", str(exc)) from exc
-        row = _meeting_row(user.lower(), event)
+        finally:
+            self._save_credentials(user, creds)
+        row = _row_from(user.lower(), created)
         with self.store.session() as s:
-            s.merge(_meeting_row(user.lower(), event))
+            s.merge(_row_from(user.lower(), created))
         return _meeting(row)
-
-
-def _error_text(params: dict[str, str]) -> str:
-    description = params.get("error_description", "").splitlines()
-    return f"{params['error']}: {description[0] if description else ''}".strip()

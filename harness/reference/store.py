@@ -62,11 +62,11 @@ class IntegrationRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     granted_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    tenant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    home_account_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    token_cache: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # Provider-specific credentials (e.g. an MSAL token cache) with mode and account reference.
+    credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     pending_flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    events_delta_link: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sync_cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
     setup_by: Mapped[str] = mapped_column(String(20), default="user_oauth")
     calendar_state: Mapped[str] = mapped_column(String(8), default="off")
     contacts_state: Mapped[str] = mapped_column(String(8), default="off")
@@ -77,7 +77,7 @@ class TenantConsentRow(Base):
     """The Office 365 admin's consent on behalf of a tenant, as the integration recorded it."""
 
     __tablename__ = "tenant_consents"
-    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(320), primary_key=True)
     mode: Mapped[str] = mapped_column(String(20))  # user_oauth | admin_application
     admin: Mapped[str] = mapped_column(String(320))
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,13 +18,8 @@ from typing import Any
 import httpx
 
 from harness.reference.config import ReferenceConfig
-from harness.reference.tokens import TokenFn
-
-
-class ProviderError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"HTTP {status} {code}: {message}")
-        self.status, self.code, self.message = status, code, message
+from harness.reference.providers.base import ProviderError
+from harness.reference.providers.msal_tokens import TokenFn
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""Where the reference implementation's Graph tokens come from, per set-up mode.
+"""Microsoft tokens for the reference implementation (MSAL), per set-up mode.
 
 Delegated (users set up by OAuth): MSAL auth code + PKCE, the user's token cache kept in the
 store, refresh through the refresh token. Application permissions (the Office 365 admin set it
@@ -16,30 +16,14 @@ import msal
 import requests
 
 from harness.reference.config import AppRegistration, ReferenceConfig
+from harness.reference.providers.base import AuthError
 
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
-REAUTH_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
 TokenFn = Callable[[bool], str]  # force_refresh -> bearer
 
 
-class AuthFailed(Exception):
-    """The identity platform refused; `reauth` tells whether only the user can fix it."""
-
-    def __init__(self, error: str, description: str, codes: list[int] | None = None) -> None:
-        super().__init__(f"{error}: {description}")
-        self.error, self.description, self.codes = error, description, codes or []
-
-    @property
-    def reauth(self) -> bool:
-        return self.error in REAUTH_ERRORS
-
-    @property
-    def summary(self) -> str:
-        return self.description.splitlines()[0] if self.description else self.error
-
-
-def auth_failed(result: dict[str, Any]) -> AuthFailed:
-    return AuthFailed(result.get("error", "unknown_error"), result.get("error_description", ""),
+def auth_failed(result: dict[str, Any]) -> AuthError:
+    return AuthError(result.get("error", "unknown_error"), result.get("error_description", ""),
                       result.get("error_codes"))
 
 
@@ -97,10 +81,10 @@ class MsalClients:
         account = next((a for a in app.get_accounts()
                         if a.get("home_account_id") == home_account_id), None)
         if account is None:
-            raise AuthFailed("interaction_required", "no signed-in account in the token cache")
+            raise AuthError("interaction_required", "no signed-in account in the token cache")
         result = app.acquire_token_silent_with_error(scopes, account, force_refresh=force_refresh)
         if not result:
-            raise AuthFailed("interaction_required", "no token could be obtained silently")
+            raise AuthError("interaction_required", "no token could be obtained silently")
         if "error" in result:
             raise auth_failed(result)
         return str(result["access_token"])

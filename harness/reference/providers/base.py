@@ -1,0 +1,146 @@
+"""What the reference implementation needs from a calendar service, whatever the protocol.
+
+The integration core (set-up flow, sync loop, store, status) is provider-neutral; each service
+(Office 365 through Graph, Exchange through EWS, Google) implements `Provider` in its own module.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+import requests
+
+from harness.driver.base import DriverError
+from harness.driver.models import Access, MeetingRequest
+from harness.reference.config import ReferenceConfig
+
+Mode = Literal["delegated", "application"]
+
+
+class AuthError(Exception):
+    """The provider's identity service refused; `reauth` tells whether only the user can fix it."""
+
+    REAUTH_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
+
+    def __init__(self, error: str, description: str, codes: list[int] | None = None) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error, self.description, self.codes = error, description, codes or []
+
+    @property
+    def reauth(self) -> bool:
+        return self.error in self.REAUTH_ERRORS
+
+    @property
+    def summary(self) -> str:
+        return self.description.splitlines()[0] if self.description else self.error
+
+
+class ProviderError(Exception):
+    """The provider's API refused or failed a call (after the provider's own retries)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+    @property
+    def denied(self) -> bool:
+        return self.status == 403
+
+
+@dataclass(slots=True)
+class MeetingData:
+    provider_id: str
+    subject: str | None
+    start: datetime
+    end: datetime
+    location: str | None = None
+    join_url: str | None = None
+    attendees: list[str] = field(default_factory=list)
+    private: bool = False
+    change_key: str | None = None
+
+
+@dataclass(slots=True)
+class ContactData:
+    provider_id: str
+    display_name: str
+    emails: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SyncResult:
+    upserts: list[MeetingData] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    cursor: str | None = None
+    replace_all: bool = False  # a full round: what the store holds is replaced, not merged
+    pages: int = 0
+
+
+@dataclass(slots=True)
+class AuthStart:
+    url: str
+    redirect_uri: str
+    scopes: list[str]
+    pending: dict[str, Any]  # JSON-serialisable state kept until the browser comes back
+
+
+@dataclass(slots=True)
+class Credentials:
+    """What the store keeps to act for a user. `blob` is provider-specific (an MSAL token cache,
+    an OAuth token set); providers replace it when tokens rotate and set `changed`."""
+
+    mode: Mode
+    blob: str | None = None
+    account_ref: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    changed: bool = False
+
+
+@dataclass
+class ProviderEnv:
+    """Shared by every provider of one integration: configuration and HTTP clients."""
+
+    config: ReferenceConfig
+    http: httpx.Client
+    requests_session: requests.Session
+    cache: dict[str, Any] = field(default_factory=dict)  # per-provider reusable clients
+
+
+class Provider(ABC):
+    """One calendar service acting for one user of the account."""
+
+    def __init__(self, env: ProviderEnv, user: str) -> None:
+        self.env, self.user = env, user
+
+    # -- authorization -------------------------------------------------------------------------
+    @abstractmethod
+    def begin_auth(self, calendar: Access, contacts: Access, prompt: str | None = None
+                   ) -> AuthStart: ...
+
+    @abstractmethod
+    def finish_auth(self, pending: dict[str, Any], params: dict[str, str]) -> Credentials: ...
+
+    def application_credentials(self) -> Credentials:
+        raise DriverError("unsupported", f"{type(self).__name__} has no application permissions")
+
+    def admin_consent_start(self, state: str) -> AuthStart:
+        raise DriverError("unsupported", f"{type(self).__name__} has no admin consent")
+
+    def tenant_key(self) -> str:
+        """Which organisation the user belongs to at the provider (admin consent is per tenant)."""
+        return self.user.rsplit("@", 1)[-1].lower()
+
+    # -- data ----------------------------------------------------------------------------------
+    @abstractmethod
+    def sync_events(self, creds: Credentials, cursor: str | None,
+                    window: tuple[datetime, datetime]) -> SyncResult: ...
+
+    @abstractmethod
+    def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData: ...
+
+    @abstractmethod
+    def list_contacts(self, creds: Credentials) -> list[ContactData]: ...
