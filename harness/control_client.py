@@ -81,6 +81,10 @@ class ControlClient:
         self._call("PUT", f"/microsoft/tenants/{tenant}/apps/{client_id}/roles",
                    json={"roles": roles})
 
+    def set_graph_limits(self, concurrency: int | None, per_10_min: int | None) -> None:
+        self._call("PUT", "/microsoft/graph/limits",
+                   json={"concurrency": concurrency, "per_10_min": per_10_min})
+
     # -- calendar content ----------------------------------------------------------------------
     def events(self, owner: str) -> list[dict[str, Any]]:
         return list(self._call("GET", f"/mailboxes/{owner}/events")["events"])

@@ -108,6 +108,14 @@ class EventPatch(BaseModel):
     sensitivity: Literal["normal", "personal", "private", "confidential"] | None = None
 
 
+class GraphLimitsIn(BaseModel):
+    """Graph's per app per mailbox limits; null switches a limit off (load tests)."""
+
+    model_config = ConfigDict(extra="forbid")
+    concurrency: int | None = Field(..., ge=1)
+    per_10_min: int | None = Field(..., ge=1)
+
+
 class PermissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["freeBusyRead", "limitedRead", "read", "write",
@@ -303,6 +311,17 @@ def routes(hub: Hub) -> list[BaseRoute]:
         calendar.events.put(event.id, event, world.next_seq())
         return JSONResponse(event_view(event))
 
+    async def graph_limits(request: Request) -> Response:
+        from mock_providers.microsoft import graph_errors
+
+        if request.method == "DELETE":
+            limits = graph_errors.reset_limits(hub)
+        else:
+            body: GraphLimitsIn = await _body(request, GraphLimitsIn)
+            limits = graph_errors.set_limits(hub, body.concurrency, body.per_10_min)
+        return JSONResponse({"concurrency": limits.concurrency, "per_10_min": limits.per_10_min,
+                             "window_seconds": limits.window_seconds})
+
     async def contacts(request: Request) -> Response:
         owner = request.path_params["owner"]
         ms, google = hub.world.ms_user(owner), hub.world.google_user(owner)
@@ -342,6 +361,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
         ("/microsoft/tenants/{tenant}/apps/{client_id}/roles", app_roles, ["PUT"]),
         ("/mailboxes/{owner}/events", events, ["GET", "POST"]),
         ("/mailboxes/{owner}/events/{event_id}", event_item, ["GET", "PATCH", "DELETE"]),
+        ("/microsoft/graph/limits", graph_limits, ["PUT", "DELETE"]),
         ("/mailboxes/{owner}/contacts", contacts, ["GET"]),
         ("/mailboxes/{owner}/calendar/permissions/{delegate}", permission, ["PUT", "DELETE"]),
     ]

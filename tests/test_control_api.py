@@ -116,3 +116,12 @@ def test_admin_side_actions(control: httpx.Client) -> None:
                         json={"password": "short"}).status_code == 422
     assert control.post(f"/microsoft/users/{upn}/password",
                         json={"password": "N3w-Passw0rd!"}).json()["password_changed"]
+
+
+def test_graph_limits(control: httpx.Client) -> None:
+    assert control.put("/microsoft/graph/limits",
+                       json={"concurrency": 0, "per_10_min": 5}).status_code == 422
+    set_ = control.put("/microsoft/graph/limits", json={"concurrency": None, "per_10_min": 50})
+    assert set_.json() == {"concurrency": None, "per_10_min": 50, "window_seconds": 600}
+    back = control.delete("/microsoft/graph/limits").json()
+    assert back["concurrency"] == 4 and back["per_10_min"] == 10_000

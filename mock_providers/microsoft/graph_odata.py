@@ -1,0 +1,522 @@
+"""OData query options ($select, $top, $skip, $filter, $orderby, $count, $expand), the `Prefer`
+header, and the opaque delta/skip tokens.
+
+$filter supports a small useful subset: comparisons `eq ne gt ge lt le` joined by `and`, on
+`start/dateTime`, `end/dateTime`, `subject`, `sensitivity`, `showAs`, `isAllDay`,
+`isOnlineMeeting`, `iCalUId`, `transactionId`; for contacts on `displayName`, `givenName`,
+`surname`, `companyName`, `jobTitle`. String comparisons ignore case, as Outlook's do. Anything
+else is a 400 `ErrorInvalidUrlQueryFilter`, a syntax error a 400 `BadRequest` "Invalid filter
+clause".
+
+Delta tokens. A delta round is a run of pages ending in an `@odata.deltaLink`. Every link carries
+one token, `$skiptoken` on nextLinks and `$deltatoken` on deltaLinks: base64url of a compact JSON
+payload, a dot, and an HMAC-SHA256 (key random per hub process) over it. The payload holds the
+token kind, the mailbox (user id), the app (client id) and the caller principal it was issued to,
+the collection (calendar or contact folder id), the calendarView window, the base sequence the
+round reports changes after (absent on a first, full round), the world sequence at which the round
+started, the position reached (last id for a full round, last change sequence for an incremental
+one), the page size, the world epoch (bumped whenever the hub's world is swapped by a reset) and,
+for calendarView, a reference to the server-side set of event ids the client may hold (so events
+that left the window or were deleted are reported as `@removed`, and changes to events the client
+never saw are not). Follow-up calls need no other parameter.
+
+Errors: a token that fails the HMAC, does not decode, or was issued to another mailbox, app,
+principal or route → 400 `ErrorInvalidSyncStateData`; a token from before a world reset, from
+before the collection was (re)created, or whose server-side id set was evicted → 410
+`SyncStateNotFound` (innerError.code `resyncRequired`); $select/$expand/$filter/$orderby/$search
+on calendarView delta → 400 `ErrorInvalidUrlQuery`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from mock_providers.microsoft.graph_errors import (
+    GraphError,
+    bad_request,
+    invalid_sync_state,
+    sync_state_not_found,
+)
+from mock_providers.microsoft.graph_json import removed_json
+from mock_providers.world import Contact, Event
+from mock_providers.world.collection import Collection
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 10
+
+_OPTIONS = ("$select", "$top", "$skip", "$filter", "$orderby", "$count", "$expand", "$search",
+            "$skiptoken", "$deltatoken", "$format", "$levels")
+
+
+@dataclass(slots=True)
+class Query:
+    """The request's query string, options keyed by lower-cased name."""
+
+    options: dict[str, str]  # "$select" -> value
+    params: dict[str, str]  # other parameters, lower-cased names (startdatetime…)
+    raw: list[tuple[str, str]]
+
+    def get(self, name: str) -> str | None:
+        return self.options.get(name)
+
+
+def parse_query(query_string: bytes) -> Query:
+    options: dict[str, str] = {}
+    params: dict[str, str] = {}
+    raw = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True) if query_string else []
+    for name, value in raw:
+        key = name.lower()
+        if key.startswith("$"):
+            if key not in _OPTIONS:
+                raise bad_request(f"Unrecognized query argument specified: '{name}'.")
+            options[key] = value
+        else:
+            params[key] = value
+    return Query(options, params, raw)
+
+
+def refuse_options(query: Query, allowed: tuple[str, ...], resource: str) -> None:
+    """400 for a system query option this route does not support."""
+    for name in query.options:
+        if name not in allowed:
+            raise bad_request(f"The query parameter '{name}' is not supported with the "
+                              f"'{resource}' resource.", code="ErrorInvalidUrlQuery")
+
+
+def refuse_on_delta(query: Query, resource: str, not_supported: tuple[str, ...]) -> None:
+    bad = [name for name in not_supported if name in query.options]
+    if bad:
+        raise bad_request("The following parameters are not supported with change tracking over "
+                          f"the '{resource}' resource: '{', '.join(bad)}'.",
+                          code="ErrorInvalidUrlQuery")
+
+
+def non_negative(query: Query, name: str) -> int | None:
+    value = query.get(name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise bad_request(f"Invalid value '{value}' for {name} query option found. The {name} "
+                          "query option requires a non-negative integer value.")
+    return int(value)
+
+
+def count_requested(query: Query) -> bool:
+    value = query.get("$count")
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise bad_request(f"Invalid value '{value}' for $count query option found. Valid values "
+                          "are 'true' and 'false'.")
+    return value.lower() == "true"
+
+
+def parse_select(query: Query, known: frozenset[str], type_name: str) -> tuple[str, ...] | None:
+    value = query.get("$select")
+    if value is None:
+        return None
+    fields = tuple(f.strip() for f in value.split(",") if f.strip())
+    for name in fields:
+        if name not in known:
+            raise bad_request(f"Could not find a property named '{name}' on type "
+                              f"'{type_name}'.")
+    return fields
+
+
+def check_expand(query: Query, allowed: frozenset[str], type_name: str) -> None:
+    value = query.get("$expand")
+    if value is None:
+        return
+    for item in value.split(","):
+        name = item.strip().split("(", 1)[0]
+        if name not in allowed:
+            raise bad_request(f"Could not find a property named '{name}' on type "
+                              f"'{type_name}'.")
+
+
+# -- Prefer ----------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Prefer:
+    max_page_size: int | None = None
+    timezone: str | None = None
+
+
+_PREFER_ITEM = re.compile(r'\s*([A-Za-z.\-]+)\s*=\s*("([^"]*)"|[^,;\s]*)')
+
+
+def parse_prefer(values: list[bytes]) -> Prefer:
+    out = Prefer()
+    for raw in values:
+        for m in _PREFER_ITEM.finditer(raw.decode("latin-1")):
+            name = m.group(1).lower()
+            value = m.group(3) if m.group(3) is not None else m.group(2)
+            if name == "odata.maxpagesize" and value.isdigit() and int(value) > 0:
+                out.max_page_size = int(value)
+            elif name == "outlook.timezone":
+                out.timezone = value
+    return out
+
+
+def page_size(query: Query, prefer: Prefer) -> tuple[int, bool]:
+    """(page size, whether odata.maxpagesize was applied)."""
+    top = non_negative(query, "$top")
+    if top is not None:
+        return min(top, MAX_PAGE), False
+    if prefer.max_page_size is not None:
+        return min(prefer.max_page_size, MAX_PAGE), True
+    return DEFAULT_PAGE, False
+
+
+# -- $filter ---------------------------------------------------------------------------------------
+_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<word>[A-Za-z_][A-Za-z0-9_/]*)"
+                    r"|(?P<lit>[0-9][0-9T:\-.Z+]*)|(?P<paren>[()]))")
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
+}
+EVENT_FILTER_FIELDS = {
+    "start/datetime": "start", "end/datetime": "end", "subject": "subject",
+    "sensitivity": "sensitivity", "showas": "show_as", "isallday": "is_all_day",
+    "isonlinemeeting": "is_online_meeting", "icaluid": "ical_uid",
+    "transactionid": "transaction_id",
+}
+CONTACT_FILTER_FIELDS = {
+    "displayname": "display_name", "givenname": "given_name", "surname": "surname",
+    "companyname": "company_name", "jobtitle": "job_title",
+}
+Predicate = Callable[[Any], bool]
+
+
+def _invalid_filter(text: str, detail: str) -> GraphError:
+    return bad_request(f"Invalid filter clause: {detail} in '{text}'.")
+
+
+def _literal(kind: str, token: str, text: str) -> Any:
+    if kind == "str":
+        return token[1:-1].replace("''", "'")
+    if token.lower() in ("true", "false"):
+        return token.lower() == "true"
+    if token.lower() == "null":
+        return None
+    return token
+
+
+def _coerce(field: str, value: Any, text: str) -> Any:
+    if field in ("start", "end"):
+        if not isinstance(value, str):
+            raise _invalid_filter(text, "a date and time is expected")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise _invalid_filter(text, f"'{value}' is not a date and time") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return value
+
+
+def parse_filter(text: str, fields: dict[str, str],
+                 view: Callable[[Any, str], Any]) -> Predicate:
+    """A predicate over entities; `view(entity, field)` reads a field as the caller sees it."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise _invalid_filter(text, f"Syntax error at position {pos}")
+        kind = m.lastgroup or ""
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    clauses: list[tuple[str, Callable[[Any, Any], bool], Any]] = []
+    i = 0
+    while i < len(tokens):
+        if i + 3 > len(tokens):
+            raise _invalid_filter(text, "Syntax error at the end of the expression")
+        (k1, prop), (k2, op), (k3, lit) = tokens[i:i + 3]
+        if k1 != "word" or k2 != "word" or k3 not in ("str", "lit", "word"):
+            raise _invalid_filter(text, f"Syntax error near '{prop}'")
+        field = fields.get(prop.lower())
+        func = _OPS.get(op.lower())
+        if field is None or func is None:
+            raise GraphError(400, "ErrorInvalidUrlQueryFilter",
+                             "The query filter contains one or more invalid nodes.")
+        clauses.append((field, func, _coerce(field, _literal(k3, lit, text), text)))
+        i += 3
+        if i < len(tokens):
+            if tokens[i] != ("word", "and") and tokens[i][1].lower() != "and":
+                raise GraphError(400, "ErrorInvalidUrlQueryFilter",
+                                 "The query filter contains one or more invalid nodes.")
+            i += 1
+            if i == len(tokens):
+                raise _invalid_filter(text, "Syntax error at the end of the expression")
+
+    def predicate(entity: Any) -> bool:
+        for field, func, value in clauses:
+            current = view(entity, field)
+            if isinstance(current, str) and isinstance(value, str):
+                current, expected = current.lower(), value.lower()  # Outlook compares ignoring case
+            else:
+                expected = value
+            try:
+                if not func(current, expected):
+                    return False
+            except TypeError:  # ordering against null
+                return False
+        return True
+
+    return predicate
+
+
+# -- $orderby --------------------------------------------------------------------------------------
+EVENT_ORDER_FIELDS = {"start/datetime": "start", "end/datetime": "end", "subject": "subject",
+                      "createddatetime": "created", "lastmodifieddatetime": "last_modified"}
+CONTACT_ORDER_FIELDS = {"displayname": "display_name", "givenname": "given_name",
+                        "surname": "surname", "createddatetime": "created",
+                        "lastmodifieddatetime": "last_modified"}
+
+
+def parse_orderby(text: str, fields: dict[str, str]) -> list[tuple[str, bool]]:
+    """[(model field, descending)]."""
+    out: list[tuple[str, bool]] = []
+    for part in text.split(","):
+        words = part.split()
+        if not words or len(words) > 2 or (len(words) == 2 and
+                                           words[1].lower() not in ("asc", "desc")):
+            raise bad_request(f"Syntax error in $orderby clause '{text}'.")
+        field = fields.get(words[0].lower())
+        if field is None:
+            raise bad_request(f"Could not find a property named '{words[0]}' on type "
+                              "'microsoft.graph.entity'.")
+        out.append((field, len(words) == 2 and words[1].lower() == "desc"))
+    return out
+
+
+def sort_entities(items: list[Any], order: list[tuple[str, bool]],
+                  view: Callable[[Any, str], Any]) -> list[Any]:
+    for field, desc in reversed(order):  # stable sorts, least significant key first
+        items.sort(key=lambda e, f=field: _sort_key(view(e, f)), reverse=desc)
+    return items
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    if isinstance(value, str):
+        return (1, value.lower())
+    return (1, value)
+
+
+def model_field(entity: Event | Contact, field: str) -> Any:
+    return getattr(entity, field)
+
+
+# -- links -----------------------------------------------------------------------------------------
+def link(base: str, path: str, params: list[tuple[str, str]]) -> str:
+    if not params:
+        return base + path
+    query = "&".join(f"{name}={quote(value, safe=':,/')}" for name, value in params)
+    return f"{base}{path}?{query}"
+
+
+def with_skip(query: Query, skip: int) -> list[tuple[str, str]]:
+    kept = [(n, v) for n, v in query.raw if n.lower() != "$skip"]
+    kept.append(("$skip", str(skip)))
+    return kept
+
+
+# -- delta tokens ----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class DeltaToken:
+    kind: str  # "skip" (nextLink) or "delta" (deltaLink)
+    route: str  # "cv" calendarView, "ct" contacts
+    user: str
+    app: str
+    principal: str
+    collection: str
+    window: tuple[str, str] | None
+    base: int | None  # report changes after this seq; None on a full round
+    started: int  # world seq when this round began
+    position: Any  # last id (full round) or last seq (incremental)
+    size: int
+    epoch: int
+    known: str | None  # server-side id-set reference (calendarView)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"k": self.kind, "r": self.route, "u": self.user, "a": self.app,
+                "c": self.principal, "f": self.collection, "w": self.window, "b": self.base,
+                "s": self.started, "p": self.position, "n": self.size, "e": self.epoch,
+                "x": self.known}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class DeltaTokens:
+    """Signs and checks delta/skip tokens; keeps the calendarView id sets (bounded LRU)."""
+
+    KNOWN_MAX = 20_000
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._known: OrderedDict[str, frozenset[str]] = OrderedDict()
+
+    def encode(self, token: DeltaToken) -> str:
+        payload = json.dumps(token.to_payload(), separators=(",", ":")).encode()
+        mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:20]
+        return f"{_b64(payload)}.{_b64(mac)}"
+
+    def decode(self, text: str, kind: str) -> DeltaToken:
+        try:
+            body, _, mac = text.partition(".")
+            payload = _unb64(body)
+            expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:20]
+            if not hmac.compare_digest(expected, _unb64(mac)):
+                raise ValueError("bad mac")
+            p = json.loads(payload)
+            window = tuple(p["w"]) if p["w"] is not None else None
+            token = DeltaToken(p["k"], p["r"], p["u"], p["a"], p["c"], p["f"], window,
+                               p["b"], int(p["s"]), p["p"], int(p["n"]), int(p["e"]), p["x"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise invalid_sync_state() from None
+        if token.kind != kind:
+            raise invalid_sync_state()
+        return token
+
+    def remember(self, ids: frozenset[str]) -> str:
+        ref = secrets.token_urlsafe(9)
+        self._known[ref] = ids
+        if len(self._known) > self.KNOWN_MAX:
+            self._known.popitem(last=False)
+        return ref
+
+    def known(self, ref: str | None) -> frozenset[str]:
+        if ref is None:
+            return frozenset()
+        ids = self._known.get(ref)
+        if ids is None:
+            raise sync_state_not_found()
+        self._known.move_to_end(ref)
+        return ids
+
+    def clear(self) -> None:
+        self._known.clear()
+
+
+# -- delta rounds ----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class DeltaSource:
+    """What a delta route tracks: a collection, which of its items are in scope, and how an item
+    is rendered."""
+
+    route: str  # "cv" (calendarView) or "ct" (contacts)
+    collection: Collection[Any]
+    collection_id: str
+    in_scope: Callable[[Any], bool]
+    render: Callable[[Any], bytes]
+    odata_type: str
+    window: tuple[str, str] | None
+    windowed: bool  # removals only for ids the client may hold
+
+
+@dataclass(slots=True)
+class DeltaPage:
+    fragments: list[bytes]
+    skip_token: str | None  # more pages in this round
+    delta_token: str | None  # the round is complete
+    size: int
+
+
+def resume_window(tokens: DeltaTokens, query: Query) -> tuple[str, str]:
+    """The calendarView window carried by the request's skip or delta token."""
+    skip_text = query.get("$skiptoken")
+    token = tokens.decode(skip_text if skip_text is not None
+                          else query.get("$deltatoken") or "",
+                          "skip" if skip_text is not None else "delta")
+    if token.window is None:
+        raise invalid_sync_state()
+    return token.window
+
+
+def delta_page(tokens: DeltaTokens, src: DeltaSource, query: Query, *, user: str, app: str,
+               principal: str, world_seq: int, epoch: int,
+               size_override: int | None) -> DeltaPage:
+    """One page of a delta round (see the module docstring for the token design)."""
+    skip_text, delta_text = query.get("$skiptoken"), query.get("$deltatoken")
+    known: frozenset[str] = frozenset()
+    if skip_text is not None or delta_text is not None:
+        token = tokens.decode(skip_text if skip_text is not None else delta_text or "",
+                              "skip" if skip_text is not None else "delta")
+        if (token.route != src.route or token.user != user or token.app != app
+                or token.principal != principal):
+            raise invalid_sync_state()
+        if (token.epoch != epoch or token.collection != src.collection_id
+                or (token.base is not None and token.base < src.collection.created_seq)
+                or token.started > world_seq):
+            raise sync_state_not_found()
+        if src.windowed:
+            known = tokens.known(token.known)
+        if token.kind == "delta":  # a new round, reporting changes after the last one began
+            token = DeltaToken("skip", token.route, token.user, token.app, token.principal,
+                               token.collection, token.window, token.base, world_seq,
+                               token.base, token.size, token.epoch, token.known)
+    else:
+        token = DeltaToken("skip", src.route, user, app, principal, src.collection_id,
+                           src.window, None, world_seq, None, DEFAULT_PAGE, epoch, None)
+    size = min(size_override, MAX_PAGE) if size_override else token.size
+    coll = src.collection
+    fragments: list[bytes] = []
+    position: Any
+    if token.base is None:  # full round: everything in scope, in id order
+        after = token.position or ""
+        ids = sorted(i for i, item in coll.items.items() if i > after and src.in_scope(item))
+        page_ids = ids[:size]
+        more = len(ids) > size
+        fragments = [src.render(coll.items[i]) for i in page_ids]
+        position = page_ids[-1] if page_ids else after
+    else:  # incremental: changes after the base, up to the round's start
+        position = token.position
+        changes = [c for c in coll.changes_since(position) if c.seq <= token.started]
+        consumed = 0
+        for change in changes:
+            if len(fragments) >= size:
+                break
+            consumed += 1
+            position = change.seq
+            item = coll.items.get(change.item_id)
+            if item is not None and src.in_scope(item):
+                fragments.append(src.render(item))
+            elif not src.windowed or change.item_id in known:
+                fragments.append(removed_json(change.item_id, src.odata_type))
+        more = consumed < len(changes)
+    if more:
+        nxt = DeltaToken("skip", token.route, token.user, token.app, token.principal,
+                         token.collection, token.window, token.base, token.started, position,
+                         size, token.epoch, token.known)
+        return DeltaPage(fragments, tokens.encode(nxt), None, size)
+    known_ref = None
+    if src.windowed:
+        # What the client may now hold: everything in the window, plus anything that changed
+        # while the round was being paged (it may have been sent and then left the window).
+        holding = {i for i, item in coll.items.items() if src.in_scope(item)}
+        holding.update(c.item_id for c in coll.changes_since(token.started))
+        known_ref = tokens.remember(frozenset(holding))
+    done = DeltaToken("delta", token.route, token.user, token.app, token.principal,
+                      token.collection, token.window, token.started, token.started,
+                      token.started, size, token.epoch, known_ref)
+    return DeltaPage(fragments, None, tokens.encode(done), size)
