@@ -6,7 +6,9 @@ The integration core (set-up flow, sync loop, store, status) is provider-neutral
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -108,6 +110,8 @@ class ProviderEnv:
     http: httpx.Client
     requests_session: requests.Session
     cache: dict[str, Any] = field(default_factory=dict)  # per-provider reusable clients
+    # How providers wait before a retry (Retry-After, back-off); tests record instead of sleeping.
+    sleep: Callable[[float], None] = time.sleep
 
 
 class Provider(ABC):

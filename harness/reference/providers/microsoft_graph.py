@@ -105,7 +105,7 @@ class GraphProvider(Provider):
     # -- data ----------------------------------------------------------------------------------
     def _api(self, creds: Credentials) -> GraphConnector:
         path = "/me" if creds.mode == "delegated" else f"/users/{self.user}"
-        return GraphConnector(self.env.config, self.env.http, path)
+        return GraphConnector(self.env.config, self.env.http, path, sleep=self.env.sleep)
 
     def _token(self, creds: Credentials, scopes: list[str]) -> TokenFn:
         clients = self._clients()
