@@ -107,3 +107,21 @@ class ControlClient:
     def set_calendar_permission(self, owner: str, delegate: str, role: str) -> None:
         self._call("PUT", f"/mailboxes/{owner}/calendar/permissions/{delegate}",
                    json={"role": role})
+
+    def set_exchange(self, tenant: str, *, deployment: str | None = None,
+                     build: str | None = None, enforce_oauth: bool | None = None
+                     ) -> dict[str, Any]:
+        """The tenant's Exchange: deployment (online|hybrid|onpremises), build, enforce_oauth."""
+        body = {k: v for k, v in {"deployment": deployment, "build": build,
+                                  "enforce_oauth": enforce_oauth}.items() if v is not None}
+        return dict(self._call("PUT", f"/microsoft/tenants/{tenant}/exchange", json=body))
+
+    # -- Google admin/user actions outside the integration -------------------------------------
+    def change_google_password(self, email: str, password: str) -> None:
+        """Refresh tokens issued before the change then fail with invalid_grant."""
+        self._call("POST", f"/google/users/{email}/password", json={"password": password})
+
+    def revoke_google_grants(self, email: str, client_id: str | None = None) -> int:
+        """The user removes the app's access (one client or all); returns how many lost it."""
+        params = {"client_id": client_id} if client_id else None
+        return int(self._call("POST", f"/google/users/{email}/revoke", params=params)["revoked"])

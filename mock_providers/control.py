@@ -345,6 +345,53 @@ def routes(hub: Hub) -> list[BaseRoute]:
         calendar.permissions[delegate] = body.role
         return JSONResponse({"calendar": calendar.id, "delegate": delegate, "role": body.role})
 
+    class ExchangeIn(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        deployment: Literal["online", "hybrid", "onpremises"] | None = None
+        build: str | None = Field(None, max_length=32, description="e.g. 15.1.544.27")
+        enforce_oauth: bool | None = None
+
+    async def exchange(request: Request) -> Response:
+        from mock_providers.microsoft.ews_render import parse_build
+
+        tenant = _tenant(hub, request.path_params["tenant"])
+        body: ExchangeIn = await _body(request, ExchangeIn)
+        if body.build is not None:
+            try:
+                parse_build(body.build)
+            except ValueError as exc:
+                raise ControlError(422, "invalidRequest", f"build: {exc}") from None
+            tenant.exchange_build = body.build.strip()
+        if body.deployment is not None:
+            tenant.exchange = body.deployment
+        if body.enforce_oauth is not None:
+            tenant.enforce_oauth = body.enforce_oauth
+        return JSONResponse({"tenant": tenant.id, "deployment": tenant.exchange,
+                             "build": tenant.exchange_build,
+                             "enforce_oauth": tenant.enforce_oauth})
+
+    async def google_password(request: Request) -> Response:
+        from mock_providers.google import oauth
+
+        email = request.path_params["email"]
+        user = hub.world.google_user(email)
+        if user is None:
+            raise ControlError(404, "userNotFound", f"no Google user {email!r}")
+        body: PasswordIn = await _body(request, PasswordIn)
+        oauth.change_password(hub, user, body.password)
+        return JSONResponse({"email": user.email, "password_changed": True})
+
+    async def google_revoke(request: Request) -> Response:
+        from mock_providers.google import oauth
+
+        email = request.path_params["email"]
+        user = hub.world.google_user(email)
+        if user is None:
+            raise ControlError(404, "userNotFound", f"no Google user {email!r}")
+        client_id = request.query_params.get("client_id") or None
+        revoked = oauth.revoke_grants(hub, user, client_id)
+        return JSONResponse({"email": user.email, "client_id": client_id, "revoked": revoked})
+
     table: list[tuple[str, Any, list[str]]] = [
         ("/health", health, ["GET"]),
         ("/world", world, ["GET"]),
@@ -364,5 +411,8 @@ def routes(hub: Hub) -> list[BaseRoute]:
         ("/microsoft/graph/limits", graph_limits, ["PUT", "DELETE"]),
         ("/mailboxes/{owner}/contacts", contacts, ["GET"]),
         ("/mailboxes/{owner}/calendar/permissions/{delegate}", permission, ["PUT", "DELETE"]),
+        ("/microsoft/tenants/{tenant}/exchange", exchange, ["PUT"]),
+        ("/google/users/{email}/password", google_password, ["POST"]),
+        ("/google/users/{email}/revoke", google_revoke, ["POST"]),
     ]
     return [Route(path, endpoint(handler), methods=methods) for path, handler, methods in table]

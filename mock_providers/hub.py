@@ -80,15 +80,15 @@ RouteFactory = Callable[[Hub], list[BaseRoute]]
 def _provider_route_factories() -> list[tuple[str | None, RouteFactory]]:
     """(mount prefix, factory) in match order; identity last because its routes start with a
     path parameter (the tenant) that would otherwise shadow every other prefix."""
-    from mock_providers import control
+    from mock_providers import control, google
     from mock_providers.microsoft import graph, identity
 
-    factories: list[tuple[str | None, RouteFactory]] = [
+    return [
         (GRAPH_PREFIX, graph.routes),
+        (GOOGLE_PREFIX, google.routes),
         (CONTROL_PREFIX, control.routes),
+        (None, identity.routes),
     ]
-    factories.append((None, identity.routes))
-    return factories
 
 
 def create_app(hub: Hub) -> Starlette:

@@ -1,0 +1,751 @@
+"""Google Calendar API v3 mock (mounted at /google/calendar/v3, which is what
+`build('calendar', 'v3', client_options={'api_endpoint': BASE + '/google/calendar/v3/'})` calls:
+googleapiclient replaces rootUrl + servicePath by api_endpoint and appends the method path).
+
+Routes (relative to the mount):
+
+    GET                 users/me/calendarList, users/me/calendarList/{calendarId}
+    GET                 calendars/{calendarId}                      (`primary` is an alias)
+    GET, POST           calendars/{calendarId}/events
+    GET, PUT, PATCH, DELETE  calendars/{calendarId}/events/{eventId}
+    POST                freeBusy
+
+Documented choices (to be mirrored in docs/architecture.md):
+- Access to another user's calendar comes from `Calendar.permissions` (world roles mapped to
+  Google ACL roles: freeBusyRead/limitedRead → freeBusyReader, read → reader, write and the
+  delegate roles → writer). A calendar the caller has no role on answers 404 notFound; a write
+  below writer answers 403 requiredAccessLevel.
+- Private events (visibility private or confidential) seen by a reader who is not an attendee
+  come back as `{kind, etag, id, status, start, end, visibility}` (plus `transparency` when
+  free): no summary, description, location, attendees, organizer or conference. A freeBusyReader
+  sees every event as `{kind, etag, id, status, start, end}`. Owners and writers see everything,
+  as Google's "make changes to events" permission does.
+- Cancelled (deleted) events, in a sync or with showDeleted, are `{kind, etag, id, status:
+  "cancelled"}` and nothing else. `events.get` of a deleted event answers that body with 200;
+  deleting it again answers 410 deleted.
+- Sync tokens are bound to (calendar, user) and to the world they were minted in (a reset kills
+  them), and expire after 30 days on the world clock; any of these answers 410 fullSyncRequired.
+  Paging is by keyset (the last item's sort key), so a change made between pages is never lost:
+  it shows up in the next sync. `nextSyncToken` covers changes up to the first page's snapshot.
+- `singleEvents` is accepted but recurring events are not expanded (the world has none); their
+  `recurrence` is stored and echoed. `fields` (partial response) is ignored: full resources.
+- `updatedMin` filters live events only; deletions come back through sync tokens.
+- Rate limits and faults: `throttle` → 403 rateLimitExceeded (usageLimits), or the spec's status
+  (429) and reason (`code`, e.g. userRateLimitExceeded); `status` → 5xx backendError.
+"""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from mock_providers.google.errors import (
+    Call,
+    GoogleError,
+    Handler,
+    Operation,
+    Reply,
+    bad_request,
+    condition_not_met,
+    deleted,
+    error_response,
+    full_sync_required,
+    invalid_value,
+    json_body,
+    not_found,
+    serve,
+)
+from mock_providers.google.render import (
+    GID,
+    apply_event_changes,
+    cancelled_json,
+    event_etag,
+    event_gid,
+    event_id_candidates,
+    event_json,
+    is_private,
+    meet_conference,
+    parse_event,
+    parse_timestamp,
+    rfc3339,
+    rfc3339_seconds,
+    seq_etag,
+)
+from mock_providers.google.tokens import GoogleTokens, google_tokens
+from mock_providers.world import Calendar, Event, GoogleUser, World
+from mock_providers.world.seed import change_key
+
+if TYPE_CHECKING:
+    from mock_providers.hub import Hub
+
+PROVIDER = "google-calendar"
+SERVICE = "calendar-json.googleapis.com"
+AUTH = "https://www.googleapis.com/auth/"
+CAL, CAL_RO = AUTH + "calendar", AUTH + "calendar.readonly"
+EVENTS, EVENTS_RO = AUTH + "calendar.events", AUTH + "calendar.events.readonly"
+OWNED, OWNED_RO = AUTH + "calendar.events.owned", AUTH + "calendar.events.owned.readonly"
+READ_EVENTS = frozenset({CAL, CAL_RO, EVENTS, EVENTS_RO, OWNED, OWNED_RO})
+WRITE_EVENTS = frozenset({CAL, EVENTS, OWNED})
+READ_LIST = frozenset({CAL, CAL_RO, AUTH + "calendar.calendarlist",
+                       AUTH + "calendar.calendarlist.readonly"})
+READ_CALENDAR = frozenset({CAL, CAL_RO, AUTH + "calendar.calendars",
+                           AUTH + "calendar.calendars.readonly"})
+FREEBUSY = frozenset({CAL, CAL_RO, AUTH + "calendar.freebusy", AUTH + "calendar.events.freebusy"})
+
+MAX_RESULTS, DEFAULT_RESULTS = 2500, 250
+SYNC_TOKEN_LIFETIME = 30 * 86400
+SYNC_RESTRICTED = ("iCalUID", "orderBy", "privateExtendedProperty", "q",
+                   "sharedExtendedProperty", "timeMin", "timeMax", "updatedMin")
+ROLES = {"freeBusyRead": "freeBusyReader", "limitedRead": "freeBusyReader", "read": "reader",
+         "write": "writer", "delegateWithoutPrivateEventAccess": "writer",
+         "delegateWithPrivateEventAccess": "writer"}
+ROLE_RANK = {"freeBusyReader": 0, "reader": 1, "writer": 2, "owner": 3}
+_RENDER_CACHE_MAX = 50_000
+
+OPS = {name: Operation(name, f"calendar.v3.{method}", scopes) for name, method, scopes in (
+    ("calendarList.list", "CalendarList.List", READ_LIST),
+    ("calendarList.get", "CalendarList.Get", READ_LIST),
+    ("calendars.get", "Calendars.Get", READ_CALENDAR),
+    ("events.list", "Events.List", READ_EVENTS),
+    ("events.get", "Events.Get", READ_EVENTS),
+    ("events.insert", "Events.Insert", WRITE_EVENTS),
+    ("events.update", "Events.Update", WRITE_EVENTS),
+    ("events.patch", "Events.Patch", WRITE_EVENTS),
+    ("events.delete", "Events.Delete", WRITE_EVENTS),
+    ("freebusy.query", "Freebusy.Query", FREEBUSY),
+)}
+
+
+# -- per-world caches ------------------------------------------------------------------------------
+SortKey = tuple[Any, ...]
+
+
+@dataclass
+class CalendarState:
+    # (calendar id, event id, change key, viewer, view) -> rendered JSON
+    render: dict[tuple[str, str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    # (calendar id, order) -> (collection last_seq, sort keys, events in that order)
+    order: dict[tuple[str, str], tuple[int, list[SortKey], list[Event]]] = field(
+        default_factory=dict)
+
+
+_STATES: weakref.WeakKeyDictionary[World, CalendarState] = weakref.WeakKeyDictionary()
+
+
+def calendar_state(world: World) -> CalendarState:
+    state = _STATES.get(world)
+    if state is None:
+        state = _STATES[world] = CalendarState()
+    return state
+
+
+_SORT_KEYS: dict[str, Callable[[Event], SortKey]] = {
+    "": lambda e: (0, event_gid(e.id)),
+    "startTime": lambda e: (0, e.start.timestamp(), event_gid(e.id)),
+    "updated": lambda e: (0, e.last_modified.timestamp(), event_gid(e.id)),
+}
+
+
+def sorted_events(world: World, calendar: Calendar, order: str
+                  ) -> tuple[list[SortKey], list[Event]]:
+    """The calendar's live events in `order`, recomputed only after the calendar changed."""
+    cache = calendar_state(world).order
+    last_seq = calendar.events.last_seq
+    hit = cache.get((calendar.id, order))
+    if hit is not None and hit[0] == last_seq:
+        return hit[1], hit[2]
+    key = _SORT_KEYS[order]
+    pairs = sorted(((key(e), e) for e in calendar.events), key=lambda p: p[0])
+    keys, events = [p[0] for p in pairs], [p[1] for p in pairs]
+    cache[(calendar.id, order)] = (last_seq, keys, events)
+    return keys, events
+
+
+# -- access ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Access:
+    calendar: Calendar
+    role: str  # owner | writer | reader | freeBusyReader
+    viewer: str  # lower-case email of the caller
+
+    def require(self, role: str) -> None:
+        if ROLE_RANK[self.role] < ROLE_RANK[role]:
+            raise GoogleError(403, f"You need to have {role} access to this calendar.",
+                              reason="requiredAccessLevel", domain="calendar")
+
+    def view(self, event: Event) -> str:
+        if self.role in ("owner", "writer"):
+            return "full"
+        if self.role == "freeBusyReader":
+            return "freebusy"
+        if is_private(event) and not any(a.email.lower() == self.viewer
+                                         for a in event.attendees):
+            return "private"
+        return "full"
+
+
+def _find_calendar(world: World, calendar_id: str) -> Calendar | None:
+    owner = world.google_user(calendar_id) if "@" in calendar_id else None
+    if owner is not None and calendar_id in owner.calendars:
+        return owner.calendars[calendar_id]
+    for domain in world.google_domains.values():  # secondary calendars: rare, so a scan
+        for user in domain.users.values():
+            if calendar_id in user.calendars:
+                return user.calendars[calendar_id]
+    return None
+
+
+def resolve_access(world: World, caller: GoogleUser, calendar_id: str) -> Access:
+    viewer = caller.email.lower()
+    own = world.google_calendar(caller, calendar_id)
+    if own is not None:
+        return Access(own, "owner", viewer)
+    calendar = _find_calendar(world, calendar_id)
+    role = ROLES.get(calendar.permissions.get(viewer, "")) if calendar is not None else None
+    if calendar is None or role is None:
+        raise not_found()
+    return Access(calendar, role, viewer)
+
+
+def _shared_with(world: World, viewer: str) -> list[Access]:
+    out: list[Access] = []
+    for domain in world.google_domains.values():
+        for user in domain.users.values():
+            if user.email.lower() == viewer:
+                continue
+            for calendar in user.calendars.values():
+                role = ROLES.get(calendar.permissions.get(viewer, ""))
+                if role is not None:
+                    out.append(Access(calendar, role, viewer))
+    return out
+
+
+# -- small parsing helpers -------------------------------------------------------------------------
+def _bool(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() == "true"
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid_value(name, raw) from None
+    if value < low:
+        raise invalid_value(name, raw)
+    return min(value, high)
+
+
+def _time_param(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    return parse_timestamp(raw, name) if raw else None
+
+
+def _extended(request: Request, name: str) -> list[tuple[str, str]]:
+    out = []
+    for raw in request.query_params.getlist(name):
+        key, sep, value = raw.partition("=")
+        if not sep:
+            raise invalid_value(name, raw)
+        out.append((key, value))
+    return out
+
+
+def _etag_number(value: str) -> str:
+    return value.strip().removeprefix("W/")
+
+
+# -- the API ---------------------------------------------------------------------------------------
+def routes(hub: Hub) -> list[BaseRoute]:
+    api = _CalendarApi(hub)
+    return [Mount("/calendar/v3", routes=api.routes())]
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    time_min: datetime | None
+    time_max: datetime | None
+    updated_min: datetime | None
+    ical_uid: str | None
+    q: str | None
+    private_props: list[tuple[str, str]]
+    shared_props: list[tuple[str, str]]
+
+    def match(self, event: Event) -> bool:
+        if self.time_min is not None and not event.end > self.time_min:
+            return False
+        if self.time_max is not None and not event.start < self.time_max:
+            return False
+        if self.updated_min is not None and event.last_modified < self.updated_min:
+            return False
+        if self.ical_uid is not None and event.ical_uid != self.ical_uid:
+            return False
+        if self.private_props or self.shared_props:
+            props = event.extra.get("google", {}).get("extendedProperties") or {}
+            for scope, wanted in (("private", self.private_props),
+                                  ("shared", self.shared_props)):
+                have = props.get(scope) or {}
+                if any(have.get(k) != v for k, v in wanted):
+                    return False
+        if self.q:
+            needle = self.q.lower()
+            hay = " ".join([event.subject, event.body, event.location, event.organizer_email,
+                            event.organizer_name,
+                            *(f"{a.email} {a.name}" for a in event.attendees)]).lower()
+            if not all(word in hay for word in needle.split()):
+                return False
+        return True
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.ical_uid or self.q or self.updated_min or self.private_props
+                    or self.shared_props)
+
+
+class _CalendarApi:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def routes(self) -> list[BaseRoute]:
+        table: list[tuple[str, dict[str, tuple[str, Handler]]]] = [
+            ("/users/me/calendarList", {"GET": ("calendarList.list", self.calendar_list)}),
+            ("/users/me/calendarList/{calendarId}",
+             {"GET": ("calendarList.get", self.calendar_list_get)}),
+            ("/calendars/{calendarId}", {"GET": ("calendars.get", self.calendar_get)}),
+            ("/calendars/{calendarId}/events", {"GET": ("events.list", self.events_list),
+                                                "POST": ("events.insert", self.events_insert)}),
+            ("/calendars/{calendarId}/events/{eventId}",
+             {"GET": ("events.get", self.events_get), "PUT": ("events.update", self.events_put),
+              "PATCH": ("events.patch", self.events_patch),
+              "DELETE": ("events.delete", self.events_delete)}),
+            ("/freeBusy", {"POST": ("freebusy.query", self.freebusy)}),
+        ]
+        out: list[BaseRoute] = [Route(path, self.endpoint(methods), methods=list(methods))
+                                for path, methods in table]
+        out.append(Route("/{rest:path}", self.unknown,
+                         methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
+        return out
+
+    def endpoint(self, methods: dict[str, tuple[str, Handler]]
+                 ) -> Callable[[Request], Any]:
+        async def handle(request: Request) -> Response:
+            name, handler = methods[request.method]
+            calendar_id = request.path_params.get("calendarId")
+            target = None
+            if calendar_id and calendar_id != "primary" and "@" in calendar_id:
+                target = calendar_id.lower()
+            return await serve(self.hub, request, PROVIDER, SERVICE, OPS[name], handler, target)
+        return handle
+
+    async def unknown(self, request: Request) -> Response:
+        self.hub.record(PROVIDER, request.method, request.url.path, 404, outcome="notFound")
+        return error_response(not_found())
+
+    # -- helpers --------------------------------------------------------------------------------
+    def caller(self, call: Call) -> GoogleUser:
+        user = self.hub.world.google_user(call.email)
+        if user is None:
+            raise not_found()
+        return user
+
+    def access(self, call: Call) -> Access:
+        return resolve_access(self.hub.world, self.caller(call),
+                              call.request.path_params["calendarId"])
+
+    def render(self, access: Access, event: Event) -> dict[str, Any]:
+        view = access.view(event)
+        cache = calendar_state(self.hub.world).render
+        key = (access.calendar.id, event.id, event.change_key, access.viewer, view)
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) >= _RENDER_CACHE_MAX:
+                cache.clear()
+            hit = cache[key] = event_json(event, access.calendar.id, access.viewer, view)
+        return hit
+
+    @staticmethod
+    def find(calendar: Calendar, gid: str) -> Event | None:
+        for candidate in event_id_candidates(gid):
+            event = calendar.events.get(candidate)
+            if event is not None:
+                return event
+        return None
+
+    @staticmethod
+    def deleted_seq(calendar: Calendar, gid: str) -> int | None:
+        """The change seq of the event's deletion, if it was deleted (a scan: miss path only)."""
+        ids = set(event_id_candidates(gid))
+        for change in calendar.events.changes_since(calendar.events.created_seq):
+            if change.item_id in ids and change.deleted:
+                return change.seq
+        return None
+
+    def list_body(self, access: Access, items: list[dict[str, Any]]) -> dict[str, Any]:
+        calendar = access.calendar
+        body: dict[str, Any] = {"kind": "calendar#events",
+                                "etag": seq_etag(calendar.events.last_seq),
+                                "summary": calendar.name, "description": "",
+                                "updated": rfc3339(self.hub.world.now()), "timeZone": "UTC",
+                                "accessRole": access.role}
+        if access.role in ("owner", "writer"):
+            body["defaultReminders"] = [{"method": "popup", "minutes": 10}]
+        body["items"] = items
+        return body
+
+    # -- calendar list and calendars -----------------------------------------------------------
+    def list_entry(self, access: Access) -> dict[str, Any]:
+        calendar = access.calendar
+        entry: dict[str, Any] = {
+            "kind": "calendar#calendarListEntry", "etag": seq_etag(calendar.events.created_seq),
+            "id": calendar.id, "summary": calendar.name, "timeZone": "UTC", "colorId": "14",
+            "backgroundColor": "#9fe1e7", "foregroundColor": "#000000", "selected": True,
+            "accessRole": access.role,
+            "defaultReminders": [{"method": "popup", "minutes": 10}]
+            if access.role in ("owner", "writer") else [],
+            "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+        }
+        if access.role == "owner" and calendar.is_default:
+            entry["primary"] = True
+        return entry
+
+    async def calendar_list(self, call: Call) -> Reply:
+        user = self.caller(call)
+        viewer = user.email.lower()
+        accesses = [Access(c, "owner", viewer) for c in user.calendars.values()]
+        accesses += _shared_with(self.hub.world, viewer)
+        min_role = call.request.query_params.get("minAccessRole")
+        if min_role:
+            if min_role not in ROLE_RANK:
+                raise invalid_value("minAccessRole", min_role)
+            accesses = [a for a in accesses if ROLE_RANK[a.role] >= ROLE_RANK[min_role]]
+        size = _int(call.request, "maxResults", 100, 1, 250)
+        tokens = google_tokens(self.hub.world)
+        raw = call.request.query_params.get("pageToken")
+        start = 0
+        if raw:
+            payload = tokens.open("calendarList.page", viewer, raw)
+            if payload is None:
+                raise invalid_value("pageToken", raw)
+            start = int(payload[0])
+        page = accesses[start:start + size]
+        body: dict[str, Any] = {"kind": "calendar#calendarList",
+                                "etag": seq_etag(self.hub.world.seq)}
+        if start + size < len(accesses):
+            body["nextPageToken"] = tokens.mint("calendarList.page", viewer, [start + size])
+        body["items"] = [self.list_entry(a) for a in page]
+        return 200, body
+
+    async def calendar_list_get(self, call: Call) -> Reply:
+        access = self.access(call)
+        return 200, self.list_entry(access)
+
+    async def calendar_get(self, call: Call) -> Reply:
+        access = self.access(call)
+        calendar = access.calendar
+        return 200, {"kind": "calendar#calendar", "etag": seq_etag(calendar.events.created_seq),
+                     "id": calendar.id, "summary": calendar.name, "timeZone": "UTC",
+                     "conferenceProperties": {"allowedConferenceSolutionTypes":
+                                              ["hangoutsMeet"]}}
+
+    # -- events.list -----------------------------------------------------------------------------
+    async def events_list(self, call: Call) -> Reply:
+        access = self.access(call)
+        request = call.request
+        params = request.query_params
+        world = self.hub.world
+        tokens = google_tokens(world)
+        bound = f"{access.calendar.id}|{access.viewer}"
+        size = _int(request, "maxResults", DEFAULT_RESULTS, 1, MAX_RESULTS)
+        sync_token = params.get("syncToken")
+        page_token = params.get("pageToken")
+        if sync_token:
+            clashing = [p for p in SYNC_RESTRICTED if params.get(p)]
+            if clashing:
+                raise bad_request(f"The syncToken parameter cannot be combined with "
+                                  f"{', '.join(clashing)}.", reason="invalid")
+        page: list[Any] | None = None
+        if page_token:
+            page = tokens.open("events.page", bound, page_token)
+            if page is None:
+                raise invalid_value("pageToken", page_token)
+        if (page is not None and page[0] == "s") or (page is None and sync_token):
+            if page is None:
+                since = self.open_sync_token(tokens, bound, str(sync_token), access.calendar)
+                page = ["s", since, world.seq, since]
+            return 200, self.sync_page(access, page, size, tokens, bound)
+        order = params.get("orderBy", "")
+        if order not in ("", "startTime", "updated"):
+            raise invalid_value("orderBy", order)
+        if order == "startTime" and not _bool(request, "singleEvents"):
+            raise bad_request("The requested ordering is not available for the particular "
+                              "query.")
+        time_min, time_max = _time_param(request, "timeMin"), _time_param(request, "timeMax")
+        if time_min is not None and time_max is not None and time_max <= time_min:
+            raise GoogleError(400, "The specified time range is empty.",
+                              reason="timeRangeEmpty")
+        filters = _Filters(time_min, time_max, _time_param(request, "updatedMin"),
+                           params.get("iCalUID") or None, params.get("q") or None,
+                           _extended(request, "privateExtendedProperty"),
+                           _extended(request, "sharedExtendedProperty"))
+        if page is None:
+            page = ["f", world.seq, order, None]
+        return 200, self.full_page(access, page, size, filters, _bool(request, "showDeleted"),
+                                   tokens, bound)
+
+    def open_sync_token(self, tokens: GoogleTokens, bound: str, raw: str,
+                        calendar: Calendar) -> int:
+        payload = tokens.open("events.sync", bound, raw)
+        world = self.hub.world
+        if payload is None or len(payload) != 2:
+            raise full_sync_required()
+        seq, issued = int(payload[0]), float(payload[1])
+        if (seq > world.seq or seq < calendar.events.created_seq
+                or world.clock.timestamp() - issued > SYNC_TOKEN_LIFETIME):
+            raise full_sync_required()
+        return seq
+
+    def sync_token(self, tokens: GoogleTokens, bound: str, snapshot: int) -> str:
+        issued = int(self.hub.world.clock.timestamp())
+        return tokens.mint("events.sync", bound, [snapshot, issued])
+
+    def sync_page(self, access: Access, page: list[Any], size: int, tokens: GoogleTokens,
+                  bound: str) -> dict[str, Any]:
+        _, since, snapshot, after = page
+        calendar = access.calendar
+        items: list[dict[str, Any]] = []
+        more = False
+        last = after
+        for change in calendar.events.changes_since(int(after)):
+            if change.seq > snapshot:
+                break
+            if len(items) == size:
+                more = True
+                break
+            event = None if change.deleted else calendar.events.get(change.item_id)
+            if event is None:
+                items.append(cancelled_json(event_gid(change.item_id), seq_etag(change.seq)))
+            else:
+                items.append(self.render(access, event))
+            last = change.seq
+        body = self.list_body(access, items)
+        if more:
+            body["nextPageToken"] = tokens.mint("events.page", bound, ["s", since, snapshot, last])
+        else:
+            body["nextSyncToken"] = self.sync_token(tokens, bound, snapshot)
+        return self.reorder(body)
+
+    def full_page(self, access: Access, page: list[Any], size: int, filters: _Filters,
+                  show_deleted: bool, tokens: GoogleTokens, bound: str) -> dict[str, Any]:
+        _, snapshot, order, cursor = page
+        calendar = access.calendar
+        keys, events = sorted_events(self.hub.world, calendar, order)
+        cursor_key = tuple(cursor) if cursor is not None else None
+        items: list[dict[str, Any]] = []
+        more = False
+        last: SortKey | None = None
+        if cursor_key is None or cursor_key[0] == 0:
+            start = bisect_right(keys, cursor_key) if cursor_key is not None else 0
+            for index in range(start, len(keys)):
+                event = events[index]
+                if not filters.match(event):
+                    continue
+                if len(items) == size:
+                    more = True
+                    break
+                items.append(self.render(access, event))
+                last = keys[index]
+        if not more and show_deleted and not filters.narrows:
+            gone = sorted(event_gid(c.item_id) for c in
+                          calendar.events.changes_since(calendar.events.created_seq)
+                          if c.deleted and c.seq <= snapshot)
+            gone_keys = [(1, g) for g in gone]
+            start = bisect_right(gone_keys, cursor_key) if cursor_key and cursor_key[0] == 1 else 0
+            for key in gone_keys[start:]:
+                if len(items) == size:
+                    more = True
+                    break
+                items.append(cancelled_json(key[1], seq_etag(snapshot)))
+                last = key
+        body = self.list_body(access, items)
+        if more:
+            body["nextPageToken"] = tokens.mint("events.page", bound,
+                                                ["f", snapshot, order, list(last or ())])
+        else:
+            body["nextSyncToken"] = self.sync_token(tokens, bound, snapshot)
+        return self.reorder(body)
+
+    @staticmethod
+    def reorder(body: dict[str, Any]) -> dict[str, Any]:
+        """Google puts the page/sync token before the items."""
+        items = body.pop("items")
+        body["items"] = items
+        return body
+
+    # -- single events ---------------------------------------------------------------------------
+    async def events_get(self, call: Call) -> Reply:
+        access = self.access(call)
+        gid = call.request.path_params["eventId"]
+        event = self.find(access.calendar, gid)
+        if event is None:
+            seq = self.deleted_seq(access.calendar, gid)
+            if seq is None:
+                raise not_found()
+            return 200, cancelled_json(gid, seq_etag(seq))
+        return 200, self.render(access, event)
+
+    async def events_insert(self, call: Call) -> Reply:
+        access = self.access(call)
+        access.require("writer")
+        body = await json_body(call.request)
+        changes = parse_event(body, None, partial=False)
+        calendar, world = access.calendar, self.hub.world
+        gid = body.get("id")
+        if gid is not None:
+            if not isinstance(gid, str) or not GID.fullmatch(gid):
+                raise bad_request("Invalid resource id value.", reason="invalid")
+            if self.find(calendar, gid) is not None or self.deleted_seq(calendar, gid):
+                raise GoogleError(409, "The requested identifier already exists.",
+                                  reason="duplicate")
+        else:
+            gid = uuid.uuid4().hex
+        owner = world.google_user(calendar.owner_email)
+        now = world.now()
+        seq = world.next_seq()
+        event = Event(id=gid, subject="", start=now, end=now, created=now, last_modified=now,
+                      ical_uid=f"{gid}@google.com", change_key=change_key(gid, "g", seq),
+                      organizer_email=calendar.owner_email,
+                      organizer_name=owner.name if owner else "")
+        apply_event_changes(event, changes)
+        event.extra["creator"] = call.email
+        self.apply_conference(call.request, body, event, replace=False)
+        calendar.events.put(event.id, event, seq)
+        call.detail["event"] = gid
+        return 200, self.render(access, event)
+
+    async def events_patch(self, call: Call) -> Reply:
+        return await self.write(call, partial=True)
+
+    async def events_put(self, call: Call) -> Reply:
+        return await self.write(call, partial=False)
+
+    async def write(self, call: Call, *, partial: bool) -> Reply:
+        access = self.access(call)
+        access.require("writer")
+        calendar, world = access.calendar, self.hub.world
+        gid = call.request.path_params["eventId"]
+        event = self.find(calendar, gid)
+        if event is None:
+            raise deleted() if self.deleted_seq(calendar, gid) else not_found()
+        if_match = call.request.headers.get("if-match")
+        if if_match and _etag_number(if_match) not in ("*", event_etag(event)):
+            raise condition_not_met()
+        body = await json_body(call.request)
+        changes = parse_event(body, event, partial=partial)
+        if changes.moves_time:
+            event.sequence += 1
+        apply_event_changes(event, changes)
+        self.apply_conference(call.request, body, event, replace=not partial)
+        seq = world.next_seq()
+        event.last_modified = world.now()
+        event.change_key = change_key(event.id, "g", seq)
+        calendar.events.put(event.id, event, seq)
+        call.detail["event"] = gid
+        return 200, self.render(access, event)
+
+    @staticmethod
+    def apply_conference(request: Request, body: dict[str, Any], event: Event, *,
+                         replace: bool) -> None:
+        """conferenceData is read only with conferenceDataVersion=1 (0 ignores it)."""
+        version = request.query_params.get("conferenceDataVersion", "0")
+        if version not in ("0", "1"):
+            raise invalid_value("conferenceDataVersion", version)
+        if version != "1":
+            return
+        data = body.get("conferenceData")
+        if data is None:
+            if replace:
+                event.extra.pop("conferenceData", None)
+            return
+        if not isinstance(data, dict):
+            raise bad_request("Invalid conference data.", reason="invalid")
+        create = data.get("createRequest")
+        stored = event.extra.get("conferenceData") or {}
+        if isinstance(create, dict):
+            same = stored.get("createRequest", {}).get("requestId") == create.get("requestId")
+            if same:
+                return
+            kind = (create.get("conferenceSolutionKey") or {}).get("type")
+            if kind != "hangoutsMeet":
+                raise bad_request("Invalid conference type value.", reason="invalid")
+            conference, url = meet_conference(create, event_gid(event.id))
+            event.extra["conferenceData"] = conference
+            event.is_online_meeting, event.join_url = True, url
+            event.online_meeting_provider = "hangoutsMeet"
+            return
+        if data.get("entryPoints"):
+            event.extra["conferenceData"] = data
+            video = next((e for e in data["entryPoints"] if isinstance(e, dict)
+                          and e.get("entryPointType") == "video"), None)
+            event.is_online_meeting = video is not None
+            event.join_url = video.get("uri") if video else None
+
+    async def events_delete(self, call: Call) -> Reply:
+        access = self.access(call)
+        access.require("writer")
+        calendar, world = access.calendar, self.hub.world
+        gid = call.request.path_params["eventId"]
+        event = self.find(calendar, gid)
+        if event is None:
+            raise deleted() if self.deleted_seq(calendar, gid) else not_found()
+        if_match = call.request.headers.get("if-match")
+        if if_match and _etag_number(if_match) not in ("*", event_etag(event)):
+            raise condition_not_met()
+        calendar.events.delete(event.id, world.next_seq())
+        call.detail["event"] = gid
+        return 204, None
+
+    # -- freeBusy --------------------------------------------------------------------------------
+    async def freebusy(self, call: Call) -> Reply:
+        body = await json_body(call.request)
+        user = self.caller(call)
+        for name in ("timeMin", "timeMax"):
+            if not body.get(name):
+                raise GoogleError(400, f"Missing {name} parameter.", reason="required")
+        time_min = parse_timestamp(str(body["timeMin"]), "timeMin")
+        time_max = parse_timestamp(str(body["timeMax"]), "timeMax")
+        if time_max <= time_min:
+            raise GoogleError(400, "The specified time range is empty.",
+                              reason="timeRangeEmpty")
+        calendars: dict[str, Any] = {}
+        for item in body.get("items") or []:
+            calendar_id = str(item.get("id", "")) if isinstance(item, dict) else ""
+            try:
+                access = resolve_access(self.hub.world, user, calendar_id)
+            except GoogleError:
+                calendars[calendar_id] = {"errors": [{"domain": "global", "reason": "notFound"}],
+                                          "busy": []}
+                continue
+            spans = sorted((e.start, e.end) for e in access.calendar.events
+                           if e.show_as != "free" and e.end > time_min and e.start < time_max)
+            merged: list[list[datetime]] = []
+            for start, end in spans:
+                if merged and start <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], end)
+                else:
+                    merged.append([start, end])
+            calendars[calendar_id] = {"busy": [
+                {"start": rfc3339_seconds(max(s, time_min)),
+                 "end": rfc3339_seconds(min(e, time_max))} for s, e in merged]}
+        return 200, {"kind": "calendar#freeBusy", "timeMin": rfc3339(time_min),
+                     "timeMax": rfc3339(time_max), "calendars": calendars}
