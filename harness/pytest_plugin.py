@@ -28,6 +28,7 @@ pytest_plugins = [
     "harness.steps.connect_steps",
     "harness.steps.meeting_steps",
     "harness.steps.provider_steps",
+    "harness.steps.google_steps",
 ]
 
 DEFAULT_SEED = 42

@@ -35,6 +35,12 @@ class ScenarioContext:
         members = [u for u in self.tenant(key)["users"] if not u["is_admin"]]
         return dict(members[index])
 
+    def google_user(self, index: int = 0) -> dict[str, Any]:
+        users = self.world["google"]["users"]
+        if index >= len(users):
+            raise LookupError(f"the mock world has only {len(users)} Google users")
+        return dict(users[index])
+
     def password_of(self, email: str) -> str:
         changed = self.values.get("passwords", {}).get(email.lower())
         if changed:

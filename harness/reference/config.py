@@ -20,12 +20,24 @@ class AppRegistration:
 
 
 @dataclass(frozen=True, slots=True)
+class GoogleEndpoints:
+    auth_uri: str
+    token_uri: str
+    calendar: str  # api_endpoint for Calendar v3 (ends with /calendar/v3/)
+    people: str  # api_endpoint for People v1 (the root before /v1/)
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReferenceConfig:
     authority_host: str
     graph_url: str
     ews_url: str
     ca_bundle: str | None
     registrations: tuple[AppRegistration, ...]
+    google: GoogleEndpoints | None = None
     db_url: str = "sqlite://"
     # Ceiling on one Retry-After wait, so a hostile or broken provider cannot stall a run.
     max_retry_wait_s: float = 30.0
@@ -45,9 +57,18 @@ class ReferenceConfig:
                         tenant_id=tenant["id"], domains=tuple(d.lower() for d in tenant["domains"]),
                         client_id=app["client_id"], client_secret=app["client_secret"],
                         redirect_uri=app["redirect_uris"][0]))
+        google = None
+        g = description.get("google") or {}
+        if g.get("clients"):
+            client = g["clients"][0]
+            google = GoogleEndpoints(auth_uri=g["auth_uri"], token_uri=g["token_uri"],
+                                     calendar=g["calendar"], people=g["people"],
+                                     client_id=client["client_id"],
+                                     client_secret=client["client_secret"],
+                                     redirect_uri=client["redirect_uris"][0])
         return cls(authority_host=ms["authority_host"], graph_url=ms["graph"], ews_url=ms["ews"],
                    ca_bundle=description.get("ca_bundle"), registrations=tuple(registrations),
-                   db_url=db_url)
+                   google=google, db_url=db_url)
 
     def registration_for(self, email: str) -> AppRegistration | None:
         domain = email.rsplit("@", 1)[-1].lower()

@@ -43,7 +43,7 @@ def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accep
         ctx.values["status"] = ctx.driver.complete_connect(ctx.user, outcome.callback_url)
 
 
-def _require_callback(ctx: ScenarioContext) -> None:
+def require_callback(ctx: ScenarioContext) -> None:
     outcome = ctx.values.get("authorization")
     if outcome is not None:
         assert outcome.callback_url, (
@@ -62,7 +62,7 @@ def member_has_connected(calharness_ctx: ScenarioContext, tenant: str) -> None:
     ctx = calharness_ctx
     ctx.user = ctx.tenant_member(tenant)["upn"]
     connect(ctx, ConnectRequest())
-    _require_callback(ctx)
+    require_callback(ctx)
     status = ctx.driver.integration_status(ctx.user)
     assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
 
@@ -75,7 +75,7 @@ def user_tries_setup(calharness_ctx: ScenarioContext) -> None:
 @when("the user sets up the calendar integration again with the default service")
 def user_sets_up_again(calharness_ctx: ScenarioContext) -> None:
     connect(calharness_ctx, ConnectRequest())
-    _require_callback(calharness_ctx)
+    require_callback(calharness_ctx)
 
 
 @then(parsers.parse('the sign-in stops on the page "{title}"'))
@@ -144,7 +144,7 @@ def admin_consents_for_company(calharness_ctx: ScenarioContext) -> None:
       "consent")
 def user_sets_up_default(calharness_ctx: ScenarioContext) -> None:
     connect(calharness_ctx, ConnectRequest())
-    _require_callback(calharness_ctx)
+    require_callback(calharness_ctx)
 
 
 @then(parsers.parse('the integration status is "{state}"'))

@@ -45,9 +45,10 @@ def meeting_list_shows_expected(calharness_ctx: ScenarioContext) -> None:
     assert not missing, f"missing from the meeting list: {missing}"
 
 
-@then(parsers.parse("the meeting list shows every meeting of the user's Office 365 calendar in "
+@then(parsers.parse("the meeting list shows every meeting of the user's {calendar} calendar in "
                     "the next {days:d} days and nothing else"))
-def meeting_list_matches_provider(calharness_ctx: ScenarioContext, days: int) -> None:
+def meeting_list_matches_provider(calharness_ctx: ScenarioContext, calendar: str,
+                                  days: int) -> None:
     ctx = calharness_ctx
     assert ctx.user
     start, end = _today(), _today() + timedelta(days=days)
@@ -65,11 +66,12 @@ def _tomorrow_at(hhmm: str) -> datetime:
     return _today() + timedelta(days=1, hours=hour, minutes=minute)
 
 
-@given(parsers.parse('a meeting "{subject}" is added to the user\'s Office 365 calendar tomorrow '
+@given(parsers.parse('a meeting "{subject}" is added to the user\'s {calendar} calendar tomorrow '
                      'at {hhmm}'))
-@when(parsers.parse('a meeting "{subject}" is added to the user\'s Office 365 calendar tomorrow '
+@when(parsers.parse('a meeting "{subject}" is added to the user\'s {calendar} calendar tomorrow '
                     'at {hhmm}'))
-def meeting_added_on_provider(calharness_ctx: ScenarioContext, subject: str, hhmm: str) -> None:
+def meeting_added_on_provider(calharness_ctx: ScenarioContext, subject: str, calendar: str,
+                              hhmm: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
     start = _tomorrow_at(hhmm)
@@ -123,16 +125,16 @@ def scheduling_refused(calharness_ctx: ScenarioContext) -> None:
     assert error.code == "calendar_read_only", f"refused for another reason: {error}"
 
 
-@then(parsers.parse('the user\'s Office 365 calendar has exactly one meeting "{subject}"'))
-def provider_has_one(calharness_ctx: ScenarioContext, subject: str) -> None:
+@then(parsers.parse('the user\'s {calendar} calendar has exactly one meeting "{subject}"'))
+def provider_has_one(calharness_ctx: ScenarioContext, calendar: str, subject: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
     matching = [e for e in ctx.control.events(ctx.user) if e["subject"] == subject]
     assert len(matching) == 1, f"{len(matching)} meetings {subject!r} on the provider"
 
 
-@then("the contact list shows the user's Office 365 contacts")
-def contact_list_matches_provider(calharness_ctx: ScenarioContext) -> None:
+@then(parsers.parse("the contact list shows the user's {provider} contacts"))
+def contact_list_matches_provider(calharness_ctx: ScenarioContext, provider: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
     truth = sorted(c["display_name"] for c in ctx.control.contacts(ctx.user))

@@ -7,9 +7,7 @@ from typing import Any
 from pytest_bdd import parsers, then, when
 
 from harness.bdd.context import ScenarioContext
-from harness.steps.vocabulary import bare_scope, is_write_scope
-
-WRITE_OPERATIONS = (".create", ".update", ".delete")
+from harness.steps.vocabulary import bare_scope, is_write_operation, is_write_scope
 
 
 def _identity_requests(ctx: ScenarioContext) -> list[dict[str, Any]]:
@@ -40,7 +38,7 @@ def no_graph_writes(calharness_ctx: ScenarioContext) -> None:
     calls = ctx.control.audit(since=ctx.audit_start, provider="graph")
     assert calls, "the integration made no Graph call at all"
     writes = [f"{c['method']} {c['path']} ({c['operation']})" for c in calls
-              if (c.get("operation") or "").endswith(WRITE_OPERATIONS)]
+              if is_write_operation(c.get("operation"))]
     assert not writes, f"write calls reached Graph: {writes}"
 
 
@@ -96,3 +94,8 @@ def ninety_minutes_pass(calharness_ctx: ScenarioContext) -> None:
 def integration_syncs(calharness_ctx: ScenarioContext) -> None:
     assert calharness_ctx.user
     calharness_ctx.driver.sync_now(calharness_ctx.user)
+
+
+@when(parsers.parse("{days:d} days pass"))
+def days_pass(calharness_ctx: ScenarioContext, days: int) -> None:
+    calharness_ctx.control.advance_clock(days * 86400)

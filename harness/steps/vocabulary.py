@@ -11,6 +11,16 @@ ACCESS = {"none": "none", "read": "read", "write": "write"}
 WRITE_SCOPE_MARKERS = ("ReadWrite", "full_access_as_app", "EWS.AccessAsUser.All", "Mail.Send")
 
 
+# Audit operations that change provider data, per mock (Graph, Google Calendar/People, EWS).
+WRITE_OPERATION_SUFFIXES = (".create", ".update", ".delete", ".insert", ".patch",
+                            "createContact", "updateContact", "deleteContact",
+                            "CreateItem", "UpdateItem", "DeleteItem")
+
+
+def is_write_operation(operation: str | None) -> bool:
+    return bool(operation) and operation.endswith(WRITE_OPERATION_SUFFIXES)  # type: ignore[union-attr]
+
+
 def lookup(table: dict[str, Any], word: str, what: str) -> Any:
     try:
         return table[word.strip().lower()]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from harness.driver.base import DriverError
 from harness.reference.providers.base import Provider, ProviderEnv
+from harness.reference.providers.google import GoogleProvider
 from harness.reference.providers.microsoft_graph import GraphProvider
 
 PROVIDERS: dict[tuple[str, str | None], type[Provider]] = {
     ("office365", "graph"): GraphProvider,
+    ("google", None): GoogleProvider,
 }
 
 

@@ -1,0 +1,65 @@
+@google
+Feature: Google as the default calendar and contacts service
+  The admin can choose Google as the default calendar and contact service ("Allow access to your
+  contacts and calendar"). Each permission choice maps to the narrowest Google scopes; read-only
+  choices never write; an expired sync token is recovered with nothing lost or duplicated.
+
+  Background:
+    Given a meeting platform account owned by the first user of the Google Workspace domain
+    And the admin enables calendar and contacts integration
+    And the admin sets the default calendar and contact service to "Google"
+
+  @req:GOOGLE-01 @req:SVC-02 @req:SVC-03
+  Scenario Outline: Calendar <calendar> and contacts <contacts> ask Google for exactly <scopes>
+    Given the admin sets the calendar permission to "<calendar>" and the contacts permission to "<contacts>"
+    And the user is the first member of the Google Workspace domain
+    When the user sets up the calendar integration with the default service and accepts the consent
+    Then the integration status is "connected"
+    And Google was asked for exactly the scopes "<scopes>"
+
+    Examples:
+      | calendar | contacts | scopes                                          |
+      | Read     | None     | calendar.events.readonly                        |
+      | Read     | Read     | calendar.events.readonly contacts.readonly      |
+      | Write    | Read     | calendar.events contacts.readonly               |
+      | Write    | Write    | calendar.events contacts                        |
+
+  @req:GOOGLE-01 @req:PERM-01 @req:PERM-03
+  Scenario: With read-only permissions the Google integration shows meetings and contacts and never writes
+    Given the admin sets the calendar permission to "Read" and the contacts permission to "Read"
+    And the first member of the Google Workspace domain has connected Google with the default settings
+    Then the meeting list shows every meeting of the user's Google calendar in the next 14 days and nothing else
+    And the contact list shows the user's Google contacts
+    When the user tries to schedule a meeting "Read-only check" tomorrow at 11:00 for 30 minutes
+    Then the scheduling is refused because the calendar is read-only
+    And no write call reached Google
+
+  @req:GOOGLE-01 @req:SCOPE-02
+  Scenario: With calendar write a meeting scheduled on the platform lands on the Google calendar once
+    Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
+    And the first member of the Google Workspace domain has connected Google with the default settings
+    When the user schedules a meeting "Google kickoff" tomorrow at 11:00 for 30 minutes
+    Then the user's Google calendar has exactly one meeting "Google kickoff"
+    And the meeting list shows "Google kickoff"
+
+  @req:GOOGLE-01
+  Scenario: An expired Google sync token is recovered by a full sync with nothing lost or duplicated
+    Given the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the first member of the Google Workspace domain has connected Google with the default settings
+    When a meeting "Quarterly review" is added to the user's Google calendar tomorrow at 15:00
+    And 31 days pass
+    And the integration runs its periodic sync
+    Then Google answered a calendar sync with "410" and then served it again
+    And the integration status is "connected"
+    And the meeting list shows "Quarterly review"
+    And the meeting list shows every meeting of the user's Google calendar in the next 14 days and nothing else
+
+  @req:GOOGLE-01
+  Scenario: Google's rate limit is waited out by the client's retries
+    Given the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the first member of the Google Workspace domain has connected Google with the default settings
+    When a meeting "After the limit" is added to the user's Google calendar tomorrow at 16:00
+    And Google throttles the next calendar request
+    And the integration runs its periodic sync
+    Then Google answered a calendar sync with "403" and then served it again
+    And the meeting list shows "After the limit"
