@@ -15,13 +15,26 @@ from harness.driver.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CallHistoryEntry,
+    ClientInfo,
     ConnectRequest,
     ConnectStart,
     ContactEntry,
+    ContactRequest,
+    EffectiveSettings,
+    GroupInfo,
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    PolicyChange,
+    PolicyChangeResult,
+    PolicyTarget,
+    PolicyView,
+    SchedulingGrant,
+    SettingAuditEntry,
     SettingsChangeResult,
+    SignInMethod,
+    SignInResult,
 )
 
 
@@ -81,6 +94,76 @@ class IntegrationDriver(ABC):
 
     @abstractmethod
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting: ...
+
+    # -- policy: account, group and user levels -----------------------------------------------
+    @abstractmethod
+    def create_group(self, actor: str, name: str, members: list[str]) -> GroupInfo:
+        """The owner or an admin creates a user group; a user belongs to at most one group.
+        Raises DriverError when refused."""
+
+    @abstractmethod
+    def get_policy(self, target: PolicyTarget) -> PolicyView:
+        """A level as its admin sees it: values set and locked there, what is locked above."""
+
+    @abstractmethod
+    def change_policy(self, actor: str, target: PolicyTarget,
+                      change: PolicyChange) -> PolicyChangeResult:
+        """Set values, drop overrides and set or remove locks at one level, all or nothing; a
+        refusal is a result naming the reason, and changes nothing."""
+
+    @abstractmethod
+    def effective_settings(self, user: str) -> EffectiveSettings:
+        """What applies to the user after account, group and user levels and their locks."""
+
+    @abstractmethod
+    def settings_audit(self) -> list[SettingAuditEntry]:
+        """Every accepted settings change (who, when, level, old -> new), oldest first."""
+
+    # -- signing in and set-up variants ---------------------------------------------------------
+    @abstractmethod
+    def sign_in(self, user: str, client: ClientInfo, method: SignInMethod) -> SignInResult:
+        """The user signs in to the platform with this client; returns the prompt they get and,
+        for an Office 365 redirect, where their browser goes (complete with complete_connect).
+        Raises DriverError when the sign-in itself is refused (e.g. SSO not configured)."""
+
+    @abstractmethod
+    def connect_mapi(self, user: str, client: ClientInfo) -> IntegrationStatus:
+        """The desktop client integrates Exchange through MAPI; raises DriverError naming every
+        failed condition when that is not allowed."""
+
+    # -- the platform's contacts ---------------------------------------------------------------
+    @abstractmethod
+    def invite_contact(self, user: str, email: str) -> ContactRequest:
+        """Invite a contact by email: the platform sends them a contact request."""
+
+    @abstractmethod
+    def contact_requests(self, user: str) -> list[ContactRequest]:
+        """Contact requests the user sent or received."""
+
+    @abstractmethod
+    def save_contact_from_call(self, user: str, entry: CallHistoryEntry) -> ContactEntry:
+        """Create a contact at the provider from the call history (needs Contacts Write)."""
+
+    # -- scheduling privilege ------------------------------------------------------------------
+    @abstractmethod
+    def grant_scheduling_privilege(self, owner: str, assignee: str,
+                                   manage_private_events: bool) -> SchedulingGrant: ...
+
+    @abstractmethod
+    def revoke_scheduling_privilege(self, owner: str, assignee: str) -> None: ...
+
+    @abstractmethod
+    def scheduling_privileges(self, user: str) -> list[SchedulingGrant]:
+        """Grants the user gave or received."""
+
+    @abstractmethod
+    def schedule_meeting_for(self, actor: str, owner: str, request: MeetingRequest) -> Meeting:
+        """Schedule For: `actor` schedules on `owner`'s calendar with the owner's grant."""
+
+    @abstractmethod
+    def calendar_of(self, viewer: str, owner: str, start: datetime,
+                    end: datetime) -> list[Meeting]:
+        """The owner's meetings as `viewer` (with scheduling privilege) may see them."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most drivers hold nothing
         """Release resources (connections, files)."""

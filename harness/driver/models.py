@@ -7,14 +7,17 @@ and the reference implementation are held to exactly the same shapes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Service = Literal["office365", "exchange", "google"]
 AuthorizeWith = Literal["graph", "ews"]
 Access = Literal["none", "read", "write"]
-IntegrationState = Literal["not_connected", "pending", "connected", "reauth_required", "error"]
+# reintegration_required: the integration no longer matches what the admin locked (or the user's
+# domain is no longer allowed); access is suspended until the user sets it up again.
+IntegrationState = Literal["not_connected", "pending", "connected", "reauth_required",
+                           "reintegration_required", "error"]
 # Per capability: working, refused by the provider (permission missing), or not granted at all.
 CapabilityState = Literal["ok", "denied", "off"]
 
@@ -31,6 +34,10 @@ class AccountSpec(_Model):
     members: list[str] = Field(default_factory=list)
 
 
+SignInPromptMode = Literal["off", "first_sign_in", "every_sign_in"]
+Office365Environment = Literal["full", "hybrid", "on_premises"]
+
+
 class AccountSettings(_Model):
     """Account-level calendar and contacts settings (documents: "Calendar and Contacts" section)."""
 
@@ -42,12 +49,31 @@ class AccountSettings(_Model):
     calendar_permission: Literal["read", "write"] = "read"
     contacts_permission: Access = "read"
     setup_by: Literal["user_oauth", "admin_application"] = "user_oauth"
+    # "Only users in specific domains can integrate": normalised domains (A-labels, lower case);
+    # empty means no restriction. change operations also accept one comma-separated string.
+    allowed_domains: list[str] = Field(default_factory=list)
+    ask_to_integrate_on_sign_in: SignInPromptMode = "off"
+    consent_on_behalf_of_account: bool = False
+    # "Office 365 users can consent to enterprise applications accessing company data on their
+    # behalf" (needed by the automatic account-level integration).
+    office365_users_can_consent: bool = False
+    enforce_oauth: bool = False
+    bidirectional_sync: bool = False  # optional per the documents; the sync issue acts on it
+    auto_integrate_on_login: bool = False  # Office 365 only
+    mapi: bool = False  # Exchange through MAPI on the Windows desktop client
+    # What the admin tells the platform about their Microsoft environment: the integration
+    # cannot see it from outside, so it is configuration, as in the real portal.
+    office365_environment: Office365Environment = "full"
+    exchange_onprem_build: str | None = None  # e.g. 15.1.466.34 (Exchange 2016 CU2)
+    sso_configured: bool = False
+    idp_federated: bool = False  # the SSO identity provider is federated with Entra ID
 
 
 class SettingsChangeResult(_Model):
     accepted: bool
     settings: AccountSettings
     reason: str | None = None  # why a change was refused
+    code: str | None = None  # machine-readable reason of a refusal
 
 
 class ConnectRequest(_Model):
@@ -83,6 +109,7 @@ class IntegrationStatus(_Model):
     calendar_state: CapabilityState = "off"
     contacts_state: CapabilityState = "off"
     message: str | None = None
+    desktop_mapi: bool = False  # Exchange through MAPI on the user's Windows desktop client
 
 
 class Meeting(_Model):
@@ -108,3 +135,126 @@ class ContactEntry(_Model):
     id: str
     display_name: str
     emails: list[str] = Field(default_factory=list)
+
+
+# -- policy: account, group and user levels ---------------------------------------------------
+PolicyLevel = Literal["account", "group", "user"]
+SettingSource = Literal["default", "account", "group", "user"]
+
+
+class PolicyTarget(_Model):
+    """Where a setting is read or changed: the account, a group (by name) or a user (email)."""
+
+    level: PolicyLevel
+    name: str | None = None  # None for the account
+
+    @classmethod
+    def account(cls) -> PolicyTarget:
+        return cls(level="account")
+
+
+class PolicyChange(_Model):
+    """One all-or-nothing change at one level: values to set, overrides to drop (back to
+    inheriting), and locks to set (True) or remove (False)."""
+
+    values: dict[str, Any] = Field(default_factory=dict)
+    inherit: list[str] = Field(default_factory=list)
+    lock: dict[str, bool] = Field(default_factory=dict)
+
+
+class PolicyView(_Model):
+    """A level as its admin sees it: what is set and locked here, what is locked above it
+    (greyed out: setting -> "account" or "group <name>") and the values in effect."""
+
+    target: PolicyTarget
+    values: dict[str, Any] = Field(default_factory=dict)
+    locked: list[str] = Field(default_factory=list)
+    locked_above: dict[str, str] = Field(default_factory=dict)
+    effective: AccountSettings
+
+
+class PolicyChangeResult(_Model):
+    accepted: bool
+    view: PolicyView
+    code: str | None = None
+    reason: str | None = None
+
+
+class EffectiveSetting(_Model):
+    value: Any
+    source: SettingSource
+    locked_at: Literal["account", "group"] | None = None
+
+
+class EffectiveSettings(_Model):
+    """What applies to one user after account, group and user levels and their locks."""
+
+    user: str
+    group: str | None = None
+    settings: AccountSettings
+    details: dict[str, EffectiveSetting]
+
+
+class GroupInfo(_Model):
+    name: str = Field(min_length=1, max_length=120)
+    members: list[str] = Field(default_factory=list)
+
+
+class SettingAuditEntry(_Model):
+    at: datetime
+    actor: str
+    level: PolicyLevel
+    target: str | None = None
+    setting: str
+    kind: Literal["value", "lock"]
+    old: Any = None
+    new: Any = None
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+ClientPlatform = Literal["windows", "mac", "linux", "ios", "android", "web"]
+SignInMethod = Literal["password", "sso"]
+SignInPrompt = Literal["none", "reintegrate", "integrate_office365"]
+
+
+class ClientInfo(_Model):
+    """The platform client a user signs in with (the re-integration prompt needs 5.2.2+)."""
+
+    version: str = Field(pattern=r"^[0-9]{1,5}(\.[0-9]{1,9}){0,3}( \([0-9]{1,9}\))?$")
+    platform: ClientPlatform = "windows"
+
+
+class SignInResult(_Model):
+    user: str
+    method: SignInMethod
+    first_sign_in: bool
+    prompt: SignInPrompt = "none"
+    prompt_reason: str | None = None
+    # Where the platform redirects the user's browser (the Office 365 OAuth URL); hand the
+    # browser's return to complete_connect like any set-up.
+    redirect: ConnectStart | None = None
+    auto_integration: bool = False  # "Automatically integrate user's calendar upon login"
+    integration: IntegrationStatus
+
+
+# -- contacts, scheduling privilege ---------------------------------------------------------------
+class ContactRequest(_Model):
+    id: str
+    sender: str
+    recipient: str
+    status: Literal["pending", "accepted", "declined"] = "pending"
+    created_at: datetime
+
+
+class CallHistoryEntry(_Model):
+    """Someone the user was in a call with, as the platform's call history shows them."""
+
+    display_name: str = Field(min_length=1, max_length=255)
+    email: str = Field(min_length=3, max_length=320)
+
+
+class SchedulingGrant(_Model):
+    owner: str
+    assignee: str
+    manage_private_events: bool = False
+    granted_at: datetime

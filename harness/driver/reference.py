@@ -10,13 +10,26 @@ from harness.driver.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CallHistoryEntry,
+    ClientInfo,
     ConnectRequest,
     ConnectStart,
     ContactEntry,
+    ContactRequest,
+    EffectiveSettings,
+    GroupInfo,
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    PolicyChange,
+    PolicyChangeResult,
+    PolicyTarget,
+    PolicyView,
+    SchedulingGrant,
+    SettingAuditEntry,
     SettingsChangeResult,
+    SignInMethod,
+    SignInResult,
 )
 from harness.reference import ReferenceConfig, ReferenceIntegration
 
@@ -62,6 +75,54 @@ class ReferenceDriver(IntegrationDriver):
 
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting:
         return self._impl.schedule_meeting(user, request)
+
+    def create_group(self, actor: str, name: str, members: list[str]) -> GroupInfo:
+        return self._impl.create_group(actor, name, members)
+
+    def get_policy(self, target: PolicyTarget) -> PolicyView:
+        return self._impl.get_policy(target)
+
+    def change_policy(self, actor: str, target: PolicyTarget,
+                      change: PolicyChange) -> PolicyChangeResult:
+        return self._impl.change_policy(actor, target, change)
+
+    def effective_settings(self, user: str) -> EffectiveSettings:
+        return self._impl.effective_settings(user)
+
+    def settings_audit(self) -> list[SettingAuditEntry]:
+        return self._impl.settings_audit()
+
+    def sign_in(self, user: str, client: ClientInfo, method: SignInMethod) -> SignInResult:
+        return self._impl.sign_in(user, client, method)
+
+    def connect_mapi(self, user: str, client: ClientInfo) -> IntegrationStatus:
+        return self._impl.connect_mapi(user, client)
+
+    def invite_contact(self, user: str, email: str) -> ContactRequest:
+        return self._impl.invite_contact(user, email)
+
+    def contact_requests(self, user: str) -> list[ContactRequest]:
+        return self._impl.contact_requests(user)
+
+    def save_contact_from_call(self, user: str, entry: CallHistoryEntry) -> ContactEntry:
+        return self._impl.save_contact_from_call(user, entry)
+
+    def grant_scheduling_privilege(self, owner: str, assignee: str,
+                                   manage_private_events: bool) -> SchedulingGrant:
+        return self._impl.grant_scheduling_privilege(owner, assignee, manage_private_events)
+
+    def revoke_scheduling_privilege(self, owner: str, assignee: str) -> None:
+        self._impl.revoke_scheduling_privilege(owner, assignee)
+
+    def scheduling_privileges(self, user: str) -> list[SchedulingGrant]:
+        return self._impl.scheduling_privileges(user)
+
+    def schedule_meeting_for(self, actor: str, owner: str, request: MeetingRequest) -> Meeting:
+        return self._impl.schedule_meeting_for(actor, owner, request)
+
+    def calendar_of(self, viewer: str, owner: str, start: datetime,
+                    end: datetime) -> list[Meeting]:
+        return self._impl.calendar_of(viewer, owner, start, end)
 
     def close(self) -> None:
         self._impl.close()

@@ -1,20 +1,22 @@
 """ReferenceIntegration: the meeting platform's calendar & contacts integration, per the documents.
 
-Provider-neutral core: account settings with roles and an audit trail; the user's set-up flow
-(service -> permissions -> authenticate -> accept) or, with application permissions, the admin's
-set-up for the whole tenant; credentials in the store; re-authentication status; the sync loop
-into the store. What differs per calendar service lives in `providers/`.
+Provider-neutral core: settings at account, group and user level with locks, roles and an audit
+trail (the rules are the pure functions of `policy/`; this module loads, asks and stores); the
+user's set-up flow (service -> permissions -> authenticate -> accept) or, with application
+permissions, the admin's set-up for the whole tenant; sign-in prompts; credentials in the store;
+re-authentication status; the sync loop into the store; contact requests and scheduling
+privileges. What differs per calendar service lives in `providers/`.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from harness.driver.base import DriverError
@@ -22,35 +24,57 @@ from harness.driver.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CallHistoryEntry,
+    ClientInfo,
     ConnectRequest,
     ConnectStart,
     ContactEntry,
+    ContactRequest,
+    EffectiveSetting,
+    EffectiveSettings,
+    GroupInfo,
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    PolicyChange,
+    PolicyChangeResult,
+    PolicyTarget,
+    PolicyView,
+    SchedulingGrant,
+    SettingAuditEntry,
     SettingsChangeResult,
+    SignInMethod,
+    SignInResult,
 )
 from harness.net import httpx_verify, pinned_session
+from harness.reference import policy
 from harness.reference.config import ReferenceConfig
+from harness.reference.policy.privacy import assistant_view
+from harness.reference.policy.resolution import values_of
+from harness.reference.policy.setup import connect_refusals
 from harness.reference.providers import Provider, ProviderEnv, provider_for
 from harness.reference.providers.base import (
     AuthError,
+    ContactData,
     Credentials,
     MeetingData,
     ProviderError,
 )
 from harness.reference.store import (
     AccountRow,
+    ContactRequestRow,
+    GroupRow,
     IntegrationRow,
     MeetingRow,
     MemberRow,
     PendingConsentRow,
+    SchedulingGrantRow,
+    SignInRow,
     Store,
     TenantConsentRow,
 )
 
-_ACCESS_ORDER = {"none": 0, "read": 1, "write": 2}
-SETTINGS_ROLES = frozenset({"owner", "admin"})
+SETTINGS_ROLES = policy.ADMIN_ROLES
 
 
 def _row_from(user: str, m: MeetingData) -> MeetingRow:
@@ -76,7 +100,8 @@ def _status(row: IntegrationRow) -> IntegrationStatus:
         "authorize_with": row.authorize_with, "calendar": row.calendar,
         "contacts": row.contacts, "granted_scopes": list(row.granted_scopes or []),
         "setup_by": row.setup_by, "calendar_state": row.calendar_state,
-        "contacts_state": row.contacts_state, "message": row.message})
+        "contacts_state": row.contacts_state, "message": row.message,
+        "desktop_mapi": bool(row.desktop_mapi)})
 
 
 def _credentials(row: IntegrationRow) -> Credentials:
@@ -95,6 +120,49 @@ def _error_text(params: dict[str, str]) -> str:
     return f"{params['error']}: {description[0] if description else ''}".strip()
 
 
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timezone-aware columns back naive; they were stored as UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _refused(refusal: policy.Refusal) -> DriverError:
+    return DriverError(refusal.code, refusal.message)
+
+
+def _facts(row: IntegrationRow) -> policy.IntegrationFacts:
+    return policy.IntegrationFacts(user=row.user, service=row.service,
+                                   authorize_with=row.authorize_with, calendar=row.calendar,
+                                   contacts=row.contacts, desktop_mapi=bool(row.desktop_mapi))
+
+
+def _levels(account: AccountRow, members: list[MemberRow],
+            groups: list[GroupRow]) -> policy.PolicyState:
+    return policy.PolicyState(
+        account=policy.LevelState(dict(account.settings), frozenset(account.locks or [])),
+        groups={g.name: policy.LevelState(dict(g.settings or {}), frozenset(g.locks or []))
+                for g in groups},
+        membership={m.email: m.group for m in members if m.group},
+        users={m.email: policy.LevelState(dict(m.settings or {})) for m in members
+               if m.settings},
+        members=frozenset(m.email for m in members),
+        defaults=policy.DEFAULTS)
+
+
+def _load_policy(store: Store, s: Session, account: AccountRow) -> policy.PolicyState:
+    return _levels(account, store.members(s), store.groups(s))
+
+
+def _contact_request(row: ContactRequestRow) -> ContactRequest:
+    return ContactRequest(id=row.id, sender=row.sender, recipient=row.recipient,
+                          status=row.status, created_at=_aware(row.created_at))  # type: ignore[arg-type]
+
+
+def _grant(row: SchedulingGrantRow) -> SchedulingGrant:
+    return SchedulingGrant(owner=row.owner, assignee=row.assignee,
+                           manage_private_events=row.manage_private,
+                           granted_at=_aware(row.granted_at))
+
+
 class ReferenceIntegration:
     def __init__(self, config: ReferenceConfig) -> None:
         self.config = config
@@ -109,18 +177,18 @@ class ReferenceIntegration:
         self.env.requests_session.close()
         self.store.close()
 
-    # -- account and settings ------------------------------------------------------------------
+    # -- account and policy --------------------------------------------------------------------
     def setup_account(self, spec: AccountSpec) -> None:
         self.store.reset()
         with self.store.session() as s:
             s.add(AccountRow(id=1, owner=spec.owner.lower(),
-                             settings=AccountSettings().model_dump()))
-            s.add(MemberRow(email=spec.owner.lower(), role="owner"))
+                             settings=AccountSettings().model_dump(), locks=[]))
+            s.add(MemberRow(email=spec.owner.lower(), role="owner", settings={}))
             for admin in spec.admins:
-                s.merge(MemberRow(email=admin.lower(), role="admin"))
+                s.merge(MemberRow(email=admin.lower(), role="admin", settings={}))
             for member in spec.members:
                 if s.get(MemberRow, member.lower()) is None:
-                    s.add(MemberRow(email=member.lower(), role="member"))
+                    s.add(MemberRow(email=member.lower(), role="member", settings={}))
 
     def settings(self) -> AccountSettings:
         with self.store.session() as s:
@@ -132,28 +200,136 @@ class ReferenceIntegration:
             raise DriverError("no_account", "the account has not been set up")
         return account
 
-    def change_settings(self, actor: str, changes: dict[str, Any]) -> SettingsChangeResult:
-        with self.store.session() as s:
+    def _policy(self, s: Session) -> policy.PolicyState:
+        return _load_policy(self.store, s, self._account(s))
+
+    def _resolved(self, s: Session, user: str) -> dict[str, policy.Resolved]:
+        """The settings in effect for one user. Loads only the account, the user and their
+        group: this runs on every sync round, so it must not grow with the account's size."""
+        member = s.get(MemberRow, user.lower())
+        group = s.get(GroupRow, member.group) if member is not None and member.group else None
+        state = _levels(self._account(s), [member] if member is not None else [],
+                        [group] if group is not None else [])
+        return policy.resolve_all(state, user=user)
+
+    def _member(self, s: Session, user: str) -> MemberRow:
+        member = s.get(MemberRow, user.lower())
+        if member is None:
+            raise DriverError("not_a_member", f"{user} is not a user of this account")
+        return member
+
+    def _save_level(self, s: Session, level: str, target: str | None,
+                    new: policy.LevelState) -> None:
+        if level == "account":
             account = self._account(s)
-            current = AccountSettings.model_validate(account.settings)
-            if self.store.role_of(s, actor) not in SETTINGS_ROLES:
-                return SettingsChangeResult(
-                    accepted=False, settings=current,
-                    reason=f"{actor} is not the account owner or an admin; only they can change "
-                           "account settings")
-            try:
-                updated = AccountSettings.model_validate({**current.model_dump(), **changes})
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                return SettingsChangeResult(
-                    accepted=False, settings=current,
-                    reason=f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
-            before, after = current.model_dump(), updated.model_dump()
-            for key in after:
-                if before[key] != after[key]:
-                    self.store.audit_setting(s, actor, key, before[key], after[key])
-            account.settings = after
-            return SettingsChangeResult(accepted=True, settings=updated)
+            account.settings, account.locks = dict(new.values), sorted(new.locks)
+        elif level == "group":
+            group = s.get(GroupRow, target)
+            assert group is not None
+            group.settings, group.locks = dict(new.values), sorted(new.locks)
+        else:
+            self._member(s, target or "").settings = dict(new.values)
+
+    def _change(self, actor: str, target: PolicyTarget, change: PolicyChange
+                ) -> policy.Refusal | None:
+        """One all-or-nothing policy change, saved with its audit entries, or a refusal that
+        touched nothing."""
+        with self.store.session() as s:
+            state = self._policy(s)
+            request = policy.ChangeRequest(
+                actor=actor, role=self.store.role_of(s, actor), level=target.level,
+                target=target.name, values=dict(change.values), inherit=tuple(change.inherit),
+                lock=dict(change.lock))
+            outcome = policy.apply_change(state, request, policy.validate_settings)
+            if isinstance(outcome, policy.Refusal):
+                return outcome
+            name = target.name.lower() if target.level == "user" and target.name else \
+                target.name
+            level_state = outcome.state.level(target.level, name)
+            assert level_state is not None
+            self._save_level(s, target.level, name, level_state)
+            for c in outcome.changes:
+                self.store.audit_setting(s, actor, c.setting, c.old, c.new, level=c.level,
+                                         target=c.target, kind=c.kind)
+        return None
+
+    def change_settings(self, actor: str, changes: dict[str, Any]) -> SettingsChangeResult:
+        refusal = self._change(actor, PolicyTarget.account(), PolicyChange(values=changes))
+        settings = self.settings()
+        if refusal is not None:
+            return SettingsChangeResult(accepted=False, settings=settings,
+                                        reason=refusal.message, code=refusal.code)
+        return SettingsChangeResult(accepted=True, settings=settings)
+
+    def change_policy(self, actor: str, target: PolicyTarget,
+                      change: PolicyChange) -> PolicyChangeResult:
+        refusal = self._change(actor, target, change)
+        try:
+            view = self.get_policy(target)
+        except DriverError:  # the target does not exist: show the account, unchanged
+            view = self.get_policy(PolicyTarget.account())
+        if refusal is not None:
+            return PolicyChangeResult(accepted=False, view=view, code=refusal.code,
+                                      reason=refusal.message)
+        return PolicyChangeResult(accepted=True, view=view)
+
+    def get_policy(self, target: PolicyTarget) -> PolicyView:
+        with self.store.session() as s:
+            state = self._policy(s)
+            name = target.name.lower() if target.level == "user" and target.name else \
+                target.name
+            level = state.level(target.level, name)
+            if level is None:
+                code = "no_such_group" if target.level == "group" else "not_a_member"
+                raise DriverError(code, f"there is no {target.level} {target.name!r} in this "
+                                        "account")
+            if target.level == "account":
+                effective = {**policy.DEFAULTS, **state.account.values}
+            elif target.level == "group":
+                effective = values_of(policy.resolve_all(state, group=name))
+            else:
+                effective = values_of(policy.resolve_all(state, user=name))
+            return PolicyView(target=target, values=dict(level.values),
+                              locked=sorted(level.locks),
+                              locked_above=policy.locked_above(state, target.level, name),
+                              effective=AccountSettings.model_validate(effective))
+
+    def effective_settings(self, user: str) -> EffectiveSettings:
+        with self.store.session() as s:
+            member = self._member(s, user)
+            resolved = self._resolved(s, user)
+        return EffectiveSettings(
+            user=member.email, group=member.group,
+            settings=AccountSettings.model_validate(values_of(resolved)),
+            details={name: EffectiveSetting(value=r.value, source=r.source,
+                                            locked_at=r.locked_at)
+                     for name, r in resolved.items()})
+
+    def create_group(self, actor: str, name: str, members: list[str]) -> GroupInfo:
+        info = GroupInfo(name=name.strip(), members=[m.lower() for m in members])
+        with self.store.session() as s:
+            refusal = policy.may_change("group", actor, self.store.role_of(s, actor), None)
+            if refusal is not None:
+                raise _refused(refusal)
+            if s.get(GroupRow, info.name) is not None:
+                raise DriverError("group_exists", f"there is already a group {info.name!r}")
+            rows = [self._member(s, m) for m in info.members]
+            for row in rows:
+                if row.group:
+                    raise DriverError("already_in_group",
+                                      f"{row.email} is already in the group {row.group}")
+            s.add(GroupRow(name=info.name, settings={}, locks=[]))
+            for row in rows:
+                row.group = info.name
+        return info
+
+    def settings_audit(self) -> list[SettingAuditEntry]:
+        with self.store.session() as s:
+            return [SettingAuditEntry(at=_aware(r.at), actor=r.actor, level=r.level,  # type: ignore[arg-type]
+                                      target=r.target, setting=r.key,
+                                      kind=r.kind, old=json.loads(r.old),  # type: ignore[arg-type]
+                                      new=json.loads(r.new))
+                    for r in self.store.settings_audit(s)]
 
     # -- providers -----------------------------------------------------------------------------
     def _provider(self, user: str, service: str, authorize_with: str | None) -> Provider:
@@ -212,25 +388,25 @@ class ReferenceIntegration:
 
     # -- connecting ----------------------------------------------------------------------------
     def begin_connect(self, user: str, request: ConnectRequest) -> ConnectStart:
-        settings = self.settings()
         with self.store.session() as s:
-            if self.store.role_of(s, user) is None:
-                raise DriverError("not_a_member", f"{user} is not a user of this account")
-        if not settings.calendar_integration:
-            raise DriverError("integration_disabled",
-                              "calendar and contacts integration is turned off for this account")
+            self._member(s, user)
+            resolved = self._resolved(s, user)
+        settings = AccountSettings.model_validate(values_of(resolved))
+        refusal = policy.combined(connect_refusals(
+            user, resolved, service=request.service, calendar=request.calendar,
+            contacts=request.contacts))
+        if refusal is not None:
+            raise _refused(refusal)
         service = request.service or settings.default_calendar_service
         calendar = request.calendar or settings.calendar_permission
         contacts = request.contacts or settings.contacts_permission
-        if _ACCESS_ORDER[calendar] > _ACCESS_ORDER[settings.calendar_permission] or \
-                _ACCESS_ORDER[contacts] > _ACCESS_ORDER[settings.contacts_permission]:
-            raise DriverError("permission_not_allowed",
-                              "the requested permissions exceed what the admin allows")
         authorize_with = settings.authorize_with if service == "office365" else None
         provider = self._provider(user, service, authorize_with)
         if settings.setup_by == "admin_application":
             return self._connect_with_app_permissions(user, provider, service, calendar,
                                                       contacts)
+        if settings.consent_on_behalf_of_account:
+            self._require_account_consent(user, provider, service, calendar, contacts)
         start = provider.begin_auth(calendar, contacts)
         with self.store.session() as s:
             row = self._integration_row(s, user, service, calendar, contacts)
@@ -242,6 +418,21 @@ class ReferenceIntegration:
             row.tenant_id = provider.tenant_key()
         return ConnectStart(authorization_url=start.url, redirect_uri=start.redirect_uri,
                             requested_scopes=start.scopes)
+
+    def _require_account_consent(self, user: str, provider: Provider, service: str,
+                                 calendar: str, contacts: str) -> None:
+        """With consent on behalf of the entire account, a user's integration waits until the
+        Office 365 admin has consented for the account."""
+        tenant = provider.tenant_key()
+        with self.store.session() as s:
+            if s.get(TenantConsentRow, tenant) is not None:
+                return
+            row = self._integration_row(s, user, service, calendar, contacts)
+            message = ("waiting for the Office 365 admin to consent on behalf of the entire "
+                       "account before this integration can be set up")
+            if row.state != "connected":
+                row.state, row.message, row.tenant_id = "pending", message, tenant
+        raise DriverError("admin_consent_pending", message)
 
     def _integration_row(self, s: Session, user: str, service: str, calendar: str,
                          contacts: str) -> IntegrationRow:
@@ -274,7 +465,7 @@ class ReferenceIntegration:
             row.setup_by, row.tenant_id = "admin_application", tenant
             _store_credentials(row, creds)
             row.granted_scopes, row.state, row.message = creds.scopes, "connected", None
-            row.sync_cursor = None
+            row.sync_cursor, row.desktop_mapi = None, False
             self.store.clear_meetings(s, user)
         self._after_connect(user)
         return ConnectStart(authorization_url=None, redirect_uri=None, requested_scopes=[])
@@ -303,7 +494,7 @@ class ReferenceIntegration:
             _store_credentials(row, creds)
             row.granted_scopes = creds.scopes
             row.calendar, row.contacts = pending["calendar"], pending["contacts"]
-            row.state, row.message = "connected", None
+            row.state, row.message, row.desktop_mapi = "connected", None, False
             # Re-authorizing keeps the stored meetings and the sync cursor: what changed
             # meanwhile arrives with the next round and nothing is fetched twice.
         self._after_connect(user)
@@ -317,7 +508,28 @@ class ReferenceIntegration:
             row = self.store.integration(s, user)
             if row is None:
                 return IntegrationStatus(user=user.lower(), state="not_connected")
-            return _status(row)
+            status = _status(row)
+            found = self._conflicts(s, row)
+        if found:
+            # Access is suspended, the stored integration kept: setting it up again with what
+            # the admin allows clears the conflicts.
+            text = "; ".join(c.message for c in found)
+            return status.model_copy(update={"state": "reintegration_required",
+                                             "message": f"{text}: set up the integration "
+                                                        "again"})
+        return status
+
+    def _conflicts(self, s: Session, row: IntegrationRow) -> list[policy.Conflict]:
+        """What the policy now says against a working integration (lock, domain, MAPI)."""
+        if row.state != "connected" or s.get(MemberRow, row.user) is None:
+            return []
+        return policy.conflicts(_facts(row), self._resolved(s, row.user))
+
+    def _suspended(self, user: str) -> str | None:
+        with self.store.session() as s:
+            row = self.store.integration(s, user)
+            found = self._conflicts(s, row) if row is not None else []
+        return "; ".join(c.message for c in found) or None
 
     # -- acting for the user -------------------------------------------------------------------
     def _acting(self, user: str) -> tuple[Provider, Credentials, IntegrationStatus] | None:
@@ -325,6 +537,8 @@ class ReferenceIntegration:
             row = self.store.integration(s, user)
             if row is None or row.state != "connected" or row.credentials is None:
                 return None
+            if self._conflicts(s, row):
+                return None  # the policy suspended this integration's access
             return self._provider_of(row), _credentials(row), _status(row)
 
     def _save_credentials(self, user: str, creds: Credentials) -> None:
@@ -344,6 +558,16 @@ class ReferenceIntegration:
     def _auth_failure(self, user: str, exc: AuthError) -> None:
         self._set_state(user, state="reauth_required" if exc.reauth else "error",
                         message=exc.summary)
+
+    def _require_acting(self, user: str) -> tuple[Provider, Credentials, IntegrationStatus]:
+        acting = self._acting(user)
+        if acting is not None:
+            return acting
+        suspended = self._suspended(user)
+        if suspended:
+            raise DriverError("reintegration_required",
+                              f"{suspended}: set up the integration again")
+        raise DriverError("not_connected", "the user has no working calendar integration")
 
     # -- sync and use --------------------------------------------------------------------------
     def _sync(self, user: str) -> None:
@@ -387,10 +611,15 @@ class ReferenceIntegration:
         self._sync(user)
         status = self.integration_status(user)
         if status.state == "connected" and status.contacts != "none":
-            self.list_contacts(user)  # probes contacts access so the status tells the truth
+            try:  # probes contacts access so the status tells the truth
+                self.list_contacts(user)
+            except DriverError as exc:  # a transient provider failure: say so, sync again later
+                self._set_state(user, message=f"contacts: {exc.message}")
         return self.integration_status(user)
 
     def list_meetings(self, user: str, start: datetime, end: datetime) -> list[Meeting]:
+        if self._suspended(user):
+            return []  # "no longer have access to the calendar and contacts services"
         self._sync(user)
         with self.store.session() as s:
             return [_meeting(r) for r in self.store.meetings(s, user, start, end)]
@@ -419,10 +648,7 @@ class ReferenceIntegration:
                 for c in items]
 
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting:
-        acting = self._acting(user)
-        if acting is None:
-            raise DriverError("not_connected", "the user has no working calendar integration")
-        provider, creds, status = acting
+        provider, creds, status = self._require_acting(user)
         if status.calendar != "write":
             raise DriverError("calendar_read_only",
                               "calendar write permission is needed to put meetings on the "
@@ -440,3 +666,169 @@ class ReferenceIntegration:
         with self.store.session() as s:
             s.merge(_row_from(user.lower(), created))
         return _meeting(row)
+
+    # -- signing in ----------------------------------------------------------------------------
+    def sign_in(self, user: str, client: ClientInfo, method: SignInMethod) -> SignInResult:
+        """The user signs in to the platform with this client: the re-integration prompt after
+        a lock or a domain restriction (clients 5.2.2+), the SSO prompt to integrate Office 365
+        (first sign-in, or every sign-in until integrated) or the automatic integration upon
+        login. A redirect carries a real authorization URL; its return goes to
+        complete_connect like any set-up."""
+        with self.store.session() as s:
+            self._member(s, user)
+            resolved = self._resolved(s, user)
+            settings = AccountSettings.model_validate(values_of(resolved))
+            if method == "sso" and not settings.sso_configured:
+                raise DriverError("sso_not_configured",
+                                  "single sign-on is not configured for this account")
+            first = self.store.sign_in_count(s, user) == 0
+            row = self.store.integration(s, user)
+            found = self._conflicts(s, row) if row is not None else []
+            connected = row is not None and row.state == "connected" and not found
+        decision = policy.decide(policy.SignInFacts(
+            method=method, first_sign_in=first, client_version=client.version,
+            connected=connected, conflicts=tuple(found),
+            ask_mode=settings.ask_to_integrate_on_sign_in,
+            auto_integrate=settings.auto_integrate_on_login,
+            service=settings.default_calendar_service))
+        prompt, reason, redirect = decision.prompt, decision.reason, None
+        if decision.start_office365:
+            try:
+                start = self.begin_connect(user, ConnectRequest(service="office365"))
+                redirect = start if start.authorization_url else None
+            except DriverError as exc:  # e.g. a domain outside the allowed ones
+                prompt, reason = "none", exc.message
+        with self.store.session() as s:
+            s.add(SignInRow(user=user.lower(), at=datetime.now(UTC), method=method,
+                            platform=client.platform, client_version=client.version,
+                            prompt=prompt))
+        return SignInResult(user=user.lower(), method=method, first_sign_in=first,
+                            prompt=prompt, prompt_reason=reason, redirect=redirect,
+                            auto_integration=decision.auto and prompt != "none",
+                            integration=self.integration_status(user))
+
+    # -- Exchange through MAPI on the desktop client -------------------------------------------
+    def connect_mapi(self, user: str, client: ClientInfo) -> IntegrationStatus:
+        """The desktop client integrates Exchange through MAPI. The transport itself is the
+        desktop's; what the integration decides is whether it is allowed."""
+        with self.store.session() as s:
+            self._member(s, user)
+            resolved = self._resolved(s, user)
+            mapi = resolved["mapi"]
+            refusals = connect_refusals(user, resolved, service="exchange", calendar=None,
+                                        contacts=None)
+            if not refusals or refusals[0].code not in ("integration_disabled",
+                                                        "domain_not_allowed"):
+                refusals += policy.mapi_refusals(client.platform, bool(mapi.value),
+                                                 mapi.locked_at is not None)
+            refusal = policy.combined(refusals)
+            if refusal is not None:
+                raise _refused(refusal)
+            calendar = str(resolved["calendar_permission"].value)
+            row = self._integration_row(s, user, "exchange", calendar, "none")
+            row.service, row.authorize_with, row.calendar, row.contacts = \
+                "exchange", None, calendar, "none"
+            row.credentials, row.pending_flow, row.granted_scopes = None, None, []
+            row.state, row.desktop_mapi, row.setup_by = "connected", True, "user_oauth"
+            row.message = "Exchange calendar through MAPI on the Windows desktop client"
+            row.calendar_state, row.contacts_state = "off", "off"
+            self.store.clear_meetings(s, user)
+        return self.integration_status(user)
+
+    # -- the platform's contacts ---------------------------------------------------------------
+    def invite_contact(self, user: str, email: str) -> ContactRequest:
+        """Invite a contact by email: the platform sends that person a contact request."""
+        recipient = policy.canonical_email(email)
+        if recipient is None:
+            raise DriverError("invalid_email", f"{email.strip()!r} is not an email address")
+        with self.store.session() as s:
+            sender = self._member(s, user).email
+            if recipient == sender:
+                raise DriverError("cannot_invite_self", "a contact request cannot be sent to "
+                                                        "yourself")
+            if any(r.recipient == recipient and r.sender == sender and r.status == "pending"
+                   for r in self.store.contact_requests(s, sender)):
+                raise DriverError("already_requested",
+                                  f"a contact request to {recipient} is already pending")
+            row = ContactRequestRow(id=secrets.token_hex(8), sender=sender, recipient=recipient,
+                                    status="pending", created_at=datetime.now(UTC))
+            s.add(row)
+            return _contact_request(row)
+
+    def contact_requests(self, user: str) -> list[ContactRequest]:
+        with self.store.session() as s:
+            return [_contact_request(r) for r in self.store.contact_requests(s, user)]
+
+    def save_contact_from_call(self, user: str, entry: CallHistoryEntry) -> ContactEntry:
+        """Contacts Write: the desktop client creates a contact from the call history. Without
+        the write permission this is refused and nothing reaches the provider."""
+        provider, creds, status = self._require_acting(user)
+        if status.contacts != "write":
+            raise DriverError("contacts_write_required",
+                              "creating contacts from the call history needs the Contacts Write "
+                              f"permission; this integration has contacts {status.contacts}")
+        email = policy.canonical_email(entry.email)
+        if email is None:
+            raise DriverError("invalid_email", f"{entry.email!r} is not an email address")
+        create = getattr(provider, "create_contact", None)
+        if create is None:
+            raise DriverError("unsupported", f"the {status.service} connector cannot create "
+                                             "contacts yet")
+        try:
+            created: ContactData = create(creds, ContactData(
+                provider_id="", display_name=entry.display_name, emails=[email]))
+        except AuthError as exc:
+            self._auth_failure(user, exc)
+            raise DriverError("reauth_required", exc.summary) from exc
+        except ProviderError as exc:
+            raise DriverError("provider_error", str(exc)) from exc
+        finally:
+            self._save_credentials(user, creds)
+        return ContactEntry(id=created.provider_id, display_name=created.display_name,
+                            emails=list(created.emails))
+
+    # -- scheduling privilege ------------------------------------------------------------------
+    def grant_scheduling_privilege(self, owner: str, assignee: str,
+                                   manage_private_events: bool) -> SchedulingGrant:
+        with self.store.session() as s:
+            who, to = self._member(s, owner).email, self._member(s, assignee).email
+            if who == to:
+                raise DriverError("cannot_grant_self", "scheduling privilege is given to "
+                                                       "another user")
+            row = s.merge(SchedulingGrantRow(owner=who, assignee=to,
+                                             manage_private=manage_private_events,
+                                             granted_at=datetime.now(UTC)))
+            return _grant(row)
+
+    def revoke_scheduling_privilege(self, owner: str, assignee: str) -> None:
+        with self.store.session() as s:
+            row = s.get(SchedulingGrantRow, (owner.lower(), assignee.lower()))
+            if row is None:
+                raise DriverError("no_scheduling_privilege",
+                                  f"{owner} has not given {assignee} scheduling privilege")
+            s.delete(row)
+
+    def scheduling_privileges(self, user: str) -> list[SchedulingGrant]:
+        with self.store.session() as s:
+            return [_grant(r) for r in self.store.scheduling_grants(s, user)]
+
+    def _privilege(self, owner: str, assignee: str) -> SchedulingGrant:
+        with self.store.session() as s:
+            row = s.get(SchedulingGrantRow, (owner.lower(), assignee.lower()))
+            if row is None:
+                raise DriverError("no_scheduling_privilege",
+                                  f"{owner} has not given {assignee} scheduling privilege")
+            return _grant(row)
+
+    def schedule_meeting_for(self, actor: str, owner: str, request: MeetingRequest) -> Meeting:
+        """Schedule For: the meeting is the owner's and lands on the owner's calendar."""
+        self._privilege(owner, actor)
+        return self.schedule_meeting(owner, request)
+
+    def calendar_of(self, viewer: str, owner: str, start: datetime,
+                    end: datetime) -> list[Meeting]:
+        """The owner's meetings as someone with scheduling privilege sees them: private events
+        as a time slot only, unless the owner trusts them to manage private events."""
+        grant = self._privilege(owner, viewer)
+        return assistant_view(self.list_meetings(owner, start, end),
+                              grant.manage_private_events)

@@ -33,13 +33,23 @@ class AccountRow(Base):
     __tablename__ = "account"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner: Mapped[str] = mapped_column(String(320))
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)  # every account-level value
+    locks: Mapped[list[str]] = mapped_column(JSON, default=list)  # locked for groups and users
 
 
 class MemberRow(Base):
     __tablename__ = "members"
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))  # owner | admin | member
+    group: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # user-level values
+
+
+class GroupRow(Base):
+    __tablename__ = "groups"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # overrides only
+    locks: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class SettingsAuditRow(Base):
@@ -50,6 +60,39 @@ class SettingsAuditRow(Base):
     key: Mapped[str] = mapped_column(String(64))
     old: Mapped[str] = mapped_column(Text)
     new: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(8), default="account")
+    target: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    kind: Mapped[str] = mapped_column(String(8), default="value")  # value | lock
+
+
+class SignInRow(Base):
+    __tablename__ = "sign_ins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user: Mapped[str] = mapped_column(String(320), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    method: Mapped[str] = mapped_column(String(10))
+    platform: Mapped[str] = mapped_column(String(10))
+    client_version: Mapped[str] = mapped_column(String(40))
+    prompt: Mapped[str] = mapped_column(String(24))
+
+
+class ContactRequestRow(Base):
+    """The platform's own contact requests ("Invite a Zoom contact"), not the provider's."""
+
+    __tablename__ = "contact_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(320), index=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SchedulingGrantRow(Base):
+    __tablename__ = "scheduling_grants"
+    owner: Mapped[str] = mapped_column(String(320), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(320), primary_key=True)
+    manage_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class IntegrationRow(Base):
@@ -71,6 +114,7 @@ class IntegrationRow(Base):
     calendar_state: Mapped[str] = mapped_column(String(8), default="off")
     contacts_state: Mapped[str] = mapped_column(String(8), default="off")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    desktop_mapi: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TenantConsentRow(Base):
@@ -140,9 +184,40 @@ class Store:
         member = session.get(MemberRow, email.lower())
         return member.role if member else None
 
-    def audit_setting(self, session: Session, actor: str, key: str, old: Any, new: Any) -> None:
-        session.add(SettingsAuditRow(at=datetime.now(UTC), actor=actor, key=key,
-                                     old=json.dumps(old), new=json.dumps(new)))
+    def audit_setting(self, session: Session, actor: str, key: str, old: Any, new: Any, *,
+                      level: str = "account", target: str | None = None,
+                      kind: str = "value") -> None:
+        session.add(SettingsAuditRow(at=datetime.now(UTC), actor=actor.lower(), key=key,
+                                     old=json.dumps(old), new=json.dumps(new), level=level,
+                                     target=target, kind=kind))
+
+    def settings_audit(self, session: Session) -> list[SettingsAuditRow]:
+        return list(session.scalars(select(SettingsAuditRow).order_by(SettingsAuditRow.id)))
+
+    def members(self, session: Session) -> list[MemberRow]:
+        return list(session.scalars(select(MemberRow).order_by(MemberRow.email)))
+
+    def groups(self, session: Session) -> list[GroupRow]:
+        return list(session.scalars(select(GroupRow).order_by(GroupRow.name)))
+
+    # -- sign-ins, contact requests, scheduling privileges ------------------------------------
+    def sign_in_count(self, session: Session, user: str) -> int:
+        rows = session.scalars(select(SignInRow.id).where(SignInRow.user == user.lower()))
+        return len(list(rows))
+
+    def contact_requests(self, session: Session, user: str) -> list[ContactRequestRow]:
+        who = user.lower()
+        stmt = (select(ContactRequestRow)
+                .where((ContactRequestRow.sender == who) | (ContactRequestRow.recipient == who))
+                .order_by(ContactRequestRow.created_at, ContactRequestRow.id))
+        return list(session.scalars(stmt))
+
+    def scheduling_grants(self, session: Session, user: str) -> list[SchedulingGrantRow]:
+        who = user.lower()
+        stmt = (select(SchedulingGrantRow)
+                .where((SchedulingGrantRow.owner == who) | (SchedulingGrantRow.assignee == who))
+                .order_by(SchedulingGrantRow.owner, SchedulingGrantRow.assignee))
+        return list(session.scalars(stmt))
 
     # -- integrations --------------------------------------------------------------------------
     def integration(self, session: Session, user: str) -> IntegrationRow | None:

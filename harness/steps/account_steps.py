@@ -8,14 +8,36 @@ from harness.bdd.context import ScenarioContext
 from harness.driver.models import AccountSpec
 from harness.steps.vocabulary import ACCESS, AUTHORIZE_WITH, SERVICES, lookup
 
+ORDINALS = {"first": 0, "second": 1, "third": 2}
+
+
+def member_of(ctx: ScenarioContext, ordinal: str, tenant: str) -> str:
+    """`first` member: the tenant's first user who is not its Office 365 admin."""
+    try:
+        index = ORDINALS[ordinal]
+    except KeyError:
+        raise ValueError(f"unknown ordinal {ordinal!r}; expected {', '.join(ORDINALS)}") from None
+    return str(ctx.tenant_member(tenant, index)["upn"])
+
+
+def _set_up_account(ctx: ScenarioContext, tenant: str, admins: list[str]) -> None:
+    ctx.owner = ctx.tenant_admin(tenant)["upn"]
+    members = [u["upn"] for u in ctx.tenant(tenant)["users"] if u["upn"] != ctx.owner]
+    ctx.driver.setup_account(AccountSpec(owner=ctx.owner, admins=admins, members=members))
+    ctx.values["settings_before"] = ctx.driver.get_settings()
+
 
 @given(parsers.parse('a meeting platform account owned by the admin of tenant "{tenant}"'))
 def account_owned_by_tenant_admin(calharness_ctx: ScenarioContext, tenant: str) -> None:
-    ctx = calharness_ctx
-    ctx.owner = ctx.tenant_admin(tenant)["upn"]
-    members = [u["upn"] for u in ctx.tenant(tenant)["users"] if u["upn"] != ctx.owner]
-    ctx.driver.setup_account(AccountSpec(owner=ctx.owner, members=members))
-    ctx.values["settings_before"] = ctx.driver.get_settings()
+    _set_up_account(calharness_ctx, tenant, [])
+
+
+@given(parsers.parse('a meeting platform account owned by the admin of tenant "{tenant}" whose '
+                     '{ordinal} member is an account admin'))
+def account_with_admin(calharness_ctx: ScenarioContext, tenant: str, ordinal: str) -> None:
+    admin = member_of(calharness_ctx, ordinal, tenant)
+    _set_up_account(calharness_ctx, tenant, [admin])
+    calharness_ctx.values["account_admin"] = admin
 
 
 def _admin_change(ctx: ScenarioContext, **changes: object) -> None:
@@ -34,8 +56,12 @@ def admin_enables_integration(calharness_ctx: ScenarioContext) -> None:
 def admin_sets_default_service(calharness_ctx: ScenarioContext, service: str,
                                method: str) -> None:
     svc = lookup(SERVICES, service, "service")
-    _admin_change(calharness_ctx, default_calendar_service=svc, default_contacts_service=svc,
-                  authorize_with=lookup(AUTHORIZE_WITH, method, "authorization method"))
+    how = lookup(AUTHORIZE_WITH, method, "authorization method")
+    changes: dict[str, object] = {"default_calendar_service": svc,
+                                   "default_contacts_service": svc, "authorize_with": how}
+    if how == "ews":  # selecting Authorize with EWS URL means entering the URL too
+        changes["ews_url"] = calharness_ctx.world["microsoft"]["ews"]
+    _admin_change(calharness_ctx, **changes)
 
 
 @given(parsers.parse('the admin sets the calendar permission to "{calendar}" and the contacts '

@@ -1,0 +1,598 @@
+"""Policy: account, group and user settings with locks, domains, the Microsoft environment,
+MAPI, sign-in prompts over SSO, and "nothing changed" checks after a refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pytest_bdd import given, parsers, then, when
+
+from harness.bdd.context import ScenarioContext
+from harness.driver.base import DriverError
+from harness.driver.models import (
+    AccountSettings,
+    ClientInfo,
+    ConnectRequest,
+    PolicyChange,
+    PolicyChangeResult,
+    PolicyTarget,
+)
+from harness.steps.account_steps import member_of
+from harness.steps.connect_steps import connect, sign_in
+from harness.steps.vocabulary import ACCESS, SERVICES, lookup
+
+PLATFORMS = {"windows": "windows", "mac": "mac", "macos": "mac", "linux": "linux",
+             "ios": "ios", "android": "android"}
+
+
+# -- values as scenarios write them ------------------------------------------------------------
+def domain_text(ctx: ScenarioContext, text: str) -> str:
+    """`<contoso>` is the domain of tenant contoso's users; `<CONTOSO>` the same upper-case."""
+    for tenant in ctx.world["microsoft"]["tenants"]:
+        domain = ctx.tenant_member(tenant["key"])["upn"].rsplit("@", 1)[1]
+        text = text.replace(f"<{tenant['key']}>", domain)
+        text = text.replace(f"<{tenant['key'].upper()}>", domain.upper())
+    return text
+
+
+def setting_value(ctx: ScenarioContext, name: str, text: str) -> Any:
+    word = text.strip()
+    field = AccountSettings.model_fields.get(name)
+    if field is not None and field.annotation is bool:
+        if word.lower() in ("on", "true", "yes"):
+            return True
+        if word.lower() in ("off", "false", "no"):
+            return False
+    if word == "(empty)":
+        return None
+    if word == "(inherited)":  # the audit trail's word for a removed override
+        return word
+    if word == "<hub EWS URL>":
+        return ctx.world["microsoft"]["ews"]
+    if name in ("default_calendar_service", "default_contacts_service"):
+        return lookup(SERVICES, word, "service")
+    if name in ("calendar_permission", "contacts_permission"):
+        return lookup(ACCESS, word, "permission")
+    if name == "allowed_domains":
+        return domain_text(ctx, word)
+    return word
+
+
+def _table(ctx: ScenarioContext, datatable: list[list[str]]) -> dict[str, Any]:
+    header, *rows = datatable
+    assert header == ["setting", "value"], f"expected | setting | value |, not {header}"
+    return {name: setting_value(ctx, name, value) for name, value in rows}
+
+
+# -- snapshots: "nothing changed" ----------------------------------------------------------------
+def _snapshot(ctx: ScenarioContext) -> dict[str, Any]:
+    driver = ctx.driver
+    views = {"account": driver.get_policy(PolicyTarget.account()).model_dump()}
+    for group in ctx.values.get("groups", []):
+        views[f"group {group}"] = driver.get_policy(
+            PolicyTarget(level="group", name=group)).model_dump()
+    people = {u["upn"] for t in ctx.world["microsoft"]["tenants"] for u in t["users"]}
+    for person in sorted(people):
+        try:
+            views[f"user {person}"] = driver.effective_settings(person).model_dump()
+            views[f"status {person}"] = driver.integration_status(person).model_dump()
+        except DriverError:
+            continue  # not a user of this account
+    views["audit"] = [e.model_dump() for e in driver.settings_audit()]
+    return views
+
+
+def remember_state(ctx: ScenarioContext) -> None:
+    ctx.values["snapshot"] = _snapshot(ctx)
+    ctx.values["attempt_audit"] = ctx.control.audit_position()
+
+
+@then("the policy is unchanged")
+@then("nothing changed")
+def nothing_changed(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    before, after = ctx.values["snapshot"], _snapshot(ctx)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    assert not changed, f"changed after a refusal: {changed}"
+
+
+# -- changes at a level ------------------------------------------------------------------------
+def _policy_change(ctx: ScenarioContext, actor: str, target: PolicyTarget,
+                   change: PolicyChange) -> PolicyChangeResult:
+    remember_state(ctx)
+    result = ctx.driver.change_policy(actor, target, change)
+    ctx.values["policy_change"] = result
+    return result
+
+
+def _accepted(result: PolicyChangeResult) -> None:
+    assert result.accepted, f"the change was refused: {result.code}: {result.reason}"
+
+
+def _owner(ctx: ScenarioContext) -> str:
+    assert ctx.owner, "no account owner: start with 'a meeting platform account owned by …'"
+    return ctx.owner
+
+
+@given(parsers.parse('the account has a group "{group}" with the {ordinal} member of tenant '
+                     '"{tenant}"'))
+def account_has_group(calharness_ctx: ScenarioContext, group: str, ordinal: str,
+                      tenant: str) -> None:
+    ctx = calharness_ctx
+    ctx.driver.create_group(_owner(ctx), group, [member_of(ctx, ordinal, tenant)])
+    ctx.values.setdefault("groups", []).append(group)
+
+
+@given("the admin changes the account settings:")
+@when("the admin changes the account settings:")
+def admin_changes_account(calharness_ctx: ScenarioContext, datatable: list[list[str]]) -> None:
+    ctx = calharness_ctx
+    _accepted(_policy_change(ctx, _owner(ctx), PolicyTarget.account(),
+                             PolicyChange(values=_table(ctx, datatable))))
+
+
+@when("the admin tries to change the account settings:")
+def admin_tries_account(calharness_ctx: ScenarioContext, datatable: list[list[str]]) -> None:
+    ctx = calharness_ctx
+    _policy_change(ctx, _owner(ctx), PolicyTarget.account(),
+                   PolicyChange(values=_table(ctx, datatable)))
+
+
+@given(parsers.parse('the admin locks "{setting}" at the account level'))
+@when(parsers.parse('the admin locks "{setting}" at the account level'))
+def admin_locks_account(calharness_ctx: ScenarioContext, setting: str) -> None:
+    ctx = calharness_ctx
+    _accepted(_policy_change(ctx, _owner(ctx), PolicyTarget.account(),
+                             PolicyChange(lock={setting: True})))
+
+
+@given(parsers.parse('the admin leaves "{setting}" unlocked'))
+def admin_leaves_unlocked(calharness_ctx: ScenarioContext, setting: str) -> None:
+    view = calharness_ctx.driver.get_policy(PolicyTarget.account())
+    assert setting not in view.locked, f"{setting} is locked at the account level"
+
+
+@given(parsers.parse('the admin sets "{setting}" to "{value}" and locks it at the account level'))
+@when(parsers.parse('the admin sets "{setting}" to "{value}" and locks it at the account level'))
+def admin_sets_and_locks(calharness_ctx: ScenarioContext, setting: str, value: str) -> None:
+    ctx = calharness_ctx
+    change = PolicyChange(values={setting: setting_value(ctx, setting, value)},
+                          lock={setting: True})
+    _accepted(_policy_change(ctx, _owner(ctx), PolicyTarget.account(), change))
+
+
+@given(parsers.parse('the admin locks "{setting}" for the group "{group}"'))
+def admin_locks_group(calharness_ctx: ScenarioContext, setting: str, group: str) -> None:
+    ctx = calharness_ctx
+    _accepted(_policy_change(ctx, _owner(ctx), PolicyTarget(level="group", name=group),
+                             PolicyChange(lock={setting: True})))
+
+
+@given(parsers.parse('the admin sets "{setting}" to "{value}" for the group "{group}"'))
+@when(parsers.parse('the admin sets "{setting}" to "{value}" for the group "{group}"'))
+def admin_sets_group(calharness_ctx: ScenarioContext, setting: str, value: str,
+                     group: str) -> None:
+    ctx = calharness_ctx
+    change = PolicyChange(values={setting: setting_value(ctx, setting, value)})
+    _accepted(_policy_change(ctx, _owner(ctx), PolicyTarget(level="group", name=group), change))
+
+
+@when(parsers.parse('the admin tries to set "{setting}" to "{value}" for the group "{group}"'))
+def admin_tries_group(calharness_ctx: ScenarioContext, setting: str, value: str,
+                      group: str) -> None:
+    ctx = calharness_ctx
+    change = PolicyChange(values={setting: setting_value(ctx, setting, value)})
+    _policy_change(ctx, _owner(ctx), PolicyTarget(level="group", name=group), change)
+
+
+@when(parsers.parse('the admin tries to lock "{setting}" for the group "{group}"'))
+def admin_tries_group_lock(calharness_ctx: ScenarioContext, setting: str, group: str) -> None:
+    ctx = calharness_ctx
+    _policy_change(ctx, _owner(ctx), PolicyTarget(level="group", name=group),
+                   PolicyChange(lock={setting: True}))
+
+
+@when(parsers.parse('the {ordinal} member of tenant "{tenant}" tries to set "{setting}" to '
+                    '"{value}" for the group "{group}"'))
+def member_tries_group(calharness_ctx: ScenarioContext, ordinal: str, tenant: str,
+                       setting: str, value: str, group: str) -> None:
+    ctx = calharness_ctx
+    change = PolicyChange(values={setting: setting_value(ctx, setting, value)})
+    _policy_change(ctx, member_of(ctx, ordinal, tenant), PolicyTarget(level="group", name=group),
+                   change)
+
+
+@when(parsers.parse('the account admin sets "{setting}" to "{value}" for the account'))
+def account_admin_sets(calharness_ctx: ScenarioContext, setting: str, value: str) -> None:
+    ctx = calharness_ctx
+    change = PolicyChange(values={setting: setting_value(ctx, setting, value)})
+    _accepted(_policy_change(ctx, ctx.values["account_admin"], PolicyTarget.account(), change))
+
+
+def _user_change(ctx: ScenarioContext, ordinal: str, tenant: str, setting: str,
+                 value: str) -> PolicyChangeResult:
+    user = member_of(ctx, ordinal, tenant)
+    change = PolicyChange(values={setting: setting_value(ctx, setting, value)})
+    return _policy_change(ctx, user, PolicyTarget(level="user", name=user), change)
+
+
+@when(parsers.parse('the {ordinal} member of tenant "{tenant}" tries to turn "{setting}" '
+                    '{value} for themselves'))
+def member_tries_own(calharness_ctx: ScenarioContext, ordinal: str, tenant: str, setting: str,
+                     value: str) -> None:
+    _user_change(calharness_ctx, ordinal, tenant, setting, value)
+
+
+@when(parsers.parse('the {ordinal} member of tenant "{tenant}" turns "{setting}" {value} for '
+                    'themselves'))
+def member_turns_own(calharness_ctx: ScenarioContext, ordinal: str, tenant: str, setting: str,
+                     value: str) -> None:
+    _accepted(_user_change(calharness_ctx, ordinal, tenant, setting, value))
+
+
+@then("the change is accepted")
+def change_accepted(calharness_ctx: ScenarioContext) -> None:
+    _accepted(calharness_ctx.values["policy_change"])
+
+
+@then(parsers.parse('the change is refused with "{code}" and a message containing "{text}"'))
+def change_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
+    result: PolicyChangeResult = calharness_ctx.values["policy_change"]
+    assert not result.accepted, "the change was accepted"
+    assert result.code == code, f"refused with {result.code!r}: {result.reason}"
+    expected = domain_text(calharness_ctx, text)
+    assert result.reason and expected.lower() in result.reason.lower(), \
+        f"the reason does not say {expected!r}: {result.reason!r}"
+
+
+@then(parsers.parse('the group "{group}" shows "{setting}" greyed out by the account'))
+def group_greyed_out(calharness_ctx: ScenarioContext, group: str, setting: str) -> None:
+    view = calharness_ctx.driver.get_policy(PolicyTarget(level="group", name=group))
+    assert view.locked_above.get(setting) == "account", \
+        f"{setting} is not shown as locked at the account: {view.locked_above}"
+
+
+@then(parsers.parse('the effective "{setting}" of the {ordinal} member of tenant "{tenant}" is '
+                    '"{value}" from the {source} level'))
+def effective_is(calharness_ctx: ScenarioContext, setting: str, ordinal: str, tenant: str,
+                 value: str, source: str) -> None:
+    ctx = calharness_ctx
+    effective = ctx.driver.effective_settings(member_of(ctx, ordinal, tenant))
+    detail = effective.details[setting]
+    expected = setting_value(ctx, setting, value)
+    assert detail.value == expected, f"{setting} is {detail.value!r}, expected {expected!r}"
+    assert detail.source == source, f"{setting} comes from the {detail.source} level"
+    assert getattr(effective.settings, setting) == expected
+
+
+def _shown(value: Any) -> Any:
+    """Lists (allowed domains) as the comma-separated text scenarios write; empty as None."""
+    if isinstance(value, list):
+        return ", ".join(value) or None
+    if isinstance(value, str) and "," in value:
+        return ", ".join(part.strip() for part in value.split(","))
+    return value
+
+
+@then(parsers.parse('the audit trail records "{setting}" changed from "{old}" to "{new}" at the '
+                    '{level} level by the {who}'))
+def audit_records(calharness_ctx: ScenarioContext, setting: str, old: str, new: str, level: str,
+                  who: str) -> None:
+    ctx = calharness_ctx
+    actor = (ctx.owner if who == "admin" else ctx.values["account_admin"]) or ""
+    entries = [e for e in ctx.driver.settings_audit()
+               if e.setting == setting and e.level == level and e.kind == "value"]
+    assert entries, f"no audit entry for {setting} at the {level} level"
+    last = entries[-1]
+    assert (_shown(last.old), _shown(last.new)) == (
+        _shown(setting_value(ctx, setting, old)), _shown(setting_value(ctx, setting, new))), \
+        f"audit says {last.old!r} -> {last.new!r}"
+    assert last.actor == actor.lower(), f"audit names {last.actor}, expected {actor}"
+    assert last.at is not None
+
+
+@then(parsers.parse('the audit trail records the lock of "{setting}" at the {level} level'))
+def audit_records_lock(calharness_ctx: ScenarioContext, setting: str, level: str) -> None:
+    entries = [e for e in calharness_ctx.driver.settings_audit()
+               if e.setting == setting and e.level == level and e.kind == "lock"]
+    assert entries and (entries[-1].old, entries[-1].new) == (False, True), \
+        f"no lock of {setting} in the audit trail: {entries}"
+
+
+# -- allowed domains -----------------------------------------------------------------------------
+@then(parsers.parse('the allowed domains are "{text}"'))
+def allowed_domains_are(calharness_ctx: ScenarioContext, text: str) -> None:
+    expected = [d.strip() for d in domain_text(calharness_ctx, text).split(",")]
+    actual = calharness_ctx.driver.get_settings().allowed_domains
+    assert actual == expected, f"allowed domains {actual}, expected {expected}"
+
+
+# -- the set-up flow under the policy ------------------------------------------------------------
+@given(parsers.re(r'the user is the (?P<ordinal>second|third) member of tenant '
+                  r'"(?P<tenant>[^"]+)"'))
+def user_is_member(calharness_ctx: ScenarioContext, ordinal: str, tenant: str) -> None:
+    calharness_ctx.user = member_of(calharness_ctx, ordinal, tenant)
+
+
+@given(parsers.parse('the {ordinal} member of tenant "{tenant}" has connected Office 365 '
+                     'choosing calendar "{calendar}" and contacts "{contacts}"'))
+def member_connected_choosing(calharness_ctx: ScenarioContext, ordinal: str, tenant: str,
+                              calendar: str, contacts: str) -> None:
+    ctx = calharness_ctx
+    ctx.user = member_of(ctx, ordinal, tenant)
+    connect(ctx, ConnectRequest(calendar=lookup(ACCESS, calendar, "permission"),
+                                contacts=lookup(ACCESS, contacts, "permission")))
+    status = ctx.driver.integration_status(ctx.user)
+    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
+
+
+def _try_connect(ctx: ScenarioContext, request: ConnectRequest) -> None:
+    assert ctx.user
+    ctx.values["status_before"] = ctx.driver.integration_status(ctx.user)
+    remember_state(ctx)
+    ctx.values.pop("connect_error", None)
+    try:
+        connect(ctx, request)
+    except DriverError as exc:
+        ctx.values["connect_error"] = exc
+
+
+@when(parsers.parse('the user tries to set up the calendar integration choosing calendar '
+                    '"{calendar}" and contacts "{contacts}"'))
+def user_tries_choosing(calharness_ctx: ScenarioContext, calendar: str, contacts: str) -> None:
+    _try_connect(calharness_ctx, ConnectRequest(
+        calendar=lookup(ACCESS, calendar, "permission"),
+        contacts=lookup(ACCESS, contacts, "permission")))
+
+
+@when(parsers.parse('the user tries to set up the calendar integration choosing the service '
+                    '"{service}"'))
+def user_tries_service(calharness_ctx: ScenarioContext, service: str) -> None:
+    _try_connect(calharness_ctx, ConnectRequest(service=lookup(SERVICES, service, "service")))
+
+
+@when("the user tries to set up the calendar integration with the default service from the "
+      "profile")
+def user_tries_default(calharness_ctx: ScenarioContext) -> None:
+    _try_connect(calharness_ctx, ConnectRequest())
+
+
+@then(parsers.parse('the set-up is refused with "{code}" and a message containing "{text}"'))
+def setup_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
+    ctx = calharness_ctx
+    error = ctx.values.get("connect_error")
+    assert error is not None, "the set-up was not refused"
+    assert error.code == code, f"refused with {error.code!r}: {error.message}"
+    expected = domain_text(ctx, text)
+    assert expected.lower() in error.message.lower(), \
+        f"the message does not say {expected!r}: {error.message!r}"
+
+
+@then("the user was never sent to sign in at Microsoft")
+def never_sent_to_microsoft(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    asked = [e for e in ctx.control.audit(since=ctx.values["attempt_audit"], provider="identity")
+             if e.get("operation") == "authorize"]
+    assert not asked, f"the identity provider was asked to authorize: {asked[:2]}"
+
+
+@then(parsers.parse('the set-up asks the user to confirm exactly the permissions "{scopes}"'))
+def setup_confirms(calharness_ctx: ScenarioContext, scopes: str) -> None:
+    start = calharness_ctx.values["connect_start"]
+    assert set(start.requested_scopes) == set(scopes.split()), \
+        f"the set-up asked for {start.requested_scopes}"
+
+
+@then(parsers.parse('the user\'s integration uses the service "{service}" with calendar '
+                    '"{calendar}" and contacts "{contacts}"'))
+def integration_uses(calharness_ctx: ScenarioContext, service: str, calendar: str,
+                     contacts: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    actual = (status.service, status.calendar, status.contacts)
+    assert actual == (lookup(SERVICES, service, "service"), lookup(ACCESS, calendar, "access"),
+                      lookup(ACCESS, contacts, "access")), f"the integration is {actual}"
+
+
+@then(parsers.parse('the integration status says "{text}"'))
+def status_says(calharness_ctx: ScenarioContext, text: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    expected = domain_text(ctx, text)
+    assert status.message and expected.lower() in status.message.lower(), \
+        f"the status message does not say {expected!r}: {status.message!r}"
+
+
+@then("the meeting list is empty")
+def meeting_list_empty(calharness_ctx: ScenarioContext) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ctx = calharness_ctx
+    assert ctx.user
+    assert ctx.control.events(ctx.user), "the provider calendar is empty: the check proves nothing"
+    now = datetime.now(UTC)
+    shown = ctx.driver.list_meetings(ctx.user, now - timedelta(days=3), now + timedelta(days=14))
+    assert shown == [], f"the user still sees {len(shown)} meetings"
+
+
+# -- signing in ----------------------------------------------------------------------------------
+def _sign_in(ctx: ScenarioContext, method: str, version: str, platform: str) -> None:
+    assert ctx.user
+    how = {"sso": "sso", "a password": "password", "password": "password"}[method.lower()]
+    client = ClientInfo(version=version, platform=lookup(PLATFORMS, platform, "platform"))
+    ctx.values.pop("sign_in_error", None)
+    remember_state(ctx)
+    try:
+        ctx.values["sign_in"] = ctx.driver.sign_in(ctx.user, client, how)  # type: ignore[arg-type]
+    except DriverError as exc:
+        ctx.values["sign_in_error"] = exc
+
+
+@when(parsers.parse('the user signs in with {method} using client {version} on {platform}'))
+def user_signs_in(calharness_ctx: ScenarioContext, method: str, version: str,
+                  platform: str) -> None:
+    _sign_in(calharness_ctx, method, version, platform)
+    error = calharness_ctx.values.get("sign_in_error")
+    assert error is None, f"the sign-in was refused: {error}"
+
+
+@when(parsers.parse('the user tries to sign in with {method} using client {version} on '
+                    '{platform}'))
+def user_tries_sign_in(calharness_ctx: ScenarioContext, method: str, version: str,
+                       platform: str) -> None:
+    _sign_in(calharness_ctx, method, version, platform)
+
+
+@then(parsers.parse('the sign-in is refused with "{code}" and a message containing "{text}"'))
+def sign_in_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
+    error = calharness_ctx.values.get("sign_in_error")
+    assert error is not None, "the sign-in was not refused"
+    assert error.code == code and text.lower() in error.message.lower(), \
+        f"refused with {error.code}: {error.message}"
+
+
+@then("the user is prompted to integrate again")
+def prompted_again(calharness_ctx: ScenarioContext) -> None:
+    result = calharness_ctx.values["sign_in"]
+    assert result.prompt == "reintegrate", f"prompt {result.prompt!r} ({result.prompt_reason})"
+    assert result.redirect is None
+
+
+@then(parsers.parse('the user gets the prompt "{prompt}"'))
+def gets_prompt(calharness_ctx: ScenarioContext, prompt: str) -> None:
+    result = calharness_ctx.values["sign_in"]
+    assert result.prompt == prompt, f"prompt {result.prompt!r} ({result.prompt_reason})"
+
+
+@then("the user gets no prompt")
+def no_prompt(calharness_ctx: ScenarioContext) -> None:
+    result = calharness_ctx.values["sign_in"]
+    assert result.prompt == "none", f"prompted {result.prompt!r}: {result.prompt_reason}"
+    assert result.redirect is None, "the user was redirected"
+
+
+@then("the user is redirected to the Office 365 OAuth URL")
+def redirected_to_office365(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    result = ctx.values["sign_in"]
+    assert result.prompt == "integrate_office365", f"prompt {result.prompt!r}"
+    assert result.redirect and result.redirect.authorization_url, "no redirect"
+    assert ctx.user
+    url = urlsplit(result.redirect.authorization_url)
+    tenant = ctx.tenant(ctx.user.rsplit("@", 1)[1])
+    authority = urlsplit(ctx.world["microsoft"]["authority_host"])
+    app = next(a for a in tenant["apps"] if a["client_secret"])
+    query = parse_qs(url.query)
+    assert (url.scheme, url.netloc) == (authority.scheme, authority.netloc), url.netloc
+    assert url.path == f"/{tenant['id']}/oauth2/v2.0/authorize", url.path
+    assert query.get("client_id") == [app["client_id"]], query.get("client_id")
+    assert query.get("response_type") == ["code"], query.get("response_type")
+
+
+@then("the sign-in integrates automatically")
+def sign_in_integrates_automatically(calharness_ctx: ScenarioContext) -> None:
+    assert calharness_ctx.values["sign_in"].auto_integration, "no automatic integration"
+
+
+def _follow(ctx: ScenarioContext, consent: str) -> None:
+    assert ctx.user
+    start = ctx.values["sign_in"].redirect
+    assert start and start.authorization_url and start.redirect_uri, "no redirect to follow"
+    outcome = sign_in(ctx, start.authorization_url, ctx.user, start.redirect_uri, consent)
+    assert outcome.callback_url, f"the sign-in stopped at {outcome.blocked_page_title}"
+    ctx.driver.complete_connect(ctx.user, outcome.callback_url)
+
+
+@when("the user follows the redirect and accepts the consent")
+def follow_accept(calharness_ctx: ScenarioContext) -> None:
+    _follow(calharness_ctx, "accept")
+
+
+@when("the user follows the redirect and declines the consent")
+def follow_decline(calharness_ctx: ScenarioContext) -> None:
+    _follow(calharness_ctx, "decline")
+
+
+# -- Exchange through MAPI -----------------------------------------------------------------------
+@when(parsers.parse('the user tries to integrate Exchange through MAPI from the {platform} '
+                    'desktop client'))
+def user_tries_mapi(calharness_ctx: ScenarioContext, platform: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    remember_state(ctx)
+    ctx.values.pop("connect_error", None)
+    client = ClientInfo(version="5.17.11", platform=lookup(PLATFORMS, platform, "platform"))
+    try:
+        ctx.values["status"] = ctx.driver.connect_mapi(ctx.user, client)
+    except DriverError as exc:
+        ctx.values["connect_error"] = exc
+
+
+@then("the user's calendar is integrated through MAPI on the desktop")
+def integrated_through_mapi(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    assert ctx.values.get("connect_error") is None, ctx.values.get("connect_error")
+    status = ctx.driver.integration_status(ctx.user)
+    assert status.state == "connected" and status.desktop_mapi and status.service == "exchange", \
+        f"status {status.state} mapi={status.desktop_mapi} service={status.service}"
+
+
+@then(parsers.parse('the MAPI integration is refused with a message containing "{text}"'))
+def mapi_refused(calharness_ctx: ScenarioContext, text: str) -> None:
+    error = calharness_ctx.values.get("connect_error")
+    assert error is not None, "the MAPI integration was accepted"
+    for part in text.split(" | "):
+        assert part.lower() in error.message.lower(), \
+            f"the message does not say {part!r}: {error.message!r}"
+
+
+@then(parsers.parse('the account setting "{name}" is "{value}"'))
+def account_setting_is(calharness_ctx: ScenarioContext, name: str, value: str) -> None:
+    settings = calharness_ctx.driver.get_settings()
+    expected = setting_value(calharness_ctx, name, value)
+    assert getattr(settings, name) == expected, f"{name} is {getattr(settings, name)!r}"
+
+
+# -- consent on behalf of the company --------------------------------------------------------------
+def _authorize_for_company(ctx: ScenarioContext, actor: str, on_behalf: bool) -> None:
+    start = ctx.driver.begin_admin_consent(actor)
+    assert start.authorization_url and start.redirect_uri
+    outcome = sign_in(ctx, start.authorization_url, actor, start.redirect_uri,
+                      on_behalf_of_org=on_behalf)
+    assert outcome.callback_url, f"the authorization stopped at {outcome.blocked_page_title}"
+    ctx.values["admin_consent"] = ctx.driver.complete_admin_consent(actor, outcome.callback_url)
+
+
+@when("the admin authorizes the integration as Office 365 admin without agreeing on behalf of "
+      "the company")
+def admin_authorizes_for_self(calharness_ctx: ScenarioContext) -> None:
+    _authorize_for_company(calharness_ctx, _owner(calharness_ctx), on_behalf=False)
+
+
+@when("the account admin tries to authorize the integration as Office 365 admin on behalf of "
+      "the company")
+def account_admin_authorizes(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    _authorize_for_company(ctx, ctx.values["account_admin"], on_behalf=True)
+
+
+@then(parsers.parse('the authorization is not granted and says "{text}"'))
+def authorization_not_granted(calharness_ctx: ScenarioContext, text: str) -> None:
+    result = calharness_ctx.values["admin_consent"]
+    assert not result.granted, "the authorization was granted"
+    assert result.message and text.lower() in result.message.lower(), result.message
+
+
+@then("the identity provider recorded no consent on behalf of the organisation")
+def no_org_consent(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    consents = [e for e in ctx.control.audit(since=ctx.audit_start, provider="identity")
+                if e.get("operation") == "consent"]
+    assert consents, "no consent was given at all"
+    on_behalf = [e for e in consents if (e.get("detail") or {}).get("on_behalf_of_org")]
+    assert not on_behalf, f"consent on behalf of the organisation was recorded: {on_behalf}"
