@@ -63,3 +63,11 @@ Feature: Google as the default calendar and contacts service
     And the integration runs its periodic sync
     Then Google answered a calendar sync with "403" and then served it again
     And the meeting list shows "After the limit"
+
+  @req:GOOGLE-01 @req:PERM-04
+  Scenario: With contacts write, a contact saved from the call history lands in the user's Google contacts once
+    Given the admin sets the calendar permission to "Read" and the contacts permission to "Write"
+    And the first member of the Google Workspace domain has connected Google with the default settings
+    When the user saves "Grace Hopper" <grace@partner.example.net> from the call history as a contact
+    Then the user's Google contacts include "Grace Hopper" <grace@partner.example.net> exactly once
+    And the contact list shows the user's Google contacts

@@ -49,6 +49,14 @@ Feature: Contacts, scheduling privilege and private events
     And no write call reached Microsoft Graph
     And nothing changed
 
+  @req:PERM-04
+  Scenario: With Contacts Write, a contact saved from the call history lands in the user's Office 365 contacts once
+    Given the admin sets the calendar permission to "Read" and the contacts permission to "Write"
+    And the first member of tenant "contoso" has connected Office 365 with the default settings
+    When the user saves "Ada Lovelace" <ada@partner.example.net> from the call history as a contact
+    Then the user's Office 365 contacts include "Ada Lovelace" <ada@partner.example.net> exactly once
+    And the contact list shows the user's Office 365 contacts
+
   @req:PRIV-02 @req:PRIV-03 @req:PRIV-01
   Scenario: An assistant without private access sees the executive's private event as a time slot only
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"

@@ -770,12 +770,8 @@ class ReferenceIntegration:
         email = policy.canonical_email(entry.email)
         if email is None:
             raise DriverError("invalid_email", f"{entry.email!r} is not an email address")
-        create = getattr(provider, "create_contact", None)
-        if create is None:
-            raise DriverError("unsupported", f"the {status.service} connector cannot create "
-                                             "contacts yet")
         try:
-            created: ContactData = create(creds, ContactData(
+            created = provider.create_contact(creds, ContactData(
                 provider_id="", display_name=entry.display_name, emails=[email]))
         except AuthError as exc:
             self._auth_failure(user, exc)

@@ -257,3 +257,21 @@ def executive_has_no_meeting(calharness_ctx: ScenarioContext, subject: str) -> N
     ctx = calharness_ctx
     events = ctx.control.events(_person(ctx, "executive"))
     assert not [e for e in events if e["subject"] == subject], f"{subject!r} was created"
+
+
+@when(parsers.parse('the user saves "{name}" <{email}> from the call history as a contact'))
+def user_saves_contact(calharness_ctx: ScenarioContext, name: str, email: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    ctx.values["saved_contact"] = ctx.driver.save_contact_from_call(
+        ctx.user, CallHistoryEntry(display_name=name, email=email))
+
+
+@then(parsers.parse('the user\'s {provider} contacts include "{name}" <{email}> exactly once'))
+def provider_contacts_include(calharness_ctx: ScenarioContext, provider: str, name: str,
+                              email: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    matching = [c for c in ctx.control.contacts(ctx.user) if c["display_name"] == name]
+    assert len(matching) == 1, f"{len(matching)} contacts named {name!r} at the provider"
+    assert email in matching[0]["emails"], matching[0]

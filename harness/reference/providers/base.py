@@ -148,3 +148,6 @@ class Provider(ABC):
 
     @abstractmethod
     def list_contacts(self, creds: Credentials) -> list[ContactData]: ...
+
+    def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
+        raise DriverError("unsupported", f"{type(self).__name__} cannot create contacts yet")

@@ -236,6 +236,18 @@ class GoogleProvider(Provider):
             created = self._execute(creds, events.get(calendarId="primary", eventId=event_id))
         return meeting_from_google(created)
 
+    def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
+        given, _, family = contact.display_name.partition(" ")
+        body = {"names": [{"givenName": given, "familyName": family}],
+                "emailAddresses": [{"value": e} for e in contact.emails]}
+        people = self._service("people", creds).people()
+        created = self._execute(creds, people.createContact(
+            body=body, personFields="names,emailAddresses"))
+        names = created.get("names") or [{}]
+        return ContactData(provider_id=created["resourceName"],
+                           display_name=names[0].get("displayName", contact.display_name),
+                           emails=[e["value"] for e in created.get("emailAddresses") or []])
+
     def list_contacts(self, creds: Credentials) -> list[ContactData]:
         people = self._service("people", creds).people()
         out: list[ContactData] = []

@@ -120,6 +120,10 @@ class GraphConnector:
         response = self.request("POST", f"{self.base}/events", token, json=body)
         return dict(response.json())
 
+    def create_contact(self, token: TokenFn, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.request("POST", f"{self.base}/contacts", token, json=body)
+        return dict(response.json())
+
     def list_contacts(self, token: TokenFn) -> list[dict[str, Any]]:
         url: str | None = f"{self.base}/contacts?$top=100"
         out: list[dict[str, Any]] = []

@@ -161,6 +161,17 @@ class GraphProvider(Provider):
         token = self._token(creds, ["Calendars.ReadWrite"])
         return meeting_from_graph(self._api(creds).create_event(token, body))
 
+    def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
+        given, _, surname = contact.display_name.partition(" ")
+        body = {"displayName": contact.display_name, "givenName": given, "surname": surname,
+                "emailAddresses": [{"address": e, "name": contact.display_name}
+                                   for e in contact.emails]}
+        created = self._api(creds).create_contact(self._token(creds, ["Contacts.ReadWrite"]),
+                                                  body)
+        return ContactData(provider_id=created["id"],
+                           display_name=created.get("displayName") or contact.display_name,
+                           emails=[e["address"] for e in created.get("emailAddresses") or []])
+
     def list_contacts(self, creds: Credentials) -> list[ContactData]:
         scopes = [s for s in creds.scopes if s.startswith("Contacts.")] or ["Contacts.Read"]
         items = self._api(creds).list_contacts(self._token(creds, scopes))
