@@ -81,10 +81,11 @@ def _provider_route_factories() -> list[tuple[str | None, RouteFactory]]:
     """(mount prefix, factory) in match order; identity last because its routes start with a
     path parameter (the tenant) that would otherwise shadow every other prefix."""
     from mock_providers import control, google
-    from mock_providers.microsoft import graph, identity
+    from mock_providers.microsoft import ews, graph, identity
 
     return [
         (GRAPH_PREFIX, graph.routes),
+        (None, ews.routes),  # the one EWS_PATH route, at the root as Exchange serves it
         (GOOGLE_PREFIX, google.routes),
         (CONTROL_PREFIX, control.routes),
         (None, identity.routes),

@@ -1,0 +1,543 @@
+"""What the EWS mock writes on the wire: SOAP envelopes with the ServerVersionInfo header,
+ResponseMessages, SOAP faults, opaque ids, and world items as t:CalendarItem / t:Contact /
+folder elements.
+
+Server versions (a documented choice where Microsoft publishes no table): the build comes from
+`tenant.exchange_build`; the `Version` attribute is `V2018_01_08` for Exchange Online (15.20),
+`Exchange2016` for 15.1/15.2, `Exchange2013_SP1` (15.0 from build 847) or `Exchange2013`, and the
+Exchange 2010/2007 names below that. A request may name any schema version up to the server's
+(older is accepted, as Exchange does); newer or unknown ones are an ErrorInvalidServerVersion
+fault.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from lxml import etree
+
+from mock_providers.microsoft.ews_xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
+from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsTenant, MsUser
+
+NSMAP = {"s": SOAP_NS, "m": M_NS, "t": T_NS}
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+# -- server versions ---------------------------------------------------------------------------
+REQUEST_VERSIONS = (
+    "Exchange2007", "Exchange2007_SP1", "Exchange2010", "Exchange2010_SP1", "Exchange2010_SP2",
+    "Exchange2013", "Exchange2013_SP1", "Exchange2015", "Exchange2016", "V2015_10_05",
+    "V2016_01_06", "V2016_04_13", "V2016_07_13", "V2016_10_10", "V2017_01_07", "V2017_04_14",
+    "V2017_07_11", "V2017_10_09", "V2018_01_08",
+)
+_RANK = {name: index for index, name in enumerate(REQUEST_VERSIONS)}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerVersion:
+    major: int
+    minor: int
+    major_build: int
+    minor_build: int
+    version: str  # the Version attribute
+    newest_request: str  # the newest RequestServerVersion this build accepts
+
+    def accepts(self, requested: str) -> bool:
+        rank = _RANK.get(requested)
+        return rank is not None and rank <= _RANK[self.newest_request]
+
+    @property
+    def build(self) -> str:
+        return f"{self.major}.{self.minor}.{self.major_build}.{self.minor_build}"
+
+
+def _newest_request(major: int, minor: int, major_build: int) -> tuple[str, str]:
+    """(Version attribute, newest accepted request version) for a build."""
+    if (major, minor) >= (15, 20):
+        return "V2018_01_08", "V2018_01_08"
+    if (major, minor) >= (15, 1):
+        return "Exchange2016", "Exchange2016"
+    if major == 15:
+        name = "Exchange2013_SP1" if major_build >= 847 else "Exchange2013"
+        return name, name
+    if major == 14:
+        name = {0: "Exchange2010", 1: "Exchange2010_SP1"}.get(minor, "Exchange2010_SP2")
+        return name, name
+    name = "Exchange2007" if minor == 0 else "Exchange2007_SP1"
+    return name, name
+
+
+def parse_build(build: str) -> tuple[int, int, int, int]:
+    """`15.1.466.34` → (15, 1, 466, 34); ValueError for anything else."""
+    parts = build.strip().split(".")
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+        raise ValueError(f"an Exchange build is four dot-separated numbers, not {build!r}")
+    major, minor, major_build, minor_build = (int(p) for p in parts)
+    if major < 8 or major > 15:
+        raise ValueError(f"Exchange major version {major} is not one EWS ever had (8–15)")
+    return major, minor, major_build, minor_build
+
+
+def server_version(tenant: MsTenant) -> ServerVersion:
+    major, minor, major_build, minor_build = parse_build(tenant.exchange_build)
+    version, newest = _newest_request(major, minor, major_build)
+    return ServerVersion(major, minor, major_build, minor_build, version, newest)
+
+
+# -- opaque ids -------------------------------------------------------------------------------
+IdKind = Literal["event", "contact", "folder"]
+_KIND_TAGS: dict[IdKind, str] = {"event": "E", "contact": "C", "folder": "F"}
+_TAG_KINDS = {v: k for k, v in _KIND_TAGS.items()}
+# Real EWS ids are base64 of a binary structure that starts with these bytes (AAMk…, AQMk…).
+_ID_PREFIX = b"\x00\x03\x24calharness\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedId:
+    kind: IdKind
+    owner_id: str  # the mailbox owner's object id
+    key: str  # world event/contact id, or the folder key ("root", "calendar:<id>", …)
+
+
+def encode_id(kind: IdKind, owner: MsUser, key: str) -> str:
+    raw = _ID_PREFIX + f"{_KIND_TAGS[kind]}\x00{owner.id}\x00{key}".encode()
+    return base64.b64encode(raw).decode()
+
+
+def decode_id(value: str) -> DecodedId | None:
+    """The id's parts, or None for anything this mock did not issue (ErrorInvalidIdMalformed)."""
+    if not value or len(value) > 1024:
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.startswith(_ID_PREFIX):
+        return None
+    try:
+        tag, owner_id, key = raw[len(_ID_PREFIX):].decode().split("\x00")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    kind = _TAG_KINDS.get(tag)
+    if kind is None or not owner_id or not key:
+        return None
+    return DecodedId(kind, owner_id, key)
+
+
+def folder_key_for(kind: Literal["calendar", "contacts"], folder_id: str) -> str:
+    return f"{kind}:{folder_id}"
+
+
+# -- envelopes, response messages, faults ----------------------------------------------------------
+def _envelope(version: ServerVersion | None) -> tuple[etree._Element, etree._Element]:
+    envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap=NSMAP)
+    if version is not None:
+        header = etree.SubElement(envelope, f"{{{SOAP_NS}}}Header")
+        etree.SubElement(header, t("ServerVersionInfo"), {
+            "MajorVersion": str(version.major), "MinorVersion": str(version.minor),
+            "MajorBuildNumber": str(version.major_build),
+            "MinorBuildNumber": str(version.minor_build), "Version": version.version})
+    return envelope, etree.SubElement(envelope, f"{{{SOAP_NS}}}Body")
+
+
+def to_bytes(envelope: etree._Element) -> bytes:
+    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+
+def response_document(operation: str, messages: Iterable[etree._Element],
+                      version: ServerVersion | None) -> bytes:
+    envelope, body = _envelope(version)
+    response = etree.SubElement(body, m(f"{operation}Response"))
+    container = etree.SubElement(response, m("ResponseMessages"))
+    container.extend(messages)
+    return to_bytes(envelope)
+
+
+def success(operation: str) -> etree._Element:
+    message = etree.Element(m(f"{operation}ResponseMessage"), ResponseClass="Success")
+    etree.SubElement(message, m("ResponseCode")).text = "NoError"
+    return message
+
+
+def error(operation: str, code: str, text: str) -> etree._Element:
+    message = etree.Element(m(f"{operation}ResponseMessage"), ResponseClass="Error")
+    etree.SubElement(message, m("MessageText")).text = text
+    etree.SubElement(message, m("ResponseCode")).text = code
+    etree.SubElement(message, m("DescriptiveLinkKey")).text = "0"
+    return message
+
+
+def fault_document(code: str, message: str, version: ServerVersion | None = None, *,
+                   back_off_ms: int | None = None, violation: str | None = None,
+                   line: int | None = None, position: int | None = None) -> bytes:
+    """A SOAP 1.1 fault as Exchange sends it: `faultcode` in the types namespace, `detail` with
+    e:ResponseCode / e:Message and, where Exchange adds one, t:MessageXml."""
+    envelope, body = _envelope(version)
+    fault = etree.SubElement(body, f"{{{SOAP_NS}}}Fault")
+    faultcode = etree.SubElement(fault, "faultcode", nsmap={"a": T_NS})
+    faultcode.text = f"a:{code}"
+    faultstring = etree.SubElement(fault, "faultstring")
+    faultstring.set(_XML_LANG, "en-US")
+    faultstring.text = message if violation is None else f"{message} {violation}"
+    detail = etree.SubElement(fault, "detail")
+    etree.SubElement(detail, f"{{{E_NS}}}ResponseCode", nsmap={"e": E_NS}).text = code
+    etree.SubElement(detail, f"{{{E_NS}}}Message", nsmap={"e": E_NS}).text = message
+    if back_off_ms is not None or violation is not None:
+        xml = etree.SubElement(detail, t("MessageXml"))
+        if back_off_ms is not None:
+            etree.SubElement(xml, t("Value"), Name="BackOffMilliseconds").text = str(back_off_ms)
+        if violation is not None:
+            if line is not None:
+                etree.SubElement(xml, t("LineNumber")).text = str(line)
+                etree.SubElement(xml, t("LinePosition")).text = str(position or 0)
+            etree.SubElement(xml, t("Violation")).text = violation
+    return to_bytes(envelope)
+
+
+# -- values ---------------------------------------------------------------------------------------
+def ews_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ews_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+SENSITIVITY_OUT = {"normal": "Normal", "personal": "Personal", "private": "Private",
+                   "confidential": "Confidential"}
+FREE_BUSY_OUT = {"free": "Free", "tentative": "Tentative", "busy": "Busy", "oof": "OOF",
+                 "workingElsewhere": "WorkingElsewhere", "unknown": "NoData"}
+RESPONSE_OUT = {"none": "Unknown", "organizer": "Organizer", "tentativelyAccepted": "Tentative",
+                "accepted": "Accept", "declined": "Decline"}
+ATTENDEE_TAGS = {"required": "RequiredAttendees", "optional": "OptionalAttendees",
+                 "resource": "Resources"}
+# contact indexed entries <-> world fields
+EMAIL_KEYS = ("EmailAddress1", "EmailAddress2", "EmailAddress3")
+BUSINESS_PHONE_KEYS = ("BusinessPhone", "BusinessPhone2")
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What an ItemShape/FolderShape asked for: everything, or ItemId plus these FieldURIs
+    (indexed fields by their base URI, e.g. `contacts:EmailAddress`)."""
+
+    everything: bool
+    uris: frozenset[str] = frozenset()
+
+    def wants(self, uri: str) -> bool:
+        return self.everything or uri in self.uris
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """The caller's rights on an item or folder (rendered as t:EffectiveRights)."""
+
+    write: bool
+    view_private: bool
+    redact_private: bool = False
+    limited: bool = False  # limitedRead delegates: no body
+
+
+def _sub(parent: etree._Element, name: str, value: str | None = None,
+         **attrs: str) -> etree._Element:
+    elem = etree.SubElement(parent, t(name), attrs)
+    if value is not None:
+        elem.text = value
+    return elem
+
+
+def _mailbox(parent: etree._Element, email: str, name: str) -> None:
+    box = _sub(parent, "Mailbox")
+    _sub(box, "Name", name or email)
+    _sub(box, "EmailAddress", email)
+    _sub(box, "RoutingType", "SMTP")
+    _sub(box, "MailboxType", "Mailbox")
+
+
+def _effective_rights(parent: etree._Element, rights: Rights, folder: bool = False) -> None:
+    box = _sub(parent, "EffectiveRights")
+    _sub(box, "CreateAssociated", ews_bool(folder and rights.write))
+    _sub(box, "CreateContents", ews_bool(folder and rights.write))
+    _sub(box, "CreateHierarchy", ews_bool(folder and rights.write))
+    _sub(box, "Delete", ews_bool(rights.write))
+    _sub(box, "Modify", ews_bool(rights.write))
+    _sub(box, "Read", "true")
+    _sub(box, "ViewPrivateItems", ews_bool(rights.view_private))
+
+
+def _body_with_join_link(event: Event) -> tuple[str, str]:
+    """Exchange carries a Teams join link in the body only (EWS has no join-URL property), so it is
+    appended to the rendered body when the stored body does not already contain it."""
+    body, kind = event.body, ("HTML" if event.body_type == "html" else "Text")
+    if event.is_online_meeting and event.join_url and event.join_url not in body:
+        if kind == "HTML":
+            link = html.escape(event.join_url, quote=True)
+            body += (f'<div><p>Microsoft Teams meeting</p><a href="{link}">'
+                     "Join the meeting now</a></div>")
+        else:
+            body += f"\n\nMicrosoft Teams meeting\nJoin the meeting now: {event.join_url}"
+    return body, kind
+
+
+def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar: Calendar,
+                  shape: Shape, rights: Rights) -> etree._Element:
+    """`t:CalendarItem` in schema order with the fields `shape` asks for. Private events seen by
+    a delegate without private access are redacted like the Graph mock does (see graph_auth)."""
+    private = rights.redact_private and event.sensitivity == "private"
+    item = _sub(parent, "CalendarItem")
+    _sub(item, "ItemId", Id=encode_id("event", owner, event.id), ChangeKey=event.change_key)
+    w = shape.wants
+    if w("item:ParentFolderId"):
+        _sub(item, "ParentFolderId", Id=encode_id("folder", owner, folder_key_for(
+            "calendar", calendar.id)), ChangeKey=calendar_change_key(calendar))
+    if w("item:ItemClass"):
+        _sub(item, "ItemClass", "IPM.Appointment")
+    if w("item:Subject"):
+        _sub(item, "Subject", "Private Appointment" if private else event.subject)
+    if w("item:Sensitivity"):
+        _sub(item, "Sensitivity", SENSITIVITY_OUT.get(event.sensitivity, "Normal"))
+    if w("item:Body") and not rights.limited:
+        body, kind = ("", "Text") if private else _body_with_join_link(event)
+        _sub(item, "Body", body, BodyType=kind)
+    if w("item:DateTimeReceived"):
+        _sub(item, "DateTimeReceived", ews_datetime(event.created))
+    if w("item:Size"):
+        _sub(item, "Size", str(512 + len(event.body.encode())))
+    if w("item:Categories") and event.categories and not private:
+        categories = _sub(item, "Categories")
+        for category in event.categories:
+            _sub(categories, "String", category)
+    if w("item:Importance"):
+        _sub(item, "Importance", "Normal")
+    if w("item:IsSubmitted"):
+        _sub(item, "IsSubmitted", "false")
+    if w("item:IsDraft"):
+        _sub(item, "IsDraft", "false")
+    if w("item:IsFromMe"):
+        _sub(item, "IsFromMe", "false")
+    if w("item:IsResend"):
+        _sub(item, "IsResend", "false")
+    if w("item:IsUnmodified"):
+        _sub(item, "IsUnmodified", ews_bool(event.sequence == 0))
+    if w("item:DateTimeSent"):
+        _sub(item, "DateTimeSent", ews_datetime(event.created))
+    if w("item:DateTimeCreated"):
+        _sub(item, "DateTimeCreated", ews_datetime(event.created))
+    if w("item:ReminderDueBy"):
+        _sub(item, "ReminderDueBy", ews_datetime(event.start))
+    if w("item:ReminderIsSet"):
+        _sub(item, "ReminderIsSet", "true")
+    if w("item:ReminderMinutesBeforeStart"):
+        _sub(item, "ReminderMinutesBeforeStart", "15")
+    if w("item:DisplayTo"):
+        _sub(item, "DisplayTo", "" if private else "; ".join(
+            a.name or a.email for a in event.attendees if a.type == "required"))
+    if w("item:HasAttachments"):
+        _sub(item, "HasAttachments", "false")
+    if w("item:Culture"):
+        _sub(item, "Culture", "en-US")
+    if w("item:EffectiveRights"):
+        _effective_rights(item, rights)
+    if w("item:LastModifiedName"):
+        _sub(item, "LastModifiedName", event.organizer_name or owner.display_name)
+    if w("item:LastModifiedTime"):
+        _sub(item, "LastModifiedTime", ews_datetime(event.last_modified))
+    if w("item:IsAssociated"):
+        _sub(item, "IsAssociated", "false")
+    if w("calendar:UID"):
+        _sub(item, "UID", event.ical_uid)
+    if w("calendar:DateTimeStamp"):
+        _sub(item, "DateTimeStamp", ews_datetime(event.last_modified))
+    if w("calendar:Start"):
+        _sub(item, "Start", ews_datetime(event.start))
+    if w("calendar:End"):
+        _sub(item, "End", ews_datetime(event.end))
+    if w("calendar:IsAllDayEvent"):
+        _sub(item, "IsAllDayEvent", ews_bool(event.is_all_day))
+    if w("calendar:LegacyFreeBusyStatus"):
+        _sub(item, "LegacyFreeBusyStatus", FREE_BUSY_OUT.get(event.show_as, "Busy"))
+    if w("calendar:Location") and not private:
+        _sub(item, "Location", event.location)
+    if w("calendar:IsMeeting"):
+        _sub(item, "IsMeeting", ews_bool(bool(event.attendees)))
+    if w("calendar:IsCancelled"):
+        _sub(item, "IsCancelled", ews_bool(bool(event.extra.get("graph", {}).get("isCancelled"))))
+    if w("calendar:IsRecurring"):
+        _sub(item, "IsRecurring", ews_bool(event.recurrence is not None))
+    if w("calendar:MeetingRequestWasSent"):
+        _sub(item, "MeetingRequestWasSent", ews_bool(bool(event.attendees)))
+    if w("calendar:IsResponseRequested"):
+        _sub(item, "IsResponseRequested", "true")
+    if w("calendar:CalendarItemType"):
+        _sub(item, "CalendarItemType", "RecurringMaster" if event.recurrence else "Single")
+    if w("calendar:MyResponseType"):
+        _sub(item, "MyResponseType", _my_response(event, owner))
+    if w("calendar:Organizer") and event.organizer_email:
+        _mailbox(_sub(item, "Organizer"), event.organizer_email, event.organizer_name)
+    if not private:
+        for kind, tag in ATTENDEE_TAGS.items():
+            if w(f"calendar:{tag}"):
+                _attendees(item, tag, [a for a in event.attendees if a.type == kind])
+    if w("calendar:Duration"):
+        _sub(item, "Duration", _duration(event))
+    if w("calendar:AppointmentSequenceNumber"):
+        _sub(item, "AppointmentSequenceNumber", str(event.sequence))
+    if w("calendar:AppointmentState"):
+        _sub(item, "AppointmentState", "1" if event.attendees else "0")
+    if w("calendar:StartTimeZone"):
+        _sub(item, "StartTimeZone", Id=event.time_zone or "UTC")
+    if w("calendar:EndTimeZone"):
+        _sub(item, "EndTimeZone", Id=event.time_zone or "UTC")
+    if w("calendar:IsOnlineMeeting"):
+        _sub(item, "IsOnlineMeeting", ews_bool(event.is_online_meeting and not private))
+    return item
+
+
+def _attendees(item: etree._Element, tag: str, attendees: list[Attendee]) -> None:
+    if not attendees:
+        return
+    box = _sub(item, tag)
+    for attendee in attendees:
+        entry = _sub(box, "Attendee")
+        _mailbox(entry, attendee.email, attendee.name)
+        _sub(entry, "ResponseType", RESPONSE_OUT.get(attendee.response, "Unknown"))
+
+
+def _my_response(event: Event, owner: MsUser) -> str:
+    if event.organizer_email.lower() == owner.upn.lower():
+        return "Organizer"
+    mine = next((a for a in event.attendees if a.email.lower() == owner.upn.lower()), None)
+    return RESPONSE_OUT.get(mine.response, "Unknown") if mine else "Unknown"
+
+
+def _duration(event: Event) -> str:
+    seconds = int((event.end - event.start).total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    out = "P" + (f"{days}D" if days else "")
+    if hours or minutes or secs or not days:
+        out += "T" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+        out += f"{secs}S" if secs or not (hours or minutes) else ""
+    return out
+
+
+def contact_item(parent: etree._Element, contact: Contact, owner: MsUser, folder: ContactFolder,
+                 shape: Shape, rights: Rights) -> etree._Element:
+    item = _sub(parent, "Contact")
+    _sub(item, "ItemId", Id=encode_id("contact", owner, contact.id),
+         ChangeKey=contact.change_key)
+    w = shape.wants
+    if w("item:ParentFolderId"):
+        _sub(item, "ParentFolderId", Id=encode_id("folder", owner, folder_key_for(
+            "contacts", folder.id)), ChangeKey=contacts_change_key(folder))
+    if w("item:ItemClass"):
+        _sub(item, "ItemClass", "IPM.Contact")
+    if w("item:Subject"):
+        _sub(item, "Subject", contact.display_name)
+    if w("item:Sensitivity"):
+        _sub(item, "Sensitivity", "Normal")
+    if w("item:DateTimeReceived"):
+        _sub(item, "DateTimeReceived", ews_datetime(contact.created))
+    if w("item:Size"):
+        _sub(item, "Size", "1024")
+    if w("item:Importance"):
+        _sub(item, "Importance", "Normal")
+    if w("item:IsDraft"):
+        _sub(item, "IsDraft", "false")
+    if w("item:DateTimeCreated"):
+        _sub(item, "DateTimeCreated", ews_datetime(contact.created))
+    if w("item:ReminderIsSet"):
+        _sub(item, "ReminderIsSet", "false")
+    if w("item:HasAttachments"):
+        _sub(item, "HasAttachments", "false")
+    if w("item:Culture"):
+        _sub(item, "Culture", "en-US")
+    if w("item:EffectiveRights"):
+        _effective_rights(item, rights)
+    if w("item:LastModifiedTime"):
+        _sub(item, "LastModifiedTime", ews_datetime(contact.last_modified))
+    if w("contacts:FileAs"):
+        _sub(item, "FileAs", contact.display_name)
+    if w("contacts:DisplayName"):
+        _sub(item, "DisplayName", contact.display_name)
+    if w("contacts:GivenName") and contact.given_name:
+        _sub(item, "GivenName", contact.given_name)
+    if w("contacts:CompanyName") and contact.company_name:
+        _sub(item, "CompanyName", contact.company_name)
+    if w("contacts:EmailAddress") and contact.emails:
+        box = _sub(item, "EmailAddresses")
+        for key, email in zip(EMAIL_KEYS, contact.emails, strict=False):
+            _sub(box, "Entry", email, Key=key)
+    phones = list(zip(BUSINESS_PHONE_KEYS, contact.business_phones, strict=False))
+    if contact.mobile_phone:
+        phones.append(("MobilePhone", contact.mobile_phone))
+    if w("contacts:PhoneNumber") and phones:
+        box = _sub(item, "PhoneNumbers")
+        for key, number in phones:
+            _sub(box, "Entry", number, Key=key)
+    if w("contacts:JobTitle") and contact.job_title:
+        _sub(item, "JobTitle", contact.job_title)
+    if w("contacts:PostalAddressIndex"):
+        _sub(item, "PostalAddressIndex", "None")
+    if w("contacts:Surname") and contact.surname:
+        _sub(item, "Surname", contact.surname)
+    return item
+
+
+# -- folders --------------------------------------------------------------------------------------
+FolderKind = Literal["root", "msgfolderroot", "calendar", "contacts"]
+_FOLDER_TAGS: dict[FolderKind, tuple[str, str | None]] = {
+    "root": ("Folder", None),
+    "msgfolderroot": ("Folder", "IPF.Note"),
+    "calendar": ("CalendarFolder", "IPF.Appointment"),
+    "contacts": ("ContactsFolder", "IPF.Contact"),
+}
+
+
+def calendar_change_key(calendar: Calendar) -> str:
+    return base64.b64encode(f"cal:{calendar.events.last_seq}".encode()).decode()
+
+
+def contacts_change_key(folder: ContactFolder) -> str:
+    return base64.b64encode(f"con:{folder.contacts.last_seq}".encode()).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class FolderView:
+    kind: FolderKind
+    key: str  # the folder id key encoded in FolderId
+    parent_key: str | None
+    name: str
+    change_key: str
+    total: int
+    children: int
+
+
+def folder_element(parent: etree._Element, owner: MsUser, view: FolderView, shape: Shape,
+                   rights: Rights) -> etree._Element:
+    tag, folder_class = _FOLDER_TAGS[view.kind]
+    folder = _sub(parent, tag)
+    _sub(folder, "FolderId", Id=encode_id("folder", owner, view.key), ChangeKey=view.change_key)
+    w = shape.wants
+    if w("folder:ParentFolderId") and view.parent_key is not None:
+        _sub(folder, "ParentFolderId", Id=encode_id("folder", owner, view.parent_key),
+             ChangeKey=view.change_key)
+    if w("folder:FolderClass") and folder_class is not None:
+        _sub(folder, "FolderClass", folder_class)
+    if w("folder:DisplayName"):
+        _sub(folder, "DisplayName", view.name)
+    if w("folder:TotalCount"):
+        _sub(folder, "TotalCount", str(view.total))
+    if w("folder:ChildFolderCount"):
+        _sub(folder, "ChildFolderCount", str(view.children))
+    if w("folder:EffectiveRights"):
+        _effective_rights(folder, rights, folder=True)
+    if view.kind == "msgfolderroot" and w("folder:UnreadCount"):
+        _sub(folder, "UnreadCount", "0")
+    return folder
