@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ssl
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 
 
 class PinnedSession(requests.Session):
@@ -33,3 +35,33 @@ def pinned_session(ca_bundle: str | None) -> requests.Session:
 def httpx_verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
     """What httpx wants for `verify` (a path string is deprecated there)."""
     return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+
+
+# exchangelib builds its own requests sessions through a class-level adapter
+# (BaseProtocol.HTTP_ADAPTER_CLS, its documented hook for custom CAs). Several hubs with their own
+# CAs can live in one process (tests), so the adapter looks up the CA by the request's origin.
+_CA_BY_ORIGIN: dict[str, str] = {}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def register_ca(url: str, ca_bundle: str | None) -> None:
+    """Verify TLS for `url`'s origin with `ca_bundle` in adapters from `pinned_adapter_class`."""
+    if ca_bundle:
+        _CA_BY_ORIGIN[_origin(url)] = ca_bundle
+
+
+class PinnedCAAdapter(requests.adapters.HTTPAdapter):
+    """Verifies against the CA registered for the request's origin, whatever `verify` requests
+    computed from the environment (REQUESTS_CA_BUNDLE would otherwise win)."""
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, _CA_BY_ORIGIN.get(_origin(url), verify), cert)
+
+    def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None,
+                                        cert: Any = None) -> Any:
+        ca = _CA_BY_ORIGIN.get(_origin(request.url), verify)
+        return super().get_connection_with_tls_context(request, ca, proxies, cert)

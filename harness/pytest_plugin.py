@@ -29,6 +29,7 @@ pytest_plugins = [
     "harness.steps.meeting_steps",
     "harness.steps.provider_steps",
     "harness.steps.google_steps",
+    "harness.steps.exchange_steps",
     "harness.steps.policy_steps",
     "harness.steps.privacy_steps",
 ]

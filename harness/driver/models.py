@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 Service = Literal["office365", "exchange", "google"]
 AuthorizeWith = Literal["graph", "ews"]
@@ -74,12 +74,15 @@ class SettingsChangeResult(_Model):
     settings: AccountSettings
     reason: str | None = None  # why a change was refused
     code: str | None = None  # machine-readable reason of a refusal
+    notices: list[str] = Field(default_factory=list)  # what the admin must know (EWS access…)
 
 
 class ConnectRequest(_Model):
     service: Service | None = None  # None: the admin's default
     calendar: Access | None = None  # None: what the admin set
     contacts: Access | None = None
+    # Exchange through the EWS URL without OAuth: the user's mailbox password (Basic).
+    password: SecretStr | None = None
 
 
 class ConnectStart(_Model):

@@ -51,6 +51,7 @@ from harness.reference import policy
 from harness.reference.config import ReferenceConfig
 from harness.reference.policy.privacy import assistant_view
 from harness.reference.policy.resolution import values_of
+from harness.reference.policy.rules import service_notices
 from harness.reference.policy.setup import connect_refusals
 from harness.reference.providers import Provider, ProviderEnv, provider_for
 from harness.reference.providers.base import (
@@ -259,7 +260,8 @@ class ReferenceIntegration:
         if refusal is not None:
             return SettingsChangeResult(accepted=False, settings=settings,
                                         reason=refusal.message, code=refusal.code)
-        return SettingsChangeResult(accepted=True, settings=settings)
+        return SettingsChangeResult(accepted=True, settings=settings,
+                                    notices=service_notices(settings.model_dump()))
 
     def change_policy(self, actor: str, target: PolicyTarget,
                       change: PolicyChange) -> PolicyChangeResult:
@@ -332,8 +334,9 @@ class ReferenceIntegration:
                     for r in self.store.settings_audit(s)]
 
     # -- providers -----------------------------------------------------------------------------
-    def _provider(self, user: str, service: str, authorize_with: str | None) -> Provider:
-        return provider_for(self.env, user, service, authorize_with)
+    def _provider(self, user: str, service: str, authorize_with: str | None,
+                  ews_url: str | None = None) -> Provider:
+        return provider_for(self.env, user, service, authorize_with, ews_url)
 
     def _provider_of(self, row: IntegrationRow) -> Provider:
         return self._provider(row.user, row.service, row.authorize_with)
@@ -401,7 +404,10 @@ class ReferenceIntegration:
         calendar = request.calendar or settings.calendar_permission
         contacts = request.contacts or settings.contacts_permission
         authorize_with = settings.authorize_with if service == "office365" else None
-        provider = self._provider(user, service, authorize_with)
+        provider = self._provider(user, service, authorize_with, settings.ews_url)
+        if request.password is not None:
+            return self._connect_with_password(user, provider, service, calendar, contacts,
+                                               request.password.get_secret_value(), settings)
         if settings.setup_by == "admin_application":
             return self._connect_with_app_permissions(user, provider, service, calendar,
                                                       contacts)
@@ -418,6 +424,32 @@ class ReferenceIntegration:
             row.tenant_id = provider.tenant_key()
         return ConnectStart(authorization_url=start.url, redirect_uri=start.redirect_uri,
                             requested_scopes=start.scopes)
+
+    def _connect_with_password(self, user: str, provider: Provider, service: str,
+                               calendar: str, contacts: str, password: str,
+                               settings: AccountSettings) -> ConnectStart:
+        """Exchange through the EWS URL with the user's mailbox credentials: full mailbox
+        access, which "Enforce OAuth 2.0" rules out."""
+        if settings.enforce_oauth:
+            raise DriverError("oauth_enforced",
+                              "Enforce OAuth 2.0 is on: calendar services authenticate with "
+                              "OAuth 2.0, not with a mailbox password")
+        try:
+            creds = provider.password_credentials(password)
+        except AuthError as exc:
+            raise DriverError("credentials_refused", exc.summary) from exc
+        with self.store.session() as s:
+            row = self._integration_row(s, user, service, calendar, contacts)
+            row.service, row.calendar, row.contacts = service, calendar, contacts
+            row.authorize_with = "ews" if service == "office365" else None
+            row.setup_by, row.tenant_id = "user_oauth", provider.tenant_key()
+            _store_credentials(row, creds)
+            row.granted_scopes, row.state, row.message = creds.scopes, "connected", None
+            row.pending_flow, row.sync_cursor = None, None
+            self.store.clear_meetings(s, user)
+        self._after_connect(user)
+        return ConnectStart(authorization_url=None, redirect_uri=None,
+                            requested_scopes=creds.scopes)
 
     def _require_account_consent(self, user: str, provider: Provider, service: str,
                                  calendar: str, contacts: str) -> None:

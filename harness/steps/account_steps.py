@@ -44,6 +44,7 @@ def _admin_change(ctx: ScenarioContext, **changes: object) -> None:
     assert ctx.owner, "no account owner: start with 'a meeting platform account owned by …'"
     result = ctx.driver.change_settings(ctx.owner, changes)
     assert result.accepted, f"the admin's change {changes} was refused: {result.reason}"
+    ctx.values["last_settings_change"] = result
 
 
 @given("the admin enables calendar and contacts integration")
@@ -52,6 +53,8 @@ def admin_enables_integration(calharness_ctx: ScenarioContext) -> None:
 
 
 @given(parsers.parse('the admin sets the default calendar service to "{service}" authorized '
+                     'with "{method}"'))
+@when(parsers.parse('the admin sets the default calendar service to "{service}" authorized '
                      'with "{method}"'))
 def admin_sets_default_service(calharness_ctx: ScenarioContext, service: str,
                                method: str) -> None:

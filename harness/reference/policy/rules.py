@@ -115,6 +115,24 @@ def settings_refusals(values: Mapping[str, Any]) -> list[Refusal]:
     return out
 
 
+EWS_FULL_ACCESS = ("Authorize with EWS URL grants full access to the mailbox; the calendar and "
+                   "contacts permission choices do not limit it")
+EWS_LEGACY = ("Exchange Web Services (EWS) is a legacy method and not recommended: Microsoft is "
+              "phasing it out; Office 365 with the Graph API is recommended")
+
+
+def service_notices(values: Mapping[str, Any]) -> list[str]:
+    """What the admin must be told about the configuration in effect (not refusals)."""
+    notices = []
+    office365_ews = values.get("default_calendar_service") == "office365" and \
+        values.get("authorize_with") == "ews"
+    if office365_ews or values.get("default_calendar_service") == "exchange":
+        notices.append(EWS_FULL_ACCESS)
+    if office365_ews:
+        notices.append(EWS_LEGACY)
+    return notices
+
+
 def mapi_refusals(platform: str, mapi_enabled: bool, mapi_locked: bool) -> list[Refusal]:
     """A MAPI calendar integration: Windows desktop client only, and only when the admin enabled
     MAPI and locked the setting."""

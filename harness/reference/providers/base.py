@@ -128,6 +128,10 @@ class Provider(ABC):
     @abstractmethod
     def finish_auth(self, pending: dict[str, Any], params: dict[str, str]) -> Credentials: ...
 
+    def password_credentials(self, password: str) -> Credentials:
+        """Credentials from the user's own mailbox password (Exchange EWS without OAuth)."""
+        raise DriverError("unsupported", f"{type(self).__name__} does not take a password")
+
     def application_credentials(self) -> Credentials:
         raise DriverError("unsupported", f"{type(self).__name__} has no application permissions")
 

@@ -21,10 +21,37 @@ from harness.reference.config import ReferenceConfig
 from harness.reference.providers.base import ProviderError
 from harness.reference.providers.msal_tokens import TokenFn
 
+# Events per calendarView delta page (Prefer: odata.maxpagesize).
+DELTA_PAGE_SIZE = 200
+
+
+def delta_url(base: str, window: tuple[datetime, datetime]) -> str:
+    """The first URL of a full calendarView delta round over `window`."""
+    start, end = (w.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for w in window)
+    return f"{base}/calendarView/delta?startDateTime={start}&endDateTime={end}"
+
+
+class RoundToken:
+    """A token source that asks once per round and again only when Graph refuses the bearer
+    (the connector's 401 path asks with force_refresh): the token source behind it may be an
+    MSAL token cache to deserialize and a client application to build, which is not a cost to
+    pay for every page."""
+
+    __slots__ = ("_source", "_bearer")
+
+    def __init__(self, source: TokenFn) -> None:
+        self._source = source
+        self._bearer: str | None = None
+
+    def __call__(self, force_refresh: bool) -> str:
+        if force_refresh or self._bearer is None:
+            self._bearer = self._source(force_refresh)
+        return self._bearer
+
 
 @dataclass(slots=True)
 class DeltaResult:
-    upserts: list[dict[str, Any]] = field(default_factory=list)
+    upserts: list[Any] = field(default_factory=list)  # Graph events, or what `convert` made
     removed: list[str] = field(default_factory=list)
     delta_link: str | None = None
     pages: int = 0
@@ -89,24 +116,26 @@ class GraphConnector:
             return ProviderError(response.status_code, "unknown", response.text[:200])
 
     def events_delta(self, token: TokenFn, delta_link: str | None,
-                     window: tuple[datetime, datetime], page_size: int = 200) -> DeltaResult:
-        """A calendarView delta round: from the stored delta link, or a full initial round."""
-        if delta_link:
-            url = delta_link
-        else:
-            start, end = (w.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for w in window)
-            url = (f"{self.base}/calendarView/delta"
-                   f"?startDateTime={start}&endDateTime={end}")
+                     window: tuple[datetime, datetime], page_size: int = DELTA_PAGE_SIZE,
+                     convert: Callable[[dict[str, Any]], Any] | None = None) -> DeltaResult:
+        """A calendarView delta round: from the stored delta link, or a full initial round.
+
+        `convert`, when given, turns each event into what the caller keeps as its page arrives,
+        so a large round holds the compact results rather than every page's parsed JSON (tens
+        of thousands of nested dicts and lists that each full garbage collection would walk)."""
+        url = delta_link or delta_url(self.base, window)
+        token = RoundToken(token)
         result = DeltaResult()
+        upserts, removed = result.upserts, result.removed
         prefer = {"Prefer": f'outlook.timezone="UTC", odata.maxpagesize={page_size}'}
         for _ in range(100_000):  # bounded: a provider that never ends a round is an error
             page = self.request("GET", url, token, headers=prefer).json()
             result.pages += 1
             for item in page.get("value", []):
                 if "@removed" in item:
-                    result.removed.append(item["id"])
+                    removed.append(item["id"])
                 else:
-                    result.upserts.append(item)
+                    upserts.append(item if convert is None else convert(item))
             if "@odata.nextLink" in page:
                 url = page["@odata.nextLink"]
                 continue
@@ -126,6 +155,7 @@ class GraphConnector:
 
     def list_contacts(self, token: TokenFn) -> list[dict[str, Any]]:
         url: str | None = f"{self.base}/contacts?$top=100"
+        token = RoundToken(token)
         out: list[dict[str, Any]] = []
         while url:
             page = self.request("GET", url, token).json()

@@ -130,16 +130,16 @@ class GraphProvider(Provider):
         token = self._token(creds, [s for s in creds.scopes if s.startswith("Calendars.")]
                             or ["Calendars.Read"])
         try:
-            delta = api.events_delta(token, cursor, window)
+            delta = api.events_delta(token, cursor, window, convert=meeting_from_graph)
             replace_all = cursor is None
         except ProviderError as exc:
             if exc.status != 410 or cursor is None:
                 raise
             # Graph forgot our sync state: a full round replaces what the store holds, so
             # nothing is lost and nothing is duplicated.
-            delta = api.events_delta(token, None, window)
+            delta = api.events_delta(token, None, window, convert=meeting_from_graph)
             replace_all = True
-        return SyncResult(upserts=[meeting_from_graph(e) for e in delta.upserts],
+        return SyncResult(upserts=delta.upserts,
                           removed=delta.removed, cursor=delta.delta_link,
                           replace_all=replace_all, pages=delta.pages)
 

@@ -1,0 +1,246 @@
+"""Office 365 through the EWS URL, and Exchange on-premises through the EWS URL: exchangelib.
+
+Office 365 (and Exchange with OAuth enforced) authorize with OAuth 2.0: MSAL gets a delegated
+`EWS.AccessAsUser.All` token for Exchange Online from the same app registration the Graph
+provider uses, and exchangelib is handed that token. Exchange on-premises without OAuth uses the
+user's mailbox credentials (Basic), which is what "Zoom will be granted full access to your
+mailbox if you enter the EWS URL" means. Meetings sync with SyncFolderItems; an invalid sync
+state means a full resync that replaces what the store holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import msal
+from exchangelib import (
+    BASIC,
+    DELEGATE,
+    OAUTH2,
+    Account,
+    CalendarItem,
+    Configuration,
+    Contact,
+    EWSDateTime,
+    OAuth2AuthorizationCodeCredentials,
+)
+from exchangelib import Credentials as BasicCredentials
+from exchangelib.errors import (
+    ErrorAccessDenied,
+    ErrorInvalidSyncStateData,
+    ErrorServerBusy,
+    EWSError,
+    TransportError,
+    UnauthorizedError,
+)
+from exchangelib.indexed_properties import EmailAddress
+from exchangelib.items import SEND_TO_NONE
+from exchangelib.properties import Attendee, Mailbox
+from exchangelib.protocol import BaseProtocol
+from oauthlib.oauth2 import TokenExpiredError
+
+from harness.driver.base import DriverError
+from harness.driver.models import Access, MeetingRequest
+from harness.net import PinnedCAAdapter, register_ca
+from harness.reference.providers.base import (
+    AuthError,
+    AuthStart,
+    ContactData,
+    Credentials,
+    MeetingData,
+    Provider,
+    ProviderEnv,
+    ProviderError,
+    SyncResult,
+)
+from harness.reference.providers.msal_tokens import MsalClients
+
+EWS_SCOPE = "https://outlook.office365.com/EWS.AccessAsUser.All"
+# Teams and other meeting links travel in the body: EWS has no join-URL property.
+JOIN_URL = re.compile(r"https://[^\s\"'<>]*(?:meetup-join|zoom\.us/j/)[^\s\"'<>]*")
+SYNC_FIELDS = ("subject", "start", "end", "location", "body", "required_attendees",
+               "optional_attendees", "sensitivity", "changekey")
+
+# exchangelib's documented hook for custom CAs; the adapter picks the CA by origin.
+BaseProtocol.HTTP_ADAPTER_CLS = PinnedCAAdapter
+
+
+def _utc(value: Any) -> datetime:
+    return datetime.fromtimestamp(value.timestamp(), UTC)
+
+
+def meeting_from_ews(item: Any) -> MeetingData:
+    attendees = [*(item.required_attendees or []), *(item.optional_attendees or [])]
+    body = str(item.body or "")
+    match = JOIN_URL.search(body)
+    return MeetingData(
+        provider_id=item.id, subject=item.subject, start=_utc(item.start), end=_utc(item.end),
+        location=item.location or None, join_url=match.group(0) if match else None,
+        attendees=[a.mailbox.email_address for a in attendees
+                   if a.mailbox and a.mailbox.email_address],
+        private=str(item.sensitivity or "") in ("Private", "Confidential"),
+        change_key=item.changekey)
+
+
+class EwsProvider(Provider):
+    def __init__(self, env: ProviderEnv, user: str, ews_url: str | None = None) -> None:
+        super().__init__(env, user)
+        self.endpoint = ews_url or env.config.ews_url
+        register_ca(self.endpoint, env.config.ca_bundle)
+
+    def _clients(self) -> MsalClients:
+        registration = self.env.config.registration_for(self.user)
+        if registration is None:
+            raise DriverError("no_tenant", f"no Microsoft tenant is registered for {self.user}")
+        key = f"msal:{registration.tenant_id}"
+        clients = self.env.cache.get(key)
+        if clients is None:
+            clients = self.env.cache[key] = MsalClients(self.env.config, registration,
+                                                        self.env.requests_session)
+        return clients
+
+    def tenant_key(self) -> str:
+        return self._clients().registration.tenant_id
+
+    # -- authorization -------------------------------------------------------------------------
+    def begin_auth(self, calendar: Access, contacts: Access, prompt: str | None = None
+                   ) -> AuthStart:
+        clients = self._clients()
+        flow = clients.begin([EWS_SCOPE], login_hint=self.user, prompt=prompt)
+        return AuthStart(url=flow["auth_uri"], redirect_uri=clients.registration.redirect_uri,
+                         scopes=[EWS_SCOPE], pending={"flow": flow})
+
+    def finish_auth(self, pending: dict[str, Any], params: dict[str, str]) -> Credentials:
+        cache = msal.SerializableTokenCache()
+        try:
+            result = self._clients().finish(pending["flow"], params, cache)
+        except ValueError as exc:
+            raise AuthError("invalid_request", str(exc)) from exc
+        claims = result.get("id_token_claims", {})
+        return Credentials(mode="delegated",
+                           blob=json.dumps({"msal": cache.serialize(),
+                                            "endpoint": self.endpoint}),
+                           account_ref=f"{claims.get('oid')}.{claims.get('tid')}",
+                           scopes=sorted(str(result.get("scope", "")).split()))
+
+    def password_credentials(self, password: str) -> Credentials:
+        creds = Credentials(mode="delegated", account_ref=self.user,
+                            blob=json.dumps({"basic": password, "endpoint": self.endpoint}),
+                            scopes=["EWS (full mailbox access)"])
+        self._call(creds, lambda account: account.calendar.total_count)  # proves they work
+        return creds
+
+    # -- exchangelib ---------------------------------------------------------------------------
+    def _account(self, creds: Credentials, force_refresh: bool = False) -> Account:
+        # exchangelib's fail-fast policy: under FaultTolerance it takes a 401 for "server busy"
+        # and backs off for minutes; ErrorServerBusy is waited out in _call instead.
+        blob = json.loads(creds.blob or "{}")
+        if "basic" in blob:
+            config = Configuration(service_endpoint=blob.get("endpoint", self.endpoint),
+                                   credentials=BasicCredentials(self.user, blob["basic"]),
+                                   auth_type=BASIC)
+        else:
+            token = self._token(creds, blob, force_refresh)
+            credentials = OAuth2AuthorizationCodeCredentials(access_token={
+                "access_token": token, "token_type": "Bearer",
+                "expires_at": datetime.now(UTC).timestamp() + 300})
+            config = Configuration(service_endpoint=blob.get("endpoint", self.endpoint),
+                                   credentials=credentials, auth_type=OAUTH2)
+        return Account(primary_smtp_address=self.user, config=config, autodiscover=False,
+                       access_type=DELEGATE, default_timezone=None)
+
+    def _token(self, creds: Credentials, blob: dict[str, Any], force_refresh: bool) -> str:
+        if not creds.account_ref:
+            raise AuthError("interaction_required", "the user has not signed in")
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(blob.get("msal") or "{}")
+        try:
+            return self._clients().delegated(cache, creds.account_ref, [EWS_SCOPE],
+                                             force_refresh)
+        finally:
+            if cache.has_state_changed:
+                blob["msal"] = cache.serialize()
+                creds.blob, creds.changed = json.dumps(blob), True
+
+    def _call(self, creds: Credentials, action: Any) -> Any:
+        """Run `action(account)`, refreshing an OAuth token once when Exchange says 401, and
+        mapping exchangelib's errors onto the provider interface."""
+        basic = "basic" in json.loads(creds.blob or "{}")
+        refreshed = False
+        for busy in range(self.env.config.max_retries + 1):
+            try:
+                return action(self._account(creds, force_refresh=refreshed))
+            except (UnauthorizedError, TokenExpiredError) as exc:
+                if basic or refreshed:
+                    raise AuthError("invalid_grant" if basic else "interaction_required",
+                                    f"Exchange refused the credentials: {exc}") from exc
+                refreshed = True
+            except ErrorServerBusy as exc:
+                if busy == self.env.config.max_retries:
+                    raise ProviderError(503, "ErrorServerBusy", str(exc)) from exc
+                self.env.sleep(min(float(exc.back_off or 1), self.env.config.max_retry_wait_s))
+            except ErrorAccessDenied as exc:
+                raise ProviderError(403, "ErrorAccessDenied", str(exc)) from exc
+            except ErrorInvalidSyncStateData:
+                raise
+            except TransportError as exc:
+                raise ProviderError(0, "TransportError", str(exc)) from exc
+            except EWSError as exc:
+                raise ProviderError(500, type(exc).__name__, str(exc)) from exc
+        raise ProviderError(503, "ErrorServerBusy", "Exchange stayed busy")
+
+    # -- data ----------------------------------------------------------------------------------
+    def sync_events(self, creds: Credentials, cursor: str | None,
+                    window: tuple[datetime, datetime]) -> SyncResult:
+        def round_(account: Account, state: str | None) -> SyncResult:
+            folder = account.calendar
+            folder.item_sync_state = state
+            result = SyncResult(replace_all=state is None)
+            for change, item in folder.sync_items(only_fields=SYNC_FIELDS):
+                if change in ("create", "update"):
+                    result.upserts.append(meeting_from_ews(item))
+                elif change == "delete":
+                    result.removed.append(item.id)
+            result.cursor = folder.item_sync_state
+            return result
+
+        try:
+            return self._call(creds, lambda account: round_(account, cursor))
+        except ErrorInvalidSyncStateData:
+            # Exchange no longer knows our state: a full round replaces what the store holds.
+            return self._call(creds, lambda account: round_(account, None))
+
+    def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData:
+        def create(account: Account) -> MeetingData:
+            item = CalendarItem(
+                account=account, folder=account.calendar, subject=request.subject,
+                body=request.body, start=EWSDateTime.from_datetime(request.start.astimezone(UTC)),
+                end=EWSDateTime.from_datetime(request.end.astimezone(UTC)),
+                required_attendees=[Attendee(mailbox=Mailbox(email_address=a),
+                                             response_type="Unknown")
+                                    for a in request.attendees])
+            item.save(send_meeting_invitations=SEND_TO_NONE)
+            return meeting_from_ews(item)
+        return self._call(creds, create)
+
+    def list_contacts(self, creds: Credentials) -> list[ContactData]:
+        def listing(account: Account) -> list[ContactData]:
+            return [ContactData(provider_id=c.id, display_name=c.display_name or "",
+                                emails=[e.email for e in c.email_addresses or [] if e.email])
+                    for c in account.contacts.all().only("display_name", "email_addresses")]
+        return self._call(creds, listing)
+
+    def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
+        def create(account: Account) -> ContactData:
+            given, _, surname = contact.display_name.partition(" ")
+            item = Contact(account=account, folder=account.contacts,
+                           display_name=contact.display_name, given_name=given, surname=surname,
+                           email_addresses=[EmailAddress(email=e, label="EmailAddress1")
+                                            for e in contact.emails[:1]])
+            item.save()
+            return ContactData(provider_id=item.id, display_name=contact.display_name,
+                               emails=list(contact.emails[:1]))
+        return self._call(creds, create)
