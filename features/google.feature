@@ -71,3 +71,25 @@ Feature: Google as the default calendar and contacts service
     When the user saves "Grace Hopper" <grace@partner.example.net> from the call history as a contact
     Then the user's Google contacts include "Grace Hopper" <grace@partner.example.net> exactly once
     And the contact list shows the user's Google contacts
+
+  @req:GOOGLE-01 @req:PRIV-02 @req:PRIV-03
+  Scenario: An assistant without private access sees a Google private event as a time slot only
+    Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
+    And the executive and the assistant are the first and second members of the Google Workspace domain
+    And the executive has a private meeting "Board strategy" tomorrow at 09:00 with an invitation link and attendees
+    And the executive has a meeting "Team sync" tomorrow at 11:00 with attendees
+    And the executive has connected Google with the default settings
+    And the executive gives the assistant scheduling privilege
+    When the assistant views the executive's calendar
+    Then the assistant sees the private meeting at 09:00 as a time slot only, without topic, invitation link or attendees
+    And the assistant sees "Team sync" at 11:00 with its attendees
+
+  @req:GOOGLE-01 @req:PRIV-01 @req:PRIV-03
+  Scenario: An assistant trusted to manage private events sees the Google private event's details
+    Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
+    And the executive and the assistant are the first and second members of the Google Workspace domain
+    And the executive has a private meeting "Board strategy" tomorrow at 09:00 with an invitation link and attendees
+    And the executive has connected Google with the default settings
+    And the executive gives the assistant scheduling privilege with managing private events
+    When the assistant views the executive's calendar
+    Then the assistant sees "Board strategy" at 09:00 with its topic, invitation link and attendees

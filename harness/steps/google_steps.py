@@ -88,3 +88,21 @@ def google_answered_then_served(calharness_ctx: ScenarioContext, status: int) ->
                 if e.get("operation") == "events.list"]
     assert status in statuses, f"Google never answered {status}: {statuses}"
     assert statuses[-1] == 200, f"the last calendar sync did not succeed: {statuses}"
+
+
+@given("the executive and the assistant are the first and second members of the Google "
+       "Workspace domain")
+def google_executive_and_assistant(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    ctx.values["people"] = {"executive": ctx.google_user(1)["email"],
+                            "assistant": ctx.google_user(2)["email"]}
+
+
+@given("the executive has connected Google with the default settings")
+def google_executive_connected(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    ctx.user = ctx.values["people"]["executive"]
+    connect(ctx, ConnectRequest())
+    require_callback(ctx)
+    status = ctx.driver.integration_status(ctx.user)
+    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
