@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from harness.net import httpx_verify
 from mock_providers.server import HubServer
 
 
 @pytest.fixture
 def control(hub_server: HubServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=hub_server.hub.control_url, verify=hub_server.ca_bundle) as c:
+    with httpx.Client(base_url=hub_server.hub.control_url,
+                      verify=httpx_verify(hub_server.ca_bundle)) as c:
         c.post("/reset", json={"seed": 42}).raise_for_status()
         yield c
 
