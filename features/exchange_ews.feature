@@ -67,3 +67,16 @@ Feature: Office 365 and Exchange through the EWS URL
     When the user tries to connect Exchange with their mailbox password
     Then connecting is refused with "credentials_refused" and a message containing "refused the credentials"
     And the integration status is not "connected"
+
+  @req:EWS-01 @req:PERM-02
+  Scenario: With Calendar/Write the user moves and deletes meetings of their Office 365 calendar
+    Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
+    And the admin sets the default calendar service to "Office 365" authorized with "EWS URL"
+    And the first member of tenant "contoso" has connected Office 365 with the default settings
+    And a meeting "Design review" is added to the user's Office 365 calendar tomorrow at 10:00
+    And the integration runs its periodic sync
+    When the user moves the meeting "Design review" to tomorrow at 14:00
+    Then the user's Office 365 calendar has the meeting "Design review" tomorrow at 14:00 exactly once
+    When the user deletes the meeting "Design review"
+    Then the user's Office 365 calendar has no meeting "Design review"
+    And the meeting list does not show "Design review"

@@ -93,3 +93,15 @@ Feature: Google as the default calendar and contacts service
     And the executive gives the assistant scheduling privilege with managing private events
     When the assistant views the executive's calendar
     Then the assistant sees "Board strategy" at 09:00 with its topic, invitation link and attendees
+
+  @req:GOOGLE-01 @req:PERM-02
+  Scenario: With Calendar/Write the user moves and deletes meetings of their Google calendar
+    Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
+    And the first member of the Google Workspace domain has connected Google with the default settings
+    And a meeting "Design review" is added to the user's Google calendar tomorrow at 10:00
+    And the integration runs its periodic sync
+    When the user moves the meeting "Design review" to tomorrow at 14:00
+    Then the user's Google calendar has the meeting "Design review" tomorrow at 14:00 exactly once
+    When the user deletes the meeting "Design review"
+    Then the user's Google calendar has no meeting "Design review"
+    And the meeting list does not show "Design review"

@@ -47,3 +47,26 @@ Feature: Office 365 permission choices map to Microsoft Graph scopes
     And the user schedules a meeting "Project kickoff" tomorrow at 11:00 for 30 minutes
     Then the user's Office 365 calendar has exactly one meeting "Project kickoff"
     And the meeting list shows "Project kickoff"
+
+  @req:PERM-02 @req:SCOPE-02
+  Scenario: With Calendar/Write the user moves and deletes meetings of their Office 365 calendar
+    Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
+    And the first member of tenant "contoso" has connected Office 365 with the default settings
+    And a meeting "Design review" is added to the user's Office 365 calendar tomorrow at 10:00
+    And the integration runs its periodic sync
+    When the user moves the meeting "Design review" to tomorrow at 14:00
+    Then the user's Office 365 calendar has the meeting "Design review" tomorrow at 14:00 exactly once
+    When the user deletes the meeting "Design review"
+    Then the user's Office 365 calendar has no meeting "Design review"
+    And the meeting list does not show "Design review"
+
+  @req:PERM-02 @req:PERM-01
+  Scenario: With Calendar/Read the user cannot delete a meeting and nothing is written
+    Given the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the first member of tenant "contoso" has connected Office 365 with the default settings
+    And a meeting "Keep me" is added to the user's Office 365 calendar tomorrow at 10:00
+    And the integration runs its periodic sync
+    When the user tries to delete the meeting "Keep me"
+    Then the change is refused because the calendar is read-only
+    And the user's Office 365 calendar has exactly one meeting "Keep me"
+    And no write call reached Microsoft Graph

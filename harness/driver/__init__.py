@@ -11,6 +11,7 @@ from harness.driver.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingUpdate,
     SettingsChangeResult,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "AccountSettings", "AccountSpec", "AdminConsentResult", "ConnectRequest", "ConnectStart",
     "ContactEntry",
     "DriverError", "IntegrationDriver", "IntegrationStatus", "Meeting", "MeetingRequest",
+    "MeetingUpdate",
     "SettingsChangeResult",
 ]

@@ -26,6 +26,7 @@ from harness.driver.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
     PolicyTarget,
@@ -94,6 +95,14 @@ class IntegrationDriver(ABC):
 
     @abstractmethod
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting: ...
+
+    @abstractmethod
+    def update_meeting(self, user: str, meeting_id: str, update: MeetingUpdate) -> Meeting:
+        """The user edits a meeting of their calendar (needs calendar write)."""
+
+    @abstractmethod
+    def delete_meeting(self, user: str, meeting_id: str) -> None:
+        """The user deletes a meeting of their calendar (needs calendar write)."""
 
     # -- policy: account, group and user levels -----------------------------------------------
     @abstractmethod

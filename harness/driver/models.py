@@ -134,6 +134,14 @@ class MeetingRequest(_Model):
     body: str = ""
 
 
+class MeetingUpdate(_Model):
+    """What the user changes on a meeting (absent fields stay as they are)."""
+
+    subject: str | None = Field(None, min_length=1, max_length=255)
+    start: datetime | None = None
+    end: datetime | None = None
+
+
 class ContactEntry(_Model):
     id: str
     display_name: str

@@ -21,6 +21,7 @@ from harness.driver.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
     PolicyTarget,
@@ -75,6 +76,12 @@ class ReferenceDriver(IntegrationDriver):
 
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting:
         return self._impl.schedule_meeting(user, request)
+
+    def update_meeting(self, user: str, meeting_id: str, update: MeetingUpdate) -> Meeting:
+        return self._impl.update_meeting(user, meeting_id, update)
+
+    def delete_meeting(self, user: str, meeting_id: str) -> None:
+        self._impl.delete_meeting(user, meeting_id)
 
     def create_group(self, actor: str, name: str, members: list[str]) -> GroupInfo:
         return self._impl.create_group(actor, name, members)

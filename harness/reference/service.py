@@ -36,6 +36,7 @@ from harness.driver.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
     PolicyTarget,
@@ -698,6 +699,43 @@ class ReferenceIntegration:
         with self.store.session() as s:
             s.merge(_row_from(user.lower(), created))
         return _meeting(row)
+
+    def _writer(self, user: str) -> tuple[Provider, Credentials]:
+        provider, creds, status = self._require_acting(user)
+        if status.calendar != "write":
+            raise DriverError("calendar_read_only",
+                              "calendar write permission is needed to edit or delete meetings "
+                              "on the user's calendar")
+        return provider, creds
+
+    def _provider_write(self, user: str, creds: Credentials, action: Any) -> Any:
+        try:
+            return action()
+        except AuthError as exc:
+            self._auth_failure(user, exc)
+            raise DriverError("reauth_required", exc.summary) from exc
+        except ProviderError as exc:
+            code = "meeting_not_found" if exc.status == 404 else "provider_error"
+            raise DriverError(code, str(exc)) from exc
+        finally:
+            self._save_credentials(user, creds)
+
+    def update_meeting(self, user: str, meeting_id: str, update: MeetingUpdate) -> Meeting:
+        provider, creds = self._writer(user)
+        updated = self._provider_write(
+            user, creds, lambda: provider.update_event(creds, meeting_id, update))
+        row = _row_from(user.lower(), updated)
+        with self.store.session() as s:
+            s.merge(_row_from(user.lower(), updated))
+        return _meeting(row)
+
+    def delete_meeting(self, user: str, meeting_id: str) -> None:
+        provider, creds = self._writer(user)
+        self._provider_write(user, creds, lambda: provider.delete_event(creds, meeting_id))
+        with self.store.session() as s:
+            existing = s.get(MeetingRow, (user.lower(), meeting_id))
+            if existing is not None:
+                s.delete(existing)
 
     # -- signing in ----------------------------------------------------------------------------
     def sign_in(self, user: str, client: ClientInfo, method: SignInMethod) -> SignInResult:

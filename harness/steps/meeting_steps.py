@@ -160,3 +160,71 @@ def calendar_status(calharness_ctx: ScenarioContext, state: str) -> None:
     assert ctx.user
     status = ctx.driver.integration_status(ctx.user)
     assert status.calendar_state == state, f"calendar status {status.calendar_state!r}"
+
+
+def _meeting_id(ctx: ScenarioContext, subject: str) -> str:
+    assert ctx.user
+    start, end = _today() - timedelta(days=1), _today() + timedelta(days=30)
+    ids = [m.id for m in ctx.driver.list_meetings(ctx.user, start, end) if m.subject == subject]
+    assert len(ids) == 1, f"{len(ids)} meetings {subject!r} in the meeting list"
+    return ids[0]
+
+
+def _edit(ctx: ScenarioContext, action: str, subject: str, hhmm: str | None = None) -> None:
+    from harness.driver import DriverError, MeetingUpdate
+
+    assert ctx.user
+    ctx.values.pop("edit_error", None)
+    meeting_id = _meeting_id(ctx, subject)
+    try:
+        if action == "delete":
+            ctx.driver.delete_meeting(ctx.user, meeting_id)
+        else:
+            assert hhmm
+            start = _tomorrow_at(hhmm)
+            ctx.driver.update_meeting(ctx.user, meeting_id, MeetingUpdate(
+                start=start, end=start + timedelta(minutes=30)))
+    except DriverError as exc:
+        ctx.values["edit_error"] = exc
+
+
+@when(parsers.parse('the user moves the meeting "{subject}" to tomorrow at {hhmm}'))
+def user_moves_meeting(calharness_ctx: ScenarioContext, subject: str, hhmm: str) -> None:
+    _edit(calharness_ctx, "move", subject, hhmm)
+    assert "edit_error" not in calharness_ctx.values, calharness_ctx.values.get("edit_error")
+
+
+@when(parsers.parse('the user deletes the meeting "{subject}"'))
+def user_deletes_meeting(calharness_ctx: ScenarioContext, subject: str) -> None:
+    _edit(calharness_ctx, "delete", subject)
+    assert "edit_error" not in calharness_ctx.values, calharness_ctx.values.get("edit_error")
+
+
+@when(parsers.parse('the user tries to delete the meeting "{subject}"'))
+def user_tries_to_delete(calharness_ctx: ScenarioContext, subject: str) -> None:
+    _edit(calharness_ctx, "delete", subject)
+
+
+@then("the change is refused because the calendar is read-only")
+def edit_refused(calharness_ctx: ScenarioContext) -> None:
+    error = calharness_ctx.values.get("edit_error")
+    assert error is not None, "a meeting was changed with a read-only calendar permission"
+    assert error.code == "calendar_read_only", f"refused for another reason: {error}"
+
+
+@then(parsers.parse('the user\'s {calendar} calendar has the meeting "{subject}" tomorrow at '
+                    '{hhmm} exactly once'))
+def provider_has_meeting_at(calharness_ctx: ScenarioContext, calendar: str, subject: str,
+                            hhmm: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    matching = [e for e in ctx.control.events(ctx.user) if e["subject"] == subject]
+    assert len(matching) == 1, f"{len(matching)} meetings {subject!r} on the provider"
+    assert datetime.fromisoformat(matching[0]["start"]) == _tomorrow_at(hhmm), matching[0]
+
+
+@then(parsers.parse('the user\'s {calendar} calendar has no meeting "{subject}"'))
+def provider_lacks_meeting(calharness_ctx: ScenarioContext, calendar: str, subject: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    assert not [e for e in ctx.control.events(ctx.user) if e["subject"] == subject]

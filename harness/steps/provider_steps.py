@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 from harness.bdd.context import ScenarioContext
 from harness.steps.vocabulary import bare_scope, is_write_operation, is_write_scope
@@ -90,6 +90,7 @@ def ninety_minutes_pass(calharness_ctx: ScenarioContext) -> None:
     calharness_ctx.control.advance_clock(90 * 60)
 
 
+@given("the integration runs its periodic sync")
 @when("the integration runs its periodic sync")
 def integration_syncs(calharness_ctx: ScenarioContext) -> None:
     assert calharness_ctx.user

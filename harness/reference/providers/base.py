@@ -17,7 +17,7 @@ import httpx
 import requests
 
 from harness.driver.base import DriverError
-from harness.driver.models import Access, MeetingRequest
+from harness.driver.models import Access, MeetingRequest, MeetingUpdate
 from harness.reference.config import ReferenceConfig
 
 Mode = Literal["delegated", "application"]
@@ -149,6 +149,13 @@ class Provider(ABC):
 
     @abstractmethod
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData: ...
+
+    @abstractmethod
+    def update_event(self, creds: Credentials, provider_id: str,
+                     update: MeetingUpdate) -> MeetingData: ...
+
+    @abstractmethod
+    def delete_event(self, creds: Credentials, provider_id: str) -> None: ...
 
     @abstractmethod
     def list_contacts(self, creds: Credentials) -> list[ContactData]: ...

@@ -31,6 +31,7 @@ from exchangelib import Credentials as BasicCredentials
 from exchangelib.errors import (
     ErrorAccessDenied,
     ErrorInvalidSyncStateData,
+    ErrorItemNotFound,
     ErrorServerBusy,
     EWSError,
     TransportError,
@@ -40,10 +41,11 @@ from exchangelib.indexed_properties import EmailAddress
 from exchangelib.items import SEND_TO_NONE
 from exchangelib.properties import Attendee, Mailbox
 from exchangelib.protocol import BaseProtocol
+from exchangelib.queryset import DoesNotExist
 from oauthlib.oauth2 import TokenExpiredError
 
 from harness.driver.base import DriverError
-from harness.driver.models import Access, MeetingRequest
+from harness.driver.models import Access, MeetingRequest, MeetingUpdate
 from harness.net import PinnedCAAdapter, register_ca
 from harness.reference.providers.base import (
     AuthError,
@@ -184,6 +186,8 @@ class EwsProvider(Provider):
                 self.env.sleep(min(float(exc.back_off or 1), self.env.config.max_retry_wait_s))
             except ErrorAccessDenied as exc:
                 raise ProviderError(403, "ErrorAccessDenied", str(exc)) from exc
+            except (ErrorItemNotFound, DoesNotExist) as exc:
+                raise ProviderError(404, "ErrorItemNotFound", str(exc)) from exc
             except ErrorInvalidSyncStateData:
                 raise
             except TransportError as exc:
@@ -225,6 +229,29 @@ class EwsProvider(Provider):
             item.save(send_meeting_invitations=SEND_TO_NONE)
             return meeting_from_ews(item)
         return self._call(creds, create)
+
+    def update_event(self, creds: Credentials, provider_id: str,
+                     update: MeetingUpdate) -> MeetingData:
+        def change(account: Account) -> MeetingData:
+            item = account.calendar.get(id=provider_id)
+            fields = []
+            if update.subject is not None:
+                item.subject = update.subject
+                fields.append("subject")
+            for name in ("start", "end"):
+                value = getattr(update, name)
+                if value is not None:
+                    setattr(item, name, EWSDateTime.from_datetime(value.astimezone(UTC)))
+                    fields.append(name)
+            if fields:
+                item.save(update_fields=fields, send_meeting_invitations=SEND_TO_NONE)
+            return meeting_from_ews(item)
+        return self._call(creds, change)
+
+    def delete_event(self, creds: Credentials, provider_id: str) -> None:
+        def delete(account: Account) -> None:
+            account.calendar.get(id=provider_id).delete(send_meeting_cancellations=SEND_TO_NONE)
+        self._call(creds, delete)
 
     def list_contacts(self, creds: Credentials) -> list[ContactData]:
         def listing(account: Account) -> list[ContactData]:

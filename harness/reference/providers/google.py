@@ -24,7 +24,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from harness.driver.base import DriverError
-from harness.driver.models import Access, MeetingRequest
+from harness.driver.models import Access, MeetingRequest, MeetingUpdate
 from harness.reference.config import GoogleEndpoints
 from harness.reference.providers.base import (
     AuthError,
@@ -247,6 +247,23 @@ class GoogleProvider(Provider):
         return ContactData(provider_id=created["resourceName"],
                            display_name=names[0].get("displayName", contact.display_name),
                            emails=[e["value"] for e in created.get("emailAddresses") or []])
+
+    def update_event(self, creds: Credentials, provider_id: str,
+                     update: MeetingUpdate) -> MeetingData:
+        body: dict[str, Any] = {}
+        if update.subject is not None:
+            body["summary"] = update.subject
+        for name in ("start", "end"):
+            value = getattr(update, name)
+            if value is not None:
+                body[name] = {"dateTime": value.astimezone(UTC).isoformat()}
+        events = self._service("calendar", creds).events()
+        return meeting_from_google(self._execute(creds, events.patch(
+            calendarId="primary", eventId=provider_id, body=body)))
+
+    def delete_event(self, creds: Credentials, provider_id: str) -> None:
+        events = self._service("calendar", creds).events()
+        self._execute(creds, events.delete(calendarId="primary", eventId=provider_id))
 
     def list_contacts(self, creds: Credentials) -> list[ContactData]:
         people = self._service("people", creds).people()

@@ -149,6 +149,14 @@ class GraphConnector:
         response = self.request("POST", f"{self.base}/events", token, json=body)
         return dict(response.json())
 
+    def update_event(self, token: TokenFn, event_id: str, body: dict[str, Any]
+                     ) -> dict[str, Any]:
+        response = self.request("PATCH", f"{self.base}/events/{event_id}", token, json=body)
+        return dict(response.json())
+
+    def delete_event(self, token: TokenFn, event_id: str) -> None:
+        self.request("DELETE", f"{self.base}/events/{event_id}", token)
+
     def create_contact(self, token: TokenFn, body: dict[str, Any]) -> dict[str, Any]:
         response = self.request("POST", f"{self.base}/contacts", token, json=body)
         return dict(response.json())
