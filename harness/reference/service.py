@@ -681,20 +681,9 @@ class ReferenceIntegration:
                 for c in items]
 
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting:
-        provider, creds, status = self._require_acting(user)
-        if status.calendar != "write":
-            raise DriverError("calendar_read_only",
-                              "calendar write permission is needed to put meetings on the "
-                              "user's calendar")
-        try:
-            created = provider.create_event(creds, request)
-        except AuthError as exc:
-            self._auth_failure(user, exc)
-            raise DriverError("reauth_required", exc.summary) from exc
-        except ProviderError as exc:
-            raise DriverError("provider_error", str(exc)) from exc
-        finally:
-            self._save_credentials(user, creds)
+        provider, creds = self._writer(user)
+        created = self._provider_write(user, creds,
+                                       lambda: provider.create_event(creds, request))
         row = _row_from(user.lower(), created)
         with self.store.session() as s:
             s.merge(_row_from(user.lower(), created))
@@ -704,18 +693,20 @@ class ReferenceIntegration:
         provider, creds, status = self._require_acting(user)
         if status.calendar != "write":
             raise DriverError("calendar_read_only",
-                              "calendar write permission is needed to edit or delete meetings "
-                              "on the user's calendar")
+                              "calendar write permission is needed to put, change or delete "
+                              "meetings on the user's calendar")
         return provider, creds
 
     def _provider_write(self, user: str, creds: Credentials, action: Any) -> Any:
+        """A provider write with the integration's error contract: a dead grant marks the
+        integration for re-authentication; rotated tokens are saved whatever happens."""
         try:
             return action()
         except AuthError as exc:
             self._auth_failure(user, exc)
             raise DriverError("reauth_required", exc.summary) from exc
         except ProviderError as exc:
-            code = "meeting_not_found" if exc.status == 404 else "provider_error"
+            code = "not_found" if exc.status == 404 else "provider_error"
             raise DriverError(code, str(exc)) from exc
         finally:
             self._save_credentials(user, creds)
@@ -840,16 +831,9 @@ class ReferenceIntegration:
         email = policy.canonical_email(entry.email)
         if email is None:
             raise DriverError("invalid_email", f"{entry.email!r} is not an email address")
-        try:
-            created = provider.create_contact(creds, ContactData(
-                provider_id="", display_name=entry.display_name, emails=[email]))
-        except AuthError as exc:
-            self._auth_failure(user, exc)
-            raise DriverError("reauth_required", exc.summary) from exc
-        except ProviderError as exc:
-            raise DriverError("provider_error", str(exc)) from exc
-        finally:
-            self._save_credentials(user, creds)
+        created = self._provider_write(user, creds, lambda: provider.create_contact(
+            creds, ContactData(provider_id="", display_name=entry.display_name,
+                               emails=[email])))
         return ContactEntry(id=created.provider_id, display_name=created.display_name,
                             emails=list(created.emails))
 

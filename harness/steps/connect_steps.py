@@ -51,6 +51,15 @@ def require_callback(ctx: ScenarioContext) -> None:
             f"{outcome.blocked_page_title or outcome.error} {outcome.error_description or ''}")
 
 
+def connect_user(ctx: ScenarioContext, user: str) -> None:
+    """`user` sets up the integration with the admin's defaults and it must succeed."""
+    ctx.user = user
+    connect(ctx, ConnectRequest())
+    require_callback(ctx)
+    status = ctx.driver.integration_status(user)
+    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
+
+
 @given(parsers.parse('the user is the first member of tenant "{tenant}"'))
 def user_is_first_member(calharness_ctx: ScenarioContext, tenant: str) -> None:
     calharness_ctx.user = calharness_ctx.tenant_member(tenant)["upn"]
@@ -59,12 +68,7 @@ def user_is_first_member(calharness_ctx: ScenarioContext, tenant: str) -> None:
 @given(parsers.parse('the first member of tenant "{tenant}" has connected Office 365 with the '
                      'default settings'))
 def member_has_connected(calharness_ctx: ScenarioContext, tenant: str) -> None:
-    ctx = calharness_ctx
-    ctx.user = ctx.tenant_member(tenant)["upn"]
-    connect(ctx, ConnectRequest())
-    require_callback(ctx)
-    status = ctx.driver.integration_status(ctx.user)
-    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
+    connect_user(calharness_ctx, calharness_ctx.tenant_member(tenant)["upn"])
 
 
 @when("the user tries to set up the calendar integration with the default service")

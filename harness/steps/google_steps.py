@@ -5,8 +5,8 @@ from __future__ import annotations
 from pytest_bdd import given, parsers, then, when
 
 from harness.bdd.context import ScenarioContext
-from harness.driver.models import AccountSpec, ConnectRequest
-from harness.steps.connect_steps import connect, require_callback
+from harness.driver.models import AccountSpec
+from harness.steps.connect_steps import connect_user
 from harness.steps.vocabulary import is_write_operation
 
 GOOGLE_SCOPE_ROOT = "https://www.googleapis.com/auth/"
@@ -46,12 +46,7 @@ def user_is_google_member(calharness_ctx: ScenarioContext) -> None:
 @given("the first member of the Google Workspace domain has connected Google with the default "
        "settings")
 def google_member_connected(calharness_ctx: ScenarioContext) -> None:
-    ctx = calharness_ctx
-    ctx.user = ctx.google_user(1)["email"]
-    connect(ctx, ConnectRequest())
-    require_callback(ctx)
-    status = ctx.driver.integration_status(ctx.user)
-    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
+    connect_user(calharness_ctx, calharness_ctx.google_user(1)["email"])
 
 
 @then(parsers.parse('Google was asked for exactly the scopes "{scopes}"'))
@@ -100,9 +95,4 @@ def google_executive_and_assistant(calharness_ctx: ScenarioContext) -> None:
 
 @given("the executive has connected Google with the default settings")
 def google_executive_connected(calharness_ctx: ScenarioContext) -> None:
-    ctx = calharness_ctx
-    ctx.user = ctx.values["people"]["executive"]
-    connect(ctx, ConnectRequest())
-    require_callback(ctx)
-    status = ctx.driver.integration_status(ctx.user)
-    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
+    connect_user(calharness_ctx, calharness_ctx.values["people"]["executive"])

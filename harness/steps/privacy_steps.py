@@ -9,9 +9,9 @@ from pytest_bdd import given, parsers, then, when
 
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
-from harness.driver.models import CallHistoryEntry, ConnectRequest, Meeting, MeetingRequest
+from harness.driver.models import CallHistoryEntry, Meeting, MeetingRequest
 from harness.steps.account_steps import member_of
-from harness.steps.connect_steps import connect
+from harness.steps.connect_steps import connect_user
 from harness.steps.policy_steps import remember_state
 
 
@@ -123,11 +123,7 @@ def executive_and_assistant(calharness_ctx: ScenarioContext, tenant: str) -> Non
 
 @given("the executive has connected Office 365 with the default settings")
 def executive_connected(calharness_ctx: ScenarioContext) -> None:
-    ctx = calharness_ctx
-    ctx.user = _person(ctx, "executive")
-    connect(ctx, ConnectRequest())
-    status = ctx.driver.integration_status(ctx.user)
-    assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
+    connect_user(calharness_ctx, _person(calharness_ctx, "executive"))
 
 
 @given(parsers.parse('the executive has a private meeting "{subject}" tomorrow at {hhmm} with an '

@@ -37,7 +37,6 @@ Documented choices (to be mirrored in docs/architecture.md):
 from __future__ import annotations
 
 import uuid
-import weakref
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +81,7 @@ from mock_providers.google.render import (
 )
 from mock_providers.google.tokens import GoogleTokens, google_tokens
 from mock_providers.world import Calendar, Event, GoogleUser, World
+from mock_providers.world.extensions import per_world
 from mock_providers.world.seed import change_key
 
 if TYPE_CHECKING:
@@ -138,14 +138,7 @@ class CalendarState:
         default_factory=dict)
 
 
-_STATES: weakref.WeakKeyDictionary[World, CalendarState] = weakref.WeakKeyDictionary()
-
-
-def calendar_state(world: World) -> CalendarState:
-    state = _STATES.get(world)
-    if state is None:
-        state = _STATES[world] = CalendarState()
-    return state
+calendar_state = per_world(CalendarState)
 
 
 _SORT_KEYS: dict[str, Callable[[Event], SortKey]] = {

@@ -45,7 +45,6 @@ import hmac
 import json
 import secrets
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -67,6 +66,7 @@ from mock_providers.google.tokens import (
     subject_id,
 )
 from mock_providers.world import AuthCode, Fault, GoogleClient, GoogleUser, RefreshGrant, World
+from mock_providers.world.extensions import per_world
 
 if TYPE_CHECKING:
     from mock_providers.hub import Hub
@@ -183,14 +183,7 @@ class AuthState:
         return flow
 
 
-_STATES: weakref.WeakKeyDictionary[World, AuthState] = weakref.WeakKeyDictionary()
-
-
-def auth_state(world: World) -> AuthState:
-    state = _STATES.get(world)
-    if state is None:
-        state = _STATES[world] = AuthState()
-    return state
+auth_state = per_world(AuthState)
 
 
 # -- admin-side operations (the control API calls these) -------------------------------------------

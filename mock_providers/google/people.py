@@ -25,7 +25,6 @@ Documented choices (to be mirrored in docs/architecture.md):
 from __future__ import annotations
 
 import secrets
-import weakref
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ from mock_providers.google.render import (
 )
 from mock_providers.google.tokens import GoogleTokens, google_tokens, subject_id
 from mock_providers.world import Contact, GoogleUser, World
+from mock_providers.world.extensions import per_world
 from mock_providers.world.seed import change_key
 
 if TYPE_CHECKING:
@@ -110,14 +110,7 @@ class PeopleState:
         default_factory=dict)
 
 
-_STATES: weakref.WeakKeyDictionary[World, PeopleState] = weakref.WeakKeyDictionary()
-
-
-def people_state(world: World) -> PeopleState:
-    state = _STATES.get(world)
-    if state is None:
-        state = _STATES[world] = PeopleState()
-    return state
+people_state = per_world(PeopleState)
 
 
 def find_contact(world: World, user: GoogleUser, pid: str) -> Contact | None:

@@ -20,11 +20,10 @@ import hashlib
 import hmac
 import json
 import secrets
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_providers.world import World
+from mock_providers.world.extensions import per_world
 
 ACCESS_TOKEN_LIFETIME = 3599
 REFRESH_TOKENS_PER_CLIENT = 100  # Google's limit per account per OAuth client
@@ -122,14 +121,7 @@ class GoogleTokens:
         return decoded[1:]
 
 
-_STATES: weakref.WeakKeyDictionary[World, GoogleTokens] = weakref.WeakKeyDictionary()
-
-
-def google_tokens(world: World) -> GoogleTokens:
-    state = _STATES.get(world)
-    if state is None:
-        state = _STATES[world] = GoogleTokens()
-    return state
+google_tokens = per_world(GoogleTokens)
 
 
 def new_code() -> str:

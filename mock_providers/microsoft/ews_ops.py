@@ -38,7 +38,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,6 +94,7 @@ from mock_providers.world import (
     Event,
     MsUser,
 )
+from mock_providers.world.extensions import per_world
 from mock_providers.world.seed import change_key
 
 if TYPE_CHECKING:
@@ -1112,7 +1112,6 @@ def delete_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
 
 # -- SyncFolderItems ----------------------------------------------------------------------------
 _STATE_KEY = secrets.token_bytes(32)
-_WORLD_NONCES: weakref.WeakKeyDictionary[World, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1124,11 +1123,8 @@ class SyncState:
     complete_at: float  # world time the client last had everything (0: never)
 
 
-def _world_nonce(world: World) -> str:
-    nonce = _WORLD_NONCES.get(world)
-    if nonce is None:
-        nonce = _WORLD_NONCES[world] = secrets.token_hex(8)
-    return nonce
+# A per-world nonce in every SyncState: a state from before a reset is refused.
+_world_nonce = per_world(lambda: secrets.token_hex(8))
 
 
 def encode_sync_state(world: World, state: SyncState) -> str:

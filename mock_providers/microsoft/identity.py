@@ -29,7 +29,6 @@ import json
 import re
 import secrets
 import uuid
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,6 +69,7 @@ from mock_providers.microsoft.scopes import (
     split_scope,
 )
 from mock_providers.world import Fault, MsApp, MsTenant, MsUser, RefreshGrant, World
+from mock_providers.world.extensions import per_world
 
 if TYPE_CHECKING:
     from mock_providers.hub import Hub
@@ -149,14 +149,7 @@ class IdentityState:
         return flow
 
 
-_STATES: weakref.WeakKeyDictionary[World, IdentityState] = weakref.WeakKeyDictionary()
-
-
-def identity_state(world: World) -> IdentityState:
-    state = _STATES.get(world)
-    if state is None:
-        state = _STATES[world] = IdentityState()
-    return state
+identity_state = per_world(IdentityState)
 
 
 # -- control-API operations ----------------------------------------------------------------------

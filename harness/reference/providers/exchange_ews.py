@@ -44,7 +44,6 @@ from exchangelib.protocol import BaseProtocol
 from exchangelib.queryset import DoesNotExist
 from oauthlib.oauth2 import TokenExpiredError
 
-from harness.driver.base import DriverError
 from harness.driver.models import Access, MeetingRequest, MeetingUpdate
 from harness.net import PinnedCAAdapter, register_ca
 from harness.reference.providers.base import (
@@ -58,7 +57,7 @@ from harness.reference.providers.base import (
     ProviderError,
     SyncResult,
 )
-from harness.reference.providers.msal_tokens import MsalClients
+from harness.reference.providers.msal_tokens import MsalClients, msal_clients
 
 EWS_SCOPE = "https://outlook.office365.com/EWS.AccessAsUser.All"
 # Teams and other meeting links travel in the body: EWS has no join-URL property.
@@ -94,15 +93,7 @@ class EwsProvider(Provider):
         register_ca(self.endpoint, env.config.ca_bundle)
 
     def _clients(self) -> MsalClients:
-        registration = self.env.config.registration_for(self.user)
-        if registration is None:
-            raise DriverError("no_tenant", f"no Microsoft tenant is registered for {self.user}")
-        key = f"msal:{registration.tenant_id}"
-        clients = self.env.cache.get(key)
-        if clients is None:
-            clients = self.env.cache[key] = MsalClients(self.env.config, registration,
-                                                        self.env.requests_session)
-        return clients
+        return msal_clients(self.env, self.user)
 
     def tenant_key(self) -> str:
         return self._clients().registration.tenant_id

@@ -8,7 +8,6 @@ from typing import Any
 
 import msal
 
-from harness.driver.base import DriverError
 from harness.driver.models import Access, MeetingRequest, MeetingUpdate
 from harness.reference.providers.base import (
     AuthError,
@@ -21,7 +20,13 @@ from harness.reference.providers.base import (
     SyncResult,
 )
 from harness.reference.providers.graph_api import GraphConnector
-from harness.reference.providers.msal_tokens import GRAPH_DEFAULT, MsalClients, TokenFn, token_roles
+from harness.reference.providers.msal_tokens import (
+    GRAPH_DEFAULT,
+    MsalClients,
+    TokenFn,
+    msal_clients,
+    token_roles,
+)
 
 CALENDAR_SCOPES = {"read": "Calendars.Read", "write": "Calendars.ReadWrite"}
 CONTACTS_SCOPES = {"read": "Contacts.Read", "write": "Contacts.ReadWrite"}
@@ -66,15 +71,7 @@ def meeting_from_graph(event: dict[str, Any]) -> MeetingData:
 
 class GraphProvider(Provider):
     def _clients(self) -> MsalClients:
-        registration = self.env.config.registration_for(self.user)
-        if registration is None:
-            raise DriverError("no_tenant", f"no Office 365 tenant is registered for {self.user}")
-        key = f"msal:{registration.tenant_id}"
-        clients = self.env.cache.get(key)
-        if clients is None:
-            clients = self.env.cache[key] = MsalClients(self.env.config, registration,
-                                                        self.env.requests_session)
-        return clients
+        return msal_clients(self.env, self.user)
 
     def tenant_key(self) -> str:
         return self._clients().registration.tenant_id

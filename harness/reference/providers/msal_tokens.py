@@ -15,8 +15,9 @@ from typing import Any
 import msal
 import requests
 
+from harness.driver.base import DriverError
 from harness.reference.config import AppRegistration, ReferenceConfig
-from harness.reference.providers.base import AuthError
+from harness.reference.providers.base import AuthError, ProviderEnv
 
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
 TokenFn = Callable[[bool], str]  # force_refresh -> bearer
@@ -36,6 +37,19 @@ def token_roles(access_token: str) -> list[str]:
     except (IndexError, ValueError):
         return []
     return sorted(claims.get("roles", []))
+
+
+def msal_clients(env: ProviderEnv, user: str) -> MsalClients:
+    """The MSAL applications of the app registration serving `user`'s tenant, built once per
+    integration (they hold MSAL's HTTP cache, so tenant discovery is fetched once)."""
+    registration = env.config.registration_for(user)
+    if registration is None:
+        raise DriverError("no_tenant", f"no Microsoft tenant is registered for {user}")
+    key = f"msal:{registration.tenant_id}"
+    clients = env.cache.get(key)
+    if clients is None:
+        clients = env.cache[key] = MsalClients(env.config, registration, env.requests_session)
+    return clients
 
 
 class MsalClients:
