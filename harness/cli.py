@@ -155,6 +155,8 @@ def run(
 
     if iut not in DRIVERS:
         raise CliError(f"unknown --iut {iut!r}; available: {', '.join(sorted(DRIVERS))}")
+    if tags:
+        _check_tag_expression(tags)
     path = _features_path(features)
     files = _validated_features(path)
     run_id = new_run_id(seed, iut)
@@ -167,6 +169,18 @@ def _fail(message: str) -> None:
     """One line on stderr, whatever the message's own line breaks (plain print: no wrapping,
     no markup interpretation of user input)."""
     print(f"calharness: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _check_tag_expression(expression: str) -> None:
+    """Refuse a malformed --tags before anything starts (pytest's own -m grammar)."""
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # pytest moved it: pytest reports the error itself (exit 2 too)
+        return
+    try:
+        Expression.compile(expression)
+    except Exception as exc:  # SyntaxError in pytest 9, ParseError before
+        raise CliError(f"--tags {expression!r}: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> None:

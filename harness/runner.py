@@ -57,17 +57,23 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         plugin = _ProgressPlugin(progress)
         code = int(pytest.main(args, plugins=[plugin]))
     results = report_dir / run_id / "results.json"
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return 2
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         console.print("[red]no scenario matched the selection[/]")
         return 1
     if not results.exists():
         console.print(f"[red]the run ended without results (pytest exit {code})[/]")
         return code or 1
-    _summary(console, results)
+    ran = _summary(console, results)
+    if not ran:
+        console.print("[red]no scenario matched the selection[/]")
+        return 1
     return 0 if code == 0 else 1
 
 
-def _summary(console: Console, results_path: Path) -> None:
+def _summary(console: Console, results_path: Path) -> int:
+    """Print the run's summary; return how many scenarios ran."""
     run = load_results(results_path)
     counts = run.counts()
     req_counts = run.requirement_counts()
@@ -76,8 +82,11 @@ def _summary(console: Console, results_path: Path) -> None:
     table.add_row("requirements", ", ".join(f"{n} {v}" for v, n in req_counts.items() if n))
     coverage = run.coverage()
     table.add_row("coverage", "n/a" if coverage is None else f"{coverage:.0%} of testable")
-    verdict = "[green]PASSED[/]" if run.passed else "[red]FAILED[/]"
+    ran = sum(counts.values())
+    verdict = "[red]NOTHING RAN[/]" if not ran else \
+        "[green]PASSED[/]" if run.passed else "[red]FAILED[/]"
     table.add_row("verdict", verdict)
     folder = results_path.parent
     table.add_row("reports", f"{folder / 'report.html'}\n{folder / 'junit.xml'}\n{results_path}")
     console.print(table)
+    return ran

@@ -188,3 +188,13 @@ def test_run_failing_feature_exits_1_with_the_failure_reported(tmp_path: Path) -
     failed = [s for s in scenario["steps"] if s["status"] == "failed"]
     assert failed and "not_connected" in failed[0]["error"]
     assert "FAILED" in result.stdout
+
+
+def test_malformed_tag_expression() -> None:
+    assert_one_line_error(run_cli("run", "--tags", "google and ("), "--tags")
+
+
+def test_a_selection_that_matches_nothing_fails(tmp_path: Path) -> None:
+    result = run_cli("run", "--tags", "nosuchtag", "--report-dir", str(tmp_path), timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no scenario matched" in result.stdout
