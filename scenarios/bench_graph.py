@@ -1,26 +1,40 @@
-"""Load benchmark of the Graph mock against a bare Starlette endpoint on the same server.
+"""Load benchmark: the Graph mock against a bare Starlette endpoint and WireMock's static stub.
 
-    .venv/bin/python scenarios/bench_graph.py --duration 10 --connections 32 --server uvicorn
+    .venv/bin/python scenarios/bench_graph.py            # both servers + WireMock, ~2.7 min
+    .venv/bin/python scenarios/bench_graph.py --quick    # no calendarView, 1 round: ~35 s
+    .venv/bin/python scenarios/bench_graph.py --server granian --no-wiremock
 
-One server process serves both the hub app and, mounted only in this benchmark's app instance, a
-bare Starlette endpoint `/bare` returning a small fixed JSON: the baseline. TLS is off (plain HTTP
-on 127.0.0.1) so that the figures measure the mock, not the TLS stack. Targets:
+Targets, all plain HTTP on 127.0.0.1 (TLS off, so the figures measure the servers, not TLS):
 
-1. `GET /bare`
-2. `GET /graph/v1.0/users/{upn}/events/{id}` with a valid application bearer token (every request
-   verifies the token from the signer's cache, resolves the mailbox, counts the per-app-per-mailbox
-   throttle, checks the permission table, renders the event and writes an audit entry)
-3. `GET /graph/v1.0/users/{upn}/calendarView?…` answering a 1000-event page (1000 events are seeded
-   into that mailbox's calendar first; `Prefer: odata.maxpagesize=1000`)
+1. `wiremock`: WireMock's standalone jar (npm package `wiremock`, pinned, fetched into the
+   git-ignored cache `.calharness/cache/wiremock/` by `npm install --prefix`) answering a static
+   stub of the same event GET: same path, the same bytes the mock answers (so the same size),
+   same Content-Type. Mapping template: scenarios/wiremock/mappings/graph-event.json.
+2. `bare`: a bare Starlette endpoint `/bare` returning a small fixed JSON, mounted (in this
+   benchmark's app instance only) in the same app on the same server as the hub.
+3. `event GET`: `GET /graph/v1.0/users/{upn}/events/{id}` with a valid application bearer token.
+   Every request verifies the token (signer cache + lifetime check against the world clock),
+   consults the fault plan, resolves the mailbox, counts the per-app-per-mailbox throttle, checks
+   the permission table, renders the event (cached bytes per change key) and writes an audit
+   entry.
+4. `calendarView 1000`: one 1000-event page (`Prefer: odata.maxpagesize=1000`), ~1.5 MB.
 
-The per-mailbox limits are raised for this hub with `set_limits` (concurrency 100,000, one billion
-requests per 10 minutes), so the throttle is still counted but never answers 429; the output says
-so. Load comes from a separate process: `wrk` when installed (`apt-get install -y wrk`), else a
-bounded asyncio HTTP/1.1 keep-alive generator. Everything is on the loopback interface and every
-run stops by itself after --duration seconds per target.
+The per-mailbox limits are raised with `set_limits` (concurrency 100,000, a billion requests per
+10 minutes): the throttle is still counted on every request but never answers 429.
 
-`--server uvicorn` runs the hub with HubServer (uvicorn in a background thread of this process);
-`--server granian` runs the same app under granian's embedded server in a child process.
+Servers, one process each (the mock's world is in-process state: a second worker would be a
+second world, so the comparison is per server process):
+- `uvicorn`: HubServer (uvicorn, uvloop + httptools) in a background thread of this process;
+- `granian`: granian's embedded server in a child process, on uvloop, with granian's Rust task
+  implementation where the Python version has it (< 3.12), one runtime thread, HTTP/1 only;
+- WireMock: one JVM with its default Jetty pool (25 container threads), no request journal, no
+  request logging, async responses off (`--wiremock-async` turns them on), after a JIT warm-up
+  run of --wiremock-warmup seconds that is discarded.
+
+Method: each target gets a discarded warm-up run, then --rounds rounds in which the targets take
+turns (so drifting background load hits them all alike); the table shows the median of the
+rounds. Same wrk settings for every target: --threads, --connections, --duration, `--latency`.
+The load generator shares the 2 cores with the servers. Every run stops by itself.
 """
 
 from __future__ import annotations
@@ -29,36 +43,46 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import JSONResponse, Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
 
-from mock_providers.hub import GRAPH_PREFIX, Hub, create_app
-from mock_providers.microsoft.claims import GRAPH_RESOURCE, app_access_claims
-from mock_providers.microsoft.graph import set_limits
-from mock_providers.world import Event
-from mock_providers.world.seed import change_key
+from mock_providers.hub import GRAPH_PREFIX, Hub, create_app  # noqa: E402
+from mock_providers.microsoft.claims import GRAPH_RESOURCE, app_access_claims  # noqa: E402
+from mock_providers.microsoft.graph import set_limits  # noqa: E402
+from mock_providers.world import Event  # noqa: E402
+from mock_providers.world.seed import change_key  # noqa: E402
 
 CALENDAR_VIEW_EVENTS = 1000
 RAISED_CONCURRENCY = 100_000
 RAISED_PER_10_MIN = 1_000_000_000
 WINDOW_START = datetime(2030, 1, 7, tzinfo=UTC)
+WIREMOCK_VERSION = "3.13.2"
+WIREMOCK_DIR = ROOT / "scenarios" / "wiremock"
+
+
+def cache_dir() -> Path:
+    """Git-ignored: `.calharness/cache/` in the work tree (see .gitignore)."""
+    return ROOT / ".calharness" / "cache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +92,37 @@ class Target:
     headers: dict[str, str]
 
 
+@dataclass(slots=True)
+class Measured:
+    """One wrk run."""
+
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass(slots=True)
+class Row:
+    server: str
+    name: str
+    url: str
+    headers: dict[str, str]
+    size: int
+    runs: list[Measured] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(m, attr) for m in self.runs)
+
+
+# -- the hub under test ----------------------------------------------------------------------------
 async def bare(request: Request) -> Response:
     return JSONResponse({"status": "ok", "service": "bare"})
 
 
 def app_with_bare(hub: Hub) -> Starlette:
     app = create_app(hub)
-    app.router.routes.insert(0, Route("/bare", bare))
+    app.router.routes.insert(0, Route("/bare", bare))  # matched first: the best case for bare
     return app
 
 
@@ -116,40 +164,18 @@ def prepare(hub: Hub) -> list[Target]:
 
 
 # -- servers ---------------------------------------------------------------------------------------
-def _tcp_bind(host: str, port: int) -> socket.socket:
-    """A listening socket created with IPPROTO_TCP: asyncio switches Nagle off (TCP_NODELAY)
-    only on connections accepted from such a socket, and Nagle plus delayed ACKs add ~40 ms to
-    every keep-alive response written in two parts, as uvicorn's h11 protocol does."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
 @contextmanager
-def uvicorn_server(seed: int) -> Iterator[tuple[str, list[Target]]]:
+def uvicorn_server(seed: int) -> Iterator[tuple[str, list[Target], str]]:
     import mock_providers.server as server_module
 
     # HubServer builds its app with create_app; this benchmark's instance also gets /bare.
-    patched = {"create_app": app_with_bare}
-    probe = server_module._bind("127.0.0.1", 0)
-    if probe.proto != socket.IPPROTO_TCP:
-        patched["_bind"] = _tcp_bind
-        print("note: HubServer's listening socket lacks IPPROTO_TCP (no TCP_NODELAY on its "
-              "connections); this run binds it with IPPROTO_TCP")
-    probe.close()
-    originals = {name: getattr(server_module, name) for name in patched}
-    for name, value in patched.items():
-        setattr(server_module, name, value)
+    original = server_module.create_app
+    server_module.create_app = app_with_bare  # type: ignore[assignment]
     try:
         with server_module.HubServer(seed=seed, tls=False) as server:
-            yield server.base_url, prepare(server.hub)
+            yield server.base_url, prepare(server.hub), "HubServer: uvicorn, uvloop + httptools"
     finally:
-        for name, value in originals.items():
-            setattr(server_module, name, value)
+        server_module.create_app = original
 
 
 def _free_port() -> int:
@@ -158,8 +184,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _granian_child(conn: Connection, seed: int, port: int) -> None:
-    from granian.constants import Interfaces
+def granian_task_impl() -> str:
+    # granian's Rust task implementation exists for Python < 3.12 only.
+    return "rust" if sys.version_info < (3, 12) else "asyncio"
+
+
+def _granian_child(conn: Connection, seed: int, port: int, task_impl: str, loop: str,
+                   life: float) -> None:
+    from granian.constants import HTTPModes, Interfaces, TaskImpl
     from granian.log import LogLevels
     from granian.server.embed import Server
 
@@ -167,58 +199,192 @@ def _granian_child(conn: Connection, seed: int, port: int) -> None:
     app = app_with_bare(hub)
     targets = prepare(hub)
     server = Server(app, address="127.0.0.1", port=port, interface=Interfaces.ASGI,
-                    log_level=LogLevels.warning, websockets=False)
+                    log_level=LogLevels.warning, websockets=False, http=HTTPModes.http1,
+                    runtime_threads=1, task_impl=TaskImpl(task_impl), backlog=2048)
 
     async def serve() -> None:
         task = asyncio.create_task(server.serve())
         await asyncio.sleep(1.0)
         conn.send([(t.name, t.path, t.headers) for t in targets])
-        await task
+        # Bounded: the parent terminates this process; it also stops by itself after `life`.
+        await asyncio.wait([task], timeout=life)
 
-    asyncio.run(serve())
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(serve())
+    else:
+        asyncio.run(serve())
 
 
 @contextmanager
-def granian_server(seed: int) -> Iterator[tuple[str, list[Target]]]:
+def granian_server(seed: int, task_impl: str | None = None, loop: str = "uvloop",
+                   life: float = 900.0) -> Iterator[tuple[str, list[Target], str]]:
     port = _free_port()
+    task_impl = task_impl or granian_task_impl()
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.get_context("spawn").Process(
-        target=_granian_child, args=(child, seed, port), daemon=True)
+        target=_granian_child, args=(child, seed, port, task_impl, loop, life), daemon=True)
     process.start()
     try:
-        if not parent.poll(30):
-            raise RuntimeError("granian did not start within 30 s")
+        if not parent.poll(60):
+            raise RuntimeError("granian did not start within 60 s")
         targets = [Target(*t) for t in parent.recv()]
-        yield f"http://127.0.0.1:{port}", targets
+        yield (f"http://127.0.0.1:{port}", targets,
+               f"granian embedded, {loop} loop, task impl {task_impl}, 1 runtime thread, "
+               f"HTTP/1")
     finally:
         process.terminate()
         process.join(10)
+        if process.is_alive():
+            process.kill()
+
+
+# -- WireMock --------------------------------------------------------------------------------------
+def wiremock_jar(version: str) -> Path:
+    """The standalone jar of the npm package `wiremock@version`, installed once into the cache."""
+    prefix = cache_dir() / f"wiremock-npm-{version}"
+    build = prefix / "node_modules" / "wiremock" / "build"
+    jars = sorted(build.glob("wiremock-standalone-*.jar")) if build.is_dir() else []
+    if not jars:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is not installed: cannot fetch WireMock "
+                               "(or pass --no-wiremock)")
+        prefix.mkdir(parents=True, exist_ok=True)
+        print(f"fetching WireMock: npm install --prefix {prefix} wiremock@{version}", flush=True)
+        subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                        "--no-save", f"wiremock@{version}"], check=True, timeout=600,
+                       stdout=subprocess.DEVNULL)
+        jars = sorted(build.glob("wiremock-standalone-*.jar"))
+    if not jars:
+        raise RuntimeError(f"no wiremock-standalone jar under {build}")
+    return jars[-1]
+
+
+def write_stub(root: Path, path: str, body: bytes, content_type: str) -> Path:
+    """The committed mapping template with this run's exact path and body."""
+    mapping = json.loads((WIREMOCK_DIR / "mappings" / "graph-event.json").read_text())
+    mapping["request"]["url"] = path
+    mapping["response"]["body"] = body.decode()
+    mapping["response"]["headers"]["Content-Type"] = content_type
+    target = root / "mappings" / "graph-event.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(root / "__files", ignore_errors=True)
+    target.write_text(json.dumps(mapping, indent=2))
+    return target
+
+
+WIREMOCK_JVM = ["-Xms256m", "-Xmx512m", "-XX:+UseParallelGC"]
+
+
+def jvm_threads(pid: int | None) -> str:
+    """How many threads the JVM runs (Jetty's pool, selectors, GC, JIT...), from /proc."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for candidate in [str(pid), *children]:
+            argv0 = Path(f"/proc/{candidate}/cmdline").read_bytes().split(b"\0")[0]
+            if Path(argv0.decode()).name == "java":
+                status = Path(f"/proc/{candidate}/status").read_text()
+                return status.split("Threads:")[1].split()[0]
+    except (OSError, IndexError):
+        pass
+    return "?"
+
+
+wiremock_pid: list[int | None] = [None]
+
+
+def wiremock_args(port: int, root: Path, async_response: bool) -> list[str]:
+    return ["--port", str(port), "--bind-address", "127.0.0.1", "--root-dir", str(root),
+            "--no-request-journal", "--disable-request-logging", "--disable-banner",
+            "--disable-gzip", "--disable-response-templating", "--use-chunked-encoding", "never",
+            "--async-response-enabled", "true" if async_response else "false"]
+
+
+@contextmanager
+def wiremock_server(version: str, root: Path, async_response: bool,
+                    life: float = 900.0) -> Iterator[tuple[str, str]]:
+    java = shutil.which("java")
+    if java is None:
+        raise RuntimeError("java is not installed (or pass --no-wiremock)")
+    jar = wiremock_jar(version)
+    port = _free_port()
+    command = [java, *WIREMOCK_JVM, "-jar", str(jar), *wiremock_args(port, root, async_response)]
+    log = (root / "wiremock.log").open("w")
+    # `timeout` bounds the JVM's life even if this script is killed before its cleanup runs.
+    timeout = shutil.which("timeout")
+    bounded = [timeout, "--signal=TERM", str(int(life)), *command] if timeout else command
+    process = subprocess.Popen(bounded, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    wiremock_pid[0] = process.pid
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/__admin/health", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"WireMock did not start; see {root / 'wiremock.log'}")
+            time.sleep(0.3)
+        description = (f"WireMock {version} standalone (java {' '.join(WIREMOCK_JVM)}), Jetty "
+                       f"default pool (25 container threads), async responses "
+                       f"{'on' if async_response else 'off'}, no request journal, no request "
+                       f"logging")
+        yield f"http://127.0.0.1:{port}", description
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        log.close()
 
 
 # -- load generators -------------------------------------------------------------------------------
-def wrk_rate(url: str, headers: dict[str, str], duration: int, connections: int,
-             threads: int) -> tuple[float, int]:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s"]
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _latency(out: str, percentile: str) -> float:
+    match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
+
+
+def wrk_run(url: str, headers: dict[str, str], duration: int, connections: int,
+            threads: int) -> Measured:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True,
                          timeout=duration + 30).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                              r"timeout (\d+)", out)
     if rate is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
-    return float(rate.group(1)), int(errors.group(1)) if errors else 0
+    failed = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        failed += sum(int(g) for g in socket_errors.groups()[:3])
+    return Measured(float(rate.group(1)), _latency(out, "50"), _latency(out, "99"), failed)
 
 
 async def _connection(host: str, port: int, request: bytes, deadline: float,
-                      counts: list[int]) -> None:
+                      latencies: list[float], counts: list[int]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.monotonic() < deadline:
+            sent = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
             await reader.readexactly(length)
+            latencies.append(time.perf_counter() - sent)
             counts[0 if head[9:12] == b"200" else 1] += 1
     finally:
         writer.close()
@@ -233,19 +399,27 @@ def _python_load(url: str, headers: dict[str, str], duration: int, connections: 
     lines += [f"{k}: {v}" for k, v in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     counts = [0, 0]
+    latencies: list[float] = []
 
     async def run() -> None:
         deadline = time.monotonic() + duration
-        await asyncio.gather(*(_connection(host, port, request, deadline, counts)
+        await asyncio.gather(*(_connection(host, port, request, deadline, latencies, counts)
                                for _ in range(connections)))
 
     started = time.monotonic()
     asyncio.run(run())
-    conn.send((counts[0] / (time.monotonic() - started), counts[1]))
+    latencies.sort()
+
+    def pick(q: float) -> float:
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    conn.send((counts[0] / (time.monotonic() - started), pick(0.5), pick(0.99), counts[1]))
 
 
-def python_rate(url: str, headers: dict[str, str], duration: int,
-                connections: int) -> tuple[float, int]:
+def python_run(url: str, headers: dict[str, str], duration: int, connections: int,
+               threads: int) -> Measured:
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.get_context("spawn").Process(
         target=_python_load, args=(url, headers, duration, connections, child))
@@ -254,65 +428,191 @@ def python_rate(url: str, headers: dict[str, str], duration: int,
     if process.is_alive():
         process.terminate()
         raise RuntimeError("the load generator did not stop")
-    rate, errors = parent.recv()
-    return float(rate), int(errors)
+    rate, p50, p99, errors = parent.recv()
+    return Measured(float(rate), float(p50), float(p99), int(errors))
 
 
 # -- main ------------------------------------------------------------------------------------------
+def warm_up_jvm(run: Callable[..., Measured], row: Row, seconds: int, connections: int,
+                threads: int) -> list[float]:
+    """Load the stub in 2 s windows for at least `seconds`, then on until two windows in a row
+    agree within 10% (the JIT has settled), for at most `seconds` more: a busy machine slows
+    the JIT down, and a cold JVM would flatter the mock."""
+    history: list[float] = []
+    deadline = time.monotonic() + seconds
+    cap = deadline + seconds
+    while time.monotonic() < cap:
+        history.append(run(row.url, row.headers, 2, connections, threads).rate)
+        settled = len(history) >= 2 and abs(history[-1] - history[-2]) <= 0.1 * history[-2]
+        if time.monotonic() >= deadline and settled:
+            break
+    return history
+
+
+def _check(row: Row) -> None:
+    import httpx
+
+    answer = httpx.get(row.url, headers=row.headers, timeout=30)
+    if answer.status_code != 200:
+        raise SystemExit(f"{row.server} {row.name}: {answer.status_code} {answer.text[:300]}")
+    row.size = len(answer.content)
+    if row.name.startswith("calendarView"):
+        assert len(answer.json()["value"]) == CALENDAR_VIEW_EVENTS
+
+
+def _fmt_rate(row: Row | None) -> str:
+    return f"{row.median('rate'):>9.0f}" if row else f"{'-':>9}"
+
+
+def print_table(rows: list[Row]) -> dict[str, object]:
+    print()
+    print(f"{'server':<9} {'target':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'bytes':>8}  runs (req/s)")
+    for row in rows:
+        runs = " ".join(f"{m.rate:.0f}" for m in row.runs)
+        print(f"{row.server:<9} {row.name:<18} {row.median('rate'):>9.0f} "
+              f"{row.median('p50_ms'):>8.2f} {row.median('p99_ms'):>8.2f} {row.size:>8}  {runs}")
+    by = {(r.server, r.name): r for r in rows}
+    wiremock = by.get(("wiremock", "static stub"))
+    summary: dict[str, object] = {}
+    print()
+    for server in dict.fromkeys(r.server for r in rows if r.server != "wiremock"):
+        event, bare_row = by.get((server, "event GET")), by.get((server, "bare"))
+        if event is None or bare_row is None:
+            continue
+        ratio_bare = event.median("rate") / bare_row.median("rate")
+        line = f"{server:<9} event GET / bare {ratio_bare:7.1%}   (aim >= 60%)"
+        summary[f"{server} event GET / bare"] = round(ratio_bare, 4)
+        if wiremock is not None:
+            ratio_wm = event.median("rate") / wiremock.median("rate")
+            line += f"   event GET / WireMock {ratio_wm:7.1%}   (aim > 100%)"
+            summary[f"{server} event GET / WireMock"] = round(ratio_wm, 4)
+        cv = by.get((server, f"calendarView {CALENDAR_VIEW_EVENTS}"))
+        if cv is not None:
+            line += (f"   calendarView: {cv.median('rate') * CALENDAR_VIEW_EVENTS:,.0f} "
+                     f"events/s")
+        print(line)
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per target")
+    parser.add_argument("--server", choices=("uvicorn", "granian", "both"), default="both")
+    parser.add_argument("--quick", action="store_true",
+                        help="event GET, bare and the stub only, 1 round of 2 s, no warm-up "
+                             "run for the Python targets (~35 s in all)")
+    parser.add_argument("--duration", type=int, default=None,
+                        help="seconds per measured run (default 5, --quick 2)")
+    parser.add_argument("--rounds", type=int, default=None, help="default 3, --quick 1")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="seconds of the discarded warm-up run per target (default 2, "
+                             "--quick 0)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--no-wiremock", action="store_true")
+    parser.add_argument("--wiremock-version", default=WIREMOCK_VERSION)
+    parser.add_argument("--wiremock-warmup", type=int, default=None,
+                        help="seconds of discarded load that let the JVM's JIT settle "
+                             "(default 30, --quick 20)")
+    parser.add_argument("--wiremock-async", action="store_true",
+                        help="WireMock with --async-response-enabled true")
+    parser.add_argument("--granian-task-impl", choices=("rust", "asyncio"), default=None,
+                        help="default rust on Python < 3.12, else asyncio")
+    parser.add_argument("--granian-loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", action="store_true", help="print one JSON line at the end")
     args = parser.parse_args(argv)
-    if not 1 <= args.duration <= 300:
-        parser.error("--duration must be within 1..300 seconds")
+    duration = args.duration or (2 if args.quick else 5)
+    rounds = args.rounds or (1 if args.quick else 3)
+    warmup = args.warmup if args.warmup is not None else (0 if args.quick else 2)
+    wm_warmup = (args.wiremock_warmup if args.wiremock_warmup is not None
+                 else (20 if args.quick else 30))
+    if not 1 <= duration <= 120 or not 1 <= rounds <= 10 or not 0 <= wm_warmup <= 120:
+        parser.error("--duration 1..120, --rounds 1..10, --wiremock-warmup 0..120")
     use_wrk = args.load == "wrk" or (args.load == "auto" and shutil.which("wrk") is not None)
     if args.load == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
-    generator = "wrk" if use_wrk else "python asyncio"
+    run: Callable[..., Measured] = wrk_run if use_wrk else python_run
+    generator = (f"wrk -t{args.threads} -c{args.connections} -d{duration}s --latency" if use_wrk
+                 else f"python asyncio, {args.connections} connections, {duration}s")
+    servers = ["uvicorn", "granian"] if args.server == "both" else [args.server]
+    if "granian" in servers:
+        try:
+            import granian  # noqa: F401
+        except ImportError:
+            print("granian is not installed: skipping it (pip install granian)")
+            servers.remove("granian")
     import httpx
 
-    server = uvicorn_server if args.server == "uvicorn" else granian_server
-    results: dict[str, float] = {}
-    with server(args.seed) as (base_url, targets):
-        print(f"server: {args.server}, plain HTTP (TLS off) on {base_url}; load: {generator}, "
-              f"{args.connections} connections, {args.duration}s per target")
-        print(f"throttling: per-app-per-mailbox limits raised for this hub via set_limits "
-              f"(concurrency {RAISED_CONCURRENCY}, {RAISED_PER_10_MIN} requests / 10 min)")
-        for target in targets:
-            url = base_url + target.path
-            check = httpx.get(url, headers=target.headers, timeout=30)
-            if check.status_code != 200:
-                raise SystemExit(f"{target.name}: {check.status_code} {check.text[:300]}")
-            size = len(check.content)
-            if target.name.startswith("calendarView"):
-                assert len(check.json()["value"]) == CALENDAR_VIEW_EVENTS
-            warm = max(1, args.duration // 5)
-            if use_wrk:
-                wrk_rate(url, target.headers, warm, args.connections, args.threads)
-                rate, errors = wrk_rate(url, target.headers, args.duration, args.connections,
-                                        args.threads)
+    started = time.monotonic()
+    rows: list[Row] = []
+    descriptions: list[str] = []
+    with ExitStack() as stack:
+        for name in servers:
+            if name == "uvicorn":
+                server = uvicorn_server(args.seed)
             else:
-                python_rate(url, target.headers, warm, args.connections)
-                rate, errors = python_rate(url, target.headers, args.duration, args.connections)
-            if errors:
-                raise SystemExit(f"{target.name}: {errors} non-200 responses under load")
-            results[target.name] = rate
-            print(f"  {target.name:<20} {rate:>10.0f} req/s   ({size} bytes a response)")
-    names = [t.name for t in targets]
-    bare_rate = results[names[0]]
-    ratios = {f"{name} / bare": results[name] / bare_rate for name in names[1:]}
-    for label, ratio in ratios.items():
-        print(f"  {label:<27} {ratio:>7.1%}")
+                server = granian_server(args.seed, args.granian_task_impl, args.granian_loop)
+            base_url, targets, description = stack.enter_context(server)
+            descriptions.append(f"{name}: {description}, on {base_url}")
+            auth = next(t.headers for t in targets if t.name == "event GET")
+            for target in targets:
+                if args.quick and target.name.startswith("calendarView"):
+                    continue
+                # Every target gets the event GET's request headers (bare ignores them), so
+                # the server parses the same request bytes for bare, event GET and the stub.
+                headers = {**auth, **target.headers}
+                rows.append(Row(name, target.name, base_url + target.path, headers, 0))
+        for row in rows:
+            _check(row)
+        if not args.no_wiremock:
+            event = next(r for r in rows if r.name == "event GET")
+            answer = httpx.get(event.url, headers=event.headers, timeout=30)
+            root = cache_dir() / "wiremock-root"
+            path = event.url.split("/", 3)[3]
+            write_stub(root, "/" + path, answer.content, answer.headers["content-type"])
+            wm_url, description = stack.enter_context(
+                wiremock_server(args.wiremock_version, root, args.wiremock_async))
+            descriptions.append(f"wiremock: {description}, on {wm_url}")
+            stub = Row("wiremock", "static stub", f"{wm_url}/{path}", event.headers, 0)
+            _check(stub)
+            if stub.size != event.size:
+                raise SystemExit(f"the stub answers {stub.size} bytes, the mock {event.size}")
+            rows.insert(0, stub)
+        for line in descriptions:
+            print(line)
+        print(f"load: {generator}; {rounds} round(s), median shown; warm-up {warmup}s per "
+              f"target discarded" + ("" if args.no_wiremock else
+                                     f", WireMock JIT warm-up {wm_warmup}s discarded"))
+        print(f"throttling: per-app-per-mailbox limits raised via set_limits (concurrency "
+              f"{RAISED_CONCURRENCY}, {RAISED_PER_10_MIN} requests / 10 min): counted, never 429")
+        print(f"machine: {os.cpu_count()} cores, 1-min load average {os.getloadavg()[0]:.2f} "
+              f"at start (above ~1: other processes, or a run that just ended, share the CPU)",
+              flush=True)
+        if not args.no_wiremock and wm_warmup:
+            history = warm_up_jvm(run, rows[0], wm_warmup, args.connections, args.threads)
+            print(f"wiremock: warm-up windows (req/s) {' '.join(f'{r:.0f}' for r in history)}; "
+                  f"{jvm_threads(wiremock_pid[0])} JVM threads", flush=True)
+        if warmup:
+            for row in rows:
+                run(row.url, row.headers, warmup, args.connections, args.threads)
+        for _ in range(rounds):
+            for row in rows:
+                measured = run(row.url, row.headers, duration, args.connections, args.threads)
+                if measured.errors:
+                    raise SystemExit(f"{row.server} {row.name}: {measured.errors} failed "
+                                     f"responses under load")
+                row.runs.append(measured)
+    summary = print_table(rows)
+    print(f"\nload average at end {os.getloadavg()[0]:.2f}; wall time "
+          f"{time.monotonic() - started:.0f}s")
     if args.json:
-        print(json.dumps({"server": args.server, "load": generator,
-                          "connections": args.connections, "duration": args.duration,
-                          "req_per_s": results, "ratios": ratios}))
+        print(json.dumps({
+            "load": generator, "rounds": rounds, "summary": summary,
+            "rows": [{"server": r.server, "target": r.name, "req_per_s": r.median("rate"),
+                      "p50_ms": r.median("p50_ms"), "p99_ms": r.median("p99_ms"),
+                      "bytes": r.size, "runs": [m.rate for m in r.runs]} for r in rows]}))
     return 0
 
 

@@ -126,9 +126,8 @@ class Caller:
     """A verified token, cached per Authorization header (the expiry is checked every time)."""
 
     ctx: AccessContext
-    # Shared by every audit entry of this token: one GC-tracked list instead of one per request
-    # keeps full garbage collections cheap as the audit log grows. Treat it as read-only.
-    scopes_sorted: list[str]
+    # Shared by every audit entry of this token (AuditLog.add stores it as is).
+    scopes_sorted: tuple[str, ...]
     key: str  # identifies the principal in delta tokens: the user oid or "app"
     exp: float
     nbf: float | None
@@ -184,7 +183,7 @@ class Authenticator:
             raise unauthenticated("Access token validation failure. Invalid audience.")
         key = (ctx.user_id or "") if ctx.kind == "delegated" else "app"
         nbf = claims.get("nbf")
-        return Caller(ctx, sorted(ctx.permissions), key, float(claims["exp"]),
+        return Caller(ctx, tuple(sorted(ctx.permissions)), key, float(claims["exp"]),
                       float(nbf) if isinstance(nbf, int | float) else None)
 
 

@@ -30,6 +30,7 @@ on calendarView delta → 400 `ErrorInvalidUrlQuery`.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -367,14 +368,48 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+class KnownIds:
+    """The ids a calendarView delta client may hold after a round: the in-scope ids of the
+    collection at some earlier state (`base`, shared by many rounds) with the changes since then
+    applied (`added`, `removed`): an incremental round costs its changes, not the calendar."""
+
+    __slots__ = ("base", "added", "removed")
+
+    def __init__(self, base: frozenset[str], added: frozenset[str],
+                 removed: frozenset[str]) -> None:
+        self.base, self.added, self.removed = base, added, removed
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self.added or (item_id in self.base and item_id not in self.removed)
+
+
+@dataclass(slots=True)
+class _Scope:
+    """The in-scope ids of one collection (for one delta route and window) as of `seq`, and what
+    the changes up to `applied` did to that set (`added`, `removed`), folded in as they come."""
+
+    collection: Collection[Any]
+    seq: int
+    ids: list[str]  # sorted
+    id_set: frozenset[str]
+    applied: int
+    added: set[str]
+    removed: set[str]
+
+
 class DeltaTokens:
-    """Signs and checks delta/skip tokens; keeps the calendarView id sets (bounded LRU)."""
+    """Signs and checks delta/skip tokens; keeps the calendarView id sets (bounded LRU) and, per
+    collection and window, the sorted in-scope ids (bounded LRU) that full rounds page through and
+    rounds' id sets build on."""
 
     KNOWN_MAX = 20_000
+    SCOPES_MAX = 256
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
-        self._known: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._known: OrderedDict[str, KnownIds] = OrderedDict()
+        self._scopes: OrderedDict[tuple[int, str, tuple[str, str] | None], _Scope] = (
+            OrderedDict())
 
     def encode(self, token: DeltaToken) -> str:
         payload = json.dumps(token.to_payload(), separators=(",", ":")).encode()
@@ -398,14 +433,14 @@ class DeltaTokens:
             raise invalid_sync_state()
         return token
 
-    def remember(self, ids: frozenset[str]) -> str:
+    def remember(self, ids: KnownIds) -> str:
         ref = secrets.token_urlsafe(9)
         self._known[ref] = ids
         if len(self._known) > self.KNOWN_MAX:
             self._known.popitem(last=False)
         return ref
 
-    def known(self, ref: str | None) -> frozenset[str]:
+    def known(self, ref: str | None) -> KnownIds | frozenset[str]:
         if ref is None:
             return frozenset()
         ids = self._known.get(ref)
@@ -414,8 +449,58 @@ class DeltaTokens:
         self._known.move_to_end(ref)
         return ids
 
+    def scope(self, src: DeltaSource, current: bool) -> _Scope:
+        """The in-scope ids of `src`'s collection: as of now when `current` (a full round pages
+        through them), else as of an earlier state with the changes since folded into `added`
+        and `removed`; made afresh when those grow past an eighth of the ids (or 256), so that
+        folding stays cheap and a rebuild is paid once per many rounds."""
+        coll = src.collection
+        key = (id(coll), src.route, src.window)
+        entry = self._scopes.get(key)
+        if entry is not None and entry.collection is coll:
+            if coll.last_seq != entry.applied:
+                self._fold(src, entry)
+            if (coll.last_seq == entry.seq if current
+                    else len(entry.added) + len(entry.removed) <= max(256, len(entry.ids) // 8)):
+                self._scopes.move_to_end(key)
+                return entry
+        # Every change to a collection goes through put/delete and moves its last_seq, so ids
+        # computed at one last_seq stay right until the next change.
+        ids = sorted(i for i, item in coll.items.items() if src.in_scope(item))
+        entry = self._scopes[key] = _Scope(coll, coll.last_seq, ids, frozenset(ids),
+                                           coll.last_seq, set(), set())
+        self._scopes.move_to_end(key)
+        if len(self._scopes) > self.SCOPES_MAX:
+            self._scopes.popitem(last=False)
+        return entry
+
+    @staticmethod
+    def _fold(src: DeltaSource, entry: _Scope) -> None:
+        """Apply the changes after `entry.applied`: O(new changes), never the collection."""
+        coll = src.collection
+        items = coll.items
+        for change in coll.changes_since(entry.applied):
+            item = items.get(change.item_id)
+            if item is not None and src.in_scope(item):
+                entry.added.add(change.item_id)
+                entry.removed.discard(change.item_id)
+            else:
+                entry.removed.add(change.item_id)
+                entry.added.discard(change.item_id)
+        entry.applied = coll.last_seq
+
+    def holding(self, src: DeltaSource, started: int) -> KnownIds:
+        """What the client may hold at the end of a round that began at `started`: everything
+        in scope now, plus anything that changed while the round was being paged (it may have
+        been sent and then left the scope)."""
+        entry = self.scope(src, current=False)
+        during = {c.item_id for c in src.collection.changes_since(started)}
+        return KnownIds(entry.id_set, frozenset(entry.added | during),
+                        frozenset(entry.removed - during))
+
     def clear(self) -> None:
         self._known.clear()
+        self._scopes.clear()
 
 
 # -- delta rounds ----------------------------------------------------------------------------------
@@ -458,7 +543,7 @@ def delta_page(tokens: DeltaTokens, src: DeltaSource, query: Query, *, user: str
                size_override: int | None) -> DeltaPage:
     """One page of a delta round (see the module docstring for the token design)."""
     skip_text, delta_text = query.get("$skiptoken"), query.get("$deltatoken")
-    known: frozenset[str] = frozenset()
+    known: KnownIds | frozenset[str] = frozenset()
     if skip_text is not None or delta_text is not None:
         token = tokens.decode(skip_text if skip_text is not None else delta_text or "",
                               "skip" if skip_text is not None else "delta")
@@ -484,10 +569,12 @@ def delta_page(tokens: DeltaTokens, src: DeltaSource, query: Query, *, user: str
     position: Any
     if token.base is None:  # full round: everything in scope, in id order
         after = token.position or ""
-        ids = sorted(i for i, item in coll.items.items() if i > after and src.in_scope(item))
-        page_ids = ids[:size]
-        more = len(ids) > size
-        fragments = [src.render(coll.items[i]) for i in page_ids]
+        ids = tokens.scope(src, current=True).ids
+        first = bisect.bisect_right(ids, after)
+        page_ids = ids[first:first + size]
+        more = len(ids) - first > size
+        items = coll.items
+        fragments = [src.render(items[i]) for i in page_ids]
         position = page_ids[-1] if page_ids else after
     else:  # incremental: changes after the base, up to the round's start
         position = token.position
@@ -513,9 +600,7 @@ def delta_page(tokens: DeltaTokens, src: DeltaSource, query: Query, *, user: str
     if src.windowed:
         # What the client may now hold: everything in the window, plus anything that changed
         # while the round was being paged (it may have been sent and then left the window).
-        holding = {i for i, item in coll.items.items() if src.in_scope(item)}
-        holding.update(c.item_id for c in coll.changes_since(token.started))
-        known_ref = tokens.remember(frozenset(holding))
+        known_ref = tokens.remember(tokens.holding(src, token.started))
     done = DeltaToken("delta", token.route, token.user, token.app, token.principal,
                       token.collection, token.window, token.started, token.started,
                       token.started, size, token.epoch, known_ref)
