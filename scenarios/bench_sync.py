@@ -23,11 +23,9 @@ Measured, in the benchmark process, the median of --rounds runs each:
     converted or stored: the floor any sync of this data costs on this client;
 (c) incremental: after K events were changed, one sync round from the stored cursor; its
     download-only twin is shown beside it;
-(a*) and (c*): the same rounds with the store writes recommended in docs/performance.md (one
-    bulk DELETE and one executemany INSERT instead of a session.merge per meeting), prototyped
-    in this script (`bulk_store_sync`) on top of the same provider round, because the sync core
-    (harness/reference/service.py) and the store are not this benchmark's to change;
-    --no-prototype leaves them out.
+(a*) and (c*), only with --prototype: the same rounds through `bulk_store_sync`, the prototype
+    of the set-based store writes that the sync core has since adopted (one bulk DELETE and one
+    executemany INSERT instead of a session.merge per meeting); kept to compare variants.
 
 Printed: times, events/s, (b)/(a) as "ingest / download-only" (aim >= 50%), and for (c) the
 time per N with the ratio of the largest N's time to the smallest N's (aim: ~1, no growth).
@@ -439,9 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=10, help="K events changed per round")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--no-prototype", dest="prototype", action="store_false",
-                        help="skip the (a*) columns: the recommended bulk store writes, "
-                             "prototyped in this script")
+    parser.add_argument("--prototype", action="store_true",
+                        help="also run the (a*) columns: the bulk-write prototype the sync "
+                             "core now follows, to compare store variants")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in (args.sizes or ("1000,5000" if args.quick
                                              else "1000,5000,20000")).split(",")]

@@ -79,11 +79,15 @@ from harness.reference.store import (
 SETTINGS_ROLES = policy.ADMIN_ROLES
 
 
+def _row_values(user: str, m: MeetingData) -> dict[str, Any]:
+    return {"user": user, "provider_id": m.provider_id, "subject": m.subject,
+            "start": m.start.astimezone(UTC), "end": m.end.astimezone(UTC),
+            "location": m.location, "join_url": m.join_url, "attendees": list(m.attendees),
+            "private": m.private, "change_key": m.change_key}
+
+
 def _row_from(user: str, m: MeetingData) -> MeetingRow:
-    return MeetingRow(user=user, provider_id=m.provider_id, subject=m.subject,
-                      start=m.start.astimezone(UTC), end=m.end.astimezone(UTC),
-                      location=m.location, join_url=m.join_url, attendees=list(m.attendees),
-                      private=m.private, change_key=m.change_key)
+    return MeetingRow(**_row_values(user, m))
 
 
 def _meeting(row: MeetingRow) -> Meeting:
@@ -629,14 +633,15 @@ class ReferenceIntegration:
         with self.store.session() as s:
             row = self.store.integration(s, user)
             assert row is not None
+            # Set-based writes, one transaction: a per-row merge cost ~280 us a meeting and
+            # made the store, not the provider, the bottleneck of an initial ingest.
+            who = user.lower()
+            latest = {m.provider_id: m for m in result.upserts}  # the last change wins
             if result.replace_all:
                 self.store.clear_meetings(s, user)
-            for provider_id in result.removed:
-                existing = s.get(MeetingRow, (user.lower(), provider_id))
-                if existing is not None:
-                    s.delete(existing)
-            for meeting in result.upserts:
-                s.merge(_row_from(user.lower(), meeting))
+            else:
+                self.store.delete_meetings(s, user, [*result.removed, *latest])
+            self.store.insert_meetings(s, [_row_values(who, m) for m in latest.values()])
             row.sync_cursor = result.cursor
             row.calendar_state = "ok"
 
