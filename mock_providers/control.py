@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mock_providers.describe import describe
-from mock_providers.hub import Hub
+from mock_providers.hub import GoogleAdmin, GraphAdmin, Hub, MicrosoftAdmin
 from mock_providers.world import Attendee, Calendar, Event, FaultSpec, MsTenant, MsUser
+from mock_providers.world.model import parse_build
 from mock_providers.world.seed import change_key
 
 
@@ -136,6 +137,28 @@ def _ms_user(hub: Hub, upn: str) -> MsUser:
     return user
 
 
+def _not_mounted(name: str) -> ControlError:
+    return ControlError(404, "providerNotMounted", f"the {name} mock is not mounted on this hub")
+
+
+def _microsoft(hub: Hub) -> MicrosoftAdmin:
+    if hub.admin.microsoft is None:
+        raise _not_mounted("Microsoft identity")
+    return hub.admin.microsoft
+
+
+def _graph(hub: Hub) -> GraphAdmin:
+    if hub.admin.graph is None:
+        raise _not_mounted("Microsoft Graph")
+    return hub.admin.graph
+
+
+def _google(hub: Hub) -> GoogleAdmin:
+    if hub.admin.google is None:
+        raise _not_mounted("Google")
+    return hub.admin.google
+
+
 def _calendar(hub: Hub, owner: str) -> Calendar:
     ms = hub.world.ms_user(owner)
     if ms is not None:
@@ -218,49 +241,39 @@ def routes(hub: Hub) -> list[BaseRoute]:
                              "entries": [e.to_dict() for e in entries]})
 
     async def password(request: Request) -> Response:
-        from mock_providers.microsoft import identity
-
         user = _ms_user(hub, request.path_params["upn"])
         body: PasswordIn = await _body(request, PasswordIn)
-        identity.change_password(hub, user, body.password)
+        _microsoft(hub).change_password(user, body.password)
         return JSONResponse({"upn": user.upn, "password_changed": True})
 
     async def revoke(request: Request) -> Response:
-        from mock_providers.microsoft import identity
-
         user = _ms_user(hub, request.path_params["upn"])
-        identity.revoke_sessions(hub, user)
+        _microsoft(hub).revoke_sessions(user)
         return JSONResponse({"upn": user.upn, "revoked": True})
 
     async def consent_policy(request: Request) -> Response:
-        from mock_providers.microsoft import identity
-
         tenant = _tenant(hub, request.path_params["tenant"])
         body: ConsentPolicyIn = await _body(request, ConsentPolicyIn)
-        identity.set_user_consent_policy(hub, tenant, body.users_may_consent, body.delay_seconds)
+        _microsoft(hub).set_user_consent_policy(tenant, body.users_may_consent, body.delay_seconds)
         return JSONResponse({"tenant": tenant.id, "users_may_consent": tenant.users_may_consent,
                              "pending": tenant.pending_users_may_consent})
 
     async def admin_consent(request: Request) -> Response:
-        from mock_providers.microsoft import identity
-
         tenant = _tenant(hub, request.path_params["tenant"])
         body: AdminConsentIn = await _body(request, AdminConsentIn)
         if body.client_id not in tenant.apps:
             raise ControlError(404, "appNotFound", f"no app {body.client_id!r} in the tenant")
-        identity.grant_admin_consent(hub, tenant, body.client_id, body.scopes)
+        _microsoft(hub).grant_admin_consent(tenant, body.client_id, body.scopes)
         return JSONResponse({"tenant": tenant.id, "client_id": body.client_id,
                              "scopes": sorted(tenant.admin_consents.get(body.client_id, ()))})
 
     async def app_roles(request: Request) -> Response:
-        from mock_providers.microsoft import identity
-
         tenant = _tenant(hub, request.path_params["tenant"])
         client_id = request.path_params["client_id"]
         if client_id not in tenant.apps:
             raise ControlError(404, "appNotFound", f"no app {client_id!r} in the tenant")
         body: RolesIn = await _body(request, RolesIn)
-        identity.set_app_roles(hub, tenant, client_id, body.roles)
+        _microsoft(hub).set_app_roles(tenant, client_id, body.roles)
         return JSONResponse({"client_id": client_id,
                              "roles": sorted(tenant.apps[client_id].granted_roles)})
 
@@ -312,13 +325,11 @@ def routes(hub: Hub) -> list[BaseRoute]:
         return JSONResponse(event_view(event))
 
     async def graph_limits(request: Request) -> Response:
-        from mock_providers.microsoft import graph_errors
-
         if request.method == "DELETE":
-            limits = graph_errors.reset_limits(hub)
+            limits = _graph(hub).reset_limits()
         else:
             body: GraphLimitsIn = await _body(request, GraphLimitsIn)
-            limits = graph_errors.set_limits(hub, body.concurrency, body.per_10_min)
+            limits = _graph(hub).set_limits(body.concurrency, body.per_10_min)
         return JSONResponse({"concurrency": limits.concurrency, "per_10_min": limits.per_10_min,
                              "window_seconds": limits.window_seconds})
 
@@ -352,8 +363,6 @@ def routes(hub: Hub) -> list[BaseRoute]:
         enforce_oauth: bool | None = None
 
     async def exchange(request: Request) -> Response:
-        from mock_providers.microsoft.ews_render import parse_build
-
         tenant = _tenant(hub, request.path_params["tenant"])
         body: ExchangeIn = await _body(request, ExchangeIn)
         if body.build is not None:
@@ -371,25 +380,21 @@ def routes(hub: Hub) -> list[BaseRoute]:
                              "enforce_oauth": tenant.enforce_oauth})
 
     async def google_password(request: Request) -> Response:
-        from mock_providers.google import oauth
-
         email = request.path_params["email"]
         user = hub.world.google_user(email)
         if user is None:
             raise ControlError(404, "userNotFound", f"no Google user {email!r}")
         body: PasswordIn = await _body(request, PasswordIn)
-        oauth.change_password(hub, user, body.password)
+        _google(hub).change_password(user, body.password)
         return JSONResponse({"email": user.email, "password_changed": True})
 
     async def google_revoke(request: Request) -> Response:
-        from mock_providers.google import oauth
-
         email = request.path_params["email"]
         user = hub.world.google_user(email)
         if user is None:
             raise ControlError(404, "userNotFound", f"no Google user {email!r}")
         client_id = request.query_params.get("client_id") or None
-        revoked = oauth.revoke_grants(hub, user, client_id)
+        revoked = _google(hub).revoke_grants(user, client_id)
         return JSONResponse({"email": user.email, "client_id": client_id, "revoked": revoked})
 
     table: list[tuple[str, Any, list[str]]] = [

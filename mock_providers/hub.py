@@ -1,21 +1,20 @@
-"""The mock hub: one ASGI app serving every mock provider and the control API.
+"""The hub's contract: what every provider and the control API are given.
 
-Providers are modules exposing `routes(hub) -> list[BaseRoute]`. They always reach the world as
-`hub.world` at request time (never capture it), because the control API swaps in a fresh world on
-reset.
+This module sits between the world and the providers and imports neither a provider nor the
+control API (the composition root, `mock_providers.app`, assembles them). A provider gets a `Hub`:
+the world (always read as `hub.world` at request time, never captured, because a reset swaps in a
+fresh one), the token signer, the audit recorder and the public URLs. Admin actions a provider
+offers to the control API are registered in `hub.admin` by the composition root, typed by the
+protocols below, so the control API never reaches into a provider module by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount
+from typing import Any, Protocol
 
 from mock_providers.signing import TokenSigner
-from mock_providers.world import AuditEntry, World
+from mock_providers.world import AuditEntry, GoogleUser, MsTenant, MsUser, World
 from mock_providers.world.seed import WorldProfile, build_world
 
 # URL layout. The Microsoft identity platform must sit at the root: MSAL reads the tenant from the
@@ -26,6 +25,50 @@ EWS_PATH = "/EWS/Exchange.asmx"
 GOOGLE_PREFIX = "/google"
 
 
+class MicrosoftAdmin(Protocol):
+    """What an Entra admin (or the user) does outside the protocol: the identity mock offers it."""
+
+    def change_password(self, user: MsUser, new_password: str) -> None: ...
+    def revoke_sessions(self, user: MsUser) -> None: ...
+    def set_user_consent_policy(self, tenant: MsTenant, allowed: bool,
+                                delay_seconds: int = 1800) -> None: ...
+    def grant_admin_consent(self, tenant: MsTenant, client_id: str,
+                            scopes: list[str]) -> None: ...
+    def set_app_roles(self, tenant: MsTenant, client_id: str, roles: list[str]) -> None: ...
+
+
+class GraphLimitsView(Protocol):
+    @property
+    def concurrency(self) -> int | None: ...
+    @property
+    def per_10_min(self) -> int | None: ...
+    @property
+    def window_seconds(self) -> int: ...
+
+
+class GraphAdmin(Protocol):
+    """Graph's throttling limits, liftable for load tests."""
+
+    def set_limits(self, concurrency: int | None, per_10_min: int | None) -> GraphLimitsView: ...
+    def reset_limits(self) -> GraphLimitsView: ...
+
+
+class GoogleAdmin(Protocol):
+    """What a Google account holder does outside the protocol."""
+
+    def change_password(self, user: GoogleUser, new_password: str) -> None: ...
+    def revoke_grants(self, user: GoogleUser, client_id: str | None = None) -> int: ...
+
+
+@dataclass
+class HubAdmin:
+    """Admin interfaces of the mounted providers; None where a provider is not mounted."""
+
+    microsoft: MicrosoftAdmin | None = None
+    graph: GraphAdmin | None = None
+    google: GoogleAdmin | None = None
+
+
 @dataclass
 class Hub:
     world: World
@@ -33,6 +76,7 @@ class Hub:
     ca_bundle: str | None = None
     profile: WorldProfile = field(default_factory=WorldProfile)
     signer: TokenSigner = field(default_factory=TokenSigner)
+    admin: HubAdmin = field(default_factory=HubAdmin)
 
     @classmethod
     def seeded(cls, seed: int, base_url: str, ca_bundle: str | None = None,
@@ -72,34 +116,3 @@ class Hub:
     @property
     def google_base(self) -> str:
         return self.base_url + GOOGLE_PREFIX
-
-
-RouteFactory = Callable[[Hub], list[BaseRoute]]
-
-
-def _provider_route_factories() -> list[tuple[str | None, RouteFactory]]:
-    """(mount prefix, factory) in match order; identity last because its routes start with a
-    path parameter (the tenant) that would otherwise shadow every other prefix."""
-    from mock_providers import control, google
-    from mock_providers.microsoft import ews, graph, identity
-
-    return [
-        (GRAPH_PREFIX, graph.routes),
-        (None, ews.routes),  # the one EWS_PATH route, at the root as Exchange serves it
-        (GOOGLE_PREFIX, google.routes),
-        (CONTROL_PREFIX, control.routes),
-        (None, identity.routes),
-    ]
-
-
-def create_app(hub: Hub) -> Starlette:
-    routes: list[BaseRoute] = []
-    for prefix, factory in _provider_route_factories():
-        provider_routes = factory(hub)
-        if prefix:
-            routes.append(Mount(prefix, routes=provider_routes))
-        else:
-            routes.extend(provider_routes)
-    app = Starlette(routes=routes)
-    app.state.hub = hub
-    return app

@@ -13,7 +13,8 @@ from types import TracebackType
 
 import uvicorn
 
-from mock_providers.hub import Hub, create_app
+from mock_providers.app import create_app
+from mock_providers.hub import Hub
 from mock_providers.tls import ServerCert, default_state_dir, issue_server_cert
 from mock_providers.world.seed import WorldProfile
 

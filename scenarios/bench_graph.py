@@ -66,7 +66,8 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from mock_providers.hub import GRAPH_PREFIX, Hub, create_app  # noqa: E402
+from mock_providers.app import create_app  # noqa: E402
+from mock_providers.hub import GRAPH_PREFIX, Hub  # noqa: E402
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, app_access_claims  # noqa: E402
 from mock_providers.microsoft.graph import set_limits  # noqa: E402
 from mock_providers.world import Event  # noqa: E402

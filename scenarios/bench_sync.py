@@ -158,8 +158,8 @@ def hub_process(seed: int, life: float = 1800.0) -> Iterator[HubProcess]:
 # -- the reference implementation with a connected user --------------------------------------------
 @contextmanager
 def connected_reference(hub: HubProcess) -> Iterator[tuple[Any, str]]:
+    from harness.api.models import AccountSpec, ConnectRequest
     from harness.control_client import ControlClient
-    from harness.driver.models import AccountSpec, ConnectRequest
     from harness.reference import ReferenceConfig, ReferenceIntegration
     from harness.useragent import UserAgent
 

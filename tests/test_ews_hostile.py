@@ -22,7 +22,8 @@ import pytest
 from lxml import etree
 
 from harness.net import httpx_verify
-from mock_providers.hub import Hub, create_app
+from mock_providers.app import create_app
+from mock_providers.hub import Hub
 from mock_providers.server import HubServer
 
 S = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -265,6 +265,6 @@ def validate_settings_defaults() -> dict[str, Any]:
 
 
 def test_the_settings_table_matches_the_schema() -> None:
-    from harness.driver.models import AccountSettings
+    from harness.api.models import AccountSettings
 
     assert set(SETTINGS) == set(AccountSettings.model_fields)

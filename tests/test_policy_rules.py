@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from harness.driver.models import Meeting
+from harness.api.models import Meeting
 from harness.reference.policy import (
     DEFAULTS,
     Conflict,

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
+from harness.api.models import AccountSpec, PolicyChange, PolicyTarget
 from harness.driver.base import DriverError
-from harness.driver.models import AccountSpec, PolicyChange, PolicyTarget
 from harness.reference import ReferenceConfig, ReferenceIntegration
 
 HARNESS_SEED = int(os.environ.get("CALHARNESS_SEED", "42"))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from harness.api.models import AccountSpec, ConnectRequest
 from harness.control_client import ControlClient
-from harness.driver.models import AccountSpec, ConnectRequest
 from harness.reference import ReferenceConfig, ReferenceIntegration
 from mock_providers.server import HubServer
 

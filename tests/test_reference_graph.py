@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.api.models import AccountSpec, ConnectRequest
 from harness.control_client import ControlClient
-from harness.driver.models import AccountSpec, ConnectRequest
 from harness.reference import ReferenceConfig, ReferenceIntegration
 from harness.useragent import UserAgent
 from mock_providers.server import HubServer

@@ -1,7 +1,6 @@
 """The driver seam between step definitions and the integration under test."""
 
-from harness.driver.base import DriverError, IntegrationDriver
-from harness.driver.models import (
+from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
@@ -14,6 +13,7 @@ from harness.driver.models import (
     MeetingUpdate,
     SettingsChangeResult,
 )
+from harness.driver.base import DriverError, IntegrationDriver
 
 __all__ = [
     "AccountSettings", "AccountSpec", "AdminConsentResult", "ConnectRequest", "ConnectStart",

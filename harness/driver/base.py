@@ -11,7 +11,8 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from harness.driver.models import (
+from harness.api.errors import DriverError
+from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
@@ -38,14 +39,7 @@ from harness.driver.models import (
     SignInResult,
 )
 
-
-class DriverError(Exception):
-    """The integration refused or failed an operation; `code` is machine-readable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+__all__ = ["DriverError", "IntegrationDriver"]
 
 
 class IntegrationDriver(ABC):

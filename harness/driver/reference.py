@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from harness.driver.base import IntegrationDriver
-from harness.driver.models import (
+from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
@@ -32,6 +31,7 @@ from harness.driver.models import (
     SignInMethod,
     SignInResult,
 )
+from harness.driver.base import IntegrationDriver
 from harness.reference import ReferenceConfig, ReferenceIntegration
 
 

@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from sqlalchemy.orm import Session
 
-from harness.driver.base import DriverError
-from harness.driver.models import (
+from harness.api.errors import DriverError
+from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.api.models import AccountSpec
 from harness.bdd.context import ScenarioContext
-from harness.driver.models import AccountSpec
 from harness.steps.vocabulary import ACCESS, AUTHORIZE_WITH, SERVICES, lookup
 
 ORDINALS = {"first": 0, "second": 1, "third": 2}

@@ -6,8 +6,8 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.api.models import ConnectRequest
 from harness.bdd.context import ScenarioContext
-from harness.driver.models import ConnectRequest
 from harness.steps.vocabulary import bare_scope
 
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pytest_bdd import given, parsers, then, when
 
+from harness.api.models import ConnectRequest
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
-from harness.driver.models import ConnectRequest
 
 
 @given(parsers.parse('the admin sets the default calendar service to "Exchange" through the EWS '

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.api.models import AccountSpec
 from harness.bdd.context import ScenarioContext
-from harness.driver.models import AccountSpec
 from harness.steps.connect_steps import connect_user
 from harness.steps.vocabulary import is_write_operation
 

@@ -8,9 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pytest_bdd import given, parsers, then, when
 
-from harness.bdd.context import ScenarioContext
-from harness.driver.base import DriverError
-from harness.driver.models import (
+from harness.api.models import (
     AccountSettings,
     ClientInfo,
     ConnectRequest,
@@ -18,6 +16,8 @@ from harness.driver.models import (
     PolicyChangeResult,
     PolicyTarget,
 )
+from harness.bdd.context import ScenarioContext
+from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
 from harness.steps.connect_steps import connect, sign_in
 from harness.steps.vocabulary import ACCESS, SERVICES, lookup

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.api.models import CallHistoryEntry, Meeting, MeetingRequest
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
-from harness.driver.models import CallHistoryEntry, Meeting, MeetingRequest
 from harness.steps.account_steps import member_of
 from harness.steps.connect_steps import connect_user
 from harness.steps.policy_steps import remember_state

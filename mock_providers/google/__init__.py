@@ -10,7 +10,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from mock_providers.google import calendar, oauth, people
+from mock_providers.google.oauth import GoogleAccountAdmin
 from mock_providers.hub import Hub
+
+__all__ = ["GoogleAccountAdmin", "routes"]
 
 
 def routes(hub: Hub) -> list[BaseRoute]:

@@ -196,6 +196,19 @@ def change_password(hub: Hub, user: GoogleUser, new_password: str) -> None:
     _end_sessions(hub.world, user.email)
 
 
+@dataclass(frozen=True)
+class GoogleAccountAdmin:
+    """The control API's view of the two operations (`mock_providers.hub.GoogleAdmin`)."""
+
+    hub: Hub
+
+    def change_password(self, user: GoogleUser, new_password: str) -> None:
+        change_password(self.hub, user, new_password)
+
+    def revoke_grants(self, user: GoogleUser, client_id: str | None = None) -> int:
+        return revoke_grants(self.hub, user, client_id)
+
+
 def revoke_grants(hub: Hub, user: GoogleUser, client_id: str | None = None) -> int:
     """The user removes the app's access (one client, or all): every token of the pair dies and
     the consent is forgotten. Returns how many clients lost access."""

@@ -24,6 +24,7 @@ from lxml import etree
 
 from mock_providers.microsoft.ews_xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
 from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsTenant, MsUser
+from mock_providers.world.model import parse_build
 
 NSMAP = {"s": SOAP_NS, "m": M_NS, "t": T_NS}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -70,17 +71,6 @@ def _newest_request(major: int, minor: int, major_build: int) -> tuple[str, str]
         return name, name
     name = "Exchange2007" if minor == 0 else "Exchange2007_SP1"
     return name, name
-
-
-def parse_build(build: str) -> tuple[int, int, int, int]:
-    """`15.1.466.34` → (15, 1, 466, 34); ValueError for anything else."""
-    parts = build.strip().split(".")
-    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 6 for p in parts):
-        raise ValueError(f"an Exchange build is four dot-separated numbers, not {build!r}")
-    major, minor, major_build, minor_build = (int(p) for p in parts)
-    if major < 8 or major > 15:
-        raise ValueError(f"Exchange major version {major} is not one EWS ever had (8–15)")
-    return major, minor, major_build, minor_build
 
 
 def server_version(tenant: MsTenant) -> ServerVersion:

@@ -66,6 +66,7 @@ from mock_providers.microsoft.graph_auth import (
 from mock_providers.microsoft.graph_errors import (
     CONTENT_TYPE,
     GraphError,
+    GraphLimitsAdmin,
     Headers,
     Throttle,
     access_denied,
@@ -109,7 +110,7 @@ from mock_providers.microsoft.graph_json import (
 from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser, World
 from mock_providers.world.seed import change_key
 
-__all__ = ["routes", "set_limits", "reset_limits"]
+__all__ = ["GraphLimitsAdmin", "routes", "set_limits", "reset_limits"]
 
 _LIST_OPTIONS = ("$select", "$top", "$skip", "$filter", "$orderby", "$count", "$expand")
 _ITEM_OPTIONS = ("$select", "$expand")

@@ -169,6 +169,19 @@ def reset_limits(hub: Hub) -> GraphLimits:
     return DEFAULT_LIMITS
 
 
+@dataclass(frozen=True)
+class GraphLimitsAdmin:
+    """The control API's view of the limits (`mock_providers.hub.GraphAdmin`)."""
+
+    hub: Hub
+
+    def set_limits(self, concurrency: int | None, per_10_min: int | None) -> GraphLimits:
+        return set_limits(self.hub, concurrency, per_10_min)
+
+    def reset_limits(self) -> GraphLimits:
+        return reset_limits(self.hub)
+
+
 @dataclass(slots=True)
 class Throttle:
     """Counters keyed by (client_id, mailbox user id)."""

@@ -202,6 +202,29 @@ def set_app_roles(hub: Hub, tenant: MsTenant, client_id: str, roles: list[str]) 
     app.granted_roles = set(roles)
 
 
+@dataclass(frozen=True)
+class IdentityAdmin:
+    """The control API's view of the operations above (`mock_providers.hub.MicrosoftAdmin`)."""
+
+    hub: Hub
+
+    def change_password(self, user: MsUser, new_password: str) -> None:
+        change_password(self.hub, user, new_password)
+
+    def revoke_sessions(self, user: MsUser) -> None:
+        revoke_sessions(self.hub, user)
+
+    def set_user_consent_policy(self, tenant: MsTenant, allowed: bool,
+                                delay_seconds: int = 1800) -> None:
+        set_user_consent_policy(self.hub, tenant, allowed, delay_seconds)
+
+    def grant_admin_consent(self, tenant: MsTenant, client_id: str, scopes: list[str]) -> None:
+        grant_admin_consent(self.hub, tenant, client_id, scopes)
+
+    def set_app_roles(self, tenant: MsTenant, client_id: str, roles: list[str]) -> None:
+        set_app_roles(self.hub, tenant, client_id, roles)
+
+
 def _canonical_or_value_error(scopes: list[str]) -> set[str]:
     try:
         return canonical_scopes(scopes)

@@ -186,3 +186,15 @@ class GoogleClient:
 class GoogleDomain:
     domain: str
     users: dict[str, GoogleUser]  # lower-case email -> user
+
+
+# An Exchange build is world data (the tenant's server); EWS renders it and the control API sets it.
+def parse_build(build: str) -> tuple[int, int, int, int]:
+    """`15.1.466.34` → (15, 1, 466, 34); ValueError for anything else."""
+    parts = build.strip().split(".")
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+        raise ValueError(f"an Exchange build is four dot-separated numbers, not {build!r}")
+    major, minor, major_build, minor_build = (int(p) for p in parts)
+    if major < 8 or major > 15:
+        raise ValueError(f"Exchange major version {major} is not one EWS ever had (8–15)")
+    return major, minor, major_build, minor_build

@@ -8,7 +8,7 @@ hide from delegates.
 
 from __future__ import annotations
 
-from harness.driver.models import Meeting
+from harness.api.models import Meeting
 
 
 def time_slot_only(meeting: Meeting) -> Meeting:

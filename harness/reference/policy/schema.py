@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.driver.models import AccountSettings
+from harness.api.models import AccountSettings
 from harness.reference.policy.domains import DomainError, parse_allowed_domains
 from harness.reference.policy.refusal import Refusal
 from harness.reference.policy.rules import combined, settings_refusals

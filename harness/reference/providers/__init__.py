@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.driver.base import DriverError
+from harness.api.errors import DriverError
 from harness.reference.providers.base import Provider, ProviderEnv
 from harness.reference.providers.exchange_ews import EwsProvider
 from harness.reference.providers.google import GoogleProvider

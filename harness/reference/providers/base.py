@@ -16,8 +16,8 @@ from typing import Any, Literal
 import httpx
 import requests
 
-from harness.driver.base import DriverError
-from harness.driver.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.errors import DriverError
+from harness.api.models import Access, MeetingRequest, MeetingUpdate
 from harness.reference.config import ReferenceConfig
 
 Mode = Literal["delegated", "application"]

@@ -44,7 +44,7 @@ from exchangelib.protocol import BaseProtocol
 from exchangelib.queryset import DoesNotExist
 from oauthlib.oauth2 import TokenExpiredError
 
-from harness.driver.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.models import Access, MeetingRequest, MeetingUpdate
 from harness.net import PinnedCAAdapter, register_ca
 from harness.reference.providers.base import (
     AuthError,

@@ -23,8 +23,8 @@ from google.oauth2.credentials import Credentials as GoogleCredentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from harness.driver.base import DriverError
-from harness.driver.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.errors import DriverError
+from harness.api.models import Access, MeetingRequest, MeetingUpdate
 from harness.reference.config import GoogleEndpoints
 from harness.reference.providers.base import (
     AuthError,

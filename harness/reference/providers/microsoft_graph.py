@@ -8,7 +8,7 @@ from typing import Any
 
 import msal
 
-from harness.driver.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.models import Access, MeetingRequest, MeetingUpdate
 from harness.reference.providers.base import (
     AuthError,
     AuthStart,

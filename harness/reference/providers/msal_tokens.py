@@ -15,7 +15,7 @@ from typing import Any
 import msal
 import requests
 
-from harness.driver.base import DriverError
+from harness.api.errors import DriverError
 from harness.reference.config import AppRegistration, ReferenceConfig
 from harness.reference.providers.base import AuthError, ProviderEnv
 
