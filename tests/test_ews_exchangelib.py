@@ -56,7 +56,7 @@ from exchangelib.transport import get_service_authtype
 from harness.control_client import ControlClient
 from mock_providers.hub import Hub
 from mock_providers.microsoft import identity
-from mock_providers.microsoft.ews_render import decode_id
+from mock_providers.microsoft.ews.render import decode_id
 from mock_providers.server import HubServer
 from mock_providers.world import MsTenant, MsUser
 

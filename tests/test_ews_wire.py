@@ -21,7 +21,7 @@ from mock_providers.microsoft.claims import (
     app_access_claims,
     delegated_access_claims,
 )
-from mock_providers.microsoft.ews_render import encode_id, folder_key_for
+from mock_providers.microsoft.ews.render import encode_id, folder_key_for
 from mock_providers.server import HubServer
 from mock_providers.world import FaultSpec, MsTenant, MsUser
 

@@ -22,7 +22,7 @@ from typing import Literal
 
 from lxml import etree
 
-from mock_providers.microsoft.ews_xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
+from mock_providers.microsoft.ews.xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
 from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsTenant, MsUser
 from mock_providers.world.model import parse_build
 

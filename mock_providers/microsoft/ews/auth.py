@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from mock_providers.microsoft.claims import EXCHANGE_APP_ID, EXCHANGE_RESOURCE, access_context
-from mock_providers.microsoft.ews_render import Rights
-from mock_providers.microsoft.ews_xml import RequestRejected
+from mock_providers.microsoft.ews.render import Rights
+from mock_providers.microsoft.ews.xml import RequestRejected
 from mock_providers.signing import TokenInvalid
 
 if TYPE_CHECKING:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lxml import etree
 
-from mock_providers.microsoft.ews_auth import (
+from mock_providers.microsoft.ews.auth import (
     AccessDenied,
     Principal,
     calendar_rights,
@@ -53,7 +53,7 @@ from mock_providers.microsoft.ews_auth import (
     mailbox_owner,
     root_visible,
 )
-from mock_providers.microsoft.ews_render import (
+from mock_providers.microsoft.ews.render import (
     BUSINESS_PHONE_KEYS,
     EMAIL_KEYS,
     FREE_BUSY_OUT,
@@ -76,7 +76,7 @@ from mock_providers.microsoft.ews_render import (
     folder_key_for,
     success,
 )
-from mock_providers.microsoft.ews_xml import (
+from mock_providers.microsoft.ews.xml import (
     T_NS,
     RequestRejected,
     local,

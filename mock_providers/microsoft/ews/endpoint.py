@@ -3,7 +3,7 @@
 One request, in order: authentication (401 with Exchange's challenge headers, before any body is
 read), content type (415), a capped body (413), the hardened parse (ErrorSchemaValidation fault),
 the SOAP header (RequestServerVersion → ErrorInvalidServerVersion fault; ExchangeImpersonation →
-the acting mailbox), the fault plan, then the operation (ews_ops). Every answer is written to the
+the acting mailbox), the fault plan, then the operation (ops). Every answer is written to the
 audit log with the operation name (CreateItem/UpdateItem/DeleteItem mark writes) and the outcome
 ("ok" or the first ResponseCode). GET answers 401 unauthenticated, else ErrorInvalidRequest.
 
@@ -27,21 +27,21 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from mock_providers.hub import EWS_PATH, Hub
-from mock_providers.microsoft.ews_auth import (
+from mock_providers.microsoft.ews.auth import (
     Principal,
     Unauthorized,
     acting_user,
     authenticate,
     challenge_headers,
 )
-from mock_providers.microsoft.ews_ops import OPERATIONS, OpContext, read_header
-from mock_providers.microsoft.ews_render import (
+from mock_providers.microsoft.ews.ops import OPERATIONS, OpContext, read_header
+from mock_providers.microsoft.ews.render import (
     ServerVersion,
     fault_document,
     response_document,
     server_version,
 )
-from mock_providers.microsoft.ews_xml import (
+from mock_providers.microsoft.ews.xml import (
     M_NS,
     RequestRejected,
     SoapRequest,
