@@ -3,9 +3,10 @@
 One request, in order: authentication (401 with Exchange's challenge headers, before any body is
 read), content type (415), a capped body (413), the hardened parse (ErrorSchemaValidation fault),
 the SOAP header (RequestServerVersion → ErrorInvalidServerVersion fault; ExchangeImpersonation →
-the acting mailbox), the fault plan, then the operation (ops). Every answer is written to the
-audit log with the operation name (CreateItem/UpdateItem/DeleteItem mark writes) and the outcome
-("ok" or the first ResponseCode). GET answers 401 unauthenticated, else ErrorInvalidRequest.
+the acting mailbox), the fault plan, then the operation (the `operations` table). Every answer
+is written to the audit log with the operation name (CreateItem/UpdateItem/DeleteItem mark writes)
+and the outcome ("ok" or the first ResponseCode). GET answers 401 unauthenticated, else
+ErrorInvalidRequest.
 
 Fault plan (`world.faults.take("ews", method, path, user)` with `user` the acting mailbox):
 `throttle` → HTTP 500 ErrorServerBusy fault with BackOffMilliseconds = retry_after·1000
@@ -21,6 +22,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from lxml import etree
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -34,7 +36,8 @@ from mock_providers.microsoft.ews.auth import (
     authenticate,
     challenge_headers,
 )
-from mock_providers.microsoft.ews.ops import OPERATIONS, OpContext, read_header
+from mock_providers.microsoft.ews.context import OpContext
+from mock_providers.microsoft.ews.operations import OPERATIONS
 from mock_providers.microsoft.ews.render import (
     ServerVersion,
     fault_document,
@@ -48,6 +51,9 @@ from mock_providers.microsoft.ews.xml import (
     check_content_type,
     parse_envelope,
     read_capped,
+    schema_error,
+    t,
+    text,
 )
 from mock_providers.world import Fault as PlannedFault
 from mock_providers.world import MsUser
@@ -84,6 +90,29 @@ def _status_fault(spec_status: int, code: str | None) -> str:
         return "ErrorInternalServerTransientError"
     return {429: "ErrorServerBusy", 403: "ErrorAccessDenied"}.get(spec_status,
                                                                   "ErrorInvalidRequest")
+
+
+_DEFAULT_REQUEST_VERSION = "Exchange2007_SP1"  # what Exchange assumes without the element
+
+
+def read_header(header: etree._Element | None) -> tuple[str, str | None]:
+    """(RequestServerVersion, the mailbox ExchangeImpersonation names or None)."""
+    if header is None:
+        return _DEFAULT_REQUEST_VERSION, None
+    version_elem = header.find(t("RequestServerVersion"))
+    version = _DEFAULT_REQUEST_VERSION
+    if version_elem is not None:
+        version = (version_elem.get("Version") or "").strip()
+    impersonation = header.find(t("ExchangeImpersonation"))
+    if impersonation is None:
+        return version, None
+    sid = impersonation.find(t("ConnectingSID"))
+    for name in ("PrimarySmtpAddress", "SmtpAddress", "PrincipalName", "SID"):
+        value = text(sid, t(name))
+        if value and value.strip():
+            return version, value.strip()
+    raise schema_error("ExchangeImpersonation needs t:ConnectingSID with PrimarySmtpAddress, "
+                       "SmtpAddress, PrincipalName or SID.")
 
 
 class _Exchange:

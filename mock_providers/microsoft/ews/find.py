@@ -1,0 +1,122 @@
+"""FindItem: the items of a folder, filtered, sorted and paged.
+
+Shallow traversal (SoftDeleted and Associated find nothing); m:IndexedPageItemView (Offset,
+MaxEntriesReturned, BasePoint), m:CalendarView (overlap of [StartDate, EndDate),
+MaxEntriesReturned truncates and clears IncludesLastItemInRange), no view; m:Restriction and
+m:SortOrder as `restrictions` compiles them. QueryString, FractionalPageItemView, grouping and
+ContactsView are ErrorUnsupportedQueryFilter.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from lxml import etree
+
+from mock_providers.microsoft.ews.context import (
+    ItemError,
+    OpContext,
+    int_attr,
+    paging,
+    read_datetime,
+    read_shape,
+)
+from mock_providers.microsoft.ews.folders import folder_ids, folder_rights, resolve_folder
+from mock_providers.microsoft.ews.items import item_ref, render_item
+from mock_providers.microsoft.ews.render import Shape, error, success
+from mock_providers.microsoft.ews.restrictions import compile_restriction, sort_items
+from mock_providers.microsoft.ews.xml import m, schema_error, t
+from mock_providers.world import Event
+
+
+def find_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    shape = read_shape(op.find(m("ItemShape")))
+    traversal = op.get("Traversal") or "Shallow"
+    if traversal not in ("Shallow", "Deep", "SoftDeleted", "Associated"):
+        raise schema_error(f"The value '{traversal}' is invalid for Traversal.")
+    messages: list[etree._Element] = []
+    for elem in folder_ids(op.find(m("ParentFolderIds"))):
+        try:
+            messages.append(_find_in_folder(ctx, op, elem, shape, traversal))
+        except ItemError as err:
+            messages.append(error("FindItem", err.code, err.text))
+    return messages
+
+
+def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, shape: Shape,
+                    traversal: str) -> etree._Element:
+    ref = resolve_folder(ctx, elem)
+    rights = folder_rights(ctx, ref)
+    is_event = ref.calendar is not None
+    items: list[Any]
+    if traversal in ("SoftDeleted", "Associated"):
+        items = []
+    elif ref.calendar is not None:
+        items = sorted(ref.calendar.events, key=lambda e: (e.start, e.id))
+    elif ref.contacts is not None:
+        items = sorted(ref.contacts.contacts, key=lambda c: (c.display_name.casefold(), c.id))
+    else:
+        items = []
+    for unsupported in ("QueryString", "FractionalPageItemView", "GroupBy",
+                        "DistinguishedGroupBy", "ContactsView"):
+        if op.find(m(unsupported)) is not None:
+            raise ItemError("ErrorUnsupportedQueryFilter",
+                            f"m:{unsupported} is not supported by this server.")
+    restriction = op.find(m("Restriction"))
+    if restriction is not None:
+        kids = [c for c in restriction if isinstance(c.tag, str)]
+        if kids:
+            predicate = compile_restriction(kids[0], is_event)
+            items = [i for i in items if predicate(i)]
+    calendar_view = op.find(m("CalendarView"))
+    if calendar_view is not None and not is_event:
+        raise ItemError("ErrorInvalidOperation",
+                        "A CalendarView can only be used on a calendar folder.")
+    message = success("FindItem")
+    if calendar_view is not None:
+        page, attrs = _calendar_view(items, calendar_view)
+    else:
+        items = sort_items(items, op.find(m("SortOrder")), is_event)
+        page, attrs = _indexed_view(items, op.find(m("IndexedPageItemView")))
+    root = etree.SubElement(message, m("RootFolder"), attrs)
+    container = etree.SubElement(root, t("Items"))
+    for item in page:
+        render_item(container, item_ref(ref, item), shape, rights)
+    ctx.detail["items"] = ctx.detail.get("items", 0) + len(page)
+    return message
+
+
+def _calendar_view(events: list[Event], view: etree._Element
+                   ) -> tuple[list[Event], dict[str, str]]:
+    start = read_datetime(view.get("StartDate"), "StartDate")
+    end = read_datetime(view.get("EndDate"), "EndDate")
+    if end < start:
+        raise ItemError("ErrorCalendarEndDateIsEarlierThanStartDate",
+                        "EndDate is earlier than StartDate.")
+    if end - start > timedelta(days=2 * 366):
+        raise ItemError("ErrorCalendarViewRangeTooBig",
+                        "The time range for the calendar view is too big (at most two years).")
+    limit = int_attr(view, "MaxEntriesReturned", 0, 1)
+    inside = [e for e in events if e.start < end and e.end > start]
+    page = inside[:limit] if limit else inside
+    return page, {"TotalItemsInView": str(len(page)),
+                  "IncludesLastItemInRange": "true" if len(page) == len(inside) else "false"}
+
+
+def _indexed_view(items: list[Any], view: etree._Element | None
+                  ) -> tuple[list[Any], dict[str, str]]:
+    offset, limit = paging(view)
+    total = len(items)
+    if view is not None and view.get("BasePoint") == "End":
+        stop = max(0, total - offset)
+        begin = max(0, stop - limit) if limit else 0
+        page = items[begin:stop]
+        next_offset = offset + len(page)
+        last = begin == 0
+    else:
+        page = items[offset:offset + limit] if limit else items[offset:]
+        next_offset = offset + len(page)
+        last = next_offset >= total
+    return page, {"IndexedPagingOffset": str(next_offset), "TotalItemsInView": str(total),
+                  "IncludesLastItemInRange": "true" if last else "false"}

@@ -1,0 +1,350 @@
+"""Items: EventRef / ContactRef (a world item with its mailbox and folder), resolving an ItemId,
+rendering an item, and the GetItem, CreateItem, UpdateItem and DeleteItem operations.
+
+- GetItem; CreateItem (t:CalendarItem into calendars, t:Contact into contact folders);
+- UpdateItem (SetItemField / AppendToItemField / DeleteItemField; a stale ChangeKey under
+  NeverOverwrite or AutoResolve is ErrorIrresolvableConflict);
+- DeleteItem (all DeleteTypes remove the item from the world's folder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from mock_providers.microsoft.ews.context import (
+    ACCESS_DENIED,
+    MALFORMED,
+    ItemError,
+    OpContext,
+    first_child,
+    owner_of,
+    read_shape,
+)
+from mock_providers.microsoft.ews.fields import (
+    Patch,
+    apply_contact,
+    apply_event,
+    delete_patch,
+    read_contact_fields,
+    read_event_fields,
+)
+from mock_providers.microsoft.ews.folders import FolderRef, folder_rights, resolve_folder
+from mock_providers.microsoft.ews.render import (
+    Rights,
+    Shape,
+    calendar_item,
+    contact_item,
+    decode_id,
+    error,
+    success,
+)
+from mock_providers.microsoft.ews.xml import local, m, schema_error, t
+from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser
+from mock_providers.world.seed import change_key
+
+if TYPE_CHECKING:
+    from mock_providers.world import World
+
+_NOT_FOUND = "The specified object was not found in the store."
+
+
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    owner: MsUser
+    event: Event
+    calendar: Calendar
+
+    @property
+    def folder(self) -> FolderRef:
+        return FolderRef("calendar", self.owner, calendar=self.calendar)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRef:
+    owner: MsUser
+    contact: Contact
+    contacts: ContactFolder
+
+    @property
+    def folder(self) -> FolderRef:
+        return FolderRef("contacts", self.owner, contacts=self.contacts)
+
+
+ItemRef = EventRef | ContactRef
+
+
+def resolve_item(ctx: OpContext, elem: etree._Element) -> ItemRef:
+    if local(elem) != "ItemId":
+        raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
+    decoded = decode_id(elem.get("Id") or "")
+    if decoded is None or decoded.kind == "folder":
+        raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
+    owner = owner_of(ctx, decoded)
+    if owner is not None:
+        box = owner.mailbox
+        if decoded.kind == "event":
+            for calendar in box.calendars.values():
+                event = calendar.events.get(decoded.key)
+                if event is not None:
+                    return EventRef(owner, event, calendar)
+        else:
+            for folder in box.contact_folders.values():
+                contact = folder.contacts.get(decoded.key)
+                if contact is not None:
+                    return ContactRef(owner, contact, folder)
+    raise ItemError("ErrorItemNotFound", _NOT_FOUND)
+
+
+def world_id(ref: ItemRef) -> str:
+    return ref.event.id if isinstance(ref, EventRef) else ref.contact.id
+
+
+def render_item(parent: etree._Element, ref: ItemRef, shape: Shape, rights: Rights) -> None:
+    if isinstance(ref, EventRef):
+        calendar_item(parent, ref.event, ref.owner, ref.calendar, shape, rights)
+    else:
+        contact_item(parent, ref.contact, ref.owner, ref.contacts, shape, rights)
+
+
+def item_ref(ref: FolderRef, item: Event | Contact) -> ItemRef:
+    if isinstance(item, Event) and ref.calendar is not None:
+        return EventRef(ref.owner, item, ref.calendar)
+    if isinstance(item, Contact) and ref.contacts is not None:
+        return ContactRef(ref.owner, item, ref.contacts)
+    raise ValueError("the item does not belong to this folder")
+
+
+def get_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    shape = read_shape(op.find(m("ItemShape")))
+    ids = op.find(m("ItemIds"))
+    if ids is None:
+        raise schema_error("GetItem needs m:ItemIds.")
+    messages: list[etree._Element] = []
+    for elem in ids:
+        if not isinstance(elem.tag, str):
+            continue
+        try:
+            ref = resolve_item(ctx, elem)
+            rights = folder_rights(ctx, ref.folder)
+        except ItemError as err:
+            messages.append(error("GetItem", err.code, err.text))
+            continue
+        message = success("GetItem")
+        render_item(etree.SubElement(message, m("Items")), ref, shape, rights)
+        messages.append(message)
+    return messages
+
+
+SEND_INVITATIONS = ("SendToNone", "SendOnlyToAll", "SendToAllAndSaveCopy")
+
+
+def create_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    invitations = op.get("SendMeetingInvitations") or "SendToNone"
+    disposition = op.get("MessageDisposition") or "SaveOnly"
+    if invitations not in SEND_INVITATIONS or disposition not in (
+            "SaveOnly", "SendOnly", "SendAndSaveCopy"):
+        raise schema_error("SendMeetingInvitations or MessageDisposition has an invalid value.")
+    items = op.find(m("Items"))
+    if items is None:
+        raise schema_error("CreateItem needs m:Items.")
+    ctx.detail.update(invitations=invitations, disposition=disposition, created=[])
+    target_elem = first_child(op.find(m("SavedItemFolderId")))
+    messages: list[etree._Element] = []
+    for item in items:
+        if not isinstance(item.tag, str):
+            continue
+        try:
+            messages.append(_create_one(ctx, item, target_elem))
+        except ItemError as err:
+            messages.append(error("CreateItem", err.code, err.text))
+    return messages
+
+
+def _create_one(ctx: OpContext, item: etree._Element,
+                target_elem: etree._Element | None) -> etree._Element:
+    kind = local(item)
+    if kind not in ("CalendarItem", "Contact"):
+        raise ItemError("ErrorInvalidOperation", f"This server only stores calendar items and "
+                        f"contacts; '{kind}' cannot be created.")
+    if target_elem is not None:
+        ref = resolve_folder(ctx, target_elem)
+    elif kind == "CalendarItem":
+        ref = FolderRef("calendar", ctx.acting, calendar=ctx.acting.mailbox.default_calendar)
+    else:
+        ref = FolderRef("contacts", ctx.acting, contacts=ctx.acting.mailbox.default_contacts)
+    if kind == "CalendarItem" and ref.calendar is None:
+        raise ItemError("ErrorCannotCreateCalendarItemInNonCalendarFolder",
+                        "Calendar items can only be created in a calendar folder.")
+    if kind == "Contact" and ref.contacts is None:
+        raise ItemError("ErrorCannotCreateContactInNonContactFolder",
+                        "Contacts can only be created in a contacts folder.")
+    rights = folder_rights(ctx, ref, write=True)
+    message = success("CreateItem")
+    container = etree.SubElement(message, m("Items"))
+    world = ctx.world
+    created: ItemRef
+    if ref.calendar is not None:
+        event = _new_event(world, ref.owner, read_event_fields(item))
+        ref.calendar.events.put(event.id, event, world.next_seq())
+        created = EventRef(ref.owner, event, ref.calendar)
+    elif ref.contacts is not None:
+        contact = _new_contact(world, read_contact_fields(item))
+        ref.contacts.contacts.put(contact.id, contact, world.next_seq())
+        created = ContactRef(ref.owner, contact, ref.contacts)
+    ctx.detail["created"].append(world_id(created))
+    render_item(container, created, Shape(everything=False), rights)
+    return message
+
+
+def _new_event(world: World, owner: MsUser, patch: Patch) -> Event:
+    now = world.now()
+    event_id = world.new_id()
+    start = patch.get("start") or (now + timedelta(minutes=30 - now.minute % 30)).replace(
+        second=0, microsecond=0)
+    end = patch.get("end") or start + timedelta(minutes=30)
+    if end < start:
+        raise ItemError("ErrorCalendarEndDateIsEarlierThanStartDate",
+                        "EndDate is earlier than StartDate.")
+    event = Event(id=event_id, subject="", start=start, end=end, created=now, last_modified=now,
+                  ical_uid=f"{event_id}@calharness", change_key=change_key(event_id, 0),
+                  organizer_email=owner.upn, organizer_name=owner.display_name)
+    apply_event(event, {k: v for k, v in patch.items() if k not in ("start", "end")})
+    if not event.ical_uid:
+        event.ical_uid = f"{event_id}@calharness"
+    return event
+
+
+def _new_contact(world: World, patch: Patch) -> Contact:
+    now = world.now()
+    contact_id = world.new_id()
+    contact = Contact(id=contact_id, display_name="", created=now, last_modified=now,
+                      change_key=change_key(contact_id, "ews-contact", world.seq))
+    apply_contact(contact, patch)
+    if not contact.display_name:
+        contact.display_name = " ".join(p for p in (contact.given_name, contact.surname) if p) \
+            or (contact.emails[0] if contact.emails else "")
+    return contact
+
+
+_CONFLICT_MODES = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
+
+
+def update_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    conflict = op.get("ConflictResolution") or "AutoResolve"
+    if conflict not in _CONFLICT_MODES:
+        raise schema_error(f"The value '{conflict}' is invalid for ConflictResolution.")
+    changes = op.find(m("ItemChanges"))
+    if changes is None:
+        raise schema_error("UpdateItem needs m:ItemChanges.")
+    ctx.detail.update(conflict_resolution=conflict, updated=[],
+                      invitations=op.get("SendMeetingInvitationsOrCancellations"))
+    messages: list[etree._Element] = []
+    for change in changes:
+        if not isinstance(change.tag, str):
+            continue
+        try:
+            messages.append(_update_one(ctx, change, conflict))
+        except ItemError as err:
+            messages.append(error("UpdateItem", err.code, err.text))
+    return messages
+
+
+def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree._Element:
+    id_elem = next((c for c in change if isinstance(c.tag, str)), None)
+    updates = change.find(t("Updates"))
+    if id_elem is None or updates is None:
+        raise schema_error("t:ItemChange needs an item id and t:Updates.")
+    ref = resolve_item(ctx, id_elem)
+    rights = folder_rights(ctx, ref.folder, write=True)
+    is_event = isinstance(ref, EventRef)
+    current = ref.event.change_key if isinstance(ref, EventRef) else ref.contact.change_key
+    sent_key = id_elem.get("ChangeKey")
+    if sent_key and sent_key != current and conflict != "AlwaysOverwrite":
+        raise ItemError("ErrorIrresolvableConflict",
+                        "The send or update operation could not be performed because the change "
+                        "key passed in the request does not match the current change key for the "
+                        "item.")
+    if isinstance(ref, EventRef) and rights.redact_private and ref.event.sensitivity == "private":
+        raise ItemError("ErrorAccessDenied", ACCESS_DENIED)
+    patch: Patch = {}
+    for update in updates:
+        if not isinstance(update.tag, str):
+            continue
+        kids = [c for c in update if isinstance(c.tag, str)]
+        if not kids:
+            raise schema_error(f"t:{local(update)} needs a field.")
+        if local(update) == "DeleteItemField":
+            patch.update(delete_patch(kids[0], is_event))
+        elif len(kids) == 2 and local(update) in ("SetItemField", "AppendToItemField"):
+            read = read_event_fields if is_event else read_contact_fields
+            patch.update(read(kids[1]))
+        else:
+            raise ItemError("ErrorInvalidPropertySet",
+                            f"t:{local(update)} must name a field and carry the item.")
+    world = ctx.world
+    if isinstance(ref, EventRef):
+        event = ref.event
+        _apply_event_update(event, patch)
+        event.last_modified = world.now()
+        event.sequence += 1
+        event.change_key = change_key(event.id, event.sequence)
+        ref.calendar.events.put(event.id, event, world.next_seq())
+    else:
+        contact = ref.contact
+        apply_contact(contact, patch)
+        seq = world.next_seq()
+        contact.last_modified = world.now()
+        contact.change_key = change_key(contact.id, "ews-contact", seq)
+        ref.contacts.contacts.put(contact.id, contact, seq)
+    ctx.detail["updated"].append(world_id(ref))
+    message = success("UpdateItem")
+    render_item(etree.SubElement(message, m("Items")), ref, Shape(everything=False), rights)
+    conflicts = etree.SubElement(message, m("ConflictResults"))
+    etree.SubElement(conflicts, t("Count")).text = "0"
+    return message
+
+
+def _apply_event_update(event: Event, patch: Patch) -> None:
+    start, end = patch.get("start", event.start), patch.get("end", event.end)
+    if end < start:
+        raise ItemError("ErrorCalendarEndDateIsEarlierThanStartDate",
+                        "EndDate is earlier than StartDate.")
+    apply_event(event, patch)
+
+
+def delete_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
+    delete_type = op.get("DeleteType") or ""
+    if delete_type not in ("HardDelete", "SoftDelete", "MoveToDeletedItems"):
+        raise schema_error(f"The value '{delete_type}' is invalid for DeleteType.")
+    cancellations = op.get("SendMeetingCancellations")
+    ids = op.find(m("ItemIds"))
+    if ids is None:
+        raise schema_error("DeleteItem needs m:ItemIds.")
+    ctx.detail.update(delete_type=delete_type, cancellations=cancellations, deleted=[])
+    messages: list[etree._Element] = []
+    for elem in ids:
+        if not isinstance(elem.tag, str):
+            continue
+        try:
+            ref = resolve_item(ctx, elem)
+            rights = folder_rights(ctx, ref.folder, write=True)
+            if isinstance(ref, EventRef):
+                if rights.redact_private and ref.event.sensitivity == "private":
+                    raise ItemError("ErrorAccessDenied", ACCESS_DENIED)
+                if cancellations not in SEND_INVITATIONS:
+                    raise ItemError("ErrorSendMeetingCancellationsRequired",
+                                    "SendMeetingCancellations attribute is required for Calendar "
+                                    "items.")
+                ref.calendar.events.delete(ref.event.id, ctx.world.next_seq())
+            else:
+                ref.contacts.contacts.delete(ref.contact.id, ctx.world.next_seq())
+        except ItemError as err:
+            messages.append(error("DeleteItem", err.code, err.text))
+            continue
+        ctx.detail["deleted"].append(world_id(ref))
+        messages.append(success("DeleteItem"))
+    return messages

@@ -1,0 +1,197 @@
+"""FindItem's query language over world items: an m:Restriction compiled to a predicate
+(IsEqualTo, IsNotEqualTo, IsGreaterThan[OrEqualTo], IsLessThan[OrEqualTo], Exists, Contains,
+And, Or, Not) and an m:SortOrder, on the field URIs the tables below map to Event / Contact
+values (any other field is ErrorUnsupportedPathForQuery)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+from mock_providers.microsoft.ews.context import ItemError, read_bool, read_datetime
+from mock_providers.microsoft.ews.render import EMAIL_KEYS, FREE_BUSY_OUT, SENSITIVITY_OUT
+from mock_providers.microsoft.ews.xml import RequestRejected, local, schema_error
+from mock_providers.world import Contact, Event
+
+
+def _event_values() -> dict[str, Callable[[Event], Any]]:
+    return {
+        "item:Subject": lambda e: e.subject, "item:Body": lambda e: e.body,
+        "item:Sensitivity": lambda e: SENSITIVITY_OUT.get(e.sensitivity, "Normal"),
+        "item:Categories": lambda e: list(e.categories),
+        "item:DateTimeCreated": lambda e: e.created, "item:DateTimeReceived": lambda e: e.created,
+        "item:LastModifiedTime": lambda e: e.last_modified,
+        "item:ItemClass": lambda e: "IPM.Appointment",
+        "calendar:Start": lambda e: e.start, "calendar:End": lambda e: e.end,
+        "calendar:IsAllDayEvent": lambda e: e.is_all_day,
+        "calendar:Location": lambda e: e.location, "calendar:UID": lambda e: e.ical_uid,
+        "calendar:LegacyFreeBusyStatus": lambda e: FREE_BUSY_OUT.get(e.show_as, "Busy"),
+        "calendar:IsRecurring": lambda e: e.recurrence is not None,
+        "calendar:IsMeeting": lambda e: bool(e.attendees),
+        "calendar:CalendarItemType": lambda e: "RecurringMaster" if e.recurrence else "Single",
+        "calendar:Organizer": lambda e: e.organizer_email,
+        "calendar:IsOnlineMeeting": lambda e: e.is_online_meeting,
+    }
+
+
+def _contact_values() -> dict[str, Callable[[Contact], Any]]:
+    return {
+        "item:Subject": lambda c: c.display_name, "item:ItemClass": lambda c: "IPM.Contact",
+        "item:DateTimeCreated": lambda c: c.created,
+        "item:LastModifiedTime": lambda c: c.last_modified,
+        "contacts:DisplayName": lambda c: c.display_name,
+        "contacts:FileAs": lambda c: c.display_name,
+        "contacts:GivenName": lambda c: c.given_name, "contacts:Surname": lambda c: c.surname,
+        "contacts:CompanyName": lambda c: c.company_name,
+        "contacts:JobTitle": lambda c: c.job_title,
+        "contacts:EmailAddress": lambda c: list(c.emails),
+    }
+
+
+_EVENT_VALUES = _event_values()
+_CONTACT_VALUES = _contact_values()
+Predicate = Callable[[Any], bool]
+
+
+def _getter(uri_elem: etree._Element, is_event: bool) -> Callable[[Any], Any]:
+    uri = uri_elem.get("FieldURI") or ""
+    values: dict[str, Callable[[Any], Any]] = _EVENT_VALUES if is_event else _CONTACT_VALUES
+    getter = values.get(uri)
+    if getter is None or local(uri_elem) not in ("FieldURI", "IndexedFieldURI"):
+        raise ItemError("ErrorUnsupportedPathForQuery",
+                        f"The property '{uri or local(uri_elem)}' can't be used in a query here.")
+    index = uri_elem.get("FieldIndex")
+    if uri == "contacts:EmailAddress" and index in EMAIL_KEYS:
+        position = EMAIL_KEYS.index(index)
+        return lambda c: c.emails[position] if len(c.emails) > position else None
+    return getter
+
+
+def _coerce(constant: str, sample: Any) -> Any:
+    if isinstance(sample, datetime):
+        return read_datetime(constant, "Constant")
+    if isinstance(sample, bool):
+        return read_bool(constant, "Constant")
+    if isinstance(sample, int):
+        return int(constant)
+    return constant.casefold()
+
+
+def _norm(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _compare(op_name: str, left: Any, right: Any) -> bool:
+    if isinstance(left, list):
+        return any(_compare(op_name, v, right) for v in left) if op_name == "IsEqualTo" \
+            else not any(_compare("IsEqualTo", v, right) for v in left)
+    if left is None:
+        return op_name == "IsNotEqualTo"
+    left = _norm(left)
+    try:
+        match op_name:
+            case "IsEqualTo":
+                return bool(left == right)
+            case "IsNotEqualTo":
+                return bool(left != right)
+            case "IsGreaterThan":
+                return bool(left > right)
+            case "IsGreaterThanOrEqualTo":
+                return bool(left >= right)
+            case "IsLessThan":
+                return bool(left < right)
+            case _:
+                return bool(left <= right)
+    except TypeError:
+        return False
+
+
+_COMPARISONS = ("IsEqualTo", "IsNotEqualTo", "IsGreaterThan", "IsGreaterThanOrEqualTo",
+                "IsLessThan", "IsLessThanOrEqualTo")
+
+
+def compile_restriction(elem: etree._Element, is_event: bool) -> Predicate:
+    """A predicate over world items for one restriction element (depth bounded by the parser)."""
+    name = local(elem)
+    kids = [c for c in elem if isinstance(c.tag, str)]
+    if name in ("And", "Or"):
+        parts = [compile_restriction(c, is_event) for c in kids]
+        return (lambda i: all(p(i) for p in parts)) if name == "And" \
+            else (lambda i: any(p(i) for p in parts))
+    if name == "Not" and len(kids) == 1:
+        inner = compile_restriction(kids[0], is_event)
+        return lambda i: not inner(i)
+    if name == "Exists" and kids:
+        getter = _getter(kids[0], is_event)
+        return lambda i: getter(i) not in (None, "", [])
+    if name in _COMPARISONS and len(kids) == 2:
+        getter = _getter(kids[0], is_event)
+        right_elem = next((c for c in kids[1] if isinstance(c.tag, str)), None)
+        if right_elem is None:
+            raise schema_error(f"{name} needs a t:FieldURIOrConstant.")
+        if local(right_elem) == "Constant":
+            constant = right_elem.get("Value") or ""
+            return lambda i: _compare_constant(name, getter(i), constant)
+        other = _getter(right_elem, is_event)
+        return lambda i: _compare(name, getter(i), _norm(other(i)))
+    if name == "Contains" and len(kids) == 2:
+        return _contains(elem, _getter(kids[0], is_event), kids[1].get("Value") or "")
+    raise ItemError("ErrorInvalidRestriction", f"The restriction element '{name}' is not "
+                    "supported here.")
+
+
+def _compare_constant(op_name: str, value: Any, constant: str) -> bool:
+    sample = value[0] if isinstance(value, list) and value else value
+    if sample is None:
+        return op_name == "IsNotEqualTo"
+    try:
+        right = _coerce(constant, sample)
+    except (RequestRejected, ValueError):
+        return False
+    return _compare(op_name, value, right)
+
+
+def _contains(elem: etree._Element, getter: Callable[[Any], Any], constant: str) -> Predicate:
+    mode = elem.get("ContainmentMode") or "FullString"
+    exact = (elem.get("ContainmentComparison") or "Exact") == "Exact"
+    needle = constant if exact else constant.casefold()
+
+    def matches(value: Any) -> bool:
+        if isinstance(value, list):
+            return any(matches(v) for v in value)
+        if not isinstance(value, str):
+            return False
+        hay = value if exact else value.casefold()
+        if mode == "FullString":
+            return hay == needle
+        if mode == "Prefixed":
+            return hay.startswith(needle)
+        if mode == "PrefixOnWords":
+            return any(word.startswith(needle) for word in hay.split())
+        return needle in hay
+
+    return lambda i: matches(getter(i))
+
+
+def sort_items(items: list[Any], order: etree._Element | None, is_event: bool) -> list[Any]:
+    if order is None:
+        return items
+    for field_order in reversed([c for c in order if isinstance(c.tag, str)]):
+        uri_elem = next((c for c in field_order if isinstance(c.tag, str)), None)
+        if uri_elem is None:
+            raise schema_error("t:FieldOrder needs a field.")
+        getter = _getter(uri_elem, is_event)
+        items = sorted(items, key=lambda i, g=getter: _sort_key(g(i)),
+                       reverse=field_order.get("Order") == "Descending")
+    return items
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None or value == []:
+        return (0, "")
+    if isinstance(value, list):
+        value = value[0]
+    return (1, _norm(value) if not isinstance(value, datetime) else value.timestamp())
