@@ -23,6 +23,8 @@ from harness.useragent import AuthorizationOutcome, UserAgent
 from mock_providers.hub import Hub
 from mock_providers.microsoft import identity
 from mock_providers.microsoft.claims import EXCHANGE_RESOURCE, GRAPH_RESOURCE, access_context
+from mock_providers.microsoft.identity import admin as identity_admin
+from mock_providers.microsoft.identity.state import identity_state
 from mock_providers.server import HubServer
 from mock_providers.world import FaultSpec, MsApp, MsTenant, MsUser
 from mock_providers.world.seed import MS_REDIRECT_URI, PUBLIC_CLIENT_REDIRECT
@@ -233,7 +235,7 @@ def test_refresh_after_password_change_is_50173(server: HubServer) -> None:
     contoso = tenant_of(server.hub, "contoso")
     user = member(contoso)
     _, first = connect(server, contoso, user)
-    identity.change_password(server.hub, user, "Changed-Passw0rd!")
+    identity_admin.change_password(server.hub, user, "Changed-Passw0rd!")
     result = web_app(server, contoso).acquire_token_by_refresh_token(first["refresh_token"], READ)
     assert_aad_error(result, "invalid_grant", 50173)
 
@@ -242,7 +244,7 @@ def test_refresh_after_session_revocation_is_70008(server: HubServer) -> None:
     contoso = tenant_of(server.hub, "contoso")
     user = member(contoso)
     _, first = connect(server, contoso, user)
-    identity.revoke_sessions(server.hub, user)
+    identity_admin.revoke_sessions(server.hub, user)
     result = web_app(server, contoso).acquire_token_by_refresh_token(first["refresh_token"], READ)
     assert_aad_error(result, "invalid_grant", 70008)
 
@@ -264,8 +266,8 @@ def test_user_consent_disabled_shows_need_admin_approval_until_admin_consent(
     assert outcome.callback_url is None
     assert outcome.blocked_page_title == "Need admin approval"
     assert outcome.error == "AADSTS90094"
-    identity.grant_admin_consent(server.hub, fabrikam, confidential(fabrikam).client_id,
-                                 ["https://graph.microsoft.com/Calendars.Read"])
+    identity_admin.grant_admin_consent(server.hub, fabrikam, confidential(fabrikam).client_id,
+                                       ["https://graph.microsoft.com/Calendars.Read"])
     _, result = connect(server, fabrikam, member(fabrikam))
     assert verified(server, result["access_token"])["scp"] == "Calendars.Read"
 
@@ -285,7 +287,7 @@ def test_enabling_user_consent_takes_effect_after_30_minutes(clock_server: HubSe
     hub = clock_server.hub
     hub.reset()
     fabrikam = tenant_of(hub, "fabrikam")
-    identity.set_user_consent_policy(hub, fabrikam, True)
+    identity_admin.set_user_consent_policy(hub, fabrikam, True)
     _, before = sign_in(clock_server, web_app(clock_server, fabrikam), member(fabrikam), READ)
     assert before.blocked_page_title == "Need admin approval"
     hub.world.clock.advance(29 * 60)
@@ -420,7 +422,7 @@ def test_username_password_needs_consent_then_works(server: HubServer) -> None:
     before = desktop_app(server, contoso).acquire_token_by_username_password(
         user.upn, user.password, READ)
     assert_aad_error(before, "invalid_grant", 65001)
-    identity.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
+    identity_admin.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
     result = desktop_app(server, contoso).acquire_token_by_username_password(
         user.upn, user.password, READ)
     assert "access_token" in result, result
@@ -432,7 +434,7 @@ def test_username_password_needs_consent_then_works(server: HubServer) -> None:
 
 def test_username_password_with_bad_password_is_50126(server: HubServer) -> None:
     contoso = tenant_of(server.hub, "contoso")
-    identity.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
+    identity_admin.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
     result = desktop_app(server, contoso).acquire_token_by_username_password(
         member(contoso).upn, "not-my-password", READ)
     assert_aad_error(result, "invalid_grant", 50126)
@@ -647,20 +649,20 @@ def test_control_functions(local: tuple[Hub, TestClient]) -> None:
     hub, _ = local
     fabrikam = tenant_of(hub, "fabrikam")
     app = confidential(fabrikam)
-    identity.grant_admin_consent(hub, fabrikam, app.client_id,
-                                 ["https://graph.microsoft.com/Calendars.Read User.Read",
-                                  "https://outlook.office365.com/EWS.AccessAsUser.All"])
+    identity_admin.grant_admin_consent(hub, fabrikam, app.client_id,
+                                       ["https://graph.microsoft.com/Calendars.Read User.Read",
+                                        "https://outlook.office365.com/EWS.AccessAsUser.All"])
     assert fabrikam.admin_consents[app.client_id] == {
         "Calendars.Read", "User.Read", "https://outlook.office365.com/EWS.AccessAsUser.All"}
     with pytest.raises(ValueError, match="Calendars.Bogus"):
-        identity.grant_admin_consent(hub, fabrikam, app.client_id, ["Calendars.Bogus"])
+        identity_admin.grant_admin_consent(hub, fabrikam, app.client_id, ["Calendars.Bogus"])
     with pytest.raises(ValueError, match="no app"):
-        identity.set_app_roles(hub, fabrikam, "nope", ["Calendars.Read"])
-    identity.set_app_roles(hub, fabrikam, app.client_id, ["Calendars.Read"])
+        identity_admin.set_app_roles(hub, fabrikam, "nope", ["Calendars.Read"])
+    identity_admin.set_app_roles(hub, fabrikam, app.client_id, ["Calendars.Read"])
     assert app.granted_roles == {"Calendars.Read"}
-    identity.set_user_consent_policy(hub, fabrikam, True, delay_seconds=0)
+    identity_admin.set_user_consent_policy(hub, fabrikam, True, delay_seconds=0)
     assert fabrikam.user_consent_allowed(hub.world.clock.timestamp())
-    identity.set_user_consent_policy(hub, fabrikam, False)
+    identity_admin.set_user_consent_policy(hub, fabrikam, False)
     now = hub.world.clock.timestamp()
     assert fabrikam.user_consent_allowed(now)
     assert fabrikam.user_consent_allowed(now + 1801) is False
@@ -668,6 +670,6 @@ def test_control_functions(local: tuple[Hub, TestClient]) -> None:
 
 def test_state_belongs_to_the_world_and_goes_with_reset() -> None:
     hub = Hub.seeded(3, "http://testserver")
-    before = identity.identity_state(hub.world)
+    before = identity_state(hub.world)
     hub.reset()
-    assert identity.identity_state(hub.world) is not before
+    assert identity_state(hub.world) is not before
