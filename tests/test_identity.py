@@ -24,7 +24,7 @@ from mock_providers.hub import Hub
 from mock_providers.microsoft import identity
 from mock_providers.microsoft.claims import EXCHANGE_RESOURCE, GRAPH_RESOURCE, access_context
 from mock_providers.microsoft.identity import admin as identity_admin
-from mock_providers.microsoft.identity.state import identity_state
+from mock_providers.microsoft.identity.state import SsoSession, identity_state
 from mock_providers.server import HubServer
 from mock_providers.world import FaultSpec, MsApp, MsTenant, MsUser
 from mock_providers.world.seed import MS_REDIRECT_URI, PUBLIC_CLIENT_REDIRECT
@@ -601,6 +601,105 @@ def test_public_client_loopback_redirect_accepts_any_port_and_fragment_mode(
     location = urlsplit(response.headers["location"])
     assert location.netloc == "localhost:53121" and not location.query
     assert parse_qs(location.fragment)["error"] == ["login_required"]
+
+
+CALLBACK = "https://calharness.invalid/cb"
+
+
+def logout(client: TestClient, tenant: str, **params: str) -> Any:
+    return client.get(f"/{tenant}/oauth2/v2.0/logout", params=params)
+
+
+def assert_signed_out_without_redirect(response: Any) -> None:
+    assert response.status_code == 200 and "location" not in response.headers
+    assert "You signed out of your account" in response.text
+
+
+def test_logout_redirects_to_a_redirect_uri_registered_for_the_named_app(
+        local: tuple[Hub, TestClient]) -> None:
+    hub, client = local
+    contoso = tenant_of(hub, "contoso")
+    app = confidential(contoso)
+    app.redirect_uris.append(CALLBACK)
+    for tenant, uri in ((contoso.id, MS_REDIRECT_URI), (contoso.id, CALLBACK),
+                        ("common", CALLBACK)):
+        response = logout(client, tenant, client_id=app.client_id, post_logout_redirect_uri=uri)
+        assert response.status_code == 302 and response.headers["location"] == uri
+    posted = client.post(f"/{contoso.id}/oauth2/v2.0/logout",
+                         data={"client_id": app.client_id, "post_logout_redirect_uri": CALLBACK})
+    assert posted.status_code == 302 and posted.headers["location"] == CALLBACK
+    now = hub.world.clock.timestamp()
+    hint = hub.signer.sign({"aud": app.client_id, "tid": contoso.id, "iat": int(now),
+                            "exp": int(now) + 3600})
+    by_hint = logout(client, contoso.id, id_token_hint=hint, post_logout_redirect_uri=CALLBACK)
+    assert by_hint.status_code == 302 and by_hint.headers["location"] == CALLBACK
+    entry = hub.world.audit.query(operation="logout")[-1]
+    assert entry.client_id == app.client_id and entry.detail["redirected"] is True
+
+
+@pytest.mark.parametrize("uri", [
+    "https://evil.example/cb",
+    f"{CALLBACK}.evil.example",
+    f"{CALLBACK}/../x",
+    f"{CALLBACK}/",
+    f"{CALLBACK}?next=https://evil.example",
+    "https://calharness.invalid.evil.example/cb",
+    "https://CALHARNESS.invalid/cb",
+    "http://calharness.invalid/cb",
+])
+def test_logout_does_not_redirect_to_an_unregistered_uri(
+        local: tuple[Hub, TestClient], uri: str) -> None:
+    hub, client = local
+    contoso = tenant_of(hub, "contoso")
+    app = confidential(contoso)
+    app.redirect_uris.append(CALLBACK)
+    assert_signed_out_without_redirect(
+        logout(client, contoso.id, client_id=app.client_id, post_logout_redirect_uri=uri))
+    entry = hub.world.audit.query(operation="logout")[-1]
+    assert entry.detail == {"post_logout_redirect_uri": uri, "redirected": False}
+
+
+def test_logout_without_a_matching_app_does_not_redirect(local: tuple[Hub, TestClient]) -> None:
+    hub, client = local
+    contoso, fabrikam = tenant_of(hub, "contoso"), tenant_of(hub, "fabrikam")
+    app, other = confidential(contoso), confidential(fabrikam)
+    pub = public(contoso)
+    signer_of_someone_else = Hub.seeded(1, "http://elsewhere").signer
+    now = int(hub.world.clock.timestamp())
+    forged = signer_of_someone_else.sign({"aud": app.client_id, "exp": now + 3600})
+    expired = hub.signer.sign({"aud": app.client_id, "exp": now - 1})
+    for tenant, params in [
+        (contoso.id, {}),  # no client_id, no id_token_hint
+        (contoso.id, {"client_id": "00000000-0000-0000-0000-000000000000"}),
+        (contoso.id, {"client_id": other.client_id}),  # registered, but in another tenant
+        ("no-such-tenant", {"client_id": app.client_id}),
+        (contoso.id, {"id_token_hint": forged}),
+        (contoso.id, {"id_token_hint": expired}),
+        (contoso.id, {"id_token_hint": "not-a-token"}),
+    ]:
+        assert_signed_out_without_redirect(
+            logout(client, tenant, post_logout_redirect_uri=MS_REDIRECT_URI, **params))
+    # exact match only: the loopback port leniency of /authorize does not apply here
+    assert_signed_out_without_redirect(logout(
+        client, contoso.id, client_id=pub.client_id,
+        post_logout_redirect_uri=f"{PUBLIC_CLIENT_REDIRECT}:53121"))
+    assert_signed_out_without_redirect(logout(client, contoso.id, client_id=app.client_id))
+
+
+def test_logout_ends_the_sso_session_whether_or_not_it_redirects(
+        local: tuple[Hub, TestClient]) -> None:
+    hub, client = local
+    contoso = tenant_of(hub, "contoso")
+    user, app = member(contoso), confidential(contoso)
+    sessions = identity_state(hub.world).sessions
+    for uri in (MS_REDIRECT_URI, "https://evil.example/cb"):
+        sessions["sid"] = SsoSession("sid", user.id, hub.world.clock.timestamp(), "ss")
+        client.cookies.set("ESTSAUTH", "sid")
+        response = logout(client, contoso.id, client_id=app.client_id,
+                          post_logout_redirect_uri=uri)
+        assert "sid" not in sessions
+        assert 'ESTSAUTH="";' in response.headers["set-cookie"]
+        client.cookies.clear()
 
 
 def test_code_expires_after_ten_minutes(local: tuple[Hub, TestClient]) -> None:
