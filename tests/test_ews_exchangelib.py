@@ -55,8 +55,8 @@ from exchangelib.transport import get_service_authtype
 
 from harness.control_client import ControlClient
 from mock_providers.hub import Hub
-from mock_providers.microsoft import identity
 from mock_providers.microsoft.ews.render import decode_id
+from mock_providers.microsoft.identity import admin as identity_admin
 from mock_providers.server import HubServer
 from mock_providers.world import MsTenant, MsUser
 
@@ -152,7 +152,7 @@ def online_app(hub: Hub, *, given: bool) -> Setup:
     t = tenant(hub, "contoso")
     owner = users(hub, "contoso")[0]
     client_id, secret = confidential_app(hub, "contoso")
-    identity.set_app_roles(hub, t, client_id, ["full_access_as_app"])
+    identity_admin.set_app_roles(hub, t, client_id, ["full_access_as_app"])
     credentials = HubAppCredentials(authority=hub.base_url, client_id=client_id,
                                     client_secret=secret, tenant_id=t.id,
                                     identity=Identity(primary_smtp_address=owner.upn))
@@ -167,7 +167,7 @@ def online_user(hub: Hub, *, given: bool) -> Setup:
     t = tenant(hub, "contoso")
     owner = users(hub, "contoso")[1]
     client_id, secret = confidential_app(hub, "contoso")
-    identity.grant_admin_consent(hub, t, client_id, [EWS_DELEGATED])
+    identity_admin.grant_admin_consent(hub, t, client_id, [EWS_DELEGATED])
     credentials = HubUserCredentials(authority=hub.base_url, username=owner.upn,
                                      password=owner.password, client_id=client_id,
                                      client_secret=secret, tenant_id=t.id)
@@ -377,7 +377,7 @@ def test_delegate_needs_a_calendar_permission(hub: Hub, control: ControlClient) 
     owner, delegate = users(hub, "contoso")[:2]
     t = tenant(hub, "contoso")
     client_id, secret = confidential_app(hub, "contoso")
-    identity.grant_admin_consent(hub, t, client_id, [EWS_DELEGATED])
+    identity_admin.grant_admin_consent(hub, t, client_id, [EWS_DELEGATED])
     credentials = HubUserCredentials(authority=hub.base_url, username=delegate.upn,
                                      password=delegate.password, client_id=client_id,
                                      client_secret=secret, tenant_id=t.id)

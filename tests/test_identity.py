@@ -23,6 +23,8 @@ from harness.useragent import AuthorizationOutcome, UserAgent
 from mock_providers.hub import Hub
 from mock_providers.microsoft import identity
 from mock_providers.microsoft.claims import EXCHANGE_RESOURCE, GRAPH_RESOURCE, access_context
+from mock_providers.microsoft.identity import admin as identity_admin
+from mock_providers.microsoft.identity.state import SsoSession, identity_state
 from mock_providers.server import HubServer
 from mock_providers.world import FaultSpec, MsApp, MsTenant, MsUser
 from mock_providers.world.seed import MS_REDIRECT_URI, PUBLIC_CLIENT_REDIRECT
@@ -233,7 +235,7 @@ def test_refresh_after_password_change_is_50173(server: HubServer) -> None:
     contoso = tenant_of(server.hub, "contoso")
     user = member(contoso)
     _, first = connect(server, contoso, user)
-    identity.change_password(server.hub, user, "Changed-Passw0rd!")
+    identity_admin.change_password(server.hub, user, "Changed-Passw0rd!")
     result = web_app(server, contoso).acquire_token_by_refresh_token(first["refresh_token"], READ)
     assert_aad_error(result, "invalid_grant", 50173)
 
@@ -242,7 +244,7 @@ def test_refresh_after_session_revocation_is_70008(server: HubServer) -> None:
     contoso = tenant_of(server.hub, "contoso")
     user = member(contoso)
     _, first = connect(server, contoso, user)
-    identity.revoke_sessions(server.hub, user)
+    identity_admin.revoke_sessions(server.hub, user)
     result = web_app(server, contoso).acquire_token_by_refresh_token(first["refresh_token"], READ)
     assert_aad_error(result, "invalid_grant", 70008)
 
@@ -264,8 +266,8 @@ def test_user_consent_disabled_shows_need_admin_approval_until_admin_consent(
     assert outcome.callback_url is None
     assert outcome.blocked_page_title == "Need admin approval"
     assert outcome.error == "AADSTS90094"
-    identity.grant_admin_consent(server.hub, fabrikam, confidential(fabrikam).client_id,
-                                 ["https://graph.microsoft.com/Calendars.Read"])
+    identity_admin.grant_admin_consent(server.hub, fabrikam, confidential(fabrikam).client_id,
+                                       ["https://graph.microsoft.com/Calendars.Read"])
     _, result = connect(server, fabrikam, member(fabrikam))
     assert verified(server, result["access_token"])["scp"] == "Calendars.Read"
 
@@ -285,7 +287,7 @@ def test_enabling_user_consent_takes_effect_after_30_minutes(clock_server: HubSe
     hub = clock_server.hub
     hub.reset()
     fabrikam = tenant_of(hub, "fabrikam")
-    identity.set_user_consent_policy(hub, fabrikam, True)
+    identity_admin.set_user_consent_policy(hub, fabrikam, True)
     _, before = sign_in(clock_server, web_app(clock_server, fabrikam), member(fabrikam), READ)
     assert before.blocked_page_title == "Need admin approval"
     hub.world.clock.advance(29 * 60)
@@ -420,7 +422,7 @@ def test_username_password_needs_consent_then_works(server: HubServer) -> None:
     before = desktop_app(server, contoso).acquire_token_by_username_password(
         user.upn, user.password, READ)
     assert_aad_error(before, "invalid_grant", 65001)
-    identity.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
+    identity_admin.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
     result = desktop_app(server, contoso).acquire_token_by_username_password(
         user.upn, user.password, READ)
     assert "access_token" in result, result
@@ -432,7 +434,7 @@ def test_username_password_needs_consent_then_works(server: HubServer) -> None:
 
 def test_username_password_with_bad_password_is_50126(server: HubServer) -> None:
     contoso = tenant_of(server.hub, "contoso")
-    identity.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
+    identity_admin.grant_admin_consent(server.hub, contoso, public(contoso).client_id, READ)
     result = desktop_app(server, contoso).acquire_token_by_username_password(
         member(contoso).upn, "not-my-password", READ)
     assert_aad_error(result, "invalid_grant", 50126)
@@ -601,6 +603,105 @@ def test_public_client_loopback_redirect_accepts_any_port_and_fragment_mode(
     assert parse_qs(location.fragment)["error"] == ["login_required"]
 
 
+CALLBACK = "https://calharness.invalid/cb"
+
+
+def logout(client: TestClient, tenant: str, **params: str) -> Any:
+    return client.get(f"/{tenant}/oauth2/v2.0/logout", params=params)
+
+
+def assert_signed_out_without_redirect(response: Any) -> None:
+    assert response.status_code == 200 and "location" not in response.headers
+    assert "You signed out of your account" in response.text
+
+
+def test_logout_redirects_to_a_redirect_uri_registered_for_the_named_app(
+        local: tuple[Hub, TestClient]) -> None:
+    hub, client = local
+    contoso = tenant_of(hub, "contoso")
+    app = confidential(contoso)
+    app.redirect_uris.append(CALLBACK)
+    for tenant, uri in ((contoso.id, MS_REDIRECT_URI), (contoso.id, CALLBACK),
+                        ("common", CALLBACK)):
+        response = logout(client, tenant, client_id=app.client_id, post_logout_redirect_uri=uri)
+        assert response.status_code == 302 and response.headers["location"] == uri
+    posted = client.post(f"/{contoso.id}/oauth2/v2.0/logout",
+                         data={"client_id": app.client_id, "post_logout_redirect_uri": CALLBACK})
+    assert posted.status_code == 302 and posted.headers["location"] == CALLBACK
+    now = hub.world.clock.timestamp()
+    hint = hub.signer.sign({"aud": app.client_id, "tid": contoso.id, "iat": int(now),
+                            "exp": int(now) + 3600})
+    by_hint = logout(client, contoso.id, id_token_hint=hint, post_logout_redirect_uri=CALLBACK)
+    assert by_hint.status_code == 302 and by_hint.headers["location"] == CALLBACK
+    entry = hub.world.audit.query(operation="logout")[-1]
+    assert entry.client_id == app.client_id and entry.detail["redirected"] is True
+
+
+@pytest.mark.parametrize("uri", [
+    "https://evil.example/cb",
+    f"{CALLBACK}.evil.example",
+    f"{CALLBACK}/../x",
+    f"{CALLBACK}/",
+    f"{CALLBACK}?next=https://evil.example",
+    "https://calharness.invalid.evil.example/cb",
+    "https://CALHARNESS.invalid/cb",
+    "http://calharness.invalid/cb",
+])
+def test_logout_does_not_redirect_to_an_unregistered_uri(
+        local: tuple[Hub, TestClient], uri: str) -> None:
+    hub, client = local
+    contoso = tenant_of(hub, "contoso")
+    app = confidential(contoso)
+    app.redirect_uris.append(CALLBACK)
+    assert_signed_out_without_redirect(
+        logout(client, contoso.id, client_id=app.client_id, post_logout_redirect_uri=uri))
+    entry = hub.world.audit.query(operation="logout")[-1]
+    assert entry.detail == {"post_logout_redirect_uri": uri, "redirected": False}
+
+
+def test_logout_without_a_matching_app_does_not_redirect(local: tuple[Hub, TestClient]) -> None:
+    hub, client = local
+    contoso, fabrikam = tenant_of(hub, "contoso"), tenant_of(hub, "fabrikam")
+    app, other = confidential(contoso), confidential(fabrikam)
+    pub = public(contoso)
+    signer_of_someone_else = Hub.seeded(1, "http://elsewhere").signer
+    now = int(hub.world.clock.timestamp())
+    forged = signer_of_someone_else.sign({"aud": app.client_id, "exp": now + 3600})
+    expired = hub.signer.sign({"aud": app.client_id, "exp": now - 1})
+    for tenant, params in [
+        (contoso.id, {}),  # no client_id, no id_token_hint
+        (contoso.id, {"client_id": "00000000-0000-0000-0000-000000000000"}),
+        (contoso.id, {"client_id": other.client_id}),  # registered, but in another tenant
+        ("no-such-tenant", {"client_id": app.client_id}),
+        (contoso.id, {"id_token_hint": forged}),
+        (contoso.id, {"id_token_hint": expired}),
+        (contoso.id, {"id_token_hint": "not-a-token"}),
+    ]:
+        assert_signed_out_without_redirect(
+            logout(client, tenant, post_logout_redirect_uri=MS_REDIRECT_URI, **params))
+    # exact match only: the loopback port leniency of /authorize does not apply here
+    assert_signed_out_without_redirect(logout(
+        client, contoso.id, client_id=pub.client_id,
+        post_logout_redirect_uri=f"{PUBLIC_CLIENT_REDIRECT}:53121"))
+    assert_signed_out_without_redirect(logout(client, contoso.id, client_id=app.client_id))
+
+
+def test_logout_ends_the_sso_session_whether_or_not_it_redirects(
+        local: tuple[Hub, TestClient]) -> None:
+    hub, client = local
+    contoso = tenant_of(hub, "contoso")
+    user, app = member(contoso), confidential(contoso)
+    sessions = identity_state(hub.world).sessions
+    for uri in (MS_REDIRECT_URI, "https://evil.example/cb"):
+        sessions["sid"] = SsoSession("sid", user.id, hub.world.clock.timestamp(), "ss")
+        client.cookies.set("ESTSAUTH", "sid")
+        response = logout(client, contoso.id, client_id=app.client_id,
+                          post_logout_redirect_uri=uri)
+        assert "sid" not in sessions
+        assert 'ESTSAUTH="";' in response.headers["set-cookie"]
+        client.cookies.clear()
+
+
 def test_code_expires_after_ten_minutes(local: tuple[Hub, TestClient]) -> None:
     hub, client = local
     contoso = tenant_of(hub, "contoso")
@@ -647,20 +748,20 @@ def test_control_functions(local: tuple[Hub, TestClient]) -> None:
     hub, _ = local
     fabrikam = tenant_of(hub, "fabrikam")
     app = confidential(fabrikam)
-    identity.grant_admin_consent(hub, fabrikam, app.client_id,
-                                 ["https://graph.microsoft.com/Calendars.Read User.Read",
-                                  "https://outlook.office365.com/EWS.AccessAsUser.All"])
+    identity_admin.grant_admin_consent(hub, fabrikam, app.client_id,
+                                       ["https://graph.microsoft.com/Calendars.Read User.Read",
+                                        "https://outlook.office365.com/EWS.AccessAsUser.All"])
     assert fabrikam.admin_consents[app.client_id] == {
         "Calendars.Read", "User.Read", "https://outlook.office365.com/EWS.AccessAsUser.All"}
     with pytest.raises(ValueError, match="Calendars.Bogus"):
-        identity.grant_admin_consent(hub, fabrikam, app.client_id, ["Calendars.Bogus"])
+        identity_admin.grant_admin_consent(hub, fabrikam, app.client_id, ["Calendars.Bogus"])
     with pytest.raises(ValueError, match="no app"):
-        identity.set_app_roles(hub, fabrikam, "nope", ["Calendars.Read"])
-    identity.set_app_roles(hub, fabrikam, app.client_id, ["Calendars.Read"])
+        identity_admin.set_app_roles(hub, fabrikam, "nope", ["Calendars.Read"])
+    identity_admin.set_app_roles(hub, fabrikam, app.client_id, ["Calendars.Read"])
     assert app.granted_roles == {"Calendars.Read"}
-    identity.set_user_consent_policy(hub, fabrikam, True, delay_seconds=0)
+    identity_admin.set_user_consent_policy(hub, fabrikam, True, delay_seconds=0)
     assert fabrikam.user_consent_allowed(hub.world.clock.timestamp())
-    identity.set_user_consent_policy(hub, fabrikam, False)
+    identity_admin.set_user_consent_policy(hub, fabrikam, False)
     now = hub.world.clock.timestamp()
     assert fabrikam.user_consent_allowed(now)
     assert fabrikam.user_consent_allowed(now + 1801) is False
@@ -668,6 +769,6 @@ def test_control_functions(local: tuple[Hub, TestClient]) -> None:
 
 def test_state_belongs_to_the_world_and_goes_with_reset() -> None:
     hub = Hub.seeded(3, "http://testserver")
-    before = identity.identity_state(hub.world)
+    before = identity_state(hub.world)
     hub.reset()
-    assert identity.identity_state(hub.world) is not before
+    assert identity_state(hub.world) is not before

@@ -124,3 +124,10 @@ def form_post_page(*, action: str, params: Mapping[str, str]) -> str:
 def error_code_page(*, code: int, message: str | None) -> str:
     text = message or "No description is available for this error code."
     return _page(f"AADSTS{code}", f"<h1>AADSTS{code}</h1><p>{escape(text)}</p>")
+
+
+def signed_out_page() -> str:
+    """What the logout endpoint shows when it does not redirect."""
+    body = ("<h1>You signed out of your account</h1>"
+            "<p>It's a good idea to close all browser windows.</p>")
+    return _page("Sign out", body)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from mock_providers.microsoft.scopes import ScopeError
 
 # code -> (OAuth error, HTTP status, message template, suberror)
 _CATALOGUE: dict[int, tuple[str, int, str, str | None]] = {
@@ -116,6 +119,11 @@ def aad_error(code: int, *, error: str | None = None, status: int | None = None,
     default_error, default_status, template, suberror = _CATALOGUE[code]
     text = message if message is not None else template.format_map(_Blank(fields))
     return AadError(code, error or default_error, status or default_status, text, suberror)
+
+
+def scope_error(exc: ScopeError, tenant_label: str) -> AadError:
+    """The AADSTS error for a scope the catalogue refused (`mock_providers.microsoft.scopes`)."""
+    return aad_error(exc.code, tenant=tenant_label, **exc.fields)
 
 
 class _Blank(dict[str, Any]):
