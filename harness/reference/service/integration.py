@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 from sqlalchemy.orm import Session
 
 from harness.api.errors import DriverError
@@ -47,21 +46,21 @@ from harness.api.models import (
     SignInMethod,
     SignInResult,
 )
-from harness.net import httpx_verify, pinned_session
 from harness.reference import policy
 from harness.reference.config import ReferenceConfig
 from harness.reference.policy.privacy import assistant_view
 from harness.reference.policy.resolution import values_of
 from harness.reference.policy.rules import service_notices
 from harness.reference.policy.setup import connect_refusals
-from harness.reference.providers import Provider, ProviderEnv, provider_for
+from harness.reference.providers import Provider, ProviderEnv
 from harness.reference.providers.base import (
     AuthError,
     ContactData,
     Credentials,
-    MeetingData,
     ProviderError,
 )
+from harness.reference.service import convert
+from harness.reference.service.context import Context
 from harness.reference.store import (
     AccountRow,
     ContactRequestRow,
@@ -79,109 +78,24 @@ from harness.reference.store import (
 SETTINGS_ROLES = policy.ADMIN_ROLES
 
 
-def _row_values(user: str, m: MeetingData) -> dict[str, Any]:
-    return {"user": user, "provider_id": m.provider_id, "subject": m.subject,
-            "start": m.start.astimezone(UTC), "end": m.end.astimezone(UTC),
-            "location": m.location, "join_url": m.join_url, "attendees": list(m.attendees),
-            "private": m.private, "change_key": m.change_key}
-
-
-def _row_from(user: str, m: MeetingData) -> MeetingRow:
-    return MeetingRow(**_row_values(user, m))
-
-
-def _meeting(row: MeetingRow) -> Meeting:
-    start, end = row.start, row.end
-    # SQLite hands timezone-aware columns back naive; they were stored as UTC.
-    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
-    end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
-    return Meeting(id=row.provider_id, subject=row.subject, start=start, end=end,
-                   location=row.location, join_url=row.join_url,
-                   attendees=list(row.attendees or []), private=row.private)
-
-
-def _status(row: IntegrationRow) -> IntegrationStatus:
-    return IntegrationStatus.model_validate({
-        "user": row.user, "state": row.state, "service": row.service,
-        "authorize_with": row.authorize_with, "calendar": row.calendar,
-        "contacts": row.contacts, "granted_scopes": list(row.granted_scopes or []),
-        "setup_by": row.setup_by, "calendar_state": row.calendar_state,
-        "contacts_state": row.contacts_state, "message": row.message,
-        "desktop_mapi": bool(row.desktop_mapi)})
-
-
-def _credentials(row: IntegrationRow) -> Credentials:
-    data = row.credentials or {}
-    return Credentials(mode=data.get("mode", "delegated"), blob=data.get("blob"),
-                       account_ref=data.get("account_ref"), scopes=list(data.get("scopes", [])))
-
-
-def _store_credentials(row: IntegrationRow, creds: Credentials) -> None:
-    row.credentials = {"mode": creds.mode, "blob": creds.blob, "account_ref": creds.account_ref,
-                       "scopes": list(creds.scopes)}
-
-
-def _error_text(params: dict[str, str]) -> str:
-    description = params.get("error_description", "").splitlines()
-    return f"{params['error']}: {description[0] if description else ''}".strip()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timezone-aware columns back naive; they were stored as UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _refused(refusal: policy.Refusal) -> DriverError:
-    return DriverError(refusal.code, refusal.message)
-
-
-def _facts(row: IntegrationRow) -> policy.IntegrationFacts:
-    return policy.IntegrationFacts(user=row.user, service=row.service,
-                                   authorize_with=row.authorize_with, calendar=row.calendar,
-                                   contacts=row.contacts, desktop_mapi=bool(row.desktop_mapi))
-
-
-def _levels(account: AccountRow, members: list[MemberRow],
-            groups: list[GroupRow]) -> policy.PolicyState:
-    return policy.PolicyState(
-        account=policy.LevelState(dict(account.settings), frozenset(account.locks or [])),
-        groups={g.name: policy.LevelState(dict(g.settings or {}), frozenset(g.locks or []))
-                for g in groups},
-        membership={m.email: m.group for m in members if m.group},
-        users={m.email: policy.LevelState(dict(m.settings or {})) for m in members
-               if m.settings},
-        members=frozenset(m.email for m in members),
-        defaults=policy.DEFAULTS)
-
-
-def _load_policy(store: Store, s: Session, account: AccountRow) -> policy.PolicyState:
-    return _levels(account, store.members(s), store.groups(s))
-
-
-def _contact_request(row: ContactRequestRow) -> ContactRequest:
-    return ContactRequest(id=row.id, sender=row.sender, recipient=row.recipient,
-                          status=row.status, created_at=_aware(row.created_at))  # type: ignore[arg-type]
-
-
-def _grant(row: SchedulingGrantRow) -> SchedulingGrant:
-    return SchedulingGrant(owner=row.owner, assignee=row.assignee,
-                           manage_private_events=row.manage_private,
-                           granted_at=_aware(row.granted_at))
-
-
 class ReferenceIntegration:
     def __init__(self, config: ReferenceConfig) -> None:
-        self.config = config
-        self.store = Store(config.db_url)
-        self.env = ProviderEnv(config=config,
-                               http=httpx.Client(verify=httpx_verify(config.ca_bundle),
-                                                 timeout=30.0),
-                               requests_session=pinned_session(config.ca_bundle))
+        self._ctx = Context.open(config)
+
+    @property
+    def config(self) -> ReferenceConfig:
+        return self._ctx.config
+
+    @property
+    def store(self) -> Store:
+        return self._ctx.store
+
+    @property
+    def env(self) -> ProviderEnv:
+        return self._ctx.env
 
     def close(self) -> None:
-        self.env.http.close()
-        self.env.requests_session.close()
-        self.store.close()
+        self._ctx.close()
 
     # -- account and policy --------------------------------------------------------------------
     def setup_account(self, spec: AccountSpec) -> None:
@@ -207,14 +121,14 @@ class ReferenceIntegration:
         return account
 
     def _policy(self, s: Session) -> policy.PolicyState:
-        return _load_policy(self.store, s, self._account(s))
+        return convert.levels(self._account(s), self.store.members(s), self.store.groups(s))
 
     def _resolved(self, s: Session, user: str) -> dict[str, policy.Resolved]:
         """The settings in effect for one user. Loads only the account, the user and their
         group: this runs on every sync round, so it must not grow with the account's size."""
         member = s.get(MemberRow, user.lower())
         group = s.get(GroupRow, member.group) if member is not None and member.group else None
-        state = _levels(self._account(s), [member] if member is not None else [],
+        state = convert.levels(self._account(s), [member] if member is not None else [],
                         [group] if group is not None else [])
         return policy.resolve_all(state, user=user)
 
@@ -317,7 +231,7 @@ class ReferenceIntegration:
         with self.store.session() as s:
             refusal = policy.may_change("group", actor, self.store.role_of(s, actor), None)
             if refusal is not None:
-                raise _refused(refusal)
+                raise convert.refused(refusal)
             if s.get(GroupRow, info.name) is not None:
                 raise DriverError("group_exists", f"there is already a group {info.name!r}")
             rows = [self._member(s, m) for m in info.members]
@@ -332,7 +246,7 @@ class ReferenceIntegration:
 
     def settings_audit(self) -> list[SettingAuditEntry]:
         with self.store.session() as s:
-            return [SettingAuditEntry(at=_aware(r.at), actor=r.actor, level=r.level,  # type: ignore[arg-type]
+            return [SettingAuditEntry(at=convert.aware(r.at), actor=r.actor, level=r.level,  # type: ignore[arg-type]
                                       target=r.target, setting=r.key,
                                       kind=r.kind, old=json.loads(r.old),  # type: ignore[arg-type]
                                       new=json.loads(r.new))
@@ -341,10 +255,10 @@ class ReferenceIntegration:
     # -- providers -----------------------------------------------------------------------------
     def _provider(self, user: str, service: str, authorize_with: str | None,
                   ews_url: str | None = None) -> Provider:
-        return provider_for(self.env, user, service, authorize_with, ews_url)
+        return self._ctx.provider(user, service, authorize_with, ews_url)
 
     def _provider_of(self, row: IntegrationRow) -> Provider:
-        return self._provider(row.user, row.service, row.authorize_with)
+        return self._ctx.provider_of(row)
 
     # -- admin consent on behalf of the company ------------------------------------------------
     def begin_admin_consent(self, actor: str) -> ConnectStart:
@@ -378,7 +292,7 @@ class ReferenceIntegration:
                 raise DriverError("no_pending_flow", "no admin consent is in progress")
             s.delete(pending)
             if "error" in params:
-                return AdminConsentResult(granted=False, message=_error_text(params))
+                return AdminConsentResult(granted=False, message=convert.error_text(params))
             if params.get("state") != pending.state:
                 return AdminConsentResult(granted=False, message="state mismatch: refused")
             if pending.mode == "admin_application":
@@ -391,7 +305,7 @@ class ReferenceIntegration:
                     return AdminConsentResult(granted=False, message=exc.summary)
             tenant = provider.tenant_key()
             s.merge(TenantConsentRow(tenant_id=tenant, mode=pending.mode, admin=actor.lower(),
-                                     granted_at=datetime.now(UTC)))
+                                     granted_at=self._ctx.now()))
         return AdminConsentResult(granted=True, tenant_id=tenant)
 
     # -- connecting ----------------------------------------------------------------------------
@@ -404,7 +318,7 @@ class ReferenceIntegration:
             user, resolved, service=request.service, calendar=request.calendar,
             contacts=request.contacts))
         if refusal is not None:
-            raise _refused(refusal)
+            raise convert.refused(refusal)
         service = request.service or settings.default_calendar_service
         calendar = request.calendar or settings.calendar_permission
         contacts = request.contacts or settings.contacts_permission
@@ -448,7 +362,7 @@ class ReferenceIntegration:
             row.service, row.calendar, row.contacts = service, calendar, contacts
             row.authorize_with = "ews" if service == "office365" else None
             row.setup_by, row.tenant_id = "user_oauth", provider.tenant_key()
-            _store_credentials(row, creds)
+            convert.store_credentials(row, creds)
             row.granted_scopes, row.state, row.message = creds.scopes, "connected", None
             row.pending_flow, row.sync_cursor = None, None
             self.store.clear_meetings(s, user)
@@ -477,9 +391,9 @@ class ReferenceIntegration:
         if row is None:
             row = IntegrationRow(user=user.lower(), service=service, calendar=calendar,
                                  contacts=contacts, state="pending", granted_scopes=[],
-                                 updated_at=datetime.now(UTC))
+                                 updated_at=self._ctx.now())
             s.add(row)
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = self._ctx.now()
         return row
 
     def _connect_with_app_permissions(self, user: str, provider: Provider, service: str,
@@ -500,7 +414,7 @@ class ReferenceIntegration:
             row.service, row.calendar, row.contacts = service, calendar, contacts
             row.authorize_with = "graph" if service == "office365" else None
             row.setup_by, row.tenant_id = "admin_application", tenant
-            _store_credentials(row, creds)
+            convert.store_credentials(row, creds)
             row.granted_scopes, row.state, row.message = creds.scopes, "connected", None
             row.sync_cursor, row.desktop_mapi = None, False
             self.store.clear_meetings(s, user)
@@ -517,18 +431,18 @@ class ReferenceIntegration:
             was_connected = row.credentials is not None
             if "error" in params:
                 row.state = "connected" if was_connected else "error"
-                row.message = _error_text(params)
-                return _status(row)
+                row.message = convert.error_text(params)
+                return convert.status(row)
             provider = self._provider(user, pending["service"], row.authorize_with)
             try:
                 creds = provider.finish_auth(pending["pending"], params)
             except AuthError as exc:
                 row.state, row.message = "error", exc.summary
-                return _status(row)
+                return convert.status(row)
             if row.service != pending["service"]:
                 row.sync_cursor = None  # another calendar: start its sync from scratch
             row.service = pending["service"]
-            _store_credentials(row, creds)
+            convert.store_credentials(row, creds)
             row.granted_scopes = creds.scopes
             row.calendar, row.contacts = pending["calendar"], pending["contacts"]
             row.state, row.message, row.desktop_mapi = "connected", None, False
@@ -545,7 +459,7 @@ class ReferenceIntegration:
             row = self.store.integration(s, user)
             if row is None:
                 return IntegrationStatus(user=user.lower(), state="not_connected")
-            status = _status(row)
+            status = convert.status(row)
             found = self._conflicts(s, row)
         if found:
             # Access is suspended, the stored integration kept: setting it up again with what
@@ -560,7 +474,7 @@ class ReferenceIntegration:
         """What the policy now says against a working integration (lock, domain, MAPI)."""
         if row.state != "connected" or s.get(MemberRow, row.user) is None:
             return []
-        return policy.conflicts(_facts(row), self._resolved(s, row.user))
+        return policy.conflicts(convert.facts(row), self._resolved(s, row.user))
 
     def _suspended(self, user: str) -> str | None:
         with self.store.session() as s:
@@ -576,14 +490,14 @@ class ReferenceIntegration:
                 return None
             if self._conflicts(s, row):
                 return None  # the policy suspended this integration's access
-            return self._provider_of(row), _credentials(row), _status(row)
+            return self._provider_of(row), convert.credentials(row), convert.status(row)
 
     def _save_credentials(self, user: str, creds: Credentials) -> None:
         if creds.changed:
             with self.store.session() as s:
                 row = self.store.integration(s, user)
                 if row is not None:
-                    _store_credentials(row, creds)
+                    convert.store_credentials(row, creds)
 
     def _set_state(self, user: str, **fields: Any) -> None:
         with self.store.session() as s:
@@ -616,7 +530,7 @@ class ReferenceIntegration:
             row = self.store.integration(s, user)
             assert row is not None
             cursor = row.sync_cursor
-        now = datetime.now(UTC)
+        now = self._ctx.now()
         window = (now - timedelta(days=self.config.sync_past_days),
                   now + timedelta(days=self.config.sync_future_days))
         try:
@@ -641,7 +555,7 @@ class ReferenceIntegration:
                 self.store.clear_meetings(s, user)
             else:
                 self.store.delete_meetings(s, user, [*result.removed, *latest])
-            self.store.insert_meetings(s, [_row_values(who, m) for m in latest.values()])
+            self.store.insert_meetings(s, [convert.meeting_values(who, m) for m in latest.values()])
             row.sync_cursor = result.cursor
             row.calendar_state = "ok"
 
@@ -660,7 +574,7 @@ class ReferenceIntegration:
             return []  # "no longer have access to the calendar and contacts services"
         self._sync(user)
         with self.store.session() as s:
-            return [_meeting(r) for r in self.store.meetings(s, user, start, end)]
+            return [convert.meeting(r) for r in self.store.meetings(s, user, start, end)]
 
     def list_contacts(self, user: str) -> list[ContactEntry]:
         acting = self._acting(user)
@@ -689,10 +603,10 @@ class ReferenceIntegration:
         provider, creds = self._writer(user)
         created = self._provider_write(user, creds,
                                        lambda: provider.create_event(creds, request))
-        row = _row_from(user.lower(), created)
+        row = convert.meeting_row(user.lower(), created)
         with self.store.session() as s:
-            s.merge(_row_from(user.lower(), created))
-        return _meeting(row)
+            s.merge(convert.meeting_row(user.lower(), created))
+        return convert.meeting(row)
 
     def _writer(self, user: str) -> tuple[Provider, Credentials]:
         provider, creds, status = self._require_acting(user)
@@ -720,10 +634,10 @@ class ReferenceIntegration:
         provider, creds = self._writer(user)
         updated = self._provider_write(
             user, creds, lambda: provider.update_event(creds, meeting_id, update))
-        row = _row_from(user.lower(), updated)
+        row = convert.meeting_row(user.lower(), updated)
         with self.store.session() as s:
-            s.merge(_row_from(user.lower(), updated))
-        return _meeting(row)
+            s.merge(convert.meeting_row(user.lower(), updated))
+        return convert.meeting(row)
 
     def delete_meeting(self, user: str, meeting_id: str) -> None:
         provider, creds = self._writer(user)
@@ -765,7 +679,7 @@ class ReferenceIntegration:
             except DriverError as exc:  # e.g. a domain outside the allowed ones
                 prompt, reason = "none", exc.message
         with self.store.session() as s:
-            s.add(SignInRow(user=user.lower(), at=datetime.now(UTC), method=method,
+            s.add(SignInRow(user=user.lower(), at=self._ctx.now(), method=method,
                             platform=client.platform, client_version=client.version,
                             prompt=prompt))
         return SignInResult(user=user.lower(), method=method, first_sign_in=first,
@@ -789,7 +703,7 @@ class ReferenceIntegration:
                                                  mapi.locked_at is not None)
             refusal = policy.combined(refusals)
             if refusal is not None:
-                raise _refused(refusal)
+                raise convert.refused(refusal)
             calendar = str(resolved["calendar_permission"].value)
             row = self._integration_row(s, user, "exchange", calendar, "none")
             row.service, row.authorize_with, row.calendar, row.contacts = \
@@ -817,13 +731,13 @@ class ReferenceIntegration:
                 raise DriverError("already_requested",
                                   f"a contact request to {recipient} is already pending")
             row = ContactRequestRow(id=secrets.token_hex(8), sender=sender, recipient=recipient,
-                                    status="pending", created_at=datetime.now(UTC))
+                                    status="pending", created_at=self._ctx.now())
             s.add(row)
-            return _contact_request(row)
+            return convert.contact_request(row)
 
     def contact_requests(self, user: str) -> list[ContactRequest]:
         with self.store.session() as s:
-            return [_contact_request(r) for r in self.store.contact_requests(s, user)]
+            return [convert.contact_request(r) for r in self.store.contact_requests(s, user)]
 
     def save_contact_from_call(self, user: str, entry: CallHistoryEntry) -> ContactEntry:
         """Contacts Write: the desktop client creates a contact from the call history. Without
@@ -852,8 +766,8 @@ class ReferenceIntegration:
                                                        "another user")
             row = s.merge(SchedulingGrantRow(owner=who, assignee=to,
                                              manage_private=manage_private_events,
-                                             granted_at=datetime.now(UTC)))
-            return _grant(row)
+                                             granted_at=self._ctx.now()))
+            return convert.grant(row)
 
     def revoke_scheduling_privilege(self, owner: str, assignee: str) -> None:
         with self.store.session() as s:
@@ -865,7 +779,7 @@ class ReferenceIntegration:
 
     def scheduling_privileges(self, user: str) -> list[SchedulingGrant]:
         with self.store.session() as s:
-            return [_grant(r) for r in self.store.scheduling_grants(s, user)]
+            return [convert.grant(r) for r in self.store.scheduling_grants(s, user)]
 
     def _privilege(self, owner: str, assignee: str) -> SchedulingGrant:
         with self.store.session() as s:
@@ -873,7 +787,7 @@ class ReferenceIntegration:
             if row is None:
                 raise DriverError("no_scheduling_privilege",
                                   f"{owner} has not given {assignee} scheduling privilege")
-            return _grant(row)
+            return convert.grant(row)
 
     def schedule_meeting_for(self, actor: str, owner: str, request: MeetingRequest) -> Meeting:
         """Schedule For: the meeting is the owner's and lands on the owner's calendar."""
