@@ -10,7 +10,6 @@ privileges. What differs per calendar service lives in `providers/`.
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +28,6 @@ from harness.api.models import (
     ConnectStart,
     ContactEntry,
     ContactRequest,
-    EffectiveSetting,
     EffectiveSettings,
     GroupInfo,
     IntegrationStatus,
@@ -50,7 +48,6 @@ from harness.reference import policy
 from harness.reference.config import ReferenceConfig
 from harness.reference.policy.privacy import assistant_view
 from harness.reference.policy.resolution import values_of
-from harness.reference.policy.rules import service_notices
 from harness.reference.policy.setup import connect_refusals
 from harness.reference.providers import Provider, ProviderEnv
 from harness.reference.providers.base import (
@@ -61,10 +58,9 @@ from harness.reference.providers.base import (
 )
 from harness.reference.service import convert
 from harness.reference.service.context import Context
+from harness.reference.service.settings import Settings
 from harness.reference.store import (
-    AccountRow,
     ContactRequestRow,
-    GroupRow,
     IntegrationRow,
     MeetingRow,
     MemberRow,
@@ -81,6 +77,7 @@ SETTINGS_ROLES = policy.ADMIN_ROLES
 class ReferenceIntegration:
     def __init__(self, config: ReferenceConfig) -> None:
         self._ctx = Context.open(config)
+        self._settings = Settings(self._ctx)
 
     @property
     def config(self) -> ReferenceConfig:
@@ -97,160 +94,31 @@ class ReferenceIntegration:
     def close(self) -> None:
         self._ctx.close()
 
-    # -- account and policy --------------------------------------------------------------------
+    # -- account and policy: settings.py ------------------------------------------------------
     def setup_account(self, spec: AccountSpec) -> None:
-        self.store.reset()
-        with self.store.session() as s:
-            s.add(AccountRow(id=1, owner=spec.owner.lower(),
-                             settings=AccountSettings().model_dump(), locks=[]))
-            s.add(MemberRow(email=spec.owner.lower(), role="owner", settings={}))
-            for admin in spec.admins:
-                s.merge(MemberRow(email=admin.lower(), role="admin", settings={}))
-            for member in spec.members:
-                if s.get(MemberRow, member.lower()) is None:
-                    s.add(MemberRow(email=member.lower(), role="member", settings={}))
+        self._settings.setup_account(spec)
 
     def settings(self) -> AccountSettings:
-        with self.store.session() as s:
-            return AccountSettings.model_validate(self._account(s).settings)
-
-    def _account(self, s: Session) -> AccountRow:
-        account = self.store.account(s)
-        if account is None:
-            raise DriverError("no_account", "the account has not been set up")
-        return account
-
-    def _policy(self, s: Session) -> policy.PolicyState:
-        return convert.levels(self._account(s), self.store.members(s), self.store.groups(s))
-
-    def _resolved(self, s: Session, user: str) -> dict[str, policy.Resolved]:
-        """The settings in effect for one user. Loads only the account, the user and their
-        group: this runs on every sync round, so it must not grow with the account's size."""
-        member = s.get(MemberRow, user.lower())
-        group = s.get(GroupRow, member.group) if member is not None and member.group else None
-        state = convert.levels(self._account(s), [member] if member is not None else [],
-                        [group] if group is not None else [])
-        return policy.resolve_all(state, user=user)
-
-    def _member(self, s: Session, user: str) -> MemberRow:
-        member = s.get(MemberRow, user.lower())
-        if member is None:
-            raise DriverError("not_a_member", f"{user} is not a user of this account")
-        return member
-
-    def _save_level(self, s: Session, level: str, target: str | None,
-                    new: policy.LevelState) -> None:
-        if level == "account":
-            account = self._account(s)
-            account.settings, account.locks = dict(new.values), sorted(new.locks)
-        elif level == "group":
-            group = s.get(GroupRow, target)
-            assert group is not None
-            group.settings, group.locks = dict(new.values), sorted(new.locks)
-        else:
-            self._member(s, target or "").settings = dict(new.values)
-
-    def _change(self, actor: str, target: PolicyTarget, change: PolicyChange
-                ) -> policy.Refusal | None:
-        """One all-or-nothing policy change, saved with its audit entries, or a refusal that
-        touched nothing."""
-        with self.store.session() as s:
-            state = self._policy(s)
-            request = policy.ChangeRequest(
-                actor=actor, role=self.store.role_of(s, actor), level=target.level,
-                target=target.name, values=dict(change.values), inherit=tuple(change.inherit),
-                lock=dict(change.lock))
-            outcome = policy.apply_change(state, request, policy.validate_settings)
-            if isinstance(outcome, policy.Refusal):
-                return outcome
-            name = target.name.lower() if target.level == "user" and target.name else \
-                target.name
-            level_state = outcome.state.level(target.level, name)
-            assert level_state is not None
-            self._save_level(s, target.level, name, level_state)
-            for c in outcome.changes:
-                self.store.audit_setting(s, actor, c.setting, c.old, c.new, level=c.level,
-                                         target=c.target, kind=c.kind)
-        return None
+        return self._settings.settings()
 
     def change_settings(self, actor: str, changes: dict[str, Any]) -> SettingsChangeResult:
-        refusal = self._change(actor, PolicyTarget.account(), PolicyChange(values=changes))
-        settings = self.settings()
-        if refusal is not None:
-            return SettingsChangeResult(accepted=False, settings=settings,
-                                        reason=refusal.message, code=refusal.code)
-        return SettingsChangeResult(accepted=True, settings=settings,
-                                    notices=service_notices(settings.model_dump()))
+        return self._settings.change_settings(actor, changes)
 
     def change_policy(self, actor: str, target: PolicyTarget,
                       change: PolicyChange) -> PolicyChangeResult:
-        refusal = self._change(actor, target, change)
-        try:
-            view = self.get_policy(target)
-        except DriverError:  # the target does not exist: show the account, unchanged
-            view = self.get_policy(PolicyTarget.account())
-        if refusal is not None:
-            return PolicyChangeResult(accepted=False, view=view, code=refusal.code,
-                                      reason=refusal.message)
-        return PolicyChangeResult(accepted=True, view=view)
+        return self._settings.change_policy(actor, target, change)
 
     def get_policy(self, target: PolicyTarget) -> PolicyView:
-        with self.store.session() as s:
-            state = self._policy(s)
-            name = target.name.lower() if target.level == "user" and target.name else \
-                target.name
-            level = state.level(target.level, name)
-            if level is None:
-                code = "no_such_group" if target.level == "group" else "not_a_member"
-                raise DriverError(code, f"there is no {target.level} {target.name!r} in this "
-                                        "account")
-            if target.level == "account":
-                effective = {**policy.DEFAULTS, **state.account.values}
-            elif target.level == "group":
-                effective = values_of(policy.resolve_all(state, group=name))
-            else:
-                effective = values_of(policy.resolve_all(state, user=name))
-            return PolicyView(target=target, values=dict(level.values),
-                              locked=sorted(level.locks),
-                              locked_above=policy.locked_above(state, target.level, name),
-                              effective=AccountSettings.model_validate(effective))
+        return self._settings.get_policy(target)
 
     def effective_settings(self, user: str) -> EffectiveSettings:
-        with self.store.session() as s:
-            member = self._member(s, user)
-            resolved = self._resolved(s, user)
-        return EffectiveSettings(
-            user=member.email, group=member.group,
-            settings=AccountSettings.model_validate(values_of(resolved)),
-            details={name: EffectiveSetting(value=r.value, source=r.source,
-                                            locked_at=r.locked_at)
-                     for name, r in resolved.items()})
+        return self._settings.effective_settings(user)
 
     def create_group(self, actor: str, name: str, members: list[str]) -> GroupInfo:
-        info = GroupInfo(name=name.strip(), members=[m.lower() for m in members])
-        with self.store.session() as s:
-            refusal = policy.may_change("group", actor, self.store.role_of(s, actor), None)
-            if refusal is not None:
-                raise convert.refused(refusal)
-            if s.get(GroupRow, info.name) is not None:
-                raise DriverError("group_exists", f"there is already a group {info.name!r}")
-            rows = [self._member(s, m) for m in info.members]
-            for row in rows:
-                if row.group:
-                    raise DriverError("already_in_group",
-                                      f"{row.email} is already in the group {row.group}")
-            s.add(GroupRow(name=info.name, settings={}, locks=[]))
-            for row in rows:
-                row.group = info.name
-        return info
+        return self._settings.create_group(actor, name, members)
 
     def settings_audit(self) -> list[SettingAuditEntry]:
-        with self.store.session() as s:
-            return [SettingAuditEntry(at=convert.aware(r.at), actor=r.actor, level=r.level,  # type: ignore[arg-type]
-                                      target=r.target, setting=r.key,
-                                      kind=r.kind, old=json.loads(r.old),  # type: ignore[arg-type]
-                                      new=json.loads(r.new))
-                    for r in self.store.settings_audit(s)]
+        return self._settings.settings_audit()
 
     # -- providers -----------------------------------------------------------------------------
     def _provider(self, user: str, service: str, authorize_with: str | None,
@@ -311,8 +179,8 @@ class ReferenceIntegration:
     # -- connecting ----------------------------------------------------------------------------
     def begin_connect(self, user: str, request: ConnectRequest) -> ConnectStart:
         with self.store.session() as s:
-            self._member(s, user)
-            resolved = self._resolved(s, user)
+            self._settings.member(s, user)
+            resolved = self._settings.resolved(s, user)
         settings = AccountSettings.model_validate(values_of(resolved))
         refusal = policy.combined(connect_refusals(
             user, resolved, service=request.service, calendar=request.calendar,
@@ -474,7 +342,7 @@ class ReferenceIntegration:
         """What the policy now says against a working integration (lock, domain, MAPI)."""
         if row.state != "connected" or s.get(MemberRow, row.user) is None:
             return []
-        return policy.conflicts(convert.facts(row), self._resolved(s, row.user))
+        return policy.conflicts(convert.facts(row), self._settings.resolved(s, row.user))
 
     def _suspended(self, user: str) -> str | None:
         with self.store.session() as s:
@@ -655,8 +523,8 @@ class ReferenceIntegration:
         login. A redirect carries a real authorization URL; its return goes to
         complete_connect like any set-up."""
         with self.store.session() as s:
-            self._member(s, user)
-            resolved = self._resolved(s, user)
+            self._settings.member(s, user)
+            resolved = self._settings.resolved(s, user)
             settings = AccountSettings.model_validate(values_of(resolved))
             if method == "sso" and not settings.sso_configured:
                 raise DriverError("sso_not_configured",
@@ -692,8 +560,8 @@ class ReferenceIntegration:
         """The desktop client integrates Exchange through MAPI. The transport itself is the
         desktop's; what the integration decides is whether it is allowed."""
         with self.store.session() as s:
-            self._member(s, user)
-            resolved = self._resolved(s, user)
+            self._settings.member(s, user)
+            resolved = self._settings.resolved(s, user)
             mapi = resolved["mapi"]
             refusals = connect_refusals(user, resolved, service="exchange", calendar=None,
                                         contacts=None)
@@ -722,7 +590,7 @@ class ReferenceIntegration:
         if recipient is None:
             raise DriverError("invalid_email", f"{email.strip()!r} is not an email address")
         with self.store.session() as s:
-            sender = self._member(s, user).email
+            sender = self._settings.member(s, user).email
             if recipient == sender:
                 raise DriverError("cannot_invite_self", "a contact request cannot be sent to "
                                                         "yourself")
@@ -760,7 +628,8 @@ class ReferenceIntegration:
     def grant_scheduling_privilege(self, owner: str, assignee: str,
                                    manage_private_events: bool) -> SchedulingGrant:
         with self.store.session() as s:
-            who, to = self._member(s, owner).email, self._member(s, assignee).email
+            who = self._settings.member(s, owner).email
+            to = self._settings.member(s, assignee).email
             if who == to:
                 raise DriverError("cannot_grant_self", "scheduling privilege is given to "
                                                        "another user")
