@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy.orm import Session
-
 from harness.api.errors import DriverError
 from harness.api.models import (
     AccountSettings,
@@ -57,13 +55,14 @@ from harness.reference.providers.base import (
     ProviderError,
 )
 from harness.reference.service import convert
+from harness.reference.service.acting import Acting
 from harness.reference.service.context import Context
 from harness.reference.service.settings import Settings
+from harness.reference.service.status import Status
 from harness.reference.store import (
     ContactRequestRow,
     IntegrationRow,
     MeetingRow,
-    MemberRow,
     PendingConsentRow,
     SchedulingGrantRow,
     SignInRow,
@@ -78,6 +77,8 @@ class ReferenceIntegration:
     def __init__(self, config: ReferenceConfig) -> None:
         self._ctx = Context.open(config)
         self._settings = Settings(self._ctx)
+        self._status = Status(self._ctx, self._settings)
+        self._act = Acting(self._ctx, self._status)
 
     @property
     def config(self) -> ReferenceConfig:
@@ -202,7 +203,7 @@ class ReferenceIntegration:
             self._require_account_consent(user, provider, service, calendar, contacts)
         start = provider.begin_auth(calendar, contacts)
         with self.store.session() as s:
-            row = self._integration_row(s, user, service, calendar, contacts)
+            row = self._status.integration_row(s, user, service, calendar, contacts)
             if row.state != "connected":
                 row.state = "pending"
             row.authorize_with, row.setup_by = authorize_with, "user_oauth"
@@ -226,7 +227,7 @@ class ReferenceIntegration:
         except AuthError as exc:
             raise DriverError("credentials_refused", exc.summary) from exc
         with self.store.session() as s:
-            row = self._integration_row(s, user, service, calendar, contacts)
+            row = self._status.integration_row(s, user, service, calendar, contacts)
             row.service, row.calendar, row.contacts = service, calendar, contacts
             row.authorize_with = "ews" if service == "office365" else None
             row.setup_by, row.tenant_id = "user_oauth", provider.tenant_key()
@@ -246,23 +247,12 @@ class ReferenceIntegration:
         with self.store.session() as s:
             if s.get(TenantConsentRow, tenant) is not None:
                 return
-            row = self._integration_row(s, user, service, calendar, contacts)
+            row = self._status.integration_row(s, user, service, calendar, contacts)
             message = ("waiting for the Office 365 admin to consent on behalf of the entire "
                        "account before this integration can be set up")
             if row.state != "connected":
                 row.state, row.message, row.tenant_id = "pending", message, tenant
         raise DriverError("admin_consent_pending", message)
-
-    def _integration_row(self, s: Session, user: str, service: str, calendar: str,
-                         contacts: str) -> IntegrationRow:
-        row = self.store.integration(s, user)
-        if row is None:
-            row = IntegrationRow(user=user.lower(), service=service, calendar=calendar,
-                                 contacts=contacts, state="pending", granted_scopes=[],
-                                 updated_at=self._ctx.now())
-            s.add(row)
-        row.updated_at = self._ctx.now()
-        return row
 
     def _connect_with_app_permissions(self, user: str, provider: Provider, service: str,
                                       calendar: str, contacts: str) -> ConnectStart:
@@ -278,7 +268,7 @@ class ReferenceIntegration:
         except AuthError as exc:
             raise DriverError("app_token_refused", exc.summary) from exc
         with self.store.session() as s:
-            row = self._integration_row(s, user, service, calendar, contacts)
+            row = self._status.integration_row(s, user, service, calendar, contacts)
             row.service, row.calendar, row.contacts = service, calendar, contacts
             row.authorize_with = "graph" if service == "office365" else None
             row.setup_by, row.tenant_id = "admin_application", tenant
@@ -323,74 +313,18 @@ class ReferenceIntegration:
         self.sync_now(user)
 
     def integration_status(self, user: str) -> IntegrationStatus:
-        with self.store.session() as s:
-            row = self.store.integration(s, user)
-            if row is None:
-                return IntegrationStatus(user=user.lower(), state="not_connected")
-            status = convert.status(row)
-            found = self._conflicts(s, row)
-        if found:
-            # Access is suspended, the stored integration kept: setting it up again with what
-            # the admin allows clears the conflicts.
-            text = "; ".join(c.message for c in found)
-            return status.model_copy(update={"state": "reintegration_required",
-                                             "message": f"{text}: set up the integration "
-                                                        "again"})
-        return status
-
-    def _conflicts(self, s: Session, row: IntegrationRow) -> list[policy.Conflict]:
-        """What the policy now says against a working integration (lock, domain, MAPI)."""
-        if row.state != "connected" or s.get(MemberRow, row.user) is None:
-            return []
-        return policy.conflicts(convert.facts(row), self._settings.resolved(s, row.user))
-
-    def _suspended(self, user: str) -> str | None:
-        with self.store.session() as s:
-            row = self.store.integration(s, user)
-            found = self._conflicts(s, row) if row is not None else []
-        return "; ".join(c.message for c in found) or None
+        return self._status.integration_status(user)
 
     # -- acting for the user -------------------------------------------------------------------
     def _acting(self, user: str) -> tuple[Provider, Credentials, IntegrationStatus] | None:
-        with self.store.session() as s:
-            row = self.store.integration(s, user)
-            if row is None or row.state != "connected" or row.credentials is None:
-                return None
-            if self._conflicts(s, row):
-                return None  # the policy suspended this integration's access
-            return self._provider_of(row), convert.credentials(row), convert.status(row)
+        return self._act.get(user)
 
     def _save_credentials(self, user: str, creds: Credentials) -> None:
-        if creds.changed:
-            with self.store.session() as s:
-                row = self.store.integration(s, user)
-                if row is not None:
-                    convert.store_credentials(row, creds)
-
-    def _set_state(self, user: str, **fields: Any) -> None:
-        with self.store.session() as s:
-            row = self.store.integration(s, user)
-            if row is not None:
-                for name, value in fields.items():
-                    setattr(row, name, value)
-
-    def _auth_failure(self, user: str, exc: AuthError) -> None:
-        self._set_state(user, state="reauth_required" if exc.reauth else "error",
-                        message=exc.summary)
-
-    def _require_acting(self, user: str) -> tuple[Provider, Credentials, IntegrationStatus]:
-        acting = self._acting(user)
-        if acting is not None:
-            return acting
-        suspended = self._suspended(user)
-        if suspended:
-            raise DriverError("reintegration_required",
-                              f"{suspended}: set up the integration again")
-        raise DriverError("not_connected", "the user has no working calendar integration")
+        self._act.save_credentials(user, creds)
 
     # -- sync and use --------------------------------------------------------------------------
     def _sync(self, user: str) -> None:
-        acting = self._acting(user)
+        acting = self._act.get(user)
         if acting is None or acting[2].calendar == "none":
             return
         provider, creds, _ = acting
@@ -404,14 +338,14 @@ class ReferenceIntegration:
         try:
             result = provider.sync_events(creds, cursor, window)
         except AuthError as exc:
-            self._auth_failure(user, exc)
+            self._status.auth_failure(user, exc)
             return
         except ProviderError as exc:
-            self._set_state(user, calendar_state="denied" if exc.denied else "off",
+            self._status.set_state(user, calendar_state="denied" if exc.denied else "off",
                             message=f"calendar: {exc}")
             return
         finally:
-            self._save_credentials(user, creds)
+            self._act.save_credentials(user, creds)
         with self.store.session() as s:
             row = self.store.integration(s, user)
             assert row is not None
@@ -434,42 +368,42 @@ class ReferenceIntegration:
             try:  # probes contacts access so the status tells the truth
                 self.list_contacts(user)
             except DriverError as exc:  # a transient provider failure: say so, sync again later
-                self._set_state(user, message=f"contacts: {exc.message}")
+                self._status.set_state(user, message=f"contacts: {exc.message}")
         return self.integration_status(user)
 
     def list_meetings(self, user: str, start: datetime, end: datetime) -> list[Meeting]:
-        if self._suspended(user):
+        if self._status.suspended(user):
             return []  # "no longer have access to the calendar and contacts services"
         self._sync(user)
         with self.store.session() as s:
             return [convert.meeting(r) for r in self.store.meetings(s, user, start, end)]
 
     def list_contacts(self, user: str) -> list[ContactEntry]:
-        acting = self._acting(user)
+        acting = self._act.get(user)
         if acting is None or acting[2].contacts == "none":
             return []
         provider, creds, _ = acting
         try:
             items = provider.list_contacts(creds)
         except AuthError as exc:
-            self._auth_failure(user, exc)
+            self._status.auth_failure(user, exc)
             return []
         except ProviderError as exc:
             if not exc.denied:
                 raise DriverError("provider_error", str(exc)) from exc
-            self._set_state(user, contacts_state="denied",
+            self._status.set_state(user, contacts_state="denied",
                             message=f"contacts: the provider refused access ({exc.code}); the "
                                     "granted permissions do not cover contacts")
             return []
         finally:
-            self._save_credentials(user, creds)
-        self._set_state(user, contacts_state="ok")
+            self._act.save_credentials(user, creds)
+        self._status.set_state(user, contacts_state="ok")
         return [ContactEntry(id=c.provider_id, display_name=c.display_name, emails=c.emails)
                 for c in items]
 
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting:
         provider, creds = self._writer(user)
-        created = self._provider_write(user, creds,
+        created = self._act.write(user, creds,
                                        lambda: provider.create_event(creds, request))
         row = convert.meeting_row(user.lower(), created)
         with self.store.session() as s:
@@ -477,30 +411,16 @@ class ReferenceIntegration:
         return convert.meeting(row)
 
     def _writer(self, user: str) -> tuple[Provider, Credentials]:
-        provider, creds, status = self._require_acting(user)
+        provider, creds, status = self._act.require(user)
         if status.calendar != "write":
             raise DriverError("calendar_read_only",
                               "calendar write permission is needed to put, change or delete "
                               "meetings on the user's calendar")
         return provider, creds
 
-    def _provider_write(self, user: str, creds: Credentials, action: Any) -> Any:
-        """A provider write with the integration's error contract: a dead grant marks the
-        integration for re-authentication; rotated tokens are saved whatever happens."""
-        try:
-            return action()
-        except AuthError as exc:
-            self._auth_failure(user, exc)
-            raise DriverError("reauth_required", exc.summary) from exc
-        except ProviderError as exc:
-            code = "not_found" if exc.status == 404 else "provider_error"
-            raise DriverError(code, str(exc)) from exc
-        finally:
-            self._save_credentials(user, creds)
-
     def update_meeting(self, user: str, meeting_id: str, update: MeetingUpdate) -> Meeting:
         provider, creds = self._writer(user)
-        updated = self._provider_write(
+        updated = self._act.write(
             user, creds, lambda: provider.update_event(creds, meeting_id, update))
         row = convert.meeting_row(user.lower(), updated)
         with self.store.session() as s:
@@ -509,7 +429,7 @@ class ReferenceIntegration:
 
     def delete_meeting(self, user: str, meeting_id: str) -> None:
         provider, creds = self._writer(user)
-        self._provider_write(user, creds, lambda: provider.delete_event(creds, meeting_id))
+        self._act.write(user, creds, lambda: provider.delete_event(creds, meeting_id))
         with self.store.session() as s:
             existing = s.get(MeetingRow, (user.lower(), meeting_id))
             if existing is not None:
@@ -531,7 +451,7 @@ class ReferenceIntegration:
                                   "single sign-on is not configured for this account")
             first = self.store.sign_in_count(s, user) == 0
             row = self.store.integration(s, user)
-            found = self._conflicts(s, row) if row is not None else []
+            found = self._status.conflicts(s, row) if row is not None else []
             connected = row is not None and row.state == "connected" and not found
         decision = policy.decide(policy.SignInFacts(
             method=method, first_sign_in=first, client_version=client.version,
@@ -573,7 +493,7 @@ class ReferenceIntegration:
             if refusal is not None:
                 raise convert.refused(refusal)
             calendar = str(resolved["calendar_permission"].value)
-            row = self._integration_row(s, user, "exchange", calendar, "none")
+            row = self._status.integration_row(s, user, "exchange", calendar, "none")
             row.service, row.authorize_with, row.calendar, row.contacts = \
                 "exchange", None, calendar, "none"
             row.credentials, row.pending_flow, row.granted_scopes = None, None, []
@@ -610,7 +530,7 @@ class ReferenceIntegration:
     def save_contact_from_call(self, user: str, entry: CallHistoryEntry) -> ContactEntry:
         """Contacts Write: the desktop client creates a contact from the call history. Without
         the write permission this is refused and nothing reaches the provider."""
-        provider, creds, status = self._require_acting(user)
+        provider, creds, status = self._act.require(user)
         if status.contacts != "write":
             raise DriverError("contacts_write_required",
                               "creating contacts from the call history needs the Contacts Write "
@@ -618,7 +538,7 @@ class ReferenceIntegration:
         email = policy.canonical_email(entry.email)
         if email is None:
             raise DriverError("invalid_email", f"{entry.email!r} is not an email address")
-        created = self._provider_write(user, creds, lambda: provider.create_contact(
+        created = self._act.write(user, creds, lambda: provider.create_contact(
             creds, ContactData(provider_id="", display_name=entry.display_name,
                                emails=[email])))
         return ContactEntry(id=created.provider_id, display_name=created.display_name,
