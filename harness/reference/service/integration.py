@@ -11,7 +11,7 @@ privileges. What differs per calendar service lives in `providers/`.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -44,27 +44,25 @@ from harness.api.models import (
 )
 from harness.reference import policy
 from harness.reference.config import ReferenceConfig
-from harness.reference.policy.privacy import assistant_view
 from harness.reference.policy.resolution import values_of
 from harness.reference.policy.setup import connect_refusals
 from harness.reference.providers import Provider, ProviderEnv
 from harness.reference.providers.base import (
     AuthError,
-    ContactData,
     Credentials,
-    ProviderError,
 )
 from harness.reference.service import convert
 from harness.reference.service.acting import Acting
+from harness.reference.service.contacts import Contacts
 from harness.reference.service.context import Context
+from harness.reference.service.delegates import Delegates
+from harness.reference.service.meetings import Meetings
 from harness.reference.service.settings import Settings
 from harness.reference.service.status import Status
+from harness.reference.service.sync import Sync
 from harness.reference.store import (
-    ContactRequestRow,
     IntegrationRow,
-    MeetingRow,
     PendingConsentRow,
-    SchedulingGrantRow,
     SignInRow,
     Store,
     TenantConsentRow,
@@ -79,6 +77,10 @@ class ReferenceIntegration:
         self._settings = Settings(self._ctx)
         self._status = Status(self._ctx, self._settings)
         self._act = Acting(self._ctx, self._status)
+        self._contacts = Contacts(self._ctx, self._settings, self._status, self._act)
+        self._sync_ = Sync(self._ctx, self._status, self._act, self._contacts)
+        self._meetings = Meetings(self._ctx, self._status, self._act, self._sync_)
+        self._delegates = Delegates(self._ctx, self._settings, self._meetings)
 
     @property
     def config(self) -> ReferenceConfig:
@@ -322,118 +324,27 @@ class ReferenceIntegration:
     def _save_credentials(self, user: str, creds: Credentials) -> None:
         self._act.save_credentials(user, creds)
 
-    # -- sync and use --------------------------------------------------------------------------
+    # -- sync, meetings, contacts: sync.py, meetings.py, contacts.py ---------------------------
     def _sync(self, user: str) -> None:
-        acting = self._act.get(user)
-        if acting is None or acting[2].calendar == "none":
-            return
-        provider, creds, _ = acting
-        with self.store.session() as s:
-            row = self.store.integration(s, user)
-            assert row is not None
-            cursor = row.sync_cursor
-        now = self._ctx.now()
-        window = (now - timedelta(days=self.config.sync_past_days),
-                  now + timedelta(days=self.config.sync_future_days))
-        try:
-            result = provider.sync_events(creds, cursor, window)
-        except AuthError as exc:
-            self._status.auth_failure(user, exc)
-            return
-        except ProviderError as exc:
-            self._status.set_state(user, calendar_state="denied" if exc.denied else "off",
-                            message=f"calendar: {exc}")
-            return
-        finally:
-            self._act.save_credentials(user, creds)
-        with self.store.session() as s:
-            row = self.store.integration(s, user)
-            assert row is not None
-            # Set-based writes, one transaction: a per-row merge cost ~280 us a meeting and
-            # made the store, not the provider, the bottleneck of an initial ingest.
-            who = user.lower()
-            latest = {m.provider_id: m for m in result.upserts}  # the last change wins
-            if result.replace_all:
-                self.store.clear_meetings(s, user)
-            else:
-                self.store.delete_meetings(s, user, [*result.removed, *latest])
-            self.store.insert_meetings(s, [convert.meeting_values(who, m) for m in latest.values()])
-            row.sync_cursor = result.cursor
-            row.calendar_state = "ok"
+        self._sync_.round(user)
 
     def sync_now(self, user: str) -> IntegrationStatus:
-        self._sync(user)
-        status = self.integration_status(user)
-        if status.state == "connected" and status.contacts != "none":
-            try:  # probes contacts access so the status tells the truth
-                self.list_contacts(user)
-            except DriverError as exc:  # a transient provider failure: say so, sync again later
-                self._status.set_state(user, message=f"contacts: {exc.message}")
-        return self.integration_status(user)
+        return self._sync_.sync_now(user)
 
     def list_meetings(self, user: str, start: datetime, end: datetime) -> list[Meeting]:
-        if self._status.suspended(user):
-            return []  # "no longer have access to the calendar and contacts services"
-        self._sync(user)
-        with self.store.session() as s:
-            return [convert.meeting(r) for r in self.store.meetings(s, user, start, end)]
-
-    def list_contacts(self, user: str) -> list[ContactEntry]:
-        acting = self._act.get(user)
-        if acting is None or acting[2].contacts == "none":
-            return []
-        provider, creds, _ = acting
-        try:
-            items = provider.list_contacts(creds)
-        except AuthError as exc:
-            self._status.auth_failure(user, exc)
-            return []
-        except ProviderError as exc:
-            if not exc.denied:
-                raise DriverError("provider_error", str(exc)) from exc
-            self._status.set_state(user, contacts_state="denied",
-                            message=f"contacts: the provider refused access ({exc.code}); the "
-                                    "granted permissions do not cover contacts")
-            return []
-        finally:
-            self._act.save_credentials(user, creds)
-        self._status.set_state(user, contacts_state="ok")
-        return [ContactEntry(id=c.provider_id, display_name=c.display_name, emails=c.emails)
-                for c in items]
+        return self._meetings.list_meetings(user, start, end)
 
     def schedule_meeting(self, user: str, request: MeetingRequest) -> Meeting:
-        provider, creds = self._writer(user)
-        created = self._act.write(user, creds,
-                                       lambda: provider.create_event(creds, request))
-        row = convert.meeting_row(user.lower(), created)
-        with self.store.session() as s:
-            s.merge(convert.meeting_row(user.lower(), created))
-        return convert.meeting(row)
-
-    def _writer(self, user: str) -> tuple[Provider, Credentials]:
-        provider, creds, status = self._act.require(user)
-        if status.calendar != "write":
-            raise DriverError("calendar_read_only",
-                              "calendar write permission is needed to put, change or delete "
-                              "meetings on the user's calendar")
-        return provider, creds
+        return self._meetings.schedule_meeting(user, request)
 
     def update_meeting(self, user: str, meeting_id: str, update: MeetingUpdate) -> Meeting:
-        provider, creds = self._writer(user)
-        updated = self._act.write(
-            user, creds, lambda: provider.update_event(creds, meeting_id, update))
-        row = convert.meeting_row(user.lower(), updated)
-        with self.store.session() as s:
-            s.merge(convert.meeting_row(user.lower(), updated))
-        return convert.meeting(row)
+        return self._meetings.update_meeting(user, meeting_id, update)
 
     def delete_meeting(self, user: str, meeting_id: str) -> None:
-        provider, creds = self._writer(user)
-        self._act.write(user, creds, lambda: provider.delete_event(creds, meeting_id))
-        with self.store.session() as s:
-            existing = s.get(MeetingRow, (user.lower(), meeting_id))
-            if existing is not None:
-                s.delete(existing)
+        self._meetings.delete_meeting(user, meeting_id)
+
+    def list_contacts(self, user: str) -> list[ContactEntry]:
+        return self._contacts.list_contacts(user)
 
     # -- signing in ----------------------------------------------------------------------------
     def sign_in(self, user: str, client: ClientInfo, method: SignInMethod) -> SignInResult:
@@ -503,90 +414,30 @@ class ReferenceIntegration:
             self.store.clear_meetings(s, user)
         return self.integration_status(user)
 
-    # -- the platform's contacts ---------------------------------------------------------------
+    # -- contacts and scheduling privilege: contacts.py, delegates.py --------------------------
     def invite_contact(self, user: str, email: str) -> ContactRequest:
-        """Invite a contact by email: the platform sends that person a contact request."""
-        recipient = policy.canonical_email(email)
-        if recipient is None:
-            raise DriverError("invalid_email", f"{email.strip()!r} is not an email address")
-        with self.store.session() as s:
-            sender = self._settings.member(s, user).email
-            if recipient == sender:
-                raise DriverError("cannot_invite_self", "a contact request cannot be sent to "
-                                                        "yourself")
-            if any(r.recipient == recipient and r.sender == sender and r.status == "pending"
-                   for r in self.store.contact_requests(s, sender)):
-                raise DriverError("already_requested",
-                                  f"a contact request to {recipient} is already pending")
-            row = ContactRequestRow(id=secrets.token_hex(8), sender=sender, recipient=recipient,
-                                    status="pending", created_at=self._ctx.now())
-            s.add(row)
-            return convert.contact_request(row)
+        return self._contacts.invite_contact(user, email)
 
     def contact_requests(self, user: str) -> list[ContactRequest]:
-        with self.store.session() as s:
-            return [convert.contact_request(r) for r in self.store.contact_requests(s, user)]
+        return self._contacts.contact_requests(user)
 
     def save_contact_from_call(self, user: str, entry: CallHistoryEntry) -> ContactEntry:
-        """Contacts Write: the desktop client creates a contact from the call history. Without
-        the write permission this is refused and nothing reaches the provider."""
-        provider, creds, status = self._act.require(user)
-        if status.contacts != "write":
-            raise DriverError("contacts_write_required",
-                              "creating contacts from the call history needs the Contacts Write "
-                              f"permission; this integration has contacts {status.contacts}")
-        email = policy.canonical_email(entry.email)
-        if email is None:
-            raise DriverError("invalid_email", f"{entry.email!r} is not an email address")
-        created = self._act.write(user, creds, lambda: provider.create_contact(
-            creds, ContactData(provider_id="", display_name=entry.display_name,
-                               emails=[email])))
-        return ContactEntry(id=created.provider_id, display_name=created.display_name,
-                            emails=list(created.emails))
+        return self._contacts.save_contact_from_call(user, entry)
 
-    # -- scheduling privilege ------------------------------------------------------------------
     def grant_scheduling_privilege(self, owner: str, assignee: str,
                                    manage_private_events: bool) -> SchedulingGrant:
-        with self.store.session() as s:
-            who = self._settings.member(s, owner).email
-            to = self._settings.member(s, assignee).email
-            if who == to:
-                raise DriverError("cannot_grant_self", "scheduling privilege is given to "
-                                                       "another user")
-            row = s.merge(SchedulingGrantRow(owner=who, assignee=to,
-                                             manage_private=manage_private_events,
-                                             granted_at=self._ctx.now()))
-            return convert.grant(row)
+        return self._delegates.grant_scheduling_privilege(owner, assignee,
+                                                          manage_private_events)
 
     def revoke_scheduling_privilege(self, owner: str, assignee: str) -> None:
-        with self.store.session() as s:
-            row = s.get(SchedulingGrantRow, (owner.lower(), assignee.lower()))
-            if row is None:
-                raise DriverError("no_scheduling_privilege",
-                                  f"{owner} has not given {assignee} scheduling privilege")
-            s.delete(row)
+        self._delegates.revoke_scheduling_privilege(owner, assignee)
 
     def scheduling_privileges(self, user: str) -> list[SchedulingGrant]:
-        with self.store.session() as s:
-            return [convert.grant(r) for r in self.store.scheduling_grants(s, user)]
-
-    def _privilege(self, owner: str, assignee: str) -> SchedulingGrant:
-        with self.store.session() as s:
-            row = s.get(SchedulingGrantRow, (owner.lower(), assignee.lower()))
-            if row is None:
-                raise DriverError("no_scheduling_privilege",
-                                  f"{owner} has not given {assignee} scheduling privilege")
-            return convert.grant(row)
+        return self._delegates.scheduling_privileges(user)
 
     def schedule_meeting_for(self, actor: str, owner: str, request: MeetingRequest) -> Meeting:
-        """Schedule For: the meeting is the owner's and lands on the owner's calendar."""
-        self._privilege(owner, actor)
-        return self.schedule_meeting(owner, request)
+        return self._delegates.schedule_meeting_for(actor, owner, request)
 
     def calendar_of(self, viewer: str, owner: str, start: datetime,
                     end: datetime) -> list[Meeting]:
-        """The owner's meetings as someone with scheduling privilege sees them: private events
-        as a time slot only, unless the owner trusts them to manage private events."""
-        grant = self._privilege(owner, viewer)
-        return assistant_view(self.list_meetings(owner, start, end),
-                              grant.manage_private_events)
+        return self._delegates.calendar_of(viewer, owner, start, end)
