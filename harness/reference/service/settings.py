@@ -111,7 +111,7 @@ class Settings:
             self._save_level(s, target.level, name, level_state)
             for c in outcome.changes:
                 self.ctx.store.audit_setting(s, actor, c.setting, c.old, c.new, level=c.level,
-                                         target=c.target, kind=c.kind)
+                                             target=c.target, kind=c.kind)
         return None
 
     def change_settings(self, actor: str, changes: dict[str, Any]) -> SettingsChangeResult:
