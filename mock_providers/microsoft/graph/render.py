@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mock_providers.microsoft.graph_errors import GraphError, bad_request
+from mock_providers.microsoft.graph.errors import GraphError, bad_request
 from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsUser
 
 # -- time zones ------------------------------------------------------------------------------------

@@ -43,13 +43,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from mock_providers.microsoft.graph_errors import (
+from mock_providers.microsoft.graph.errors import (
     GraphError,
     bad_request,
     invalid_sync_state,
     sync_state_not_found,
 )
-from mock_providers.microsoft.graph_json import removed_json
+from mock_providers.microsoft.graph.render import removed_json
 from mock_providers.world import Contact, Event
 from mock_providers.world.collection import Collection
 

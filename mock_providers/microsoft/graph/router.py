@@ -53,8 +53,8 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from mock_providers.hub import Hub
-from mock_providers.microsoft import graph_odata as odata
-from mock_providers.microsoft.graph_auth import (
+from mock_providers.microsoft.graph import odata
+from mock_providers.microsoft.graph.auth import (
     Authenticator,
     Caller,
     calendar_access,
@@ -63,10 +63,9 @@ from mock_providers.microsoft.graph_auth import (
     limited_role,
     resolve_user,
 )
-from mock_providers.microsoft.graph_errors import (
+from mock_providers.microsoft.graph.errors import (
     CONTENT_TYPE,
     GraphError,
-    GraphLimitsAdmin,
     Headers,
     Throttle,
     access_denied,
@@ -76,11 +75,9 @@ from mock_providers.microsoft.graph_errors import (
     item_not_found,
     limits_for,
     method_not_allowed,
-    reset_limits,
     segment_not_found,
-    set_limits,
 )
-from mock_providers.microsoft.graph_json import (
+from mock_providers.microsoft.graph.render import (
     CONTACT_PROPERTIES,
     CONTACT_TYPE,
     EVENT_PROPERTIES,
@@ -109,8 +106,6 @@ from mock_providers.microsoft.graph_json import (
 )
 from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser, World
 from mock_providers.world.seed import change_key
-
-__all__ = ["GraphLimitsAdmin", "routes", "set_limits", "reset_limits"]
 
 _LIST_OPTIONS = ("$select", "$top", "$skip", "$filter", "$orderby", "$count", "$expand")
 _ITEM_OPTIONS = ("$select", "$expand")
