@@ -3,12 +3,13 @@ per-hub throttling limits for the control API and benchmarks.
 
     router   the raw ASGI route: routing, auth, faults, throttling, handlers
     auth     bearer tokens (401), the permission table (403), delegate calendar access
-    errors   error bodies, Graph's common errors, fault-plan answers, throttling limits
+    errors   error bodies, Graph's common errors, fault-plan answers
+    throttling  per-app-per-mailbox limits (per hub) and their counters
     render   entity JSON, the render cache, request-body validation
     odata    OData query options, the Prefer header, delta tokens
 """
 
-from mock_providers.microsoft.graph.errors import GraphLimitsAdmin, reset_limits, set_limits
 from mock_providers.microsoft.graph.router import routes
+from mock_providers.microsoft.graph.throttling import GraphLimitsAdmin, reset_limits, set_limits
 
 __all__ = ["GraphLimitsAdmin", "routes", "set_limits", "reset_limits"]

@@ -67,13 +67,11 @@ from mock_providers.microsoft.graph.errors import (
     CONTENT_TYPE,
     GraphError,
     Headers,
-    Throttle,
     access_denied,
     bad_request,
     error_body,
     fault_error,
     item_not_found,
-    limits_for,
     method_not_allowed,
     segment_not_found,
 )
@@ -104,6 +102,7 @@ from mock_providers.microsoft.graph.render import (
     select,
     user_json,
 )
+from mock_providers.microsoft.graph.throttling import Throttle, limits_for
 from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser, World
 from mock_providers.world.seed import change_key
 
