@@ -6,7 +6,8 @@ per-hub throttling limits for the control API and benchmarks.
     errors   error bodies, Graph's common errors, fault-plan answers
     throttling  per-app-per-mailbox limits (per hub) and their counters
     render   entity JSON, the render cache, request-body validation
-    odata    OData query options, the Prefer header, delta tokens
+    odata    OData query options, the Prefer header, paging links
+    delta    delta rounds: pages, signed skip/delta tokens, the ids a client may hold
 """
 
 from mock_providers.microsoft.graph.router import routes

@@ -53,7 +53,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from mock_providers.hub import Hub
-from mock_providers.microsoft.graph import odata
+from mock_providers.microsoft.graph import delta, odata
 from mock_providers.microsoft.graph.auth import (
     Authenticator,
     Caller,
@@ -136,7 +136,7 @@ class GraphState:
         self.world: World | None = None
         self.epoch = 0
         self.render = RenderCache()
-        self.tokens = odata.DeltaTokens()
+        self.tokens = delta.DeltaTokens()
         self.throttle = Throttle()
         self.auth = Authenticator()
         self.transactions: dict[tuple[str, str], str] = {}  # (calendar id, transactionId) -> id
@@ -612,9 +612,9 @@ async def delete_event(req: Req, args: list[str]) -> Result:
 
 
 # -- handlers: delta -------------------------------------------------------------------------------
-def _delta(req: Req, src: odata.DeltaSource, context: str) -> Result:
+def _delta(req: Req, src: delta.DeltaSource, context: str) -> Result:
     size_override = req.prefer.max_page_size
-    page = odata.delta_page(req.state.tokens, src, req.query, user=req.user.id,
+    page = delta.delta_page(req.state.tokens, src, req.query, user=req.user.id,
                             app=req.caller.ctx.client_id, principal=req.caller.key,
                             world_seq=req.hub.world.seq, epoch=req.state.epoch,
                             size_override=size_override)
@@ -648,16 +648,16 @@ async def calendar_view_delta(req: Req, args: list[str]) -> Result:
         return _overlaps(event, bounds[0], bounds[1])
 
     if resuming:  # the window travels in the token
-        window = odata.resume_window(req.state.tokens, req.query)
+        window = delta.resume_window(req.state.tokens, req.query)
     assert window is not None
     bounds[:] = [datetime.fromisoformat(window[0]), datetime.fromisoformat(window[1])]
-    src = odata.DeltaSource("cv", calendar.events, calendar.id, in_scope,
+    src = delta.DeltaSource("cv", calendar.events, calendar.id, in_scope,
                             lambda e: render.event(e, owner, view), "#microsoft.graph.event",
                             window, windowed=True)
     return _delta(req, src, req.context("Collection(event)"))
 
 
-def _contacts_source(req: Req, folder: ContactFolder) -> odata.DeltaSource:
+def _contacts_source(req: Req, folder: ContactFolder) -> delta.DeltaSource:
     fields = odata.parse_select(req.query, CONTACT_PROPERTIES, CONTACT_TYPE)
     render = req.state.render
     if fields is None:
@@ -666,7 +666,7 @@ def _contacts_source(req: Req, folder: ContactFolder) -> odata.DeltaSource:
     else:
         def render_contact(c: Contact) -> bytes:
             return dumps(select(contact_json(c, folder.id), fields))
-    return odata.DeltaSource("ct", folder.contacts, folder.id, lambda c: True, render_contact,
+    return delta.DeltaSource("ct", folder.contacts, folder.id, lambda c: True, render_contact,
                              "#microsoft.graph.contact", None, windowed=False)
 
 
