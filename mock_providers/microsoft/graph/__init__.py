@@ -5,7 +5,10 @@ per-hub throttling limits for the control API and benchmarks.
     auth     bearer tokens (401), the permission table (403), delegate calendar access
     errors   error bodies, Graph's common errors, fault-plan answers
     throttling  per-app-per-mailbox limits (per hub) and their counters
-    render   entity JSON, the render cache, request-body validation
+    render   entity JSON out, per-caller event views, the render cache
+    bodies   known/writable properties, create/PATCH body validation
+    recurrence  calendarView instances of a recurring event
+    timezones   Graph time zone names -> tzinfo
     odata    OData query options, the Prefer header, paging links
     delta    delta rounds: pages, signed skip/delta tokens, the ids a client may hold
 """

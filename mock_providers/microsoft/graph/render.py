@@ -1,5 +1,5 @@
-"""Graph JSON for events, contacts, calendars, contact folders and users, and the validation of
-create/update bodies.
+"""Graph JSON out: events (and calendarView occurrences), contacts, calendars, contact folders,
+users, `@removed` entries; the per-caller event views and the render cache.
 
 Rendering is the hot path of a load test, so an entity's JSON is built once per
 (id, changeKey, view) and kept as bytes; a response is assembled by concatenation. Every writer in
@@ -14,46 +14,15 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mock_providers.microsoft.graph.errors import GraphError, bad_request
-from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsUser
-
-# -- time zones ------------------------------------------------------------------------------------
-# The Windows names clients send most often (Prefer: outlook.timezone and dateTimeTimeZone).
-WINDOWS_ZONES = {
-    "utc": "UTC", "coordinated universal time": "UTC", "gmt standard time": "Europe/London",
-    "w. europe standard time": "Europe/Berlin", "romance standard time": "Europe/Paris",
-    "central europe standard time": "Europe/Budapest", "e. europe standard time": "Europe/Chisinau",
-    "pacific standard time": "America/Los_Angeles", "mountain standard time": "America/Denver",
-    "central standard time": "America/Chicago", "eastern standard time": "America/New_York",
-    "india standard time": "Asia/Kolkata", "china standard time": "Asia/Shanghai",
-    "tokyo standard time": "Asia/Tokyo", "aus eastern standard time": "Australia/Sydney",
-}
-_tz_cache: dict[str, tzinfo | None] = {}
+from mock_providers.microsoft.graph.recurrence import Occurrence
+from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser
 
 
-def resolve_tz(name: str) -> tzinfo | None:
-    """A tzinfo for a Graph time zone name (UTC, Windows or IANA), or None if unknown."""
-    key = name.strip()
-    if key in _tz_cache:
-        return _tz_cache[key]
-    iana = WINDOWS_ZONES.get(key.lower(), key)
-    zone: tzinfo | None
-    if iana.upper() in ("UTC", "ETC/UTC", "Z"):
-        zone = UTC
-    else:
-        try:
-            zone = ZoneInfo(iana) if iana and ".." not in iana else None
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = None
-    _tz_cache[key] = zone
-    return zone
-
-
+# -- formats ---------------------------------------------------------------------------------------
 def graph_datetime(value: datetime, zone: tzinfo = UTC) -> str:
     """`2026-11-21T09:00:00.0000000` (Graph's seven fractional digits, no offset)."""
     local = value.astimezone(zone)
@@ -77,7 +46,6 @@ def dumps(data: Any) -> bytes:
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
-
 # -- views -----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, eq=False)
 class EventView:
@@ -85,7 +53,7 @@ class EventView:
     and a render-cache key hashes at C speed."""
 
     basic: bool = False  # Calendars.ReadBasic / limitedRead: no body, no bodyPreview
-    redact_private: bool = False  # delegate without private access: see graph_auth
+    redact_private: bool = False  # delegate without private access: see auth.py
     tz_name: str = "UTC"
     tz: tzinfo = UTC
 
@@ -231,85 +199,6 @@ def event_json(event: Event, owner: str, view: EventView = FULL_VIEW) -> dict[st
     return out
 
 
-# -- recurrence ------------------------------------------------------------------------------------
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_MAX_OCCURRENCES = 5000
-
-
-class Occurrence:
-    """One instance of a recurring event inside a calendarView window; every field but start,
-    end and id reads through to the series master (so $filter and $orderby work on it)."""
-
-    __slots__ = ("master", "start", "end", "id")
-
-    def __init__(self, master: Event, start: datetime, end: datetime) -> None:
-        self.master = master
-        self.start = start
-        self.end = end
-        self.id = f"{master.id}_{start:%Y%m%d}"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.master, name)
-
-
-def _add_months(day: date, months: int, day_of_month: int) -> date | None:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    try:
-        return date(year, month, day_of_month)
-    except ValueError:  # no 31st this month: Outlook skips it
-        return None
-
-
-def occurrences(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
-    """Instances of a patterned recurrence overlapping [start, end). Supported: daily, weekly,
-    absoluteMonthly and absoluteYearly patterns with endDate, numbered and noEnd ranges, times
-    taken from the master's start in UTC. Other patterns yield no instances (the master is
-    listed as a single instance instead)."""
-    rec = event.recurrence or {}
-    pattern, rng = rec.get("pattern") or {}, rec.get("range") or {}
-    kind = pattern.get("type")
-    interval = max(1, int(pattern.get("interval") or 1))
-    try:
-        first = date.fromisoformat(rng.get("startDate") or event.start.date().isoformat())
-        last = date.fromisoformat(rng["endDate"]) if rng.get("type") == "endDate" else None
-    except (TypeError, ValueError):
-        return []
-    count = int(rng.get("numberOfOccurrences") or 0) if rng.get("type") == "numbered" else 0
-    duration = event.end - event.start
-    at = event.start.timetz()
-    days: list[date] = []
-    if kind == "daily":
-        days = [first + timedelta(days=i * interval) for i in range(_MAX_OCCURRENCES)]
-    elif kind == "weekly":
-        wanted = sorted(_WEEKDAYS.index(d.lower()) for d in pattern.get("daysOfWeek") or []
-                        if d.lower() in _WEEKDAYS) or [first.weekday()]
-        week = first - timedelta(days=first.weekday())
-        while len(days) < _MAX_OCCURRENCES:
-            days += [week + timedelta(days=d) for d in wanted if week + timedelta(days=d) >= first]
-            week += timedelta(weeks=interval)
-    elif kind in ("absoluteMonthly", "absoluteYearly"):
-        step = interval * (12 if kind == "absoluteYearly" else 1)
-        dom = int(pattern.get("dayOfMonth") or first.day)
-        anchor = first.replace(day=1)
-        if kind == "absoluteYearly" and pattern.get("month"):
-            anchor = anchor.replace(month=int(pattern["month"]))
-        for i in range(_MAX_OCCURRENCES):
-            day = _add_months(anchor, i * step, dom)
-            if day is not None and day >= first:
-                days.append(day)
-    out: list[Occurrence] = []
-    for n, day in enumerate(days):
-        if (last is not None and day > last) or (count and n >= count):
-            break
-        begin = datetime.combine(day, at)
-        if begin >= end:
-            break
-        if begin + duration > start or (duration == timedelta(0) and begin >= start):
-            out.append(Occurrence(event, begin, begin + duration))
-    return out
-
-
 def occurrence_json(item: Occurrence, owner: str, view: EventView) -> dict[str, Any]:
     data = event_json(item.master, owner, view)
     data.update(id=item.id, type="occurrence", seriesMasterId=item.master.id, recurrence=None,
@@ -398,305 +287,3 @@ def select(entity: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         if name in entity:
             out[name] = entity[name]
     return out
-
-
-# -- request bodies --------------------------------------------------------------------------------
-EVENT_TYPE = "microsoft.graph.event"
-CONTACT_TYPE = "microsoft.graph.contact"
-
-EVENT_WRITABLE = frozenset({
-    "allowNewTimeProposals", "attendees", "body", "categories", "end", "hideAttendees",
-    "importance", "isAllDay", "isOnlineMeeting", "isReminderOn", "location", "locations",
-    "onlineMeetingProvider", "recurrence", "reminderMinutesBeforeStart", "responseRequested",
-    "sensitivity", "showAs", "start", "subject", "transactionId",
-})
-# Known to the schema but not written by a create/update: accepted and ignored, like Graph.
-EVENT_IGNORED = frozenset({
-    "bodyPreview", "changeKey", "createdDateTime", "hasAttachments", "iCalUId", "id",
-    "isCancelled", "isDraft", "isOrganizer", "lastModifiedDateTime", "onlineMeeting",
-    "onlineMeetingUrl", "organizer", "originalEndTimeZone", "originalStart",
-    "originalStartTimeZone", "responseStatus", "seriesMasterId", "type", "webLink",
-    "attachments", "calendar", "extensions", "instances", "multiValueExtendedProperties",
-    "singleValueExtendedProperties", "cancelledOccurrences", "exceptionOccurrences",
-})
-EVENT_PROPERTIES = EVENT_WRITABLE | EVENT_IGNORED
-
-CONTACT_MODELED = frozenset({"displayName", "givenName", "surname", "emailAddresses",
-                             "businessPhones", "mobilePhone", "companyName", "jobTitle"})
-CONTACT_EXTRA_STRINGS = frozenset({
-    "assistantName", "birthday", "businessHomePage", "department", "fileAs", "generation",
-    "initials", "manager", "middleName", "nickName", "officeLocation", "personalNotes",
-    "profession", "spouseName", "title", "yomiCompanyName", "yomiGivenName", "yomiSurname",
-})
-CONTACT_EXTRA_LISTS = frozenset({"categories", "children", "homePhones", "imAddresses"})
-CONTACT_EXTRA_OBJECTS = frozenset({"businessAddress", "homeAddress", "otherAddress"})
-CONTACT_IGNORED = frozenset({"changeKey", "createdDateTime", "id", "lastModifiedDateTime",
-                             "parentFolderId", "extensions", "multiValueExtendedProperties",
-                             "photo", "singleValueExtendedProperties"})
-CONTACT_PROPERTIES = (CONTACT_MODELED | CONTACT_EXTRA_STRINGS | CONTACT_EXTRA_LISTS
-                      | CONTACT_EXTRA_OBJECTS | CONTACT_IGNORED)
-
-_ENUMS = {
-    "sensitivity": ("microsoft.graph.sensitivity", ("normal", "personal", "private",
-                                                     "confidential")),
-    "showAs": ("microsoft.graph.freeBusyStatus", ("free", "tentative", "busy", "oof",
-                                                  "workingElsewhere", "unknown")),
-    "importance": ("microsoft.graph.importance", ("low", "normal", "high")),
-    "onlineMeetingProvider": ("microsoft.graph.onlineMeetingProviderType",
-                              ("unknown", "teamsForBusiness", "skypeForBusiness",
-                               "skypeForConsumer")),
-    "contentType": ("microsoft.graph.bodyType", ("text", "html")),
-    "attendeeType": ("microsoft.graph.attendeeType", ("required", "optional", "resource")),
-}
-
-
-def _read_error(message: str) -> GraphError:
-    return GraphError(400, "RequestBodyRead", message)
-
-
-def _not_primitive(value: Any, edm: str) -> GraphError:
-    if isinstance(value, dict):
-        return _read_error("An unexpected 'StartObject' node was found when reading from the "
-                           "JSON reader. A 'PrimitiveValue' node was expected.")
-    if isinstance(value, list):
-        return _read_error("An unexpected 'StartArray' node was found when reading from the "
-                           "JSON reader. A 'PrimitiveValue' node was expected.")
-    return _read_error(f"Cannot convert a primitive value to the expected type '{edm}'. See the "
-                       "inner exception for more details.")
-
-
-def _str(value: Any, nullable: bool = True) -> str | None:
-    if value is None and nullable:
-        return None
-    if not isinstance(value, str):
-        raise _not_primitive(value, "Edm.String")
-    return value
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _not_primitive(value, "Edm.Boolean")
-    return value
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _not_primitive(value, "Edm.Int32")
-    return value
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        node = "StartArray" if isinstance(value, list) else "PrimitiveValue"
-        raise _read_error(f"An unexpected '{node}' node was found when reading from the JSON "
-                          "reader. A 'StartObject' node was expected.")
-    return value
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        node = "StartObject" if isinstance(value, dict) else "PrimitiveValue"
-        raise _read_error(f"An unexpected '{node}' node was found when reading from the JSON "
-                          "reader. A 'StartArray' node was expected.")
-    return value
-
-
-def _enum(kind: str, value: Any) -> str:
-    type_name, allowed = _ENUMS[kind]
-    text = _str(value, nullable=False) or ""
-    for option in allowed:
-        if option.lower() == text.lower():
-            return option
-    raise _read_error(f"Cannot convert the literal '{text}' to the expected type "
-                      f"'{type_name}'.")
-
-
-def _unknown(name: str, type_name: str) -> GraphError:
-    return _read_error(f"The property '{name}' does not exist on type '{type_name}'. Make sure to "
-                       "only use property names that are defined by the type or mark the type "
-                       "as open type.")
-
-
-def parse_json_body(raw: bytes) -> dict[str, Any]:
-    if not raw.strip():
-        raise bad_request("Empty Payload. JSON content expected.")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"Invalid JSON. {exc}") from None
-    if not isinstance(data, dict):
-        raise _obj(data)  # type: ignore[misc]  # always raises for a non-object
-    return data
-
-
-def _check_names(body: dict[str, Any], known: frozenset[str], type_name: str) -> None:
-    for name in body:
-        if name.startswith("@") or "@" in name:  # instance annotations (@odata.type…)
-            continue
-        if name not in known:
-            raise _unknown(name, type_name)
-
-
-def _date_time_zone(name: str, value: Any) -> tuple[datetime, str]:
-    obj = _obj(value)
-    _check_names(obj, frozenset({"dateTime", "timeZone"}), "microsoft.graph.dateTimeTimeZone")
-    text = _str(obj.get("dateTime"), nullable=False) or ""
-    zone_name = _str(obj.get("timeZone")) or "UTC"
-    zone = resolve_tz(zone_name)
-    if zone is None:
-        raise GraphError(400, "TimeZoneNotSupportedException",
-                         "A valid TimeZone value must be specified. The following TimeZone value "
-                         f"is not supported: '{zone_name}'.")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise GraphError(400, "ErrorInvalidRequest",
-                         f"The value '{text}' of property '{name}.dateTime' is not a valid "
-                         "date and time.") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC), zone_name
-
-
-def _attendees(value: Any) -> list[Attendee]:
-    out: list[Attendee] = []
-    for raw in _list(value):
-        item = _obj(raw)
-        _check_names(item, frozenset({"emailAddress", "type", "status", "proposedNewTime"}),
-                     "microsoft.graph.attendee")
-        email = _obj(item.get("emailAddress") or {})
-        _check_names(email, frozenset({"address", "name"}), "microsoft.graph.emailAddress")
-        address = _str(email.get("address"))
-        if not address:
-            raise GraphError(400, "ErrorInvalidRecipients",
-                             "At least one recipient isn't valid., A message can't be sent "
-                             "because it contains no recipients.")
-        kind = _enum("attendeeType", item["type"]) if item.get("type") else "required"
-        out.append(Attendee(email=address, name=_str(email.get("name")) or "",
-                            type=kind))  # type: ignore[arg-type]
-    return out
-
-
-def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
-    """Validated changes from a create/PATCH body: model field names, and graph-only extras under
-    "graph". Raises GraphError 400 like Graph (unknown property → RequestBodyRead)."""
-    _check_names(body, EVENT_PROPERTIES, EVENT_TYPE)
-    changes: dict[str, Any] = {}
-    extras: dict[str, Any] = {}
-    for name, value in body.items():
-        if name not in EVENT_WRITABLE:
-            continue
-        if name == "subject":
-            changes["subject"] = _str(value) or ""
-        elif name == "body":
-            obj = _obj(value)
-            _check_names(obj, frozenset({"contentType", "content"}), "microsoft.graph.itemBody")
-            if "contentType" in obj:
-                changes["body_type"] = _enum("contentType", obj["contentType"])
-            changes["body"] = _str(obj.get("content")) or ""
-        elif name in ("start", "end"):
-            changes[name], zone_name = _date_time_zone(name, value)
-            if name == "start":
-                changes["time_zone"] = zone_name
-        elif name == "location":
-            obj = _obj(value) if value is not None else {}
-            changes["location"] = _str(obj.get("displayName")) or ""
-        elif name == "locations":
-            items = [_obj(v) for v in _list(value)]
-            if items and "location" not in body:
-                changes["location"] = _str(items[0].get("displayName")) or ""
-        elif name == "attendees":
-            changes["attendees"] = _attendees(value)
-        elif name == "sensitivity":
-            changes["sensitivity"] = _enum("sensitivity", value)
-        elif name == "showAs":
-            changes["show_as"] = _enum("showAs", value)
-        elif name == "isAllDay":
-            changes["is_all_day"] = _bool(value)
-        elif name == "isOnlineMeeting":
-            changes["is_online_meeting"] = _bool(value)
-        elif name == "onlineMeetingProvider":
-            changes["online_meeting_provider"] = _enum("onlineMeetingProvider", value)
-        elif name == "recurrence":
-            if value is not None:
-                rec = _obj(value)
-                _check_names(rec, frozenset({"pattern", "range"}),
-                             "microsoft.graph.patternedRecurrence")
-                _obj(rec.get("pattern")), _obj(rec.get("range"))
-            changes["recurrence"] = value
-        elif name == "transactionId":
-            changes["transaction_id"] = _str(value)
-        elif name == "categories":
-            changes["categories"] = [_str(c, nullable=False) for c in _list(value)]
-        elif name == "importance":
-            extras["importance"] = _enum("importance", value)
-        elif name == "reminderMinutesBeforeStart":
-            extras[name] = _int(value)
-        else:  # the remaining booleans
-            extras[name] = _bool(value)
-    if extras:
-        changes["graph"] = extras
-    return changes
-
-
-def check_event_times(start: datetime, end: datetime, is_all_day: bool) -> None:
-    if end < start:
-        raise GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate",
-                         "The end date occurs before the start date.")
-    if is_all_day and (end - start < timedelta(days=1) or start.time() != end.time()):
-        raise GraphError(400, "ErrorPropertyValidationFailure",
-                         "All-day events must start and end at midnight and last at least one "
-                         "day.")
-
-
-def parse_contact_body(body: dict[str, Any]) -> dict[str, Any]:
-    """Validated changes from a contact create/PATCH body (model fields + "graph" extras)."""
-    _check_names(body, CONTACT_PROPERTIES, CONTACT_TYPE)
-    changes: dict[str, Any] = {}
-    extras: dict[str, Any] = {}
-    for name, value in body.items():
-        if name in CONTACT_IGNORED or name.startswith("@"):
-            continue
-        if name == "displayName":
-            changes["display_name"] = _str(value) or ""
-        elif name == "givenName":
-            changes["given_name"] = _str(value) or ""
-        elif name == "surname":
-            changes["surname"] = _str(value) or ""
-        elif name == "emailAddresses":
-            emails: list[str] = []
-            names: dict[str, str] = {}
-            for raw in _list(value):
-                item = _obj(raw)
-                _check_names(item, frozenset({"address", "name"}), "microsoft.graph.emailAddress")
-                address = _str(item.get("address")) or ""
-                emails.append(address)
-                if item.get("name"):
-                    names[address] = _str(item["name"]) or address
-            changes["emails"] = emails
-            extras["emailNames"] = names
-        elif name == "businessPhones":
-            changes["business_phones"] = [_str(p, nullable=False) for p in _list(value)]
-        elif name == "mobilePhone":
-            changes["mobile_phone"] = _str(value)
-        elif name == "companyName":
-            changes["company_name"] = _str(value)
-        elif name == "jobTitle":
-            changes["job_title"] = _str(value)
-        elif name in CONTACT_EXTRA_STRINGS:
-            extras[name] = _str(value)
-        elif name in CONTACT_EXTRA_LISTS:
-            extras[name] = [_str(v, nullable=False) for v in _list(value)]
-        elif name in CONTACT_EXTRA_OBJECTS:
-            extras[name] = _obj(value) if value is not None else {}
-    if extras:
-        changes["graph"] = extras
-    return changes
-
-
-def apply_changes(entity: Event | Contact, changes: dict[str, Any]) -> None:
-    for name, value in changes.items():
-        if name == "graph":
-            entity.extra.setdefault("graph", {}).update(value)
-        else:
-            setattr(entity, name, value)

@@ -63,6 +63,17 @@ from mock_providers.microsoft.graph.auth import (
     limited_role,
     resolve_user,
 )
+from mock_providers.microsoft.graph.bodies import (
+    CONTACT_PROPERTIES,
+    CONTACT_TYPE,
+    EVENT_PROPERTIES,
+    EVENT_TYPE,
+    apply_changes,
+    check_event_times,
+    parse_contact_body,
+    parse_event_body,
+    parse_json_body,
+)
 from mock_providers.microsoft.graph.errors import (
     CONTENT_TYPE,
     GraphError,
@@ -75,17 +86,11 @@ from mock_providers.microsoft.graph.errors import (
     method_not_allowed,
     segment_not_found,
 )
+from mock_providers.microsoft.graph.recurrence import Occurrence, occurrences
 from mock_providers.microsoft.graph.render import (
-    CONTACT_PROPERTIES,
-    CONTACT_TYPE,
-    EVENT_PROPERTIES,
-    EVENT_TYPE,
     EventView,
-    Occurrence,
     RenderCache,
-    apply_changes,
     calendar_json,
-    check_event_times,
     contact_json,
     dumps,
     etag,
@@ -94,15 +99,11 @@ from mock_providers.microsoft.graph.render import (
     folder_json,
     is_private_for,
     occurrence_json,
-    occurrences,
-    parse_contact_body,
-    parse_event_body,
-    parse_json_body,
-    resolve_tz,
     select,
     user_json,
 )
 from mock_providers.microsoft.graph.throttling import Throttle, limits_for
+from mock_providers.microsoft.graph.timezones import resolve_tz
 from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser, World
 from mock_providers.world.seed import change_key
 
