@@ -25,6 +25,9 @@ from mock_providers.world import Contact, Event
 MAX_PAGE = 1000
 DEFAULT_PAGE = 10
 
+# What list routes and single-item routes accept (a route may narrow these further).
+LIST_OPTIONS = ("$select", "$top", "$skip", "$filter", "$orderby", "$count", "$expand")
+ITEM_OPTIONS = ("$select", "$expand")
 _OPTIONS = ("$select", "$top", "$skip", "$filter", "$orderby", "$count", "$expand", "$search",
             "$skiptoken", "$deltatoken", "$format", "$levels")
 

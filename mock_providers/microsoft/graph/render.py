@@ -287,3 +287,21 @@ def select(entity: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         if name in entity:
             out[name] = entity[name]
     return out
+
+
+# -- response envelopes ----------------------------------------------------------------------------
+def wrap_entity(context: str, fragment: bytes) -> bytes:
+    return b'{"@odata.context":"' + context.encode() + b'",' + fragment[1:]
+
+
+def wrap_collection(context: str, fragments: list[bytes], *, next_link: str | None = None,
+                    delta_link: str | None = None, count: int | None = None) -> bytes:
+    parts = [b'{"@odata.context":"', context.encode(), b'"']
+    if count is not None:
+        parts.append(b',"@odata.count":%d' % count)
+    if next_link is not None:
+        parts += [b',"@odata.nextLink":"', next_link.encode(), b'"']
+    if delta_link is not None:
+        parts += [b',"@odata.deltaLink":"', delta_link.encode(), b'"']
+    parts += [b',"value":[', b",".join(fragments), b"]}"]
+    return b"".join(parts)
