@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, AccessContext, access_context
-from mock_providers.microsoft.graph_errors import access_denied, invalid_user, unauthenticated
+from mock_providers.microsoft.graph.errors import access_denied, invalid_user, unauthenticated
 from mock_providers.signing import TokenInvalid
 
 if TYPE_CHECKING:
