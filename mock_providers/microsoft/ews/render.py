@@ -277,7 +277,7 @@ def _body_with_join_link(event: Event) -> tuple[str, str]:
 def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar: Calendar,
                   shape: Shape, rights: Rights) -> etree._Element:
     """`t:CalendarItem` in schema order with the fields `shape` asks for. Private events seen by
-    a delegate without private access are redacted like the Graph mock does (see graph_auth)."""
+    a delegate without private access are redacted like the Graph mock does (see graph/auth.py)."""
     private = rights.redact_private and event.sensitivity == "private"
     item = _sub(parent, "CalendarItem")
     _sub(item, "ItemId", Id=encode_id("event", owner, event.id), ChangeKey=event.change_key)
