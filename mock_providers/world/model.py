@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from mock_providers.world.collection import Collection
+from mock_providers.world.recurrence import Recurrence, SeriesExceptions
 
 Sensitivity = Literal["normal", "personal", "private", "confidential"]
 CalendarRole = Literal[
@@ -52,7 +53,8 @@ class Event:
     is_online_meeting: bool = False
     online_meeting_provider: str = "unknown"
     join_url: str | None = None
-    recurrence: dict[str, Any] | None = None
+    recurrence: Recurrence | None = None  # set on a series master only
+    exceptions: SeriesExceptions = field(default_factory=SeriesExceptions)  # of a series master
     transaction_id: str | None = None
     categories: list[str] = field(default_factory=list)
     sequence: int = 0  # Google's sequence / iCalendar SEQUENCE

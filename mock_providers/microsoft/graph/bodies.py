@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mock_providers.microsoft.graph.errors import GraphError, bad_request
+from mock_providers.microsoft.graph.recurrence import iana_zone, parse_recurrence
 from mock_providers.microsoft.graph.timezones import resolve_tz
 from mock_providers.world import Attendee, Contact, Event
 
@@ -234,6 +235,9 @@ def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
                 _check_names(rec, frozenset({"pattern", "range"}),
                              "microsoft.graph.patternedRecurrence")
                 _obj(rec.get("pattern")), _obj(rec.get("range"))
+                start = body.get("start") if isinstance(body.get("start"), dict) else {}
+                zone = start.get("timeZone") if isinstance(start.get("timeZone"), str) else "UTC"
+                value = parse_recurrence(rec, iana_zone(zone) or "UTC")
             changes["recurrence"] = value
         elif name == "transactionId":
             changes["transaction_id"] = _str(value)

@@ -1,86 +1,146 @@
-"""Recurrence expansion for calendarView: the instances of a patterned recurrence that overlap a
-window, each an `Occurrence` that reads through to its series master."""
+"""Recurring events on Graph: `patternedRecurrence` JSON to and from the world's neutral model,
+and the instances of a series that overlap a calendarView window, each an `Occurrence` that
+reads through to its series master."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
+from mock_providers.microsoft.graph.errors import GraphError, bad_request
+from mock_providers.microsoft.graph.timezones import WINDOWS_ZONES
 from mock_providers.world import Event
+from mock_providers.world.recurrence import (
+    PATTERN_TYPES,
+    RANGE_TYPES,
+    Pattern,
+    Range,
+    Recurrence,
+    RecurrenceError,
+    expand,
+    known_zone,
+)
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_MAX_OCCURRENCES = 5000
+_IANA_TO_WINDOWS = {iana: name.title() for name, iana in reversed(WINDOWS_ZONES.items())}
+_IANA_TO_WINDOWS["UTC"] = "UTC"
+# Graph writes "0001-01-01" as the endDate of a series without one.
+_NO_DATE = "0001-01-01"
 
 
 class Occurrence:
     """One instance of a recurring event inside a calendarView window; every field but start,
     end and id reads through to the series master (so $filter and $orderby work on it)."""
 
-    __slots__ = ("master", "start", "end", "id")
+    __slots__ = ("master", "start", "end", "id", "original_start")
 
-    def __init__(self, master: Event, start: datetime, end: datetime) -> None:
+    def __init__(self, master: Event, start: datetime, end: datetime,
+                 original_start: datetime | None = None) -> None:
         self.master = master
         self.start = start
         self.end = end
-        self.id = f"{master.id}_{start:%Y%m%d}"
+        self.original_start = original_start or start
+        self.id = f"{master.id}_{self.original_start:%Y%m%d}"
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.master, name)
 
 
-def _add_months(day: date, months: int, day_of_month: int) -> date | None:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    try:
-        return date(year, month, day_of_month)
-    except ValueError:  # no 31st this month: Outlook skips it
-        return None
-
-
 def occurrences(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
-    """Instances of a patterned recurrence overlapping [start, end). Supported: daily, weekly,
-    absoluteMonthly and absoluteYearly patterns with endDate, numbered and noEnd ranges, times
-    taken from the master's start in UTC. Other patterns yield no instances (the master is
-    listed as a single instance instead)."""
-    rec = event.recurrence or {}
-    pattern, rng = rec.get("pattern") or {}, rec.get("range") or {}
-    kind = pattern.get("type")
-    interval = max(1, int(pattern.get("interval") or 1))
-    try:
-        first = date.fromisoformat(rng.get("startDate") or event.start.date().isoformat())
-        last = date.fromisoformat(rng["endDate"]) if rng.get("type") == "endDate" else None
-    except (TypeError, ValueError):
+    """The instances of the series overlapping [start, end), exceptions applied."""
+    if event.recurrence is None:
         return []
-    count = int(rng.get("numberOfOccurrences") or 0) if rng.get("type") == "numbered" else 0
-    duration = event.end - event.start
-    at = event.start.timetz()
-    days: list[date] = []
-    if kind == "daily":
-        days = [first + timedelta(days=i * interval) for i in range(_MAX_OCCURRENCES)]
-    elif kind == "weekly":
-        wanted = sorted(_WEEKDAYS.index(d.lower()) for d in pattern.get("daysOfWeek") or []
-                        if d.lower() in _WEEKDAYS) or [first.weekday()]
-        week = first - timedelta(days=first.weekday())
-        while len(days) < _MAX_OCCURRENCES:
-            days += [week + timedelta(days=d) for d in wanted if week + timedelta(days=d) >= first]
-            week += timedelta(weeks=interval)
-    elif kind in ("absoluteMonthly", "absoluteYearly"):
-        step = interval * (12 if kind == "absoluteYearly" else 1)
-        dom = int(pattern.get("dayOfMonth") or first.day)
-        anchor = first.replace(day=1)
-        if kind == "absoluteYearly" and pattern.get("month"):
-            anchor = anchor.replace(month=int(pattern["month"]))
-        for i in range(_MAX_OCCURRENCES):
-            day = _add_months(anchor, i * step, dom)
-            if day is not None and day >= first:
-                days.append(day)
-    out: list[Occurrence] = []
-    for n, day in enumerate(days):
-        if (last is not None and day > last) or (count and n >= count):
-            break
-        begin = datetime.combine(day, at)
-        if begin >= end:
-            break
-        if begin + duration > start or (duration == timedelta(0) and begin >= start):
-            out.append(Occurrence(event, begin, begin + duration))
-    return out
+    return [Occurrence(event, i.start, i.end, i.original_start)
+            for i in expand(event.recurrence, event.start, event.end, event.exceptions,
+                            start, end)]
+
+
+def _invalid(message: str) -> GraphError:
+    return bad_request(message, "InvalidRequest")
+
+
+def _text(obj: dict[str, Any], name: str, default: str = "") -> str:
+    value = obj.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str) or len(value) > 64:
+        raise _invalid(f"recurrence {name} must be a short string")
+    return value
+
+
+def _number(obj: dict[str, Any], name: str, default: int = 0) -> int:
+    value = obj.get(name, default)
+    if value is None:
+        return default
+    # OData's reader takes an Int32 written as a string too ("2"), as Graph does.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not -2**31 <= value < 2**31:
+        raise _invalid(f"recurrence {name} must be an Int32")
+    return value
+
+
+def _date(obj: dict[str, Any], name: str) -> date | None:
+    value = _text(obj, name)
+    if not value or value == _NO_DATE:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _invalid(f"recurrence {name} {value!r} is not a date") from None
+
+
+def iana_zone(name: str) -> str | None:
+    """A Windows or IANA time zone name as the IANA name the world stores, or None."""
+    key = name.strip()
+    iana = WINDOWS_ZONES.get(key.lower(), key)
+    return iana if known_zone(iana) is not None else None
+
+
+def parse_recurrence(value: Any, default_zone: str = "UTC") -> Recurrence:
+    """A `patternedRecurrence` body into the world's model; 400 with the field on bad input."""
+    if not isinstance(value, dict):
+        raise _invalid("recurrence must be an object")
+    pattern, rng = value.get("pattern"), value.get("range")
+    if not isinstance(pattern, dict) or not isinstance(rng, dict):
+        raise _invalid("recurrence needs a pattern and a range object")
+    kind, range_type = _text(pattern, "type"), _text(rng, "type")
+    if kind not in PATTERN_TYPES:
+        raise _invalid(f"recurrence pattern type {kind!r} is not one of {', '.join(PATTERN_TYPES)}")
+    if range_type not in RANGE_TYPES:
+        raise _invalid(f"recurrence range type {range_type!r} is not one of "
+                       f"{', '.join(RANGE_TYPES)}")
+    days = pattern.get("daysOfWeek") or []
+    if not isinstance(days, list) or len(days) > 7 or not all(isinstance(d, str) for d in days):
+        raise _invalid("recurrence daysOfWeek must be a list of day names")
+    start_date = _date(rng, "startDate")
+    if start_date is None:
+        raise _invalid("recurrence range startDate is required")
+    zone_name = _text(rng, "recurrenceTimeZone") or default_zone
+    zone = iana_zone(zone_name)
+    if zone is None:
+        raise _invalid(f"recurrence time zone {zone_name[:64]!r} is not known")
+    try:
+        return Recurrence(
+            Pattern(kind, _number(pattern, "interval", 1),  # type: ignore[arg-type]
+                    tuple(d.lower() for d in days), _number(pattern, "dayOfMonth"),
+                    _number(pattern, "month"), _text(pattern, "index", "first").lower() or "first",  # type: ignore[arg-type]
+                    _text(pattern, "firstDayOfWeek", "sunday").lower() or "sunday"),
+            Range(range_type, start_date, _date(rng, "endDate"),  # type: ignore[arg-type]
+                  _number(rng, "numberOfOccurrences"), zone))
+    except RecurrenceError as exc:
+        raise _invalid(str(exc)) from None
+
+
+def recurrence_json(rec: Recurrence | None) -> dict[str, Any] | None:
+    if rec is None:
+        return None
+    p, r = rec.pattern, rec.range
+    return {
+        "pattern": {"type": p.type, "interval": p.interval, "month": p.month,
+                    "dayOfMonth": p.day_of_month, "daysOfWeek": list(p.days_of_week),
+                    "firstDayOfWeek": p.first_day_of_week, "index": p.index},
+        "range": {"type": r.type, "startDate": r.start_date.isoformat(),
+                  "endDate": r.end_date.isoformat() if r.end_date else _NO_DATE,
+                  "recurrenceTimeZone": _IANA_TO_WINDOWS.get(r.time_zone, r.time_zone),
+                  "numberOfOccurrences": r.number_of_occurrences},
+    }

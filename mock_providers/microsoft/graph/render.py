@@ -18,7 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
-from mock_providers.microsoft.graph.recurrence import Occurrence
+from mock_providers.microsoft.graph.recurrence import Occurrence, recurrence_json
 from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser
 
 
@@ -184,7 +184,7 @@ def event_json(event: Event, owner: str, view: EventView = FULL_VIEW) -> dict[st
         "end": {"dateTime": graph_datetime(event.end, view.tz), "timeZone": tz_name},
         "location": _location(location),
         "locations": [_location(location)] if location else [],
-        "recurrence": event.recurrence,
+        "recurrence": recurrence_json(event.recurrence),
         "attendees": [] if private else [
             {"type": a.type,
              "status": {"response": a.response, "time": _NO_TIME},
