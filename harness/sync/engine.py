@@ -35,6 +35,7 @@ from harness.sync.planner import (
     UpdateEvent,
     UpdateMeeting,
     plan,
+    retained,
     settle,
     window,
 )
@@ -88,16 +89,28 @@ class SyncEngine:
         bounds = window(now, LISTING_DAYS)
         cursor = self.store.cursor()
         try:
-            changes = self._call(report, lambda: self.connector.changes(cursor, bounds))
-        except CursorInvalid:
-            report.cursor_reset = True
-            changes = self._call(report, lambda: self.connector.changes(None, bounds))
+            try:
+                changes = self._call(report, lambda: self.connector.changes(cursor, bounds))
+            except CursorInvalid:
+                report.cursor_reset = True
+                changes = self._call(report, lambda: self.connector.changes(None, bounds))
+        except (Throttled, Transient) as exc:
+            self._enforce_retention(now)
+            raise RoundIncomplete(report, [f"reading changes: {exc}"]) from exc
         report.full = changes.full
         failures = self._apply(changes, now, report)
+        self._enforce_retention(now)
         if failures:
             raise RoundIncomplete(report, failures)
         self.store.set_cursor(changes.cursor)
         return report
+
+    def _enforce_retention(self, now: datetime) -> None:
+        """Whatever happened this round, no content outlives its event or leaves the window."""
+        for record in list(self.store.records().values()):
+            kept = retained(record, now, self.window_days)
+            if kept is not record:
+                self.store.put(kept)
 
     def _apply(self, changes: Changes, now: datetime, report: RoundReport) -> list[str]:
         the_plan = plan(self.platform.meetings(), self.store.records(), changes, now,

@@ -63,6 +63,15 @@ def in_window(f: MeetingFields, now: datetime, days: int = WINDOW_DAYS) -> bool:
     return f.start < now + timedelta(days=days) and live(f, now)
 
 
+def retained(record: Record, now: datetime, window_days: int = WINDOW_DAYS) -> Record:
+    """What retention lets a record keep now: its content only while the agreed event is within
+    the window; past its end the content goes even if the link is still being resolved (a write
+    failed this round), and only bookkeeping remains until the planner settles the link."""
+    if record.fields is None or in_window(record.fields, now, window_days):
+        return record
+    return replace(record, fields=None, organizer=None, organizer_id=None)
+
+
 def settle(meeting: Meeting, fields: MeetingFields, event_id: str | None, etag: str | None,
            now: datetime, window_days: int = WINDOW_DAYS) -> Record | None:
     """The record of a link whose two sides agree on `fields`: content only inside the window,
@@ -196,7 +205,10 @@ def _decide(meeting: Meeting | None, record: Record | None, event: RemoteEvent |
             return [DeleteEvent(record)]  # drops the record once the event is gone
         return [DropRecord(record.meeting_id, "deleted")]
 
-    if not live(meeting.fields, now):
+    remote = event if event is not None else adopted
+    moved_back = (remote is not None and live(remote.fields, now)
+                  and (record is None or digest(remote.fields) != record.digest))
+    if not live(meeting.fields, now) and not moved_back:
         return [DropRecord(meeting.id, "ended")] if record is not None else []
 
     if record is None or record.event_id is None:
@@ -239,7 +251,12 @@ def _decide(meeting: Meeting | None, record: Record | None, event: RemoteEvent |
 def _adopt(meeting: Meeting, event: RemoteEvent, now: datetime,
            window_days: int) -> list[Action]:
     """A pending create that landed, or an event carrying this meeting's join link: link it and
-    bring it to the meeting's values."""
+    bring it to the meeting's values — unless the meeting is over and the event was moved to
+    a time still ahead: then the provider side moved the meeting, and that flows back."""
+    if not live(meeting.fields, now):
+        record = settle(meeting, event.fields, event.id, event.etag, now, window_days)
+        return [UpdateMeeting(meeting.id, event.fields),
+                *([PutRecord(record)] if record is not None else [])]
     if event.fields == meeting.fields:
         record = settle(meeting, meeting.fields, event.id, event.etag, now, window_days)
         return [PutRecord(record)] if record is not None else []
