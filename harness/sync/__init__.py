@@ -1,0 +1,31 @@
+"""The bi-directional sync core, apart from any protocol or store (vdirsyncer's shape).
+
+- `model`: platform meetings, provider events, the sanitized record of a link, a round's report;
+- `planner`: the algorithm as pure decisions (linking, window and retention, three-way merge,
+  deletions, idempotent creates) — tested by a hypothesis state machine;
+- `engine`: one round: changes → plan → apply, with retries, back-off and cursor fallback;
+- `connector`: the I/O a calendar service offers and the failures it maps to;
+- `memory`: in-memory platform, store and provider, for property tests and load tests of the
+  core alone.
+"""
+
+from harness.sync.connector import (
+    Conflict,
+    Connector,
+    CursorInvalid,
+    NotFound,
+    ReauthRequired,
+    SyncError,
+    Throttled,
+    Transient,
+)
+from harness.sync.engine import Platform, RecordStore, RetryPolicy, RoundIncomplete, SyncEngine
+from harness.sync.model import Changes, Meeting, MeetingFields, Record, RemoteEvent, RoundReport
+from harness.sync.planner import WINDOW_DAYS, create_key, meeting_id_from_link, merge, plan
+
+__all__ = [
+    "WINDOW_DAYS", "Changes", "Conflict", "Connector", "CursorInvalid", "Meeting",
+    "MeetingFields", "NotFound", "Platform", "ReauthRequired", "Record", "RecordStore",
+    "RemoteEvent", "RetryPolicy", "RoundIncomplete", "RoundReport", "SyncEngine", "SyncError",
+    "Throttled", "Transient", "create_key", "meeting_id_from_link", "merge", "plan",
+]

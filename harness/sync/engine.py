@@ -1,0 +1,227 @@
+"""One sync round: read the provider's changes, plan, apply, move the cursor.
+
+The engine owns the waiting and retrying (so every connector behaves the same under faults):
+Throttled waits its Retry-After (bounded), Transient backs off exponentially, both a bounded
+number of times. A round whose writes did not all succeed keeps the old cursor, so the next
+round reads the same changes again and the planner, being idempotent against the records,
+finishes the work without loss or duplicates. A forgotten cursor becomes a full resync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from harness.sync.connector import (
+    Conflict,
+    Connector,
+    CursorInvalid,
+    NotFound,
+    Throttled,
+    Transient,
+)
+from harness.sync.model import Changes, Meeting, MeetingFields, Record, RoundReport, digest
+from harness.sync.planner import (
+    LISTING_DAYS,
+    WINDOW_DAYS,
+    CancelMeeting,
+    CreateEvent,
+    DeleteEvent,
+    DropRecord,
+    PutRecord,
+    UpdateEvent,
+    UpdateMeeting,
+    plan,
+    retained,
+    settle,
+    window,
+)
+
+T = TypeVar("T")
+
+
+class Platform(Protocol):
+    """The platform's own meetings (what users schedule in the client, web, or as delegates)."""
+
+    def meetings(self) -> Mapping[str, Meeting]: ...
+    def update_meeting(self, meeting_id: str, fields: MeetingFields) -> None: ...
+    def cancel_meeting(self, meeting_id: str) -> None: ...
+
+
+class RecordStore(Protocol):
+    """The sanitized store of one integration: records and the connector's cursor."""
+
+    def records(self) -> Mapping[str, Record]: ...
+    def put(self, record: Record) -> None: ...
+    def drop(self, meeting_id: str) -> None: ...
+    def cursor(self) -> str | None: ...
+    def set_cursor(self, cursor: str | None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+
+class RoundIncomplete(Exception):
+    """Some writes failed after their retries; the cursor was kept. `report` says what landed."""
+
+    def __init__(self, report: RoundReport, failures: list[str]) -> None:
+        super().__init__(f"{len(failures)} sync action(s) failed: {'; '.join(failures[:3])}")
+        self.report, self.failures = report, failures
+
+
+class SyncEngine:
+    def __init__(self, connector: Connector, platform: Platform, store: RecordStore, *,
+                 sleep: Callable[[float], None], retry: RetryPolicy | None = None,
+                 window_days: int = WINDOW_DAYS) -> None:
+        self.connector, self.platform, self.store = connector, platform, store
+        self.sleep, self.retry, self.window_days = sleep, retry or RetryPolicy(), window_days
+
+    def run_round(self, now: datetime) -> RoundReport:
+        """Raises ReauthRequired (cursor kept, nothing half-applied) or RoundIncomplete."""
+        report = RoundReport()
+        bounds = window(now, LISTING_DAYS)
+        cursor = self.store.cursor()
+        try:
+            try:
+                changes = self._call(report, lambda: self.connector.changes(cursor, bounds))
+            except CursorInvalid:
+                report.cursor_reset = True
+                changes = self._call(report, lambda: self.connector.changes(None, bounds))
+        except (Throttled, Transient) as exc:
+            self._enforce_retention(now)
+            raise RoundIncomplete(report, [f"reading changes: {exc}"]) from exc
+        report.full = changes.full
+        failures = self._apply(changes, now, report)
+        self._enforce_retention(now)
+        if failures:
+            raise RoundIncomplete(report, failures)
+        self.store.set_cursor(changes.cursor)
+        return report
+
+    def _enforce_retention(self, now: datetime) -> None:
+        """Whatever happened this round, no content outlives its event or leaves the window."""
+        for record in list(self.store.records().values()):
+            kept = retained(record, now, self.window_days)
+            if kept is not record:
+                self.store.put(kept)
+
+    def _apply(self, changes: Changes, now: datetime, report: RoundReport) -> list[str]:
+        the_plan = plan(self.platform.meetings(), self.store.records(), changes, now,
+                        self.window_days)
+        report.linked.extend(the_plan.linked)
+        failures: list[str] = []
+        for action in the_plan.actions:
+            try:
+                self._do(action, now, report)
+            except (Throttled, Transient) as exc:
+                failures.append(f"{type(action).__name__}: {exc}")
+            except Conflict:
+                # The event changed again under us: the next round reads it and plans anew.
+                failures.append(f"{type(action).__name__}: changed concurrently")
+        return failures
+
+    def _do(self, action: object, now: datetime, report: RoundReport) -> None:
+        match action:
+            case CreateEvent(meeting=meeting, key=key, verify_first=verify):
+                self._create(meeting, key, verify, now, report)
+            case UpdateEvent(record=record, meeting=meeting, fields=fields):
+                try:
+                    event = self._call(report, lambda: self.connector.update(
+                        record.event_id or "", fields, meeting.join_url, record.etag))
+                except NotFound:
+                    # Deleted on the provider meanwhile: a deletion wins over an edit.
+                    self.platform.cancel_meeting(record.meeting_id)
+                    self.store.drop(record.meeting_id)
+                    report.cancelled_meetings.append(record.meeting_id)
+                    return
+                self._settle(meeting, fields, event.id, event.etag, now)
+                report.updated_remote.append(record.meeting_id)
+            case DeleteEvent(record=record):
+                self._delete(record, report)
+            case UpdateMeeting(meeting_id=meeting_id, fields=fields):
+                self.platform.update_meeting(meeting_id, fields)
+                report.updated_meetings.append(meeting_id)
+            case CancelMeeting(meeting_id=meeting_id):
+                self.platform.cancel_meeting(meeting_id)
+                report.cancelled_meetings.append(meeting_id)
+            case PutRecord(record=record):
+                self.store.put(record)
+            case DropRecord(meeting_id=meeting_id, reason=reason):
+                self.store.drop(meeting_id)
+                if reason == "ended":
+                    report.discarded.append(meeting_id)
+            case _:
+                raise TypeError(f"unknown sync action {action!r}")
+
+    def _delete(self, record: Record, report: RoundReport) -> None:
+        event_id = record.event_id
+        if event_id is None and record.pending_key is not None:
+            found = self._call(report, lambda: self.connector.find_created(
+                record.pending_key or ""))
+            event_id = found.id if found is not None else None
+        if event_id is not None:
+            with contextlib.suppress(NotFound):
+                self._call(report, lambda: self.connector.delete(event_id))
+            report.deleted_remote.append(record.meeting_id)
+        self.store.drop(record.meeting_id)
+
+    def _settle(self, meeting: Meeting, fields: MeetingFields, event_id: str,
+                etag: str | None, now: datetime) -> None:
+        record = settle(meeting, fields, event_id, etag, now, self.window_days)
+        if record is None:
+            self.store.drop(meeting.id)
+        else:
+            self.store.put(record)
+
+    def _create(self, meeting: Meeting, key: str, verify: bool, now: datetime,
+                report: RoundReport) -> None:
+        if verify:
+            found = self._call(report, lambda: self.connector.find_created(key))
+            if found is not None:
+                if found.fields != meeting.fields:
+                    event = found
+                    found = self._call(report, lambda: self.connector.update(
+                        event.id, meeting.fields, meeting.join_url, event.etag))
+                self._settle(meeting, meeting.fields, found.id, found.etag, now)
+                report.linked.append(meeting.id)
+                return
+        # Recorded before the call (bookkeeping only): if the response is lost, the next round
+        # looks the event up by its key before creating again.
+        self.store.put(Record(meeting.id, digest(meeting.fields), pending_key=key))
+        event = self._call(report, lambda: self.connector.create(meeting.fields,
+                                                                 meeting.join_url, key))
+        if event.fields != meeting.fields:
+            # An idempotent create answered with the event an earlier attempt (or an earlier
+            # life of this meeting) made: bring it to the meeting's values.
+            made = event
+            event = self._call(report, lambda: self.connector.update(
+                made.id, meeting.fields, meeting.join_url, made.etag))
+        self._settle(meeting, meeting.fields, event.id, event.etag, now)
+        report.created.append(meeting.id)
+
+    def _call(self, report: RoundReport, fn: Callable[[], T]) -> T:
+        delay = self.retry.base_delay
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return fn()
+            except Throttled as exc:
+                if attempt == self.retry.attempts:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else delay
+            except Transient:
+                if attempt == self.retry.attempts:
+                    raise
+                wait = delay
+            wait = min(max(wait, 0.0), self.retry.max_delay)
+            report.retries += 1
+            report.waited += wait
+            self.sleep(wait)
+            delay = min(delay * 2, self.retry.max_delay)
+        raise AssertionError("unreachable")

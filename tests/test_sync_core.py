@@ -1,0 +1,298 @@
+"""The sync core against in-memory sides: decisions one by one, then a hypothesis state machine
+that interleaves edits on both sides, faults and clock jumps, and checks that once faults clear
+both sides converge with nothing lost, duplicated, or kept past its time."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from harness.sync import (
+    Changes,
+    Meeting,
+    MeetingFields,
+    ReauthRequired,
+    Record,
+    RoundIncomplete,
+    SyncEngine,
+    merge,
+    plan,
+)
+from harness.sync.memory import MemoryPlatform, MemoryProvider, MemoryStore
+from harness.sync.model import digest
+from harness.sync.planner import (
+    CancelMeeting,
+    CreateEvent,
+    DeleteEvent,
+    UpdateEvent,
+    in_window,
+    live,
+)
+from harness.sync.series import series_end
+
+NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
+
+
+def _fields(topic: str = "Review", hours: int = 24, length: int = 1,
+            recurrence: str | None = None) -> MeetingFields:
+    start = NOW + timedelta(hours=hours)
+    return MeetingFields(topic, "agenda", start, start + timedelta(hours=length),
+                         recurrence=recurrence)
+
+
+def _meeting(meeting_id: str, fields: MeetingFields) -> Meeting:
+    return Meeting(meeting_id, "host@contoso.test", "host-id", fields,
+                   f"https://meet.calharness.test/j/{meeting_id}")
+
+
+def _engine(provider: MemoryProvider, platform: MemoryPlatform, store: MemoryStore,
+            slept: list[float] | None = None) -> SyncEngine:
+    sink = slept if slept is not None else []
+    return SyncEngine(provider, platform, store, sleep=sink.append)
+
+
+def test_merge_takes_each_sides_change_and_the_platform_on_a_clash() -> None:
+    base = _fields()
+    platform = MeetingFields("Renamed", base.description, base.start, base.end)
+    moved = base.start + timedelta(hours=2)
+    provider = MeetingFields("Other name", base.description, moved, moved + timedelta(hours=1))
+    merged = merge(base, platform, provider)
+    assert merged.topic == "Renamed" and merged.start == moved and merged.end == provider.end
+
+
+def test_events_not_tied_to_a_meeting_are_never_recorded() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    provider.user_creates(_fields("Dentist"))
+    provider.user_creates(_fields("Lunch"), join_url="https://other.example/j/zzz")
+    _engine(provider, platform, store).run_round(NOW)
+    assert store.rows == {}
+
+
+def test_platform_meeting_is_pushed_once_and_provider_changes_flow_back() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields())
+    engine = _engine(provider, platform, store)
+    assert engine.run_round(NOW).created == ["m1"]
+    [event] = provider.linked_events("m1")
+    moved = _fields(hours=30)
+    provider.user_edits(event.id, moved)
+    report = engine.run_round(NOW)
+    assert report.updated_meetings == ["m1"] and platform.meetings_by_id["m1"].fields == moved
+    assert store.rows["m1"].fields == moved and len(provider.events) == 1
+    provider.user_deletes(event.id)
+    assert engine.run_round(NOW).cancelled_meetings == ["m1"]
+    assert platform.meetings_by_id == {} and store.rows == {}
+
+
+def test_a_create_whose_response_was_lost_is_not_made_twice() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields())
+    provider.faults = ["lost-response"] * 6  # the read takes one; five create attempts
+    with pytest.raises(RoundIncomplete):
+        _engine(provider, platform, store).run_round(NOW)
+    assert store.rows["m1"].pending_key and store.cursor_value is None
+    _engine(provider, platform, store).run_round(NOW)
+    assert len(provider.linked_events("m1")) == 1 and store.rows["m1"].event_id
+
+
+def test_throttling_waits_retry_after_and_a_forgotten_cursor_resyncs_in_full() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields())
+    slept: list[float] = []
+    engine = _engine(provider, platform, store, slept)
+    engine.run_round(NOW)
+    provider.faults = ["throttle", "cursor-gone"]
+    report = engine.run_round(NOW)
+    assert slept == [2.0] and report.cursor_reset and report.full
+    assert len(provider.events) == 1
+
+
+def test_revoked_grant_pauses_with_the_cursor_kept() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    engine = _engine(provider, platform, store)
+    engine.run_round(NOW)
+    cursor = store.cursor_value
+    provider.revoked = True
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields())
+    with pytest.raises(ReauthRequired):
+        engine.run_round(NOW)
+    assert store.cursor_value == cursor and provider.events == {}
+    provider.revoked = False
+    engine.run_round(NOW)
+    assert len(provider.linked_events("m1")) == 1
+
+
+def test_records_are_discarded_once_the_event_has_ended() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields(hours=1))
+    engine = _engine(provider, platform, store)
+    engine.run_round(NOW)
+    assert "m1" in store.rows
+    assert engine.run_round(NOW + timedelta(hours=3)).discarded == ["m1"]
+    assert store.rows == {}
+
+
+def test_a_series_is_kept_until_its_last_occurrence_ends() -> None:
+    weekly = _fields(recurrence="RRULE:FREQ=WEEKLY;COUNT=3")
+    end = series_end(weekly)
+    assert end == weekly.end + timedelta(weeks=2)
+    assert in_window(weekly, end - timedelta(minutes=1))
+    assert not in_window(weekly, end)
+    assert series_end(_fields(recurrence="RRULE:FREQ=DAILY")) is None
+
+
+def test_the_plan_is_pure_and_deletions_win() -> None:
+    meeting = _meeting("m1", _fields())
+    record = Record("m1", digest(meeting.fields), meeting.fields, meeting.organizer,
+                    meeting.organizer_id, event_id="ev1", etag="e1")
+    edited = Changes([], ["ev1"], "c", full=False)
+    renamed = _meeting("m1", MeetingFields("New", "agenda", meeting.fields.start,
+                                           meeting.fields.end))
+    actions = plan({"m1": renamed}, {"m1": record}, edited, NOW).actions
+    assert isinstance(actions[0], CancelMeeting)
+    actions = plan({}, {"m1": record}, Changes([], [], "c", full=False), NOW).actions
+    assert [type(a) for a in actions] == [DeleteEvent]
+    actions = plan({"m1": renamed}, {"m1": record}, Changes([], [], "c", False), NOW).actions
+    assert [type(a) for a in actions] == [UpdateEvent]
+    assert plan({"m1": meeting}, {}, Changes([], [], None, True), NOW).actions == [
+        CreateEvent(meeting, "calharness-m1", verify_first=False)]
+
+
+# -- the state machine ---------------------------------------------------------------------------
+topics = st.sampled_from(["Review", "Standup", "Planning", "1:1", "Retro"])
+offsets = st.integers(min_value=-6, max_value=24 * 40)  # hours from now
+faults = st.sampled_from(["throttle", "error", "lost-response", "cursor-gone"])
+
+
+STATS = {"steps": 0, "faults": 0}  # what the soak run reports
+
+
+class SyncMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = NOW
+        self.provider, self.platform, self.store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+        self.engine = SyncEngine(self.provider, self.platform, self.store, sleep=lambda _: None)
+        self.next_id = 0
+        self.applied_at: datetime | None = None  # the clock of the last round that planned
+
+    def _fields(self, topic: str, hours: int, length: int) -> MeetingFields:
+        start = self.now + timedelta(hours=hours)
+        return MeetingFields(topic, f"about {topic}", start, start + timedelta(hours=length))
+
+    @rule(topic=topics, hours=offsets, length=st.integers(0, 3))
+    def schedule(self, topic: str, hours: int, length: int) -> None:
+        self.next_id += 1
+        meeting_id = f"m{self.next_id}"
+        self.platform.meetings_by_id[meeting_id] = _meeting(
+            meeting_id, self._fields(topic, hours, length))
+
+    @precondition(lambda self: self.platform.meetings_by_id)
+    @rule(data=st.data(), topic=topics, hours=offsets)
+    def update_on_platform(self, data: st.DataObject, topic: str, hours: int) -> None:
+        meeting_id = data.draw(st.sampled_from(sorted(self.platform.meetings_by_id)))
+        self.platform.update_meeting(meeting_id, self._fields(topic, hours, 1))
+
+    @precondition(lambda self: self.platform.meetings_by_id)
+    @rule(data=st.data())
+    def delete_on_platform(self, data: st.DataObject) -> None:
+        meeting_id = data.draw(st.sampled_from(sorted(self.platform.meetings_by_id)))
+        del self.platform.meetings_by_id[meeting_id]
+
+    @precondition(lambda self: self.provider.events)
+    @rule(data=st.data(), topic=topics, hours=offsets)
+    def edit_on_provider(self, data: st.DataObject, topic: str, hours: int) -> None:
+        event_id = data.draw(st.sampled_from(sorted(self.provider.events)))
+        self.provider.user_edits(event_id, self._fields(topic, hours, 1))
+
+    @precondition(lambda self: self.provider.events)
+    @rule(data=st.data())
+    def delete_on_provider(self, data: st.DataObject) -> None:
+        event_id = data.draw(st.sampled_from(sorted(self.provider.events)))
+        self.provider.user_deletes(event_id)
+
+    @rule(topic=topics, hours=offsets)
+    def unlinked_event_on_provider(self, topic: str, hours: int) -> None:
+        self.provider.user_creates(self._fields(topic, hours, 1))
+
+    @rule(fault=faults)
+    def inject_fault(self, fault: str) -> None:
+        self.provider.faults.append(fault)
+        STATS["faults"] += 1
+
+    @rule()
+    def revoke_then_reauthorize(self) -> None:
+        self.provider.revoked = True
+        with pytest.raises(ReauthRequired):
+            self.engine.run_round(self.now)
+        self.provider.revoked = False
+
+    @rule(hours=st.integers(1, 24 * 10))
+    def advance_clock(self, hours: int) -> None:
+        self.now += timedelta(hours=hours)
+
+    @rule()
+    def sync(self) -> None:
+        # Faults may outlast the retries: the next round finishes the work.
+        with contextlib.suppress(RoundIncomplete):
+            self.engine.run_round(self.now)
+        self.applied_at = self.now
+
+    @invariant()
+    def store_holds_only_meeting_linked_live_records(self) -> None:
+        STATS["steps"] += 1  # invariants run after every step
+        for meeting_id, record in self.store.rows.items():
+            assert meeting_id == record.meeting_id and meeting_id.startswith("m")
+            if record.fields is not None:
+                # content only within the window of the round that wrote it; none once ended
+                assert self.applied_at is not None
+                assert in_window(record.fields, self.applied_at)
+
+    def teardown(self) -> None:
+        # Faults clear; sync runs until it has nothing left to do (a bounded number of rounds).
+        self.provider.faults.clear()
+        for _ in range(3):
+            self.engine.run_round(self.now)
+        meetings = self.platform.meetings_by_id
+        for meeting_id, meeting in meetings.items():
+            linked = self.provider.linked_events(meeting_id)
+            if not live(meeting.fields, self.now):
+                assert meeting_id not in self.store.rows
+                continue
+            assert len(linked) == 1, (meeting_id, linked)  # nothing lost, nothing duplicated
+            assert linked[0].fields == meeting.fields
+            record = self.store.rows[meeting_id]
+            assert record.event_id == linked[0].id and record.digest == digest(meeting.fields)
+            expected = meeting.fields if in_window(meeting.fields, self.now) else None
+            assert record.fields == expected
+        for event in self.provider.events.values():
+            meeting_id = event.join_url and event.join_url.rsplit("/", 1)[-1]
+            if meeting_id:  # no live event left behind for a meeting the platform deleted
+                assert meeting_id in meetings or not live(event.fields, self.now), event
+        assert set(self.store.rows) <= set(meetings)
+
+
+SyncMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=40,
+                                         deadline=None)
+test_sync_state_machine = SyncMachine.TestCase
+
+
+@pytest.mark.slow
+def test_sync_state_machine_soak() -> None:
+    """At least 10,000 steps; prints how many ran and how many faults the core survived."""
+    STATS.update(steps=0, faults=0)
+    soak = settings(max_examples=300, stateful_step_count=50, deadline=None)
+    run_state_machine_as_test(SyncMachine, settings=soak)
+    print(f"sync state machine: {STATS['steps']} steps, {STATS['faults']} faults survived")
+    assert STATS["steps"] >= 10_000
