@@ -55,7 +55,7 @@ def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        description = describe(server.hub)
+        description = describe(server.hub, secrets=True)  # the user's own terminal
         if json_output:
             print(json.dumps(description), flush=True)
         else:

@@ -147,7 +147,8 @@ def calharness_hub(pytestconfig: pytest.Config) -> Iterator[Any]:
 @pytest.fixture
 def calharness_control(calharness_hub: Any, pytestconfig: pytest.Config) -> Iterator[ControlClient]:
     """Control API client; the world is reset to the run's seed for every scenario."""
-    control = ControlClient(calharness_hub.hub.control_url, calharness_hub.ca_bundle)
+    hub = calharness_hub.hub
+    control = ControlClient(hub.control_url, calharness_hub.ca_bundle, hub.control_token)
     control.reset(pytestconfig.getoption("seed"))
     yield control
     control.close()
@@ -157,7 +158,8 @@ def calharness_control(calharness_hub: Any, pytestconfig: pytest.Config) -> Iter
 def calharness_driver(calharness_control: ControlClient, pytestconfig: pytest.Config,
                       tmp_path: Path) -> Iterator[IntegrationDriver]:
     db_url = pytestconfig.getoption("db_url") or f"sqlite:///{tmp_path / 'reference.db'}"
-    driver = DRIVERS[pytestconfig.getoption("iut")](calharness_control.describe(), db_url)
+    driver = DRIVERS[pytestconfig.getoption("iut")](calharness_control.describe(secrets=True),
+                                                db_url)
     yield driver
     driver.close()
 
@@ -166,7 +168,8 @@ def calharness_driver(calharness_control: ControlClient, pytestconfig: pytest.Co
 def calharness_ctx(request: pytest.FixtureRequest, calharness_control: ControlClient,
                    calharness_driver: IntegrationDriver, calharness_hub: Any,
                    pytestconfig: pytest.Config) -> ScenarioContext:
-    ctx = ScenarioContext(control=calharness_control, world=calharness_control.describe(),
+    ctx = ScenarioContext(control=calharness_control,
+                          world=calharness_control.describe(secrets=True),
                           driver=calharness_driver, ca_bundle=calharness_hub.ca_bundle,
                           seed=pytestconfig.getoption("seed"),
                           audit_start=calharness_control.audit_position())
