@@ -40,7 +40,7 @@ class _ProgressPlugin:
 
 def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, report_dir: Path,
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
-                 console: Console) -> int:
+                 console: Console, keep_stores: bool = False) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id, "--iut", iut,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
@@ -50,6 +50,8 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         args += ["--req", req]
     if exitfirst:
         args.append("-x")
+    if keep_stores:
+        args.append("--keep-stores")
     console.print(f"calharness run {run_id}: {len(files)} feature file(s), seed {seed}, "
                   f"integration under test: {iut}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
