@@ -165,7 +165,7 @@ def calharness_control(calharness_hub: Any, pytestconfig: pytest.Config) -> Iter
 def calharness_store_dir(tmp_path_factory: pytest.TempPathFactory,
                          pytestconfig: pytest.Config) -> Iterator[Path]:
     """Where the per-scenario stores go; removed at the end of the run unless --keep-stores."""
-    path = tmp_path_factory.mktemp("calharness-stores")
+    path = tmp_path_factory.mktemp("calharness-stores", numbered=False)  # no "current" link
     pytestconfig.stash[STORES_KEY] = path
     yield path
     if not pytestconfig.getoption("keep_stores"):

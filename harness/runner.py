@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.pytest_plugin import STORES_KEY
 from harness.reports import load_results
 
 
@@ -20,6 +21,10 @@ class _ProgressPlugin:
         self.progress = progress
         self.task: Any = None
         self.failed = 0
+        self.stores: Path | None = None
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.stores = session.config.stash.get(STORES_KEY, None)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.task = self.progress.add_task("scenarios", total=len(session.items))
@@ -58,6 +63,8 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         plugin = _ProgressPlugin(progress)
         code = int(pytest.main(args, plugins=[plugin]))
+    if keep_stores and plugin.stores is not None and plugin.stores.exists():
+        console.print(f"stores kept: {plugin.stores}")
     results = report_dir / run_id / "results.json"
     if code == pytest.ExitCode.USAGE_ERROR:
         return 2
