@@ -55,7 +55,7 @@ def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        description = describe(server.hub)
+        description = describe(server.hub, secrets=True)  # the user's own terminal
         if json_output:
             print(json.dumps(description), flush=True)
         else:
@@ -148,6 +148,10 @@ def run(
     iut: Annotated[str, typer.Option(help="Integration under test.")] = "reference",
     exitfirst: Annotated[bool, typer.Option("--exitfirst", "-x", help="Stop at the first "
                                                                       "failure.")] = False,
+    keep_stores: Annotated[bool, typer.Option(
+        "--keep-stores", help="Keep the reference implementation's per-scenario stores (secrets "
+                              "in them stay encrypted under a key that ends with the run).")
+                           ] = False,
 ) -> None:
     """Start the mocks and the integration under test, run the features, write the reports."""
     from harness.pytest_plugin import DRIVERS, new_run_id
@@ -161,7 +165,8 @@ def run(
     files = _validated_features(path)
     run_id = new_run_id(seed, iut)
     code = run_features(path, files, run_id=run_id, seed=seed, report_dir=report_dir, iut=iut,
-                        tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out)
+                        tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out,
+                        keep_stores=keep_stores)
     raise typer.Exit(code)
 
 

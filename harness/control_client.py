@@ -15,13 +15,30 @@ class ControlError(RuntimeError):
     pass
 
 
+def _secrets(wanted: bool) -> dict[str, str]:
+    return {"secrets": "true"} if wanted else {}
+
+
 class ControlClient:
-    def __init__(self, control_url: str, ca_bundle: str | None, timeout: float = 30.0) -> None:
+    """`token` is the hub's control token (`control_token` of `calharness serve --json`,
+    `HubServer.hub.control_token` in process); the control API refuses requests without it."""
+
+    def __init__(self, control_url: str, ca_bundle: str | None, token: str,
+                 timeout: float = 30.0) -> None:
+        if not token:
+            raise ValueError("the control API needs the hub's control token")
         self.url = control_url.rstrip("/")
-        self._http = httpx.Client(verify=httpx_verify(ca_bundle), timeout=timeout)
+        self._http = httpx.Client(verify=httpx_verify(ca_bundle), timeout=timeout,
+                                  headers={"Authorization": f"Bearer {token}"})
 
     def close(self) -> None:
         self._http.close()
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, self.url + path, **kwargs)
@@ -34,11 +51,12 @@ class ControlClient:
         return response.json() if response.content else None
 
     # -- world ---------------------------------------------------------------------------------
-    def describe(self) -> dict[str, Any]:
-        return dict(self._call("GET", "/world"))
+    def describe(self, *, secrets: bool = False) -> dict[str, Any]:
+        """The hub description; users' passwords and client secrets only with `secrets=True`."""
+        return dict(self._call("GET", "/world", params=_secrets(secrets)))
 
-    def reset(self, seed: int | None = None) -> dict[str, Any]:
-        return dict(self._call("POST", "/reset", json={"seed": seed}))
+    def reset(self, seed: int | None = None, *, secrets: bool = False) -> dict[str, Any]:
+        return dict(self._call("POST", "/reset", json={"seed": seed}, params=_secrets(secrets)))
 
     def advance_clock(self, seconds: float) -> dict[str, Any]:
         return dict(self._call("POST", "/clock/advance", json={"seconds": seconds}))

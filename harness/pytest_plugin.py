@@ -3,9 +3,12 @@ compliance features with the harness's options, fixtures, traceability checks an
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
+import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +41,7 @@ DEFAULT_SEED = 42
 RECORD_KEY = pytest.StashKey[ScenarioRecord]()
 CONTEXT_KEY = pytest.StashKey[ScenarioContext]()
 RUN_KEY = pytest.StashKey["RunState"]()
+STORES_KEY = pytest.StashKey[Path]()
 
 
 def _reference_driver(world: dict[str, Any], db_url: str) -> IntegrationDriver:
@@ -86,7 +90,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only scenarios tagged with this requirement id (repeatable)")
     group.addoption("--db-url", default=None,
                     help="SQLAlchemy URL for the reference implementation's store "
-                         "(default: a SQLite file per scenario)")
+                         "(default: a SQLite file per scenario, removed when the run ends)")
+    group.addoption("--keep-stores", action="store_true", default=False,
+                    help="keep the per-scenario SQLite stores after the run (their tokens and "
+                         "passwords stay encrypted under a key that ends with the run)")
 
 
 _CONFIG: pytest.Config | None = None  # pytest-bdd's tag hook receives no config
@@ -147,26 +154,51 @@ def calharness_hub(pytestconfig: pytest.Config) -> Iterator[Any]:
 @pytest.fixture
 def calharness_control(calharness_hub: Any, pytestconfig: pytest.Config) -> Iterator[ControlClient]:
     """Control API client; the world is reset to the run's seed for every scenario."""
-    control = ControlClient(calharness_hub.hub.control_url, calharness_hub.ca_bundle)
+    hub = calharness_hub.hub
+    control = ControlClient(hub.control_url, calharness_hub.ca_bundle, hub.control_token)
     control.reset(pytestconfig.getoption("seed"))
     yield control
     control.close()
 
 
+@pytest.fixture(scope="session")
+def calharness_store_dir(tmp_path_factory: pytest.TempPathFactory,
+                         pytestconfig: pytest.Config) -> Iterator[Path]:
+    """Where the per-scenario stores go; removed at the end of the run unless --keep-stores."""
+    path = tmp_path_factory.mktemp("calharness-stores", numbered=False)  # no "current" link
+    pytestconfig.stash[STORES_KEY] = path
+    yield path
+    if not pytestconfig.getoption("keep_stores"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+_STORE_NUMBER = itertools.count(1)
+
+
 @pytest.fixture
-def calharness_driver(calharness_control: ControlClient, pytestconfig: pytest.Config,
-                      tmp_path: Path) -> Iterator[IntegrationDriver]:
-    db_url = pytestconfig.getoption("db_url") or f"sqlite:///{tmp_path / 'reference.db'}"
-    driver = DRIVERS[pytestconfig.getoption("iut")](calharness_control.describe(), db_url)
+def calharness_driver(request: pytest.FixtureRequest, calharness_control: ControlClient,
+                      pytestconfig: pytest.Config) -> Iterator[IntegrationDriver]:
+    db_url, db_file = pytestconfig.getoption("db_url"), None
+    if db_url is None:
+        store_dir = request.getfixturevalue("calharness_store_dir")
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:80]
+        db_file = store_dir / f"{next(_STORE_NUMBER):04d}-{name}.db"
+        db_url = f"sqlite:///{db_file}"
+    driver = DRIVERS[pytestconfig.getoption("iut")](calharness_control.describe(secrets=True),
+                                                db_url)
     yield driver
     driver.close()
+    if db_file is not None and not pytestconfig.getoption("keep_stores"):
+        for path in db_file.parent.glob(db_file.name + "*"):  # with -journal, -wal, -shm
+            path.unlink(missing_ok=True)
 
 
 @pytest.fixture
 def calharness_ctx(request: pytest.FixtureRequest, calharness_control: ControlClient,
                    calharness_driver: IntegrationDriver, calharness_hub: Any,
                    pytestconfig: pytest.Config) -> ScenarioContext:
-    ctx = ScenarioContext(control=calharness_control, world=calharness_control.describe(),
+    ctx = ScenarioContext(control=calharness_control,
+                          world=calharness_control.describe(secrets=True),
                           driver=calharness_driver, ca_bundle=calharness_hub.ca_bundle,
                           seed=pytestconfig.getoption("seed"),
                           audit_start=calharness_control.audit_position())
@@ -287,3 +319,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     state = config.stash.get(RUN_KEY, None)
     if state is not None and state.report_path is not None:
         terminalreporter.write_line(f"calharness report: {state.report_path}")
+    stores = config.stash.get(STORES_KEY, None)
+    if stores is not None and config.getoption("keep_stores") and stores.exists():
+        terminalreporter.write_line(f"calharness stores kept: {stores}")

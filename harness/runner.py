@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.pytest_plugin import STORES_KEY
 from harness.reports import load_results
 
 
@@ -20,6 +21,10 @@ class _ProgressPlugin:
         self.progress = progress
         self.task: Any = None
         self.failed = 0
+        self.stores: Path | None = None
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.stores = session.config.stash.get(STORES_KEY, None)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.task = self.progress.add_task("scenarios", total=len(session.items))
@@ -40,7 +45,7 @@ class _ProgressPlugin:
 
 def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, report_dir: Path,
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
-                 console: Console) -> int:
+                 console: Console, keep_stores: bool = False) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id, "--iut", iut,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
@@ -50,12 +55,16 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         args += ["--req", req]
     if exitfirst:
         args.append("-x")
+    if keep_stores:
+        args.append("--keep-stores")
     console.print(f"calharness run {run_id}: {len(files)} feature file(s), seed {seed}, "
                   f"integration under test: {iut}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         plugin = _ProgressPlugin(progress)
         code = int(pytest.main(args, plugins=[plugin]))
+    if keep_stores and plugin.stores is not None and plugin.stores.exists():
+        console.print(f"stores kept: {plugin.stores}")
     results = report_dir / run_id / "results.json"
     if code == pytest.ExitCode.USAGE_ERROR:
         return 2

@@ -1,14 +1,32 @@
 """The control API (`/_control`): seed/reset the world, move the clock, schedule faults, read the
 audit log, and change provider-side state the way an admin or a user would outside the
-integration (password change, consent policy, calendar content, delegate permissions)."""
+integration (password change, consent policy, calendar content, delegate permissions).
+
+Only the hub's own clients may drive it: the hub serves on loopback with a CA the user trusts, so
+any web page the user's browser opens could otherwise reset the world or move the clock. Every
+route but `/health` needs the hub's control token (`Authorization: Bearer <token>` or
+`X-Calharness-Control-Token`); every route refuses a `Host` that is not one of the hub's own names
+(DNS rebinding), an `Origin` that is not the hub's own and a browser's `Sec-Fetch-Site` other than
+same-origin; bodies must be `application/json`, at most `MAX_BODY_BYTES`.
+"""
 
 from __future__ import annotations
 
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -26,16 +44,122 @@ class ControlError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+TOKEN_HEADER = "x-calharness-control-token"
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+MAX_BODY_BYTES = 1 << 20
+_MAX_MESSAGE = 300  # error messages never echo more than this of what a client sent
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
+
+
+def _error(status: int, code: str, message: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE] + "…"
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
+                        headers=headers)
+
+
+class _Guard:
+    """Who may use the control API: the hub's own host names, its own origin, its token."""
+
+    def __init__(self, hub: Hub) -> None:
+        own = urlsplit(hub.base_url)
+        self.scheme = own.scheme
+        self.port = own.port or (443 if own.scheme == "https" else 80)
+        self.hosts = LOOPBACK_NAMES | {(own.hostname or "").lower()}
+        self.hub = hub
+
+    def _host_name(self, value: str) -> str | None:
+        try:
+            return (urlsplit("//" + value).hostname or "").lower() or None
+        except ValueError:
+            return None
+
+    def _own_origin(self, origin: str) -> bool:
+        try:
+            parts = urlsplit(origin)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return False
+        return (parts.scheme == self.scheme and port == self.port
+                and (parts.hostname or "").lower() in self.hosts
+                and not parts.path.strip("/") and not parts.query)
+
+    def check(self, request: Request, *, needs_token: bool) -> None:
+        headers = request.headers
+        if self._host_name(headers.get("host", "")) not in self.hosts:
+            raise ControlError(403, "hostNotAllowed",
+                               "the control API answers only to the hub's own host names")
+        origin = headers.get("origin")
+        if origin is not None and not self._own_origin(origin):
+            raise ControlError(403, "crossOriginRefused",
+                               "the control API refuses requests from another origin")
+        fetch_site = headers.get("sec-fetch-site")
+        if fetch_site is not None and fetch_site.lower() not in _SAME_ORIGIN_FETCH:
+            raise ControlError(403, "crossOriginRefused",
+                               "the control API refuses requests from another site")
+        if needs_token:
+            self._check_token(headers.get("authorization"), headers.get(TOKEN_HEADER))
+        content_type = headers.get("content-type")
+        if request.method in _BODY_METHODS and content_type is not None \
+                and not _is_json(content_type):
+            raise ControlError(415, "unsupportedMediaType",
+                               "the control API takes application/json bodies only")
+
+    def _check_token(self, authorization: str | None, header: str | None) -> None:
+        presented = header
+        if presented is None and authorization is not None:
+            scheme, _, value = authorization.partition(" ")
+            presented = value.strip() if scheme.lower() == "bearer" else None
+        if not presented:
+            raise _Unauthorized()
+        expected = self.hub.control_token.encode()
+        if not hmac.compare_digest(presented.encode("utf-8", "replace"), expected):
+            raise ControlError(403, "invalidControlToken", "the control token is not this hub's")
+
+
+class _Unauthorized(ControlError):
+    def __init__(self) -> None:
+        super().__init__(401, "controlTokenRequired",
+                         "the control API needs the hub's control token "
+                         "(Authorization: Bearer <control_token> from `calharness serve --json`)")
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def _read_capped(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ControlError(413, "bodyTooLarge",
+                           f"request bodies are at most {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ControlError(413, "bodyTooLarge",
+                               f"request bodies are at most {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _body(request: Request, model: type[BaseModel]) -> Any:
-    raw = await request.body()
+    raw = await _read_capped(request)
+    if raw and not _is_json(request.headers.get("content-type", "")):
+        raise ControlError(415, "unsupportedMediaType",
+                           "the control API takes application/json bodies only")
     try:
-        data = json.loads(raw or b"{}")
+        data = json.loads(raw or b"{}", parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise ControlError(400, "invalidJson", f"request body is not JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # NaN, 4300+ digit numbers, deep nesting
+        raise ControlError(400, "invalidJson", f"request body is not usable JSON: {exc}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -44,9 +168,35 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
         raise ControlError(422, "invalidRequest", f"{where}: {first['msg']}") from None
 
 
+def _secrets_wanted(request: Request) -> bool:
+    value = request.query_params.get("secrets", "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ControlError(400, "invalidQuery", "secrets must be true or false")
+    return value in ("true", "1")
+
+
+# Every field a client sends is bounded: no number or string can overflow a date, a seed or the
+# hub's memory and turn into a 5xx (tests/test_control_security.py sweeps hostile values).
+Name = Annotated[str, StringConstraints(max_length=320)]  # an address, an id, a scope
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+Url = Annotated[str, StringConstraints(max_length=2048)]
+_EARLIEST, _LATEST = 1970, 2200
+MAX_CLOCK_OFFSET_S = 50 * 365 * 86400  # the world clock moves at most 50 years ahead in total
+MAX_AUDIT_LIMIT = 1_000_000
+
+
+def _bounded_time(value: datetime) -> datetime:
+    if not _EARLIEST <= value.year <= _LATEST:
+        raise ValueError(f"dates must fall between {_EARLIEST} and {_LATEST}")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Stamp = Annotated[datetime, AfterValidator(_bounded_time)]
+
+
 class ResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seed: int | None = None
+    seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
 
 
 class AdvanceIn(BaseModel):
@@ -67,33 +217,29 @@ class ConsentPolicyIn(BaseModel):
 
 class AdminConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_id: str
-    scopes: list[str] = Field(min_length=1)
+    client_id: Name
+    scopes: list[Name] = Field(min_length=1, max_length=100)
 
 
 class RolesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    roles: list[str]
+    roles: list[Name] = Field(max_length=100)
 
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: str = Field(max_length=255)
-    start: datetime
-    end: datetime
-    body: str = ""
-    location: str = ""
+    start: Stamp
+    end: Stamp
+    body: Text = ""
+    location: str = Field("", max_length=255)
     sensitivity: Literal["normal", "personal", "private", "confidential"] = "normal"
-    attendees: list[str] = Field(default_factory=list)
+    attendees: list[Name] = Field(default_factory=list, max_length=500)
     is_online_meeting: bool = False
-    join_url: str | None = None
+    join_url: Url | None = None
 
     @model_validator(mode="after")
     def _window(self) -> EventIn:
-        for name in ("start", "end"):
-            value = getattr(self, name)
-            if value.tzinfo is None:
-                setattr(self, name, value.replace(tzinfo=UTC))
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
@@ -102,10 +248,10 @@ class EventIn(BaseModel):
 class EventPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: str | None = Field(None, max_length=255)
-    start: datetime | None = None
-    end: datetime | None = None
-    body: str | None = None
-    location: str | None = None
+    start: Stamp | None = None
+    end: Stamp | None = None
+    body: Text | None = None
+    location: str | None = Field(None, max_length=255)
     sensitivity: Literal["normal", "personal", "private", "confidential"] | None = None
 
 
@@ -113,14 +259,39 @@ class GraphLimitsIn(BaseModel):
     """Graph's per app per mailbox limits; null switches a limit off (load tests)."""
 
     model_config = ConfigDict(extra="forbid")
-    concurrency: int | None = Field(..., ge=1)
-    per_10_min: int | None = Field(..., ge=1)
+    concurrency: int | None = Field(..., ge=1, le=1_000_000)
+    per_10_min: int | None = Field(..., ge=1, le=1_000_000_000)
 
 
 class PermissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["freeBusyRead", "limitedRead", "read", "write",
                   "delegateWithoutPrivateEventAccess", "delegateWithPrivateEventAccess"]
+
+
+class ExchangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    deployment: Literal["online", "hybrid", "onpremises"] | None = None
+    build: str | None = Field(None, max_length=32, description="e.g. 15.1.544.27")
+    enforce_oauth: bool | None = None
+
+
+# The body each route takes, by route path (the hostile-input sweep walks this table).
+BODY_MODELS: dict[str, type[BaseModel]] = {
+    "/reset": ResetIn,
+    "/clock/advance": AdvanceIn,
+    "/faults": FaultSpec,
+    "/microsoft/users/{upn}/password": PasswordIn,
+    "/microsoft/tenants/{tenant}/consent-policy": ConsentPolicyIn,
+    "/microsoft/tenants/{tenant}/admin-consent": AdminConsentIn,
+    "/microsoft/tenants/{tenant}/apps/{client_id}/roles": RolesIn,
+    "/mailboxes/{owner}/events": EventIn,
+    "/mailboxes/{owner}/events/{event_id}": EventPatch,
+    "/microsoft/graph/limits": GraphLimitsIn,
+    "/mailboxes/{owner}/calendar/permissions/{delegate}": PermissionIn,
+    "/microsoft/tenants/{tenant}/exchange": ExchangeIn,
+    "/google/users/{email}/password": PasswordIn,
+}
 
 
 def _tenant(hub: Hub, alias: str) -> MsTenant:
@@ -180,10 +351,16 @@ def event_view(event: Event) -> dict[str, Any]:
 
 
 def routes(hub: Hub) -> list[BaseRoute]:
-    def endpoint(handler: Any) -> Any:
+    guard = _Guard(hub)
+
+    def endpoint(handler: Any, *, needs_token: bool = True) -> Any:
         async def wrapped(request: Request) -> Response:
             try:
+                guard.check(request, needs_token=needs_token)
                 return await handler(request)
+            except _Unauthorized as exc:
+                return _error(exc.status, exc.code, exc.message,
+                              {"WWW-Authenticate": 'Bearer realm="calharness-control"'})
             except ControlError as exc:
                 return _error(exc.status, exc.code, exc.message)
             except ValueError as exc:  # the providers' own validation of admin-side actions
@@ -195,12 +372,13 @@ def routes(hub: Hub) -> list[BaseRoute]:
                              "now": hub.world.now().isoformat()})
 
     async def world(request: Request) -> Response:
-        return JSONResponse(describe(hub))
+        return JSONResponse(describe(hub, secrets=_secrets_wanted(request)))
 
     async def reset(request: Request) -> Response:
+        with_secrets = _secrets_wanted(request)
         body: ResetIn = await _body(request, ResetIn)
         hub.reset(body.seed)
-        return JSONResponse(describe(hub))
+        return JSONResponse(describe(hub, secrets=with_secrets))
 
     async def clock(request: Request) -> Response:
         c = hub.world.clock
@@ -208,6 +386,9 @@ def routes(hub: Hub) -> list[BaseRoute]:
 
     async def clock_advance(request: Request) -> Response:
         body: AdvanceIn = await _body(request, AdvanceIn)
+        if hub.world.clock.offset_seconds + body.seconds > MAX_CLOCK_OFFSET_S:
+            raise ControlError(422, "invalidRequest", "seconds: the world clock moves at most "
+                               f"{MAX_CLOCK_OFFSET_S} s ahead of real time in total")
         now = hub.world.clock.advance(body.seconds)
         return JSONResponse({"now": now.isoformat(),
                              "offset_seconds": hub.world.clock.offset_seconds})
@@ -234,9 +415,16 @@ def routes(hub: Hub) -> list[BaseRoute]:
             limit = int(q["limit"]) if "limit" in q else None
         except ValueError:
             raise ControlError(400, "invalidQuery", "since and limit must be integers") from None
-        entries = hub.world.audit.query(since=since, provider=q.get("provider"),
-                                        user=q.get("user"), client_id=q.get("client_id"),
-                                        operation=q.get("operation"), limit=limit)
+        if not 0 <= since < 2**63:
+            raise ControlError(400, "invalidQuery", "since must be 0 or more")
+        if limit is not None and not 0 <= limit <= MAX_AUDIT_LIMIT:
+            raise ControlError(400, "invalidQuery", f"limit must be 0 to {MAX_AUDIT_LIMIT}")
+        for name in ("provider", "user", "client_id", "operation"):
+            if len(q.get(name, "")) > 320:
+                raise ControlError(400, "invalidQuery", f"{name} is at most 320 characters")
+        entries = [] if limit == 0 else hub.world.audit.query(
+            since=since, provider=q.get("provider"), user=q.get("user"),
+            client_id=q.get("client_id"), operation=q.get("operation"), limit=limit)
         return JSONResponse({"last_seq": hub.world.audit.last_seq,
                              "entries": [e.to_dict() for e in entries]})
 
@@ -349,18 +537,14 @@ def routes(hub: Hub) -> list[BaseRoute]:
     async def permission(request: Request) -> Response:
         calendar = _calendar(hub, request.path_params["owner"])
         delegate = request.path_params["delegate"].lower()
+        if len(delegate) > 320:
+            raise ControlError(422, "invalidRequest", "delegate: at most 320 characters")
         if request.method == "DELETE":
             calendar.permissions.pop(delegate, None)
             return Response(status_code=204)
         body: PermissionIn = await _body(request, PermissionIn)
         calendar.permissions[delegate] = body.role
         return JSONResponse({"calendar": calendar.id, "delegate": delegate, "role": body.role})
-
-    class ExchangeIn(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        deployment: Literal["online", "hybrid", "onpremises"] | None = None
-        build: str | None = Field(None, max_length=32, description="e.g. 15.1.544.27")
-        enforce_oauth: bool | None = None
 
     async def exchange(request: Request) -> Response:
         tenant = _tenant(hub, request.path_params["tenant"])
@@ -394,6 +578,8 @@ def routes(hub: Hub) -> list[BaseRoute]:
         if user is None:
             raise ControlError(404, "userNotFound", f"no Google user {email!r}")
         client_id = request.query_params.get("client_id") or None
+        if client_id is not None and len(client_id) > 320:
+            raise ControlError(400, "invalidQuery", "client_id is at most 320 characters")
         revoked = _google(hub).revoke_grants(user, client_id)
         return JSONResponse({"email": user.email, "client_id": client_id, "revoked": revoked})
 
@@ -420,4 +606,5 @@ def routes(hub: Hub) -> list[BaseRoute]:
         ("/google/users/{email}/password", google_password, ["POST"]),
         ("/google/users/{email}/revoke", google_revoke, ["POST"]),
     ]
-    return [Route(path, endpoint(handler), methods=methods) for path, handler, methods in table]
+    return [Route(path, endpoint(handler, needs_token=path != "/health"), methods=methods)
+            for path, handler, methods in table]

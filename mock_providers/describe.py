@@ -1,5 +1,9 @@
 """The description of a running hub that `calharness serve --json` prints and
-`GET /_control/world` returns. Keys are a public contract: add, never rename or remove."""
+`GET /_control/world` returns. Keys are a public contract: add, never rename or remove.
+
+Secrets (users' passwords, client secrets, the control token) are in it only when asked for:
+`serve --json` prints them to the user's own terminal; `/world` returns them with
+`?secrets=true` (and the control token, as every `/world` request needs)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ from typing import Any
 from mock_providers.hub import Hub
 
 
-def describe(hub: Hub) -> dict[str, Any]:
+def _only(secrets: bool, **fields: Any) -> dict[str, Any]:
+    return fields if secrets else {}
+
+
+def describe(hub: Hub, *, secrets: bool = False) -> dict[str, Any]:
     world = hub.world
     google = hub.google_base
     return {
@@ -16,6 +24,8 @@ def describe(hub: Hub) -> dict[str, Any]:
         "seed": world.seed,
         "base_url": hub.base_url,
         "control": hub.control_url,
+        **_only(secrets, control_token=hub.control_token),
+        "secrets_included": secrets,
         "ca_bundle": hub.ca_bundle,
         "microsoft": {
             "authority_host": hub.authority_host,
@@ -30,12 +40,13 @@ def describe(hub: Hub) -> dict[str, Any]:
                     "users_may_consent": t.users_may_consent,
                     "exchange": t.exchange,
                     "users": [
-                        {"id": u.id, "upn": u.upn, "password": u.password,
+                        {"id": u.id, "upn": u.upn, **_only(secrets, password=u.password),
                          "display_name": u.display_name, "is_admin": u.is_admin}
                         for u in t.users.values()
                     ],
                     "apps": [
-                        {"client_id": a.client_id, "client_secret": a.client_secret,
+                        {"client_id": a.client_id,
+                         **_only(secrets, client_secret=a.client_secret),
                          "redirect_uris": list(a.redirect_uris), "display_name": a.display_name,
                          "public_client": a.client_secret is None,
                          "granted_roles": sorted(a.granted_roles)}
@@ -51,11 +62,11 @@ def describe(hub: Hub) -> dict[str, Any]:
             "calendar": f"{google}/calendar/v3/",
             "people": f"{google}/",
             "users": [
-                {"email": u.email, "password": u.password, "name": u.name}
+                {"email": u.email, **_only(secrets, password=u.password), "name": u.name}
                 for d in world.google_domains.values() for u in d.users.values()
             ],
             "clients": [
-                {"client_id": c.client_id, "client_secret": c.client_secret,
+                {"client_id": c.client_id, **_only(secrets, client_secret=c.client_secret),
                  "redirect_uris": list(c.redirect_uris)}
                 for c in world.google_clients.values()
             ],

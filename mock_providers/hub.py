@@ -10,6 +10,7 @@ protocols below, so the control API never reaches into a provider module by name
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +78,10 @@ class Hub:
     profile: WorldProfile = field(default_factory=WorldProfile)
     signer: TokenSigner = field(default_factory=TokenSigner)
     admin: HubAdmin = field(default_factory=HubAdmin)
+    # Bearer secret of the control API, new for every hub: a web page the user's browser opens
+    # cannot know it, so it cannot reset the world or move the clock (`calharness serve --json`
+    # prints it as `control_token`).
+    control_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @classmethod
     def seeded(cls, seed: int, base_url: str, ca_bundle: str | None = None,

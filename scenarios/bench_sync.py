@@ -108,7 +108,8 @@ def _hub_child(conn: Connection, seed: int, state_dir: str, life: float) -> None
 
     with HubServer(seed=seed, tls=True, state_dir=Path(state_dir)) as server:
         hub = server.hub
-        conn.send({"control_url": hub.control_url, "ca_bundle": server.ca_bundle})
+        conn.send({"control_url": hub.control_url, "ca_bundle": server.ca_bundle,
+                   "control_token": hub.control_token})
         deadline = time.monotonic() + life
         while time.monotonic() < deadline:  # bounded: stops by itself
             if not conn.poll(1.0):
@@ -127,6 +128,7 @@ class HubProcess:
     conn: Connection
     control_url: str
     ca_bundle: str
+    control_token: str
 
     def call(self, *command: Any) -> Any:
         self.conn.send(command)
@@ -146,7 +148,7 @@ def hub_process(seed: int, life: float = 1800.0) -> Iterator[HubProcess]:
             if not parent.poll(60):
                 raise RuntimeError("the hub did not start within 60 s")
             info = parent.recv()
-            yield HubProcess(parent, info["control_url"], info["ca_bundle"])
+            yield HubProcess(parent, info["control_url"], info["ca_bundle"], info["control_token"])
             parent.send(("stop",))
             process.join(15)
         finally:
@@ -163,9 +165,9 @@ def connected_reference(hub: HubProcess) -> Iterator[tuple[Any, str]]:
     from harness.reference import ReferenceConfig, ReferenceIntegration
     from harness.useragent import UserAgent
 
-    control = ControlClient(hub.control_url, hub.ca_bundle)
+    control = ControlClient(hub.control_url, hub.ca_bundle, hub.control_token)
     try:
-        world = control.describe()
+        world = control.describe(secrets=True)
     finally:
         control.close()
     tenant = next(t for t in world["microsoft"]["tenants"] if TENANT in (t["key"], t["id"]))

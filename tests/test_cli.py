@@ -124,6 +124,13 @@ def test_serve_json_and_msal_client_credentials(
     assert 7000215 in result.get("error_codes", []), result
     assert result["error_description"].startswith("AADSTS7000215"), result
 
+    # the printed control token drives the control API; without it the API refuses
+    token, control = str(info["control_token"]), str(info["control"])
+    assert info["secrets_included"] is True
+    assert http.get(f"{control}/clock").status_code == 401
+    clock = http.get(f"{control}/clock", headers={"Authorization": f"Bearer {token}"})
+    assert clock.status_code == 200 and "now" in clock.json()
+
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0, "SIGTERM must stop the hub cleanly"
 

@@ -15,14 +15,15 @@ from mock_providers.server import HubServer
 @pytest.fixture
 def control(hub_server: HubServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=hub_server.hub.control_url,
-                      verify=httpx_verify(hub_server.ca_bundle)) as c:
+                      verify=httpx_verify(hub_server.ca_bundle),
+                      headers={"Authorization": f"Bearer {hub_server.hub.control_token}"}) as c:
         c.post("/reset", json={"seed": 42}).raise_for_status()
         yield c
 
 
 def test_health_and_world_description(control: httpx.Client, hub_server: HubServer) -> None:
     assert control.get("/health").json()["status"] == "ok"
-    world = control.get("/world").json()
+    world = control.get("/world", params={"secrets": "true"}).json()
     assert world["ca_bundle"] == hub_server.ca_bundle
     assert world["microsoft"]["graph"].endswith("/v1.0")
     assert world["microsoft"]["ews"].endswith("/EWS/Exchange.asmx")
@@ -99,7 +100,7 @@ def test_mailbox_events_and_audit(control: httpx.Client) -> None:
 
 
 def test_admin_side_actions(control: httpx.Client) -> None:
-    world = control.get("/world").json()
+    world = control.get("/world", params={"secrets": "true"}).json()
     tenant = world["microsoft"]["tenants"][1]
     app = next(a for a in tenant["apps"] if a["client_secret"])
     policy = control.post(f"/microsoft/tenants/{tenant['key']}/consent-policy",

@@ -121,7 +121,8 @@ def hub(hub_server: HubServer) -> Iterator[Hub]:
 
 @pytest.fixture
 def control(hub_server: HubServer) -> Iterator[ControlClient]:
-    client = ControlClient(hub_server.hub.control_url, hub_server.ca_bundle)
+    client = ControlClient(hub_server.hub.control_url, hub_server.ca_bundle,
+                           hub_server.hub.control_token)
     yield client
     client.close()
 

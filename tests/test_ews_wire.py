@@ -55,6 +55,11 @@ def client(hub_server: HubServer, hub: Hub) -> Iterator[httpx.Client]:
         yield c
 
 
+def control_auth(hub: Hub) -> dict[str, str]:
+    """The control API's token header (this client also talks EWS with its own Authorization)."""
+    return {"X-Calharness-Control-Token": hub.control_token}
+
+
 def tenant(hub: Hub, key: str) -> MsTenant:
     found = hub.world.tenant(key)
     assert found is not None
@@ -153,7 +158,8 @@ def test_server_version_info_follows_the_tenant_build(
         expected: tuple[str, ...]) -> None:
     if build:
         response = client.put(f"/_control/microsoft/tenants/{key}/exchange",
-                              json={"deployment": "onpremises", "build": build})
+                              json={"deployment": "onpremises", "build": build},
+                              headers=control_auth(hub))
         assert response.json()["build"] == build
     user = users(hub, key)[0]
     auth = bearer(user_token(hub, user)) if key == "contoso" else basic(user)
@@ -180,7 +186,7 @@ def test_request_server_version_older_is_accepted_newer_or_unknown_is_a_fault(
         accepted: bool) -> None:
     if build:
         client.put(f"/_control/microsoft/tenants/{key}/exchange",
-                   json={"build": build}).raise_for_status()
+                   json={"build": build}, headers=control_auth(hub)).raise_for_status()
     user = users(hub, key)[0]
     auth = bearer(user_token(hub, user)) if key == "contoso" else basic(user)
     version = requested.replace("<", "&lt;").replace(">", "&gt;") if requested else None
@@ -257,7 +263,7 @@ def test_unauthenticated_probe_gets_exchange_challenges(hub: Hub, client: httpx.
     assert diagnostics is not None and "Modern Auth" in diagnostics
     # no tenant allows Basic any more: the anonymous probe says Modern Auth too
     client.put("/_control/microsoft/tenants/fabrikam/exchange",
-               json={"enforce_oauth": True}).raise_for_status()
+               json={"enforce_oauth": True}, headers=control_auth(hub)).raise_for_status()
     offers, diagnostics = challenge(post(client, {}, envelope(DUMMY_CONVERT)))
     assert len(offers) == 1 and diagnostics is not None and "Modern Auth" in diagnostics
 
@@ -271,7 +277,7 @@ def test_basic_only_for_on_premises_mailboxes_without_enforce_oauth(
     offers, diagnostics = challenge(post(client, basic(online), envelope(DUMMY_CONVERT)))
     assert offers == [offers[0]] and "Modern Auth" in (diagnostics or "")
     client.put("/_control/microsoft/tenants/fabrikam/exchange",
-               json={"enforce_oauth": True}).raise_for_status()
+               json={"enforce_oauth": True}, headers=control_auth(hub)).raise_for_status()
     offers, diagnostics = challenge(post(client, basic(onprem), envelope(DUMMY_CONVERT)))
     assert len(offers) == 1 and "Modern Auth" in (diagnostics or "")
     # a bearer token still works for that tenant
@@ -455,13 +461,13 @@ def test_control_sets_the_tenant_exchange(hub: Hub, client: httpx.Client) -> Non
     url = "/_control/microsoft/tenants/fabrikam/exchange"
     for body in ({"bogus": 1}, {"build": "16.0.1.1"}, {"build": "15.1"},
                  {"deployment": "cloud"}, {"enforce_oauth": "sometimes"}):
-        response = client.put(url, json=body)
+        response = client.put(url, json=body, headers=control_auth(hub))
         assert response.status_code == 422, body
         assert response.json()["error"]["code"] == "invalidRequest"
     assert client.put("/_control/microsoft/tenants/nowhere/exchange",
-                      json={}).status_code == 404
+                      json={}, headers=control_auth(hub)).status_code == 404
     response = client.put(url, json={"deployment": "onpremises", "build": "15.1.544.27",
-                                     "enforce_oauth": True})
+                                     "enforce_oauth": True}, headers=control_auth(hub))
     assert response.json() == {"tenant": tenant(hub, "fabrikam").id, "deployment": "onpremises",
                                "build": "15.1.544.27", "enforce_oauth": True}
     t = tenant(hub, "fabrikam")

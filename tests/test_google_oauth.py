@@ -110,7 +110,8 @@ def server(hub_server: HubServer) -> HubServer:
 
 @pytest.fixture
 def control(server: HubServer) -> Iterator[ControlClient]:
-    client = ControlClient(server.hub.control_url, server.ca_bundle)
+    client = ControlClient(server.hub.control_url, server.ca_bundle,
+                           server.hub.control_token)
     yield client
     client.close()
 

@@ -27,8 +27,9 @@ class Connected:
 
 @pytest.fixture
 def on_premises(hub_server: HubServer, tmp_path: Path) -> Iterator[Connected]:
-    control = ControlClient(hub_server.hub.control_url, hub_server.ca_bundle)
-    world = control.reset(42)
+    control = ControlClient(hub_server.hub.control_url, hub_server.ca_bundle,
+                            hub_server.hub.control_token)
+    world = control.reset(42, secrets=True)
     tenant = next(t for t in world["microsoft"]["tenants"] if t["key"] == "contoso")
     control.set_exchange(tenant["id"], deployment="onpremises", build="15.1.544.27",
                          enforce_oauth=False)
@@ -88,7 +89,7 @@ def test_wrong_password_is_refused_without_connecting(on_premises: Connected) ->
     from harness.driver.base import DriverError
 
     c = on_premises
-    other = next(u for u in c.control.describe()["microsoft"]["tenants"][0]["users"]
+    other = next(u for u in c.control.describe(secrets=True)["microsoft"]["tenants"][0]["users"]
                  if u["upn"] != c.user and not u["is_admin"])
     with pytest.raises(DriverError) as refused:
         c.integration.begin_connect(other["upn"], ConnectRequest(

@@ -30,8 +30,9 @@ class Connected:
 
 @pytest.fixture
 def connected(hub_server: HubServer, tmp_path: Path) -> Iterator[Connected]:
-    control = ControlClient(hub_server.hub.control_url, hub_server.ca_bundle)
-    world = control.reset(42)
+    control = ControlClient(hub_server.hub.control_url, hub_server.ca_bundle,
+                            hub_server.hub.control_token)
+    world = control.reset(42, secrets=True)
     tenant = next(t for t in world["microsoft"]["tenants"] if t["key"] == "contoso")
     owner = next(u for u in tenant["users"] if u["is_admin"])
     member = next(u for u in tenant["users"] if not u["is_admin"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.reference.store import fernet
+
 
 @dataclass(frozen=True, slots=True)
 class AppRegistration:
@@ -45,9 +47,20 @@ class ReferenceConfig:
     sync_past_days: int = 30
     sync_future_days: int = 90
     extra: dict[str, Any] = field(default_factory=dict)
+    # Fernet key (url-safe base64 of 32 bytes) for the tokens and passwords the store keeps;
+    # None: a key generated for this run, never written, so stores left behind are unreadable.
+    store_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.store_key is not None:
+            fernet(self.store_key)  # a malformed key fails here, not at the first credential
 
     @classmethod
-    def from_hub(cls, description: dict[str, Any], db_url: str = "sqlite://") -> ReferenceConfig:
+    def from_hub(cls, description: dict[str, Any], db_url: str = "sqlite://",
+                 store_key: str | None = None) -> ReferenceConfig:
+        if description.get("secrets_included") is False:
+            raise ValueError("the hub description has no client secrets: ask the control API "
+                             "for them (GET /_control/world?secrets=true)")
         ms = description["microsoft"]
         registrations = []
         for tenant in ms["tenants"]:
@@ -68,7 +81,7 @@ class ReferenceConfig:
                                      redirect_uri=client["redirect_uris"][0])
         return cls(authority_host=ms["authority_host"], graph_url=ms["graph"], ews_url=ms["ews"],
                    ca_bundle=description.get("ca_bundle"), registrations=tuple(registrations),
-                   google=google, db_url=db_url)
+                   google=google, db_url=db_url, store_key=store_key)
 
     def registration_for(self, email: str) -> AppRegistration | None:
         domain = email.rsplit("@", 1)[-1].lower()

@@ -1,13 +1,24 @@
-"""The reference implementation's store: SQLAlchemy over SQLite by default, PostgreSQL by URL."""
+"""The reference implementation's store: SQLAlchemy over SQLite by default, PostgreSQL by URL.
+
+What lets the integration act for a user (OAuth token caches with refresh and access tokens, an
+on-premises mailbox password, PKCE verifiers and the state of flows in progress) is encrypted
+with Fernet under the store's key before it reaches the database, transparently for the code
+that reads and writes rows: the `Encrypted*` column types below. The key comes from the
+configuration (`ReferenceConfig.store_key`) or, when none is given, is generated once per run
+and never written anywhere, so a store left behind holds nothing usable.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -21,9 +32,78 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+
+class StoreKeyError(RuntimeError):
+    """Encrypted columns used without the store's key, or written under another key."""
+
+
+@lru_cache(maxsize=1)
+def run_key() -> bytes:
+    """This run's store key when the configuration names none (kept in memory only)."""
+    return Fernet.generate_key()
+
+
+def fernet(key: str | bytes) -> Fernet:
+    """The cipher for a Fernet key (url-safe base64 of 32 bytes); ValueError otherwise."""
+    try:
+        return Fernet(key)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("a store key is a Fernet key: url-safe base64 of 32 random bytes "
+                         "(Fernet.generate_key())") from exc
+
+
+# The cipher of the store whose session is running; column types have no other way to reach it.
+_CIPHER: ContextVar[Fernet | None] = ContextVar("calharness_store_cipher", default=None)
+
+
+def _cipher() -> Fernet:
+    cipher = _CIPHER.get()
+    if cipher is None:
+        raise StoreKeyError("encrypted columns are read and written inside Store.session()")
+    return cipher
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A string stored as a Fernet token (AES-128-CBC and HMAC-SHA256) under the store's key."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _cipher().encrypt(value.encode("utf-8")).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        try:
+            return _cipher().decrypt(value.encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise StoreKeyError("the store holds secrets written under another key "
+                                "(or altered): give the key it was written with") from None
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value stored encrypted, as `EncryptedText` of its JSON text."""
+
+    impl = Text
+    cache_ok = True
+    _text = EncryptedText()
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self._text.process_bind_param(json.dumps(value, separators=(",", ":")), dialect)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        text = self._text.process_result_value(value, dialect)
+        return None if text is None else json.loads(text)
 
 
 class Base(DeclarativeBase):
@@ -108,8 +188,8 @@ class IntegrationRow(Base):
     granted_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     tenant_id: Mapped[str | None] = mapped_column(String(320), nullable=True)
     # Provider-specific credentials (e.g. an MSAL token cache) with mode and account reference.
-    credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    pending_flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    credentials: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
+    pending_flow: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
     sync_cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
     setup_by: Mapped[str] = mapped_column(String(20), default="user_oauth")
     calendar_state: Mapped[str] = mapped_column(String(8), default="off")
@@ -132,8 +212,8 @@ class PendingConsentRow(Base):
     __tablename__ = "pending_admin_consents"
     actor: Mapped[str] = mapped_column(String(320), primary_key=True)
     mode: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(100))
-    flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    state: Mapped[str] = mapped_column(EncryptedText)
+    flow: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
 
 
 class MeetingRow(Base):
@@ -160,15 +240,25 @@ def _engine(url: str) -> Engine:
 
 
 class Store:
-    def __init__(self, url: str = "sqlite://") -> None:
+    def __init__(self, url: str = "sqlite://", key: str | bytes | None = None) -> None:
         self.engine = _engine(url)
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._cipher = fernet(key or run_key())
+
+    def use_key(self, key: str | bytes) -> None:
+        """Encrypt and decrypt with this key from now on (the configuration's)."""
+        self._cipher = fernet(key)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
+        # The cipher is current until the commit that leaves `begin()` has flushed.
+        token = _CIPHER.set(self._cipher)
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        finally:
+            _CIPHER.reset(token)
 
     def reset(self) -> None:
         Base.metadata.drop_all(self.engine)

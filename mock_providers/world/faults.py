@@ -1,16 +1,39 @@
-"""The fault plan: faults a scenario schedules on any mock route, rendered by each provider in
-its own error format (Graph JSON, AADSTS token errors, EWS SOAP faults, Google error bodies)."""
+r"""The fault plan: faults a scenario schedules on any mock route, rendered by each provider in
+its own error format (Graph JSON, AADSTS token errors, EWS SOAP faults, Google error bodies).
+
+Path patterns are compiled with RE2, whose matching time is linear in the path: a pattern such as
+`^/graph/v1\.0/me/(a+)+$` would make a backtracking engine spin for seconds on every request the
+single-threaded hub serves. RE2 has no backreferences or lookaround; such patterns are refused
+when the fault is scheduled (422), as are patterns too large for RE2's memory budget.
+"""
 
 from __future__ import annotations
 
 import random
-import re
-from typing import Literal
+from typing import Any, Literal
 
+import re2
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FaultKind = Literal["status", "throttle", "latency", "drop"]
 PROVIDERS = ("identity", "graph", "ews", "google-oauth", "google-calendar", "google-people")
+MAX_PATTERN_CHARS = 1000
+_RE2_MAX_MEM = 1 << 20  # compiled program budget per pattern
+
+
+def compile_path_pattern(pattern: str) -> Any:
+    """The RE2 program for a fault's path pattern; ValueError when RE2 cannot take it."""
+    options = re2.Options()
+    options.log_errors = False  # the 422 says it; no C++ log line on the hub's stderr
+    options.max_mem = _RE2_MAX_MEM
+    try:
+        return re2.compile(pattern, options=options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise ValueError(f"path is not a regular expression RE2 accepts (linear-time matching: "
+                         f"no backreferences or lookaround): {reason}") from None
 
 
 class FaultSpec(BaseModel):
@@ -20,15 +43,20 @@ class FaultSpec(BaseModel):
 
     kind: FaultKind
     provider: str | None = Field(None, description="one of PROVIDERS; None matches all")
-    method: str | None = None
-    path: str | None = Field(None, description="regular expression searched in the request path")
-    user: str | None = Field(None, description="upn/email of the principal the fault applies to")
+    method: str | None = Field(None, max_length=16)
+    path: str | None = Field(None, max_length=MAX_PATTERN_CHARS,
+                             description="regular expression (RE2 syntax) searched in the path")
+    user: str | None = Field(None, max_length=320,
+                             description="upn/email of the principal the fault applies to")
     status: int | None = Field(None, ge=400, le=599)
-    code: str | None = Field(None, description="provider error code, e.g. ServiceUnavailable")
+    code: str | None = Field(None, max_length=100,
+                             description="provider error code, e.g. ServiceUnavailable")
     retry_after: int | None = Field(None, ge=0, le=3600, description="seconds, for throttle")
     delay_ms: int = Field(0, ge=0, le=120_000)
-    times: int | None = Field(1, ge=1, description="requests it hits; None = until removed")
-    after: int = Field(0, ge=0, description="let this many matching requests through first")
+    times: int | None = Field(1, ge=1, le=1_000_000_000,
+                              description="requests it hits; None = until removed")
+    after: int = Field(0, ge=0, le=1_000_000_000,
+                       description="let this many matching requests through first")
     probability: float = Field(1.0, gt=0.0, le=1.0)
 
     @field_validator("provider")
@@ -42,10 +70,7 @@ class FaultSpec(BaseModel):
     @classmethod
     def _valid_regex(cls, v: str | None) -> str | None:
         if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"path is not a valid regular expression: {exc}") from None
+            compile_path_pattern(v)
         return v
 
     @field_validator("method")
@@ -60,7 +85,7 @@ class Fault:
     def __init__(self, fault_id: str, spec: FaultSpec) -> None:
         self.id = fault_id
         self.spec = spec
-        self._path_re = re.compile(spec.path) if spec.path else None
+        self._path_re = compile_path_pattern(spec.path) if spec.path else None
         self.seen = 0  # matching requests observed
         self.hits = 0  # requests the fault was applied to
 
