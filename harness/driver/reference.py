@@ -40,10 +40,6 @@ class ReferenceDriver(IntegrationDriver):
 
     def __init__(self, config: ReferenceConfig) -> None:
         self._impl = ReferenceIntegration(config)
-        if config.store_key is not None:
-            # TODO(service split): pass key=config.store_key where ReferenceIntegration builds
-            # its Store, and drop this; until then nothing is stored before this line runs.
-            self._impl.store.use_key(config.store_key)
 
     def setup_account(self, account: AccountSpec) -> None:
         self._impl.setup_account(account)

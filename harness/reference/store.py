@@ -246,10 +246,6 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._cipher = fernet(key or run_key())
 
-    def use_key(self, key: str | bytes) -> None:
-        """Encrypt and decrypt with this key from now on (the configuration's)."""
-        self._cipher = fernet(key)
-
     @contextmanager
     def session(self) -> Iterator[Session]:
         # The cipher is current until the commit that leaves `begin()` has flushed.

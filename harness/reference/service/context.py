@@ -30,7 +30,7 @@ class Context:
     @classmethod
     def open(cls, config: ReferenceConfig) -> Context:
         """The store and the HTTP clients for `config`; `close` releases them."""
-        return cls(config=config, store=Store(config.db_url),
+        return cls(config=config, store=Store(config.db_url, key=config.store_key),
                    env=ProviderEnv(config=config,
                                    http=httpx.Client(verify=httpx_verify(config.ca_bundle),
                                                      timeout=30.0),
