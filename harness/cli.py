@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from harness import bundled
 from harness.catalogue import CatalogueError, load_catalogue
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FEATURES = PROJECT_ROOT / "features"
+DEFAULT_FEATURES = bundled.features_dir()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
