@@ -62,6 +62,7 @@ PROBE = textwrap.dedent("""
     from harness.catalogue import load_catalogue
     from harness.cli import DEFAULT_FEATURES
     from harness.reports.html import _environment
+    from harness.runner import _isolated_from_enclosing_projects
     catalogue = load_catalogue()
     _environment().get_template("report.html.j2")
     print(json.dumps({
@@ -73,6 +74,7 @@ PROBE = textwrap.dedent("""
         "cli_default": str(DEFAULT_FEATURES),
         "requirements": len(catalogue.requirements),
         "feature_files": len(list(bundled.features_dir().glob("*.feature"))),
+        "pytest_args": _isolated_from_enclosing_projects(bundled.features_dir()),
     }))
 """)
 
@@ -95,13 +97,17 @@ def test_bundled_finds_the_data_in_an_installed_layout(wheel: Path, tmp_path: Pa
     assert Path(found["seeds"]) == bundle / "seeds"
     assert found["feature_files"] == len(list((ROOT / "features").glob("*.feature")))
     assert found["requirements"] > 0
+    # pytest must not pick up the configuration of whatever project the venv sits in.
+    assert found["pytest_args"][:2] == ["--config-file", os.devnull]
 
 
 def test_a_checkout_uses_the_repository_folders() -> None:
     from harness import bundled
+    from harness.runner import _isolated_from_enclosing_projects
 
     assert bundled.bundled_root() is None
     assert bundled.project_root() == ROOT
     assert bundled.features_dir() == ROOT / "features"
     assert bundled.catalogue_file() == ROOT / "features" / "requirements.yaml"
     assert bundled.seeds_dir() == ROOT / "docs" / "seeds"
+    assert _isolated_from_enclosing_projects(ROOT / "features") == []  # pyproject.toml applies
