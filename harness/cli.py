@@ -69,6 +69,8 @@ def _print_hub(d: dict[str, Any]) -> None:
     out.print(f"[bold]calharness mock hub[/] seed {d['seed']} at {d['base_url']}")
     out.print(f"  control API      {d['control']}")
     out.print(f"  CA bundle        {d['ca_bundle'] or '(plain HTTP)'}")
+    if d.get("ca_bundle_with_system"):
+        out.print(f"  + system CAs     {d['ca_bundle_with_system']}")
     out.print(f"  Microsoft login  {d['microsoft']['authority_host']}/<tenant id>")
     out.print(f"  Microsoft Graph  {d['microsoft']['graph']}")
     out.print(f"  EWS              {d['microsoft']['ews']}")

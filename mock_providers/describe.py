@@ -17,6 +17,8 @@ def describe(hub: Hub) -> dict[str, Any]:
         "base_url": hub.base_url,
         "control": hub.control_url,
         "ca_bundle": hub.ca_bundle,
+        # The system's CAs plus ca_bundle: for REQUESTS_CA_BUNDLE / SSL_CERT_FILE / CURL_CA_BUNDLE.
+        "ca_bundle_with_system": hub.ca_bundle_with_system,
         "microsoft": {
             "authority_host": hub.authority_host,
             "graph": hub.graph_url,
