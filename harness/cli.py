@@ -117,6 +117,31 @@ def validate(
 
 
 @app.command()
+def ca(
+    bundle: Annotated[bool, typer.Option(
+        "--bundle", help="Print the combined bundle instead: the usual public CAs (certifi's and "
+                         "the operating system's) plus the harness CA, for REQUESTS_CA_BUNDLE, "
+                         "SSL_CERT_FILE or CURL_CA_BUNDLE.")] = False,
+    state_dir: Annotated[Path | None, typer.Option(help="Where the local CA lives "
+                                                        "(default: $CALHARNESS_STATE_DIR or "
+                                                        "~/.local/state/calharness).")] = None,
+) -> None:
+    """Print the path of the mock hub's CA certificate, creating it if needed.
+
+    With --bundle, e.g. `export REQUESTS_CA_BUNDLE=$(calharness ca --bundle)`: clients that
+    read these variables then trust the hub and every public site alike.
+    """
+    from mock_providers.tls import CA_CERT, default_state_dir, write_bundle_with_system
+
+    folder = state_dir or default_state_dir()
+    try:
+        combined = write_bundle_with_system(folder)  # creates the CA, refreshes the bundle
+    except OSError as exc:
+        raise CliError(f"cannot write the CA in {folder}: {exc.strerror or exc}") from None
+    print(combined if bundle else folder / CA_CERT)
+
+
+@app.command()
 def requirements(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     area: Annotated[str | None, typer.Option(help="Only this area.")] = None,

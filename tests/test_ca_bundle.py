@@ -141,6 +141,20 @@ def test_serve_json_offers_the_combined_bundle(hub_server: HubServer) -> None:
     assert Path(description["ca_bundle_with_system"]).is_file()
 
 
+def test_ca_command_prints_the_paths(tmp_path: Path) -> None:
+    def cli(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "harness", "ca", *args,
+                                 "--state-dir", str(tmp_path)], capture_output=True, text=True,
+                                timeout=60, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert cli() == str(tmp_path / CA_CERT)
+    combined = Path(cli("--bundle"))
+    assert combined == tmp_path / CA_BUNDLE_WITH_SYSTEM
+    assert combined.read_bytes().endswith((tmp_path / CA_CERT).read_bytes())
+
+
 def test_the_harness_clients_pin_the_ca_whatever_the_environment_says(
         hub_server: HubServer, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """MSAL and google-auth (pinned requests session), exchangelib (adapter), httpx, httplib2."""
