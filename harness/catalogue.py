@@ -1,6 +1,7 @@
 """Requirement catalogue: typed models and a validating loader for ``features/requirements.yaml``.
 
-The catalogue lists every requirement stated in the seed documents (``docs/seeds``).
+The catalogue lists every requirement stated in the seed documents (``docs/seeds``; both ship
+inside the wheel, see ``harness.bundled``).
 Each requirement quotes the sentence it rests on; the loader checks that quote against
 the seed file so the catalogue cannot drift from its sources.
 """
@@ -27,9 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CATALOGUE = PROJECT_ROOT / "features" / "requirements.yaml"
-SEEDS_DIR = PROJECT_ROOT / "docs" / "seeds"
+from harness import bundled
+
+DEFAULT_CATALOGUE = bundled.catalogue_file()
+SEEDS_DIR = bundled.seeds_dir()
 
 REQ_TAG_PREFIX = "req:"
 # [0-9] rather than \d: \d would also accept non-ASCII digits.
@@ -278,8 +280,10 @@ def _describe_location(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> tuple[st
 
 
 def _display(path: Path) -> str:
+    """Relative to the repository in a checkout (``features/requirements.yaml``), else as is."""
+    root = bundled.project_root()
     try:
-        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+        return path.resolve().relative_to(root).as_posix() if root else str(path)
     except ValueError:
         return str(path)
 

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from harness import bundled
 from harness.catalogue import CatalogueError, load_catalogue
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FEATURES = PROJECT_ROOT / "features"
+DEFAULT_FEATURES = bundled.features_dir()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
@@ -69,6 +69,8 @@ def _print_hub(d: dict[str, Any]) -> None:
     out.print(f"[bold]calharness mock hub[/] seed {d['seed']} at {d['base_url']}")
     out.print(f"  control API      {d['control']}")
     out.print(f"  CA bundle        {d['ca_bundle'] or '(plain HTTP)'}")
+    if d.get("ca_bundle_with_system"):
+        out.print(f"  + system CAs     {d['ca_bundle_with_system']}")
     out.print(f"  Microsoft login  {d['microsoft']['authority_host']}/<tenant id>")
     out.print(f"  Microsoft Graph  {d['microsoft']['graph']}")
     out.print(f"  EWS              {d['microsoft']['ews']}")
@@ -112,6 +114,31 @@ def validate(
     catalogue = load_catalogue()
     out.print(f"{len(files)} feature file(s) valid; catalogue has "
               f"{len(catalogue.requirements)} requirements")
+
+
+@app.command()
+def ca(
+    bundle: Annotated[bool, typer.Option(
+        "--bundle", help="Print the combined bundle instead: the usual public CAs (certifi's and "
+                         "the operating system's) plus the harness CA, for REQUESTS_CA_BUNDLE, "
+                         "SSL_CERT_FILE or CURL_CA_BUNDLE.")] = False,
+    state_dir: Annotated[Path | None, typer.Option(help="Where the local CA lives "
+                                                        "(default: $CALHARNESS_STATE_DIR or "
+                                                        "~/.local/state/calharness).")] = None,
+) -> None:
+    """Print the path of the mock hub's CA certificate, creating it if needed.
+
+    With --bundle, e.g. `export REQUESTS_CA_BUNDLE=$(calharness ca --bundle)`: clients that
+    read these variables then trust the hub and every public site alike.
+    """
+    from mock_providers.tls import CA_CERT, default_state_dir, write_bundle_with_system
+
+    folder = state_dir or default_state_dir()
+    try:
+        combined = write_bundle_with_system(folder)  # creates the CA, refreshes the bundle
+    except OSError as exc:
+        raise CliError(f"cannot write the CA in {folder}: {exc.strerror or exc}") from None
+    print(combined if bundle else folder / CA_CERT)
 
 
 @app.command()

@@ -3,6 +3,7 @@ progress bar and a summary read back from the run's results.json."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness import bundled
 from harness.pytest_plugin import STORES_KEY
 from harness.reports import load_results
 
@@ -49,6 +51,7 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id, "--iut", iut,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
+    args += _isolated_from_enclosing_projects(path)
     if tags:
         args += ["-m", tags]
     for req in requirement_ids:
@@ -79,6 +82,17 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         console.print("[red]no scenario matched the selection[/]")
         return 1
     return 0 if code == 0 else 1
+
+
+def _isolated_from_enclosing_projects(path: Path) -> list[str]:
+    """pytest looks for its configuration in the folders above the features. For the features
+    inside an installed wheel those are site-packages' parents, such as the project a venv sits
+    in, whose addopts (`--cov=...`) are not ours: run those with no configuration file.
+    Features in a checkout, or the user's own, keep the configuration around them."""
+    root = bundled.bundled_root()
+    if root is None or not path.resolve().is_relative_to(root.resolve()):
+        return []
+    return ["--config-file", os.devnull, "--rootdir", str(root / "features")]
 
 
 def _summary(console: Console, results_path: Path) -> int:

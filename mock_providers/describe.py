@@ -27,6 +27,8 @@ def describe(hub: Hub, *, secrets: bool = False) -> dict[str, Any]:
         **_only(secrets, control_token=hub.control_token),
         "secrets_included": secrets,
         "ca_bundle": hub.ca_bundle,
+        # The system's CAs plus ca_bundle: for REQUESTS_CA_BUNDLE / SSL_CERT_FILE / CURL_CA_BUNDLE.
+        "ca_bundle_with_system": hub.ca_bundle_with_system,
         "microsoft": {
             "authority_host": hub.authority_host,
             "graph": hub.graph_url,

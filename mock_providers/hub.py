@@ -82,13 +82,15 @@ class Hub:
     # cannot know it, so it cannot reset the world or move the clock (`calharness serve --json`
     # prints it as `control_token`).
     control_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    ca_bundle_with_system: str | None = None  # the system's CAs plus ca_bundle (see tls.py)
 
     @classmethod
     def seeded(cls, seed: int, base_url: str, ca_bundle: str | None = None,
-               profile: WorldProfile | None = None) -> Hub:
+               profile: WorldProfile | None = None, *,
+               ca_bundle_with_system: str | None = None) -> Hub:
         profile = profile or WorldProfile()
         return cls(world=build_world(seed, profile), base_url=base_url, ca_bundle=ca_bundle,
-                   profile=profile)
+                   profile=profile, ca_bundle_with_system=ca_bundle_with_system)
 
     def reset(self, seed: int | None = None) -> World:
         """A fresh world from `seed` (default: the current one). The clock keeps its offset."""

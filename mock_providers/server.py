@@ -76,6 +76,10 @@ class HubServer:
     def ca_bundle(self) -> str | None:
         return str(self.cert.ca_bundle) if self.cert else None
 
+    @property
+    def ca_bundle_with_system(self) -> str | None:
+        return str(self.cert.ca_bundle_with_system) if self.cert else None
+
     def start(self, timeout: float = 10.0) -> HubServer:
         self._sock = _bind(self.host, self.port)
         port = self._sock.getsockname()[1]
@@ -84,7 +88,7 @@ class HubServer:
         host_in_url = f"[{self.host}]" if ":" in self.host else self.host
         scheme = "https" if self.tls else "http"
         self.hub = Hub.seeded(self.seed, f"{scheme}://{host_in_url}:{port}", self.ca_bundle,
-                              self.profile)
+                              self.profile, ca_bundle_with_system=self.ca_bundle_with_system)
         config = uvicorn.Config(
             create_app(self.hub), log_level=self.log_level, lifespan="off",
             access_log=False, timeout_keep_alive=30,

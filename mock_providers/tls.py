@@ -3,12 +3,20 @@
 MSAL refuses non-https authorities, so the hub serves TLS with a certificate from a CA generated
 once per state folder and reused: a user trusts `ca.pem` once. Server certificates are cheap
 (EC P-256) and re-issued at every start for the host names being served.
+
+Beside `ca.pem` lies `ca-bundle-with-system.pem`: the usual public CAs plus the harness CA. Where
+REQUESTS_CA_BUNDLE / SSL_CERT_FILE / CURL_CA_BUNDLE name one file for every https connection of a
+process (and requests lets them override a session's own `verify`), pointing them at this file
+trusts the hub without distrusting the rest of the internet.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import ssl
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +28,20 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
+CA_BUNDLE_WITH_SYSTEM = "ca-bundle-with-system.pem"
+
+# Where distributions keep the operating system's CA file, when Python's own OpenSSL default
+# (ssl.get_default_verify_paths().openssl_cafile) is missing; the list Go's crypto/x509 reads.
+SYSTEM_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Arch, Gentoo
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # CentOS/RHEL 7
+    "/etc/ssl/cert.pem",  # Alpine, macOS
+)
+
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n.+?-----END CERTIFICATE-----", re.DOTALL)
 
 
 def default_state_dir() -> Path:
@@ -35,6 +57,7 @@ class ServerCert:
     ca_bundle: Path
     cert_file: Path
     key_file: Path
+    ca_bundle_with_system: Path
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -119,4 +142,67 @@ def issue_server_cert(state_dir: Path, hosts: list[str]) -> ServerCert:
     _write_private(key_file, key.private_bytes(serialization.Encoding.PEM,
                                                serialization.PrivateFormat.PKCS8,
                                                serialization.NoEncryption()))
-    return ServerCert(state_dir / CA_CERT, cert_file, key_file)
+    return ServerCert(state_dir / CA_CERT, cert_file, key_file,
+                      write_bundle_with_system(state_dir, ca_cert))
+
+
+def system_ca_files() -> list[Path]:
+    """The CA files a client trusts when nothing is configured: certifi's (requests' default)
+    and the operating system's. Environment variables are deliberately not read: they may
+    name the combined bundle itself, and the CA it holds may be an old one."""
+    found: list[Path] = []
+    try:
+        import certifi  # requests' own dependency
+
+        found.append(Path(certifi.where()))
+    except ImportError:  # pragma: no cover - requests always brings it
+        pass
+    for candidate in (ssl.get_default_verify_paths().openssl_cafile, *SYSTEM_CA_FILES):
+        if candidate and Path(candidate).is_file():
+            found.append(Path(candidate))
+            break
+    return found
+
+
+def bundle_with_system(ca_cert: x509.Certificate, system_files: list[Path]) -> bytes:
+    """The certificates of `system_files` (each once), then the harness CA."""
+    seen: set[bytes] = set()
+    parts = [b"# calharness: the CAs of certifi and of the operating system, then the calharness "
+             b"local CA.\n# Refreshed by calharness whenever that changes; do not edit.\n"]
+    for path in system_files:
+        try:
+            text = path.read_bytes()
+        except OSError:  # an unreadable system file: the bundle still trusts the hub
+            continue
+        for block in _PEM_CERTIFICATE.findall(text):
+            key = b"".join(block.split())
+            if key not in seen:
+                seen.add(key)
+                parts.append(block.replace(b"\r\n", b"\n") + b"\n")
+    parts.append(b"# calharness local CA\n" + ca_cert.public_bytes(serialization.Encoding.PEM))
+    return b"".join(parts)
+
+
+def write_bundle_with_system(state_dir: Path, ca_cert: x509.Certificate | None = None) -> Path:
+    """Write `ca-bundle-with-system.pem` beside `ca.pem` if its content changed (a new CA, an
+    updated system store); atomically, so a client never reads half a bundle."""
+    if ca_cert is None:
+        ca_cert, _ = ensure_ca(state_dir)
+    path = state_dir / CA_BUNDLE_WITH_SYSTEM
+    data = bundle_with_system(ca_cert, system_ca_files())
+    try:
+        if path.read_bytes() == data:
+            return path
+    except OSError:
+        pass
+    # A unique temporary name: several hubs may start at once on one state folder.
+    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=f".{CA_BUNDLE_WITH_SYSTEM}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -99,8 +99,10 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, ob
 def test_serve_json_and_msal_client_credentials(
         served: tuple[subprocess.Popen[str], dict[str, object]]) -> None:
     proc, info = served
-    for key in ("control", "ca_bundle", "microsoft", "google"):
+    for key in ("control", "ca_bundle", "ca_bundle_with_system", "microsoft", "google"):
         assert key in info
+    assert Path(str(info["ca_bundle_with_system"])).read_text().endswith(
+        Path(str(info["ca_bundle"])).read_text())
     ms, google = info["microsoft"], info["google"]
     assert isinstance(ms, dict) and isinstance(google, dict)
     assert {"authority_host", "graph", "ews", "tenants"} <= ms.keys()
@@ -143,6 +145,7 @@ def test_serve_no_tls_reports_no_ca(tmp_path: Path) -> None:
         assert ready
         info = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
         assert info["ca_bundle"] is None and info["base_url"].startswith("http://")
+        assert info["ca_bundle_with_system"] is None
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
