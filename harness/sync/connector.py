@@ -60,6 +60,12 @@ class Connector(Protocol):
         the first attempt made instead of a second one."""
         ...
 
+    def get(self, event_id: str) -> RemoteEvent | None:
+        """The event as it is now, or None when the service no longer has it (deleted or
+        cancelled). A full resync asks this for linked events its window did not list: moved
+        out of the window is not deleted."""
+        ...
+
     def find_created(self, key: str) -> RemoteEvent | None:
         """The event an earlier create with this key made, if the service has it (the key is
         `create_key(meeting id)`, and that event carries the meeting's join link)."""

@@ -94,16 +94,34 @@ class SyncEngine:
             except CursorInvalid:
                 report.cursor_reset = True
                 changes = self._call(report, lambda: self.connector.changes(None, bounds))
+            report.full = changes.full
+            if changes.full:
+                changes = self._resolve_unlisted(changes, report)
         except (Throttled, Transient) as exc:
             self._enforce_retention(now)
             raise RoundIncomplete(report, [f"reading changes: {exc}"]) from exc
-        report.full = changes.full
         failures = self._apply(changes, now, report)
         self._enforce_retention(now)
         if failures:
             raise RoundIncomplete(report, failures)
         self.store.set_cursor(changes.cursor)
         return report
+
+    def _resolve_unlisted(self, changes: Changes, report: RoundReport) -> Changes:
+        """A full listing covers a window; a linked event it did not list may have moved out of
+        it rather than been deleted. Ask for each one, so only a real deletion cancels."""
+        listed = {e.id for e in changes.events}
+        found, gone = list(changes.events), list(changes.removed)
+        for record in self.store.records().values():
+            event_id = record.event_id
+            if event_id is None or event_id in listed:
+                continue
+            event = self._call(report, lambda eid=event_id: self.connector.get(eid))
+            if event is None:
+                gone.append(event_id)
+            else:
+                found.append(event)
+        return Changes(found, gone, changes.cursor, full=True, window=None)
 
     def _enforce_retention(self, now: datetime) -> None:
         """Whatever happened this round, no content outlives its event or leaves the window."""

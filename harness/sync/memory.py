@@ -133,6 +133,10 @@ class MemoryProvider:
             raise Transient("connection dropped after the write", ambiguous=True)
         return event
 
+    def get(self, event_id: str) -> RemoteEvent | None:
+        self._fault("read")
+        return self.events.get(event_id)
+
     def find_created(self, key: str) -> RemoteEvent | None:
         self._fault("read")
         event_id = self.keys.get(key)
