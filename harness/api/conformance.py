@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from harness.api.models import (
     AccountSpec,
@@ -114,7 +114,16 @@ class ActorBody(_Body):
     actor: Email
 
 
+EXAMPLE_ADMIN = "admin@example.com"  # stands for the account's owner in the examples
+
+
 class SettingsChangeBody(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"actor": EXAMPLE_ADMIN, "changes": {"calendar_permission": "write",
+                                             "contacts_permission": "read"}},
+        {"actor": EXAMPLE_ADMIN, "changes": {"allowed_domains": "example.com, example.net"}},
+    ]})
+
     actor: Email
     changes: dict[str, Any]
 
@@ -129,12 +138,22 @@ class AdminConsentCallbackBody(_Body):
 
 
 class GroupCreateBody(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"actor": EXAMPLE_ADMIN, "name": "Sales", "members": []}]})
+
     actor: Email
     name: str = Field(min_length=1, max_length=120)
     members: list[Email] = Field(default_factory=list)
 
 
 class PolicyChangeBody(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"actor": EXAMPLE_ADMIN, "target": {"level": "account"},
+         "change": {"values": {"mapi": True}, "lock": {"mapi": True}}},
+        {"actor": EXAMPLE_ADMIN, "target": {"level": "account"},
+         "change": {"values": {"ews_url": None}, "inherit": [], "lock": {"mapi": False}}},
+    ]})
+
     actor: Email
     target: PolicyTarget
     change: PolicyChange
@@ -155,7 +174,7 @@ class InviteBody(_Body):
 
 class GrantBody(_Body):
     assignee: Email
-    manage_private_events: bool = False
+    manage_private_events: StrictBool = False
 
 
 class ScheduleForBody(_Body):

@@ -41,6 +41,7 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "invalid_request
 
 # Documented on every operation, so clients (and schemathesis) know the shape of each status.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "the body cannot be read (invalid_request)"},
     403: {"model": ErrorBody, "description": "refused: the actor may not do this"},
     404: {"model": ErrorBody, "description": "refused: the person or thing named does not exist"},
     409: {"model": ErrorBody, "description": "refused by the integration (code says why)"},
