@@ -242,13 +242,23 @@ def reference_serve(
 
 
 def _check_db_url(url: str) -> None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    """Open the store once before serving: a URL that cannot work is refused at start, not
+    at the first account set-up."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
-        make_url(url)
-    except ArgumentError as exc:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError, ValueError) as exc:
         raise CliError(f"--db-url {url!r}: {exc}") from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise CliError(f"--db-url {url!r}: cannot open the store: {first}") from None
+    finally:
+        engine.dispose()
 
 
 def _fail(message: str) -> None:

@@ -108,10 +108,21 @@ def test_pytest_refuses_a_bad_target_as_a_usage_error(tmp_path: Path, other_vers
     (["run", "--target", "http://127.0.0.1:9", "--iut", "reference"], "mutually exclusive"),
     (["run", "--iut", "http"], "unknown --iut 'http'"),
     (["reference", "serve", "--db-url", "not a url"], "--db-url"),
+    (["reference", "serve", "--db-url", "sqlite:////no/such/folder/x.db"], "cannot open"),
     (["reference", "serve", "--port", "70000"], "--port"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], fragment: str) -> None:
     assert_one_line_error(run_cli(*args), fragment)
+
+
+def test_pytest_refuses_db_url_with_a_target(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "features" / "office365_graph.feature"),
+         "-p", "no:cacheprovider", "--target", "http://127.0.0.1:9", "--db-url", "sqlite://",
+         "--report-dir", str(tmp_path / "reports")], cwd=ROOT, capture_output=True, text=True,
+        timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "--db-url configures the in-process reference" in result.stderr
 
 
 def test_reference_serve_refuses_a_port_in_use() -> None:
