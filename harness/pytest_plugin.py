@@ -150,13 +150,13 @@ def _integration_under_test(config: pytest.Config
                             ) -> tuple[str, str | None, Capabilities | None]:
     """--iut / --target -> (iut, target, capabilities). A target is probed here, before any
     scenario runs: unreachable, not the API or another API version is a usage error."""
-    from harness.driver.http import TargetError, check_target_url, probe_target
-
     iut, target = config.getoption("iut"), config.getoption("target")
     if target is None:
         if iut == "http":
             raise pytest.UsageError("--iut http needs --target URL")
         return iut or "reference", None, None
+    from harness.driver.http import TargetError, check_target_url, probe_target
+
     if iut not in (None, "http"):
         raise pytest.UsageError(f"--target and --iut {iut} are mutually exclusive")
     if config.getoption("db_url"):
