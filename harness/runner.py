@@ -38,20 +38,22 @@ class _ProgressPlugin:
         if report.failed:
             self.failed += 1
         # pytest-bdd renders Examples values into the scenario name, so it says which row ran.
-        name = escape(str(dict(report.user_properties).get("scenario") or report.nodeid))
-        mark = "[green]ok[/]" if report.passed else "[yellow]skip[/]" if report.skipped \
-            else "[red]FAIL[/]"
+        props = dict(report.user_properties)
+        name = escape(str(props.get("scenario") or report.nodeid))
+        mark = "[green]ok[/]" if report.passed else "[blue]not claimed[/]" \
+            if "not_claimed" in props else "[yellow]skip[/]" if report.skipped else "[red]FAIL[/]"
         self.progress.console.print(f"  {mark} {name}")
         self.progress.advance(self.task)
 
 
 def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, report_dir: Path,
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
-                 console: Console, keep_stores: bool = False) -> int:
+                 console: Console, keep_stores: bool = False, target: str | None = None) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
-            "--report-dir", str(report_dir), "--run-id", run_id, "--iut", iut,
+            "--report-dir", str(report_dir), "--run-id", run_id,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
     args += _isolated_from_enclosing_projects(path)
+    args += ["--target", target] if target else ["--iut", iut]
     if tags:
         args += ["-m", tags]
     for req in requirement_ids:
@@ -61,7 +63,7 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
     if keep_stores:
         args.append("--keep-stores")
     console.print(f"calharness run {run_id}: {len(files)} feature file(s), seed {seed}, "
-                  f"integration under test: {iut}")
+                  f"integration under test: {target or iut}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         plugin = _ProgressPlugin(progress)
@@ -110,6 +112,7 @@ def _summary(console: Console, results_path: Path) -> int:
         "[green]PASSED[/]" if run.passed else "[red]FAILED[/]"
     table.add_row("verdict", verdict)
     folder = results_path.parent
-    table.add_row("reports", f"{folder / 'report.html'}\n{folder / 'junit.xml'}\n{results_path}")
+    table.add_row("reports", f"{folder / 'report.html'}\n{folder / 'junit.xml'}\n{results_path}"
+                             f"\n{folder / 'cucumber.json'}")
     console.print(table)
     return ran
