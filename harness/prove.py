@@ -150,11 +150,15 @@ def _outcome(job: Job, code: int | None, out_dir: Path, duration: float,
     if not base.failed:
         base.outcome = "survived"
         return base
-    first = next((s for s in run.scenarios if s.status in ("failed", "error")), None)
+    failing = [s for s in run.scenarios if s.status in ("failed", "error")]
+    named = set(job.breaks)
+    base.stray = sorted({r for s in failing if not named & set(s.requirement_ids)
+                         for r in s.requirement_ids})
+    first = failing[0] if failing else None
     base.detail = f"{first.name}: {first.short_error()}" if first else None
     others = [r for r in base.ran if r not in job.breaks]
     crash = statuses and all(s in ("failed", "error") for s in statuses) and len(statuses) > 1
-    if crash or (others and all(r in base.failed for r in others)):
+    if crash or (others and all(r in base.stray for r in others)):
         base.outcome = "refused"
         base.detail = ("fails everything it ran (a crash, not a rule broken): "
                        + (base.detail or ""))

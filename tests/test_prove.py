@@ -26,7 +26,8 @@ FAST_SUBSET = ["prompt-version-off-by-one", "domain-suffix-match", "privacy-leak
 
 def _outcome_of(name: str, breaks: list[str], outcome: str, failed: list[str]) -> MutantOutcome:
     return MutantOutcome(name=name, breaks=breaks, description="", outcome=outcome,  # type: ignore[arg-type]
-                         failed=failed, ran=[*breaks, "X-1"])
+                         failed=failed, ran=[*breaks, "X-1"],
+                         stray=[r for r in failed if r not in breaks])
 
 
 def test_figures_attribution_and_power() -> None:
@@ -83,6 +84,18 @@ def test_a_run_is_classified_from_its_results(tmp_path: Path, statuses: dict[str
     job = Job("m", ("LOCK-04",), "", tuple(statuses), mutant="m")
     got = _outcome(job, 1, tmp_path, 2.0, timed_out=False)
     assert (got.outcome, got.attributed) == (outcome, attributed)
+
+
+def test_a_failed_scenario_that_checks_the_broken_rule_among_others_is_attributed(
+        tmp_path: Path) -> None:
+    run = _run({"LOCK-04": "passed", "SCOPE-01": "passed", "PRIV-02": "passed"})
+    run.scenarios[0] = _scenario("s-both", "failed", "LOCK-04")
+    run.scenarios[0].requirement_ids = ["SCOPE-01", "LOCK-04"]
+    write_reports(run, tmp_path / "m")
+    job = Job("m", ("LOCK-04",), "", ("LOCK-04", "SCOPE-01", "PRIV-02"), mutant="m")
+    got = _outcome(job, 1, tmp_path, 2.0, timed_out=False)
+    assert got.outcome == "killed" and got.failed == ["LOCK-04", "SCOPE-01"]
+    assert got.attributed and got.misattributed == []
 
 
 def test_a_timeout_and_a_run_without_results_are_not_kills(tmp_path: Path) -> None:

@@ -34,6 +34,10 @@ class MutantOutcome:
     duration_s: float = 0.0
     detail: str | None = None  # why refused / timeout / error; the first failure otherwise
     target: str | None = None  # a vendor's broken build: its conformance API URL
+    # Requirements of failed scenarios that carry none of the named requirements: the suite
+    # blamed something else. (A failed scenario that checks a named requirement and others at
+    # once is attributed: it is the scenario for the broken rule.)
+    stray: list[str] = field(default_factory=list)
 
     @property
     def killed(self) -> bool:
@@ -41,12 +45,12 @@ class MutantOutcome:
 
     @property
     def attributed(self) -> bool:
-        """Killed, and every requirement that failed is one the mutant names."""
-        return self.killed and set(self.failed) <= set(self.breaks)
+        """Killed, and every failed scenario checks one of the requirements it names."""
+        return self.killed and not self.stray
 
     @property
     def misattributed(self) -> list[str]:
-        return [r for r in self.failed if r not in self.breaks]
+        return list(self.stray)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "breaks": self.breaks, "description": self.description,
@@ -61,7 +65,7 @@ class MutantOutcome:
                    description=str(d.get("description", "")), outcome=d["outcome"],
                    failed=list(d.get("failed", [])), ran=list(d.get("ran", [])),
                    duration_s=float(d.get("duration_s", 0.0)), detail=d.get("detail"),
-                   target=d.get("target"))
+                   target=d.get("target"), stray=list(d.get("misattributed", [])))
 
 
 @dataclass(slots=True)

@@ -73,6 +73,9 @@ MUTANTS = [
     mutant("integration-disabled-ignored", ("SVC-01", "ADMIN-01"),
            "turning the integration off does not stop users from setting it up",
            (f"{SETUP}:connect_refusals", _connect_without("integration_disabled"))),
+    mutant("ews-permissions-editable", "GRAPH-04",
+           "the Office 365 permissions can be changed while Authorize with EWS URL is selected",
+           (f"{RULES}:ews_permission_refusal", lambda _: lambda before, after: None)),
     mutant("reauth-not-flagged", "OAUTH-04",
            "a revoked grant or changed password marks the integration as a plain error, never "
            "as needing re-authentication",
