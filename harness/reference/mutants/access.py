@@ -1,7 +1,7 @@
 """Prerequisites of a set-up and what an integration may do (HYBRID, MAPI, PERM, SVC, GRAPH,
 OAUTH-04)."""
 
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 
 RULES = "harness.reference.policy.rules"
 SETUP = "harness.reference.policy.setup"

@@ -1,6 +1,6 @@
 """Admin consent and who may give it (CONSENT, ROOMS, APPPERM)."""
 
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 
 MUTANTS = [
     mutant("admin-consent-by-any-member", ("CONSENT-05", "ROOMS-05"),

@@ -1,6 +1,6 @@
 """Allowed-domain matching (DOMAIN-01..05)."""
 
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 from harness.reference.policy import domains as d
 
 D = "harness.reference.policy.domains"

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 from harness.reference.policy import resolution as r
 
 R = "harness.reference.policy.resolution"

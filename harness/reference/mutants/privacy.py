@@ -1,7 +1,7 @@
 """What an assistant sees of private events (PRIV-01..03): each hidden field, one by one."""
 
 from harness.api.models import Meeting
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 
 P = "harness.reference.policy.privacy"
 

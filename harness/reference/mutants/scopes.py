@@ -1,6 +1,6 @@
 """Permission choices -> Graph scopes, one by one (SCOPE-01..05, OAUTH-03)."""
 
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 
 G = "harness.reference.providers.microsoft_graph"
 CAL = {"read": "Calendars.Read", "write": "Calendars.ReadWrite"}

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 
 RULES = "harness.reference.policy.rules"
 PROMPTS = "harness.reference.policy.prompts"

@@ -1,6 +1,6 @@
 """Client-version and Exchange-build edges (LOCK-04, HYBRID-02)."""
 
-from harness.reference.mutants import mutant
+from harness.reference.mutants.core import mutant
 from harness.reference.policy import versions as v
 
 V = "harness.reference.policy.versions"
