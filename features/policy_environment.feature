@@ -34,6 +34,26 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is accepted
     And the account setting "office365_environment" is "hybrid"
 
+  @req:GRAPH-04 @needs:office365-ews
+  Scenario: The Office 365 permissions are fixed while Authorize with EWS URL is selected, editable once it is unselected
+    When the admin changes the account settings:
+      | setting        | value         |
+      | authorize_with | ews           |
+      | ews_url        | <hub EWS URL> |
+    Then the change is accepted
+    When the admin tries to change the account settings:
+      | setting             | value |
+      | calendar_permission | write |
+    Then the change is refused with "permissions_fixed_by_ews" and a message containing "cannot be changed while Authorize with EWS URL is selected"
+    And the policy is unchanged
+    When the admin changes the account settings:
+      | setting             | value |
+      | authorize_with      | graph |
+      | calendar_permission | write |
+    Then the change is accepted
+    And the account setting "calendar_permission" is "write"
+    And the account setting "authorize_with" is "graph"
+
   @req:HYBRID-02 @needs:office365-graph
   Scenario: A hybrid environment on Exchange 2016 CU2 cannot use Graph API and is told to use the EWS URL
     When the admin tries to change the account settings:

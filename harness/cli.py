@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -207,6 +208,92 @@ def run(
                         tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out,
                         keep_stores=keep_stores, target=target)
     raise typer.Exit(code)
+
+
+@app.command()
+def prove(
+    mutant: Annotated[list[str] | None, typer.Option(
+        metavar="NAME", help="Only this mutant (repeatable; default: the whole catalogue).")
+                      ] = None,
+    req: Annotated[list[str] | None, typer.Option(
+        metavar="ID", help="Only the mutants that name this requirement (repeatable).")] = None,
+    targets: Annotated[Path | None, typer.Option(
+        help="A vendor's broken builds instead of the catalogue: a JSON list of {name, url, "
+             "breaks, description}, each served behind the conformance API.")] = None,
+    features: Annotated[Path | None, typer.Option(help="Feature file or folder "
+                                                       "(default: the bundled features/).")] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=2, help="Parallel runs (at most 2).")] = 2,
+    timeout: Annotated[float, typer.Option(min=10, help="Seconds per mutant.")] = 900,
+    sample: Annotated[int, typer.Option(
+        min=0, help="Other requirements run with each mutant, to see misattribution.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed for the world, faker and fault plans.")] = 42,
+    report_dir: Annotated[Path, typer.Option(help="Where reports/<run-id>/ goes.")
+                          ] = Path("reports"),
+    list_only: Annotated[bool, typer.Option("--list", help="List the mutants and stop.")
+                         ] = False,
+) -> None:
+    """Run the features against each mutant of the reference implementation (or each broken
+    build in --targets): killed or survived, attributed or not; writes prove.json + prove.html
+    and <report-dir>/prove-latest.json, which the run reports read for their power column."""
+    from harness.prove import covered_requirements, plan, run_prove, summary_table
+
+    path = _features_path(features)
+    files = _validated_features(path)
+    entries = _targets(targets) if targets is not None else _catalogue_mutants(mutant, req)
+    if list_only:
+        table = Table("mutant", "breaks", "bug")
+        for name, breaks, description, _m, _t in entries:
+            table.add_row(name, ", ".join(breaks), description)
+        out.print(table)
+        return
+    covered = covered_requirements(files)
+    run_id = "prove-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out.print(f"calharness prove: {len(entries)} mutant(s), {jobs} at a time, "
+              f"{timeout:.0f} s each at most")
+    result = run_prove(plan(entries, covered, sample), features=path, report_dir=report_dir,
+                       run_id=run_id, seed=seed, workers=jobs, timeout_s=timeout, console=out)
+    out.print(summary_table(result))
+    kill, attribution = result.kill_rate(), result.attribution_rate()
+    out.print(f"kill rate {'n/a' if kill is None else f'{kill:.0%}'}, attribution "
+              f"{'n/a' if attribution is None else f'{attribution:.0%}'}, "
+              f"{result.duration_s:.0f} s; survivors: "
+              f"{', '.join(m.name for m in result.survivors()) or 'none'}")
+    if not result.baseline_passed:
+        out.print("[red]the unmutated reference fails this selection: the figures prove "
+                  "nothing[/]")
+    out.print(f"prove report: {report_dir / run_id / 'prove.html'}")
+    raise typer.Exit(0 if result.baseline_passed and not result.survivors() else 1)
+
+
+def _catalogue_mutants(names: list[str] | None, reqs: list[str] | None
+                       ) -> list[tuple[str, tuple[str, ...], str, str | None, str | None]]:
+    from harness.reference.mutants import catalogue
+
+    mutants = catalogue()
+    unknown = [n for n in names or [] if n not in mutants]
+    if unknown:
+        raise CliError(f"unknown mutant(s) {', '.join(unknown)}; `calharness prove --list` "
+                       "lists them")
+    chosen = [mutants[n] for n in names] if names else list(mutants.values())
+    if reqs:
+        wanted = {r.upper() for r in reqs}
+        chosen = [m for m in chosen if wanted & set(m.breaks)]
+    if not chosen:
+        raise CliError("no mutant selected")
+    return [(m.name, m.breaks, m.description, m.name, None) for m in chosen]
+
+
+def _targets(path: Path) -> list[tuple[str, tuple[str, ...], str, str | None, str | None]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = [(str(e["name"]), tuple(str(r) for r in e["breaks"]),
+                    str(e.get("description", "")), None, _handshake(str(e["url"])))
+                   for e in data]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CliError(f"--targets {path}: {exc}") from None
+    if not entries:
+        raise CliError(f"--targets {path}: no broken build listed")
+    return entries
 
 
 def _handshake(target: str) -> str:

@@ -10,6 +10,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,6 +128,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--db-url", default=None,
                     help="SQLAlchemy URL for the reference implementation's store "
                          "(default: a SQLite file per scenario, removed when the run ends)")
+    group.addoption("--mutant", default=None, metavar="NAME",
+                    help="run against the in-process reference implementation with this mutant "
+                         "of `harness/reference/mutants` applied (what `calharness prove` does)")
+    group.addoption("--prove-results", default=None, metavar="PATH",
+                    help="prove.json whose power per requirement the reports show (default: "
+                         "<report-dir>/prove-latest.json when present)")
     group.addoption("--keep-stores", action="store_true", default=False,
                     help="keep the per-scenario SQLite stores after the run (their tokens and "
                          "passwords stay encrypted under a key that ends with the run)")
@@ -148,9 +155,49 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id=config.getoption("run_id") or new_run_id(seed, iut), seed=seed, iut=iut,
         report_dir=Path(config.getoption("report_dir")), started_at=datetime.now(UTC),
         target=target, capabilities=capabilities)
+    _apply_mutant(config)
     config.addinivalue_line("markers", "requirement(id): the scenario checks this requirement")
     config.addinivalue_line("markers", "needs(capability): the scenario runs only against an "
                                        "implementation that claims this capability")
+
+
+MUTANT_KEY = pytest.StashKey[ExitStack]()
+
+
+def _apply_mutant(config: pytest.Config) -> None:
+    """--mutant NAME: the mutant stays applied for the whole session (undone at unconfigure)."""
+    name = config.getoption("mutant")
+    if name is None:
+        return
+    from harness.reference import mutants
+
+    if config.stash[RUN_KEY].iut != "reference":
+        raise pytest.UsageError("--mutant applies to the in-process reference implementation; "
+                                "a --target or another --iut cannot be mutated")
+    try:
+        chosen = mutants.get(name)
+    except KeyError as exc:
+        raise pytest.UsageError(str(exc.args[0])) from None
+    stack = ExitStack()
+    stack.enter_context(mutants.applied(chosen))
+    config.stash[MUTANT_KEY] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = config.stash.get(MUTANT_KEY, None)
+    if stack is not None:
+        stack.close()
+
+
+def _power(config: pytest.Config, report_dir: Path) -> dict[str, Any] | None:
+    from harness.reports.prove import LATEST_NAME, load_power
+
+    path = config.getoption("prove_results")
+    if path is None:
+        path = report_dir / LATEST_NAME
+        if not path.exists():
+            return None
+    return load_power(path)
 
 
 def _integration_under_test(config: pytest.Config
@@ -402,6 +449,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     except Exception:  # the report must be written even if the target went away meanwhile
         claims = None
     environment = {"python": platform.python_version(), "calharness": __version__}
+    if session.config.getoption("mutant"):
+        environment["mutant"] = session.config.getoption("mutant")
     if state.target:
         environment["api"] = API_VERSION
     run = RunResult(
@@ -412,6 +461,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                         why_not=r.why_not, notes=r.notes)
                       for r in catalogue.requirements],
         environment=environment, target=state.target, capabilities=claims,
+        power=_power(session.config, state.report_dir),
     )
     state.report_path = write_reports(run, state.report_dir / state.run_id).html
 

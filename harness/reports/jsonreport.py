@@ -38,6 +38,9 @@ def results_document(run: RunResult) -> dict[str, Any]:
             # conformance API's URL for a run over HTTP, and what the implementation claimed.
             "target": data["target"],
             "capabilities": data["capabilities"],
+            # Added within calharness.results/1: the suite's power per requirement from the
+            # last `calharness prove` (mutants naming it, how many were killed), or null.
+            "power": data["power"],
         },
         "summary": {
             "scenarios": {"total": len(run.scenarios), **run.counts()},

@@ -224,6 +224,14 @@ class RunResult:
     target: str | None = None  # the conformance API's URL when the run went over HTTP
     # What the implementation claimed (its GET /capabilities answer); None when unknown.
     capabilities: dict[str, Any] | None = None
+    # The suite's power from the last `calharness prove`: requirement id -> {"mutants": n,
+    # "killed": k}; None when no prove result was found.
+    power: dict[str, Any] | None = None
+
+    def power_of(self, requirement_id: str) -> dict[str, int] | None:
+        if self.power is None:
+            return None
+        return self.power.get(requirement_id, {"mutants": 0, "killed": 0})
 
     @property
     def duration_s(self) -> float:
@@ -289,6 +297,7 @@ class RunResult:
             "environment": dict(self.environment),
             "target": self.target,
             "capabilities": self.capabilities,
+            "power": self.power,
             "scenarios": [s.to_dict() for s in self.scenarios],
             "requirements": [r.to_dict() for r in self.requirements],
         }
@@ -309,6 +318,7 @@ class RunResult:
             environment=f.text_mapping("environment"),
             target=f.opt_text("target"),
             capabilities=f.opt_mapping("capabilities"),
+            power=f.opt_mapping("power"),
         )
 
 

@@ -115,6 +115,24 @@ def settings_refusals(values: Mapping[str, Any]) -> list[Refusal]:
     return out
 
 
+PERMISSION_SETTINGS = ("calendar_permission", "contacts_permission")
+
+
+def ews_permission_refusal(before: Mapping[str, Any], after: Mapping[str, Any]
+                           ) -> Refusal | None:
+    """Office 365 permissions cannot be changed while Authorize with EWS URL is selected: they
+    become editable once it is unselected (a change that unselects it may set them too)."""
+    if after.get("default_calendar_service") != "office365" or \
+            after.get("authorize_with") != "ews":
+        return None
+    changed = [n for n in PERMISSION_SETTINGS if before.get(n) != after.get(n)]
+    if not changed:
+        return None
+    return Refusal("permissions_fixed_by_ews",
+                   "the Office 365 permissions cannot be changed while Authorize with EWS URL "
+                   "is selected: unselect it to choose the calendar and contacts permissions")
+
+
 EWS_FULL_ACCESS = ("Authorize with EWS URL grants full access to the mailbox; the calendar and "
                    "contacts permission choices do not limit it")
 EWS_LEGACY = ("Exchange Web Services (EWS) is a legacy method and not recommended: Microsoft is "

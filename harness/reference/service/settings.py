@@ -26,7 +26,7 @@ from harness.api.models import (
 )
 from harness.reference import policy
 from harness.reference.policy.resolution import values_of
-from harness.reference.policy.rules import service_notices
+from harness.reference.policy.rules import ews_permission_refusal, service_notices
 from harness.reference.service import convert
 from harness.reference.service.context import Context
 from harness.reference.store import AccountRow, GroupRow, MemberRow
@@ -104,6 +104,12 @@ class Settings:
             outcome = policy.apply_change(state, request, policy.validate_settings)
             if isinstance(outcome, policy.Refusal):
                 return outcome
+            if target.level in ("account", "group"):
+                before = values_of(policy.resolve_all(state, group=target.name))
+                after = values_of(policy.resolve_all(outcome.state, group=target.name))
+                refusal = ews_permission_refusal(before, after)
+                if refusal is not None:
+                    return refusal
             name = target.name.lower() if target.level == "user" and target.name else \
                 target.name
             level_state = outcome.state.level(target.level, name)
