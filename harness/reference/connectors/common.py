@@ -75,6 +75,17 @@ def key_id(key: str, generation: int = 0) -> str:
     return base64.b32hexencode(digest).decode().lower().rstrip("=")[:26]
 
 
+_UTC_NAMES = frozenset(("utc", "etc/utc", "etc/gmt", "gmt", "z", "etc/zulu", "zulu",
+                        "coordinated universal time", "utc+00:00"))
+
+
+def zone_name(name: str | None) -> str:
+    """One name for UTC whatever the client calls it (exchangelib says Etc/UTC)."""
+    if not name or name.strip().lower() in _UTC_NAMES:
+        return "UTC"
+    return name
+
+
 def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
