@@ -10,7 +10,7 @@ NotFound, a refresh the user must redo → ReauthRequired.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -51,6 +51,8 @@ _WINDOWS_ZONES = {"UTC": "UTC", "W. Europe Standard Time": "Europe/Berlin",
 def _graph_time(value: dict[str, Any]) -> datetime:
     """Graph dateTimeTimeZone; the connector asks for UTC (Prefer: outlook.timezone)."""
     parsed = datetime.fromisoformat(value["dateTime"][:26])
+    if value.get("timeZone") == "UTC":  # what the connector asks for: the common case
+        return parsed.replace(tzinfo=UTC)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone(value.get("timeZone") or "UTC"))
     return utc(parsed)
