@@ -33,12 +33,17 @@ from harness.reference.connectors.common import (
     split_body,
 )
 from harness.sync import (
+    Conflict,
+    CursorInvalid,
     Meeting,
     MeetingFields,
+    NotFound,
     ReauthRequired,
     RetryPolicy,
     RoundIncomplete,
     SyncEngine,
+    Throttled,
+    Transient,
     meeting_id_from_link,
 )
 from harness.sync.memory import MemoryPlatform, MemoryStore
@@ -113,6 +118,65 @@ def test_google_lists_a_series_while_any_instance_is_ahead(hub: HubServer,
             None, (later, later + timedelta(days=30))).events}
         assert made[0].id in listed and made[1].id not in listed
     finally:
+        session.close()
+
+
+CURSOR_FAULT: dict[str, dict[str, Any]] = {
+    "graph": {"kind": "status", "status": 410, "code": "SyncStateNotFound",
+              "path": r"/calendarView/delta$"},
+    "google": {"kind": "status", "status": 410, "code": "fullSyncRequired",
+               "method": "GET", "path": r"/calendars/[^/]+/events$"},
+    "ews": {"kind": "status", "status": 500, "code": "ErrorInvalidSyncStateData"},
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_connector_writes_are_idempotent_and_failures_are_mapped(
+        kind: Kind, hub: HubServer, control: ControlClient) -> None:
+    world = control.reset(42, secrets=True)
+    session = sign_in(world, kind, hub.ca_bundle)
+    connector, provider = session.connector, FAULT_PROVIDER[kind]
+    try:
+        now = hub_now(control).replace(minute=0, second=0, microsecond=0)
+        bounds = (now, now + timedelta(days=LISTING_DAYS))
+        cursor = connector.changes(None, bounds).cursor
+        fields = MeetingFields("Topic", "agenda", now + timedelta(days=1),
+                               now + timedelta(days=1, hours=1))
+        made = connector.create(fields, LINK + "m1", "calharness-m1")
+        assert made.fields == fields and made.join_url == LINK + "m1"
+        again = connector.create(fields, LINK + "m1", "calharness-m1")
+        assert again.id == made.id  # a retried create answers the first one's event
+        found = connector.find_created("calharness-m1")
+        assert found is not None and found.id == made.id
+        assert connector.find_created("calharness-m2") is None
+        changes = connector.changes(cursor, bounds)
+        assert [e.id for e in changes.events] == [made.id]
+        assert changes.events[0].fields == fields
+        moved = MeetingFields("Moved", "new agenda", fields.start + timedelta(hours=2),
+                              fields.end + timedelta(hours=2))
+        updated = connector.update(made.id, moved, LINK + "m1", made.etag)
+        assert updated.fields == moved
+        with pytest.raises(Conflict):  # the etag of before the update
+            connector.update(made.id, fields, LINK + "m1", made.etag)
+        control.add_fault(kind="throttle", provider=provider, retry_after=7, times=1)
+        with pytest.raises(Throttled) as throttled:
+            connector.changes(changes.cursor, bounds)
+        assert throttled.value.retry_after == 7.0
+        control.add_fault(kind="status", provider=provider, status=503, times=1)
+        with pytest.raises(Transient):
+            connector.changes(changes.cursor, bounds)
+        control.add_fault(provider=provider, times=1, **CURSOR_FAULT[kind])
+        with pytest.raises(CursorInvalid):
+            connector.changes(changes.cursor, bounds)
+        connector.delete(made.id)
+        with pytest.raises(NotFound):
+            connector.delete(made.id)
+        assert connector.find_created("calharness-m1") is None
+        assert made.id in connector.changes(changes.cursor, bounds).removed
+        remade = connector.create(fields, LINK + "m1", "calharness-m1")  # a new life
+        assert remade.id != made.id
+    finally:
+        control.clear_faults()
         session.close()
 
 
@@ -267,14 +331,7 @@ class ConnectorMachine(RuleBasedStateMachine):
             if self.store.cursor() is None or any(f["status"] in (410, 500) for f in faults):
                 return  # nothing to forget yet, or already forgotten
             # The service forgets the cursor: the next incremental read is refused.
-            spec: dict[str, Any] = {
-                "graph": {"kind": "status", "status": 410, "code": "SyncStateNotFound",
-                          "path": r"/calendarView/delta$"},
-                "google": {"kind": "status", "status": 410, "code": "fullSyncRequired",
-                           "method": "GET", "path": r"/calendars/[^/]+/events$"},
-                "ews": {"kind": "status", "status": 500, "code": "ErrorInvalidSyncStateData"},
-            }[self.kind]
-            self.control.add_fault(provider=provider, times=1, **spec)
+            self.control.add_fault(provider=provider, times=1, **CURSOR_FAULT[self.kind])
         STATS["faults"] += 1
 
     @rule()
