@@ -28,7 +28,8 @@ from harness.reference.providers.base import AuthError
 from harness.sync.connector import ReauthRequired, Transient
 
 JOIN_PREFIX = "Join the meeting: "
-_LINK = re.compile(r"https://[^\s\"'<>]+/j/[A-Za-z0-9_-]{1,64}")
+_STOP = re.compile(r"[\s\"'<>]")
+_MEETING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 T = TypeVar("T")
 
 
@@ -38,11 +39,20 @@ def compose_body(description: str, join_url: str) -> str:
 
 
 def find_link(*texts: str | None) -> str | None:
+    """The first join link (`https://…/j/<id>`) in the texts. Called for every event of a sync
+    round, so it looks for `/j/` first and only then at what surrounds it (a regular
+    expression scanning every body costs more than parsing the page)."""
     for text in texts:
-        if text:
-            match = _LINK.search(text)
-            if match:
-                return match.group(0)
+        if not text:
+            continue
+        at = text.find("/j/")
+        while at != -1:
+            begin = text.rfind("https://", 0, at)
+            if begin != -1 and _STOP.search(text, begin, at) is None:
+                meeting = _MEETING_ID.match(text, at + 3)
+                if meeting:
+                    return text[begin:meeting.end()]
+            at = text.find("/j/", at + 3)
     return None
 
 
@@ -73,6 +83,17 @@ def key_id(key: str, generation: int = 0) -> str:
     seed = key if generation == 0 else f"{key}#{generation}"
     digest = hashlib.sha256(seed.encode()).digest()
     return base64.b32hexencode(digest).decode().lower().rstrip("=")[:26]
+
+
+_UTC_NAMES = frozenset(("utc", "etc/utc", "etc/gmt", "gmt", "z", "etc/zulu", "zulu",
+                        "coordinated universal time", "utc+00:00"))
+
+
+def zone_name(name: str | None) -> str:
+    """One name for UTC whatever the client calls it (exchangelib says Etc/UTC)."""
+    if not name or name.strip().lower() in _UTC_NAMES:
+        return "UTC"
+    return name
 
 
 def utc(value: datetime) -> datetime:

@@ -60,6 +60,7 @@ from harness.reference.connectors.common import (
     find_link,
     plain_text,
     split_body,
+    zone_name,
 )
 from harness.reference.providers.base import Credentials
 from harness.reference.providers.exchange_ews import EwsProvider
@@ -163,7 +164,7 @@ def event_from_ews(item: Any) -> RemoteEvent:
     body = item.body
     kind = "html" if type(body).__name__ == "HTMLBody" else "text"
     description, body_link = split_body(plain_text(str(body or ""), kind))
-    tz = getattr(getattr(item, "_start_timezone", None), "key", None) or "UTC"
+    tz = zone_name(getattr(getattr(item, "_start_timezone", None), "key", None))
     recurrence = None
     if item.recurrence is not None:
         try:

@@ -27,6 +27,7 @@ from harness.reference.connectors.common import (
     plain_text,
     split_body,
     utc,
+    zone_name,
 )
 from harness.reference.providers.base import Credentials
 from harness.reference.providers.google import GoogleProvider
@@ -69,7 +70,7 @@ def event_from_google(event: dict[str, Any]) -> RemoteEvent:
     rrule = next((line for line in event.get("recurrence") or ()
                   if line.upper().startswith("RRULE:")), None)
     fields = MeetingFields(event.get("summary") or "", description, _when(start),
-                           _when(event["end"]), start.get("timeZone") or "UTC", rrule)
+                           _when(event["end"]), zone_name(start.get("timeZone")), rrule)
     private = (event.get("extendedProperties") or {}).get("private") or {}
     return RemoteEvent(event["id"], event.get("etag"), fields,
                        find_link(event.get("location"), body_link, video,

@@ -10,7 +10,7 @@ NotFound, a refresh the user must redo → ReauthRequired.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +23,7 @@ from harness.reference.connectors.common import (
     plain_text,
     split_body,
     utc,
+    zone_name,
 )
 from harness.reference.providers.base import Credentials
 from harness.reference.providers.graph_api import DELTA_PAGE_SIZE, RoundToken, delta_url
@@ -50,6 +51,8 @@ _WINDOWS_ZONES = {"UTC": "UTC", "W. Europe Standard Time": "Europe/Berlin",
 def _graph_time(value: dict[str, Any]) -> datetime:
     """Graph dateTimeTimeZone; the connector asks for UTC (Prefer: outlook.timezone)."""
     parsed = datetime.fromisoformat(value["dateTime"][:26])
+    if value.get("timeZone") == "UTC":  # what the connector asks for: the common case
+        return parsed.replace(tzinfo=UTC)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone(value.get("timeZone") or "UTC"))
     return utc(parsed)
@@ -63,7 +66,7 @@ def event_from_graph(event: dict[str, Any]) -> RemoteEvent:
     location = (get("location") or {}).get("displayName")
     online = get("onlineMeeting") or {}
     tz = get("originalStartTimeZone") or "UTC"
-    tz = _WINDOWS_ZONES.get(tz, tz)
+    tz = zone_name(_WINDOWS_ZONES.get(tz, tz))
     recurrence = None
     if get("recurrence"):
         try:
@@ -110,6 +113,11 @@ class GraphSyncConnector:
         scopes = [s for s in creds.scopes if s.startswith("Calendars.")] or ["Calendars.Read"]
         self._token = RoundToken(provider._token(creds, scopes))
         self.page_size = page_size
+        # Events this connector created that no delta round has reported yet. A calendarView
+        # delta reports removals only of events the client was given in an earlier round, so an
+        # event created and deleted between two rounds would never be reported removed: such
+        # ids are looked up once after the next round (404 → removed).
+        self._unreported: set[str] = set()
 
     # -- HTTP --------------------------------------------------------------------------------------
     def _bearer(self, force: bool) -> str:
@@ -185,9 +193,22 @@ class GraphSyncConnector:
             if not delta_link:
                 raise Transient("a Graph delta round ended without a delta link")
             full = cursor is None
+            if not full:
+                removed.extend(self._gone_unreported(events, removed))
+            self._unreported.clear()
             return Changes(events, removed, delta_link, full=full,
                            window=window if full else None)
         raise Transient("the Graph delta round did not end")
+
+    def _gone_unreported(self, events: list[RemoteEvent], removed: list[str]) -> list[str]:
+        reported = {e.id for e in events} | set(removed)
+        gone = []
+        for event_id in sorted(self._unreported - reported):
+            try:
+                self._send("GET", f"{self.base}/events/{quote(event_id, safe='')}?$select=id")
+            except NotFound:
+                gone.append(event_id)
+        return gone
 
     def create(self, fields: MeetingFields, join_url: str, key: str) -> RemoteEvent:
         # transactionId: Graph answers a repeated create with the event the first one made.
@@ -195,7 +216,9 @@ class GraphSyncConnector:
         if body["recurrence"] is None:
             del body["recurrence"]
         response = self._send("POST", f"{self.base}/events", json=body, write=True)
-        return event_from_graph(response.json())
+        event = event_from_graph(response.json())
+        self._unreported.add(event.id)
+        return event
 
     def find_created(self, key: str) -> RemoteEvent | None:
         query = quote(f"transactionId eq '{key.replace(chr(39), chr(39) * 2)}'", safe="")
