@@ -105,3 +105,14 @@ Feature: Bi-directional calendar sync (the Web Calendaring Service)
       | Office 365 through Graph |
       | Office 365 through EWS   |
       | Google                   |
+
+  @req:SYNC-03
+  Scenario: With sync on, a meeting a delegate schedules for the user (Schedule For) is pushed to the user's calendar
+    Given the user has connected Office 365 through Graph with calendar write permission
+    And the admin turns bi-directional calendar sync on for the account
+    And the user gives the second member of tenant "contoso" scheduling privilege
+    And the provider traffic is marked
+    When the delegate schedules a meeting "Board prep" for the user tomorrow at 14:00
+    Then the user's calendar has exactly one event "Board prep" carrying the meeting's join link
+    And the calendar service received 1 write of the kind "create"
+    And the store holds 1 sync record

@@ -121,3 +121,14 @@ def test_reset_rebuilds_through_the_migrations(backend: str, tmp_path: Any) -> N
     with store.engine.connect() as c:
         assert current(c) == HEAD
     store.engine.dispose()
+
+
+def test_in_ci_a_missing_postgresql_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from db_support import PG_ENV, pg_url
+
+    monkeypatch.delenv(PG_ENV, raising=False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        pg_url()
+    monkeypatch.setenv("CI", "false")
+    assert pg_url() is None  # locally: the PostgreSQL half is skipped, SQLite still runs

@@ -289,3 +289,25 @@ def no_record_mentions(calharness_ctx: ScenarioContext, text: str) -> None:
     hits = [h for h in calharness_ctx.driver.search_stored_data(text)
             if h.table == "sync_records"]
     assert not hits, f"{text!r} is still in the sync records: {hits}"
+
+
+# -- Schedule For ---------------------------------------------------------------------------------
+@given(parsers.parse('the user gives the {ordinal} member of tenant "{tenant}" scheduling '
+                     'privilege'))
+def user_gives_privilege(calharness_ctx: ScenarioContext, ordinal: str, tenant: str) -> None:
+    from harness.steps.account_steps import member_of
+
+    ctx = calharness_ctx
+    delegate = member_of(ctx, ordinal, tenant)
+    ctx.values["delegate"] = delegate
+    ctx.driver.grant_scheduling_privilege(_user(ctx), delegate, manage_private_events=False)
+
+
+@when(parsers.parse('the delegate schedules a meeting "{topic}" for the user tomorrow at {hhmm}'))
+def delegate_schedules(calharness_ctx: ScenarioContext, topic: str, hhmm: str) -> None:
+    ctx = calharness_ctx
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    start = _today() + timedelta(days=1, hours=hour, minutes=minute)
+    ctx.values.setdefault("platform_meetings", {})[topic] = ctx.driver.schedule_meeting_for(
+        ctx.values["delegate"], _user(ctx),
+        MeetingRequest(subject=topic, start=start, end=start + timedelta(minutes=30)))
