@@ -42,17 +42,19 @@ Feature: Google as the default calendar and contacts service
     Then the user's Google calendar has exactly one meeting "Google kickoff"
     And the meeting list shows "Google kickoff"
 
-  @req:GOOGLE-01
+  @req:GOOGLE-01 @req:SYNC-02
   Scenario: An expired Google sync token is recovered by a full sync with nothing lost or duplicated
-    Given the admin sets the calendar permission to "Read" and the contacts permission to "None"
-    And the first member of the Google Workspace domain has connected Google with the default settings
-    When a meeting "Quarterly review" is added to the user's Google calendar tomorrow at 15:00
-    And 31 days pass
-    And the integration runs its periodic sync
+    Given the user has connected Google with calendar write permission
+    And the admin turns bi-directional calendar sync on for the account
+    And the user schedules a meeting "Quarterly review" in 40 days at 15:00 for 60 minutes with the description "Numbers"
+    And a meeting "Dentist" is added to the user's Google calendar tomorrow at 09:00
+    When 31 days pass
+    And the sync service runs
     Then Google answered a calendar sync with "410" and then served it again
     And the integration status is "connected"
-    And the meeting list shows "Quarterly review"
-    And the meeting list shows every meeting of the user's Google calendar in the next 14 days and nothing else
+    And the user's Google calendar has exactly one meeting "Quarterly review"
+    And the store holds 1 sync record
+    And nothing about "Dentist" is stored
 
   @req:GOOGLE-01
   Scenario: Google's rate limit is waited out by the client's retries

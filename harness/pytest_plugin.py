@@ -37,6 +37,7 @@ pytest_plugins = [
     "harness.steps.exchange_steps",
     "harness.steps.policy_steps",
     "harness.steps.privacy_steps",
+    "harness.steps.sync_steps",
 ]
 
 DEFAULT_SEED = 42

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from db_support import BACKENDS, fresh_database
 
 from mock_providers.server import HubServer
 
@@ -13,3 +15,10 @@ from mock_providers.server import HubServer
 def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     with HubServer(seed=42, tls=True, state_dir=tmp_path_factory.mktemp("hub-state")) as server:
         yield server
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: SQLite, and PostgreSQL when CALHARNESS_PG_URL is set (CI: required)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url

@@ -67,22 +67,15 @@ def _subjects(c: Connected) -> list[str | None]:
                                                             now + timedelta(days=60))]
 
 
-def _stored_cursor(c: Connected) -> str | None:
-    with c.integration.store.session() as s:
-        row = c.integration.store.integration(s, c.user)
-        return row.sync_cursor if row else None
-
-
-def test_incremental_round_follows_the_delta_link(connected: Connected) -> None:
-    first = _stored_cursor(connected)
-    assert first and "$deltatoken=" in first
+def test_the_client_view_reads_the_calendar_when_asked_and_stores_none_of_it(
+        connected: Connected) -> None:
     since = connected.control.audit_position()
-    _add_meeting(connected, "Incremental one")
-    assert _subjects(connected).count("Incremental one") == 1
+    _add_meeting(connected, "Read on demand")
+    assert _subjects(connected).count("Read on demand") == 1
     calls = connected.graph_calls(since)
     assert [(c["operation"], c["status"]) for c in calls] == [("calendarView.delta", 200)]
-    cursor = _stored_cursor(connected)
-    assert cursor and "$deltatoken=" in cursor, "the round must end on a new delta link"
+    assert connected.integration.search_stored_data("Read on demand") == [], \
+        "an event not tied to a platform meeting must never reach the store"
 
 
 def test_retry_after_is_honoured(connected: Connected) -> None:

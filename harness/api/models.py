@@ -270,3 +270,35 @@ class SchedulingGrant(_Model):
     assignee: str
     manage_private_events: bool = False
     granted_at: datetime
+
+
+# -- the Web Calendaring Service (bi-directional sync) -------------------------------------------
+class SyncRunResult(_Model):
+    """What one run of the bi-directional sync service did for a user (`ran` False: sync is off
+    for them, or there is no integration with calendar write to act with)."""
+
+    ran: bool
+    full: bool = False
+    created: list[str] = Field(default_factory=list)  # platform meeting ids pushed as events
+    updated_remote: list[str] = Field(default_factory=list)
+    deleted_remote: list[str] = Field(default_factory=list)
+    updated_meetings: list[str] = Field(default_factory=list)  # provider edits taken in
+    cancelled_meetings: list[str] = Field(default_factory=list)  # provider deletions taken in
+    linked: list[str] = Field(default_factory=list)
+    discarded: list[str] = Field(default_factory=list)  # records deleted after their event
+    message: str | None = None
+
+
+class StoredSyncRecord(_Model):
+    """One stored sync record exactly as the store holds it (stored-data inspection): every
+    column of the row, by name, values as text (None for NULL)."""
+
+    meeting_id: str
+    columns: dict[str, str | None]
+
+
+class StoredDataHit(_Model):
+    """Where a piece of text occurs in the integration's store (table and column)."""
+
+    table: str
+    column: str

@@ -12,6 +12,16 @@ from harness.reports.model import Evidence, ScenarioResult, Status, StepResult
 EVIDENCE_LIMIT = 60  # audit entries kept per scenario: enough to show what happened, not a dump
 _EVIDENCE_KEYS = ("seq", "provider", "method", "path", "status", "operation", "client_id", "user",
                   "scopes", "outcome")
+# From an entry's detail, when present: the query string (delta link, sync token followed) and
+# whether an EWS SyncFolderItems continued from a SyncState.
+_EVIDENCE_DETAIL = ("query", "incremental")
+
+
+def _compact(entry: dict[str, Any]) -> dict[str, Any]:
+    out = {k: entry.get(k) for k in _EVIDENCE_KEYS}
+    detail = entry.get("detail") or {}
+    out.update({k: detail[k] for k in _EVIDENCE_DETAIL if k in detail})
+    return out
 
 
 def _one_line(exc: BaseException) -> str:
@@ -62,7 +72,7 @@ class ScenarioRecord:
         return self.result
 
     def attach_audit(self, entries: list[dict[str, Any]]) -> None:
-        compact = [{k: e.get(k) for k in _EVIDENCE_KEYS} for e in entries[-EVIDENCE_LIMIT:]]
+        compact = [_compact(e) for e in entries[-EVIDENCE_LIMIT:]]
         if compact:
             label = f"provider audit log ({len(entries)} requests"
             label += f", last {EVIDENCE_LIMIT} shown)" if len(entries) > EVIDENCE_LIMIT else ")"

@@ -38,6 +38,9 @@ from harness.api.models import (
     SettingsChangeResult,
     SignInMethod,
     SignInResult,
+    StoredDataHit,
+    StoredSyncRecord,
+    SyncRunResult,
 )
 
 __all__ = ["DriverError", "IntegrationDriver"]
@@ -168,6 +171,29 @@ class IntegrationDriver(ABC):
     def calendar_of(self, viewer: str, owner: str, start: datetime,
                     end: datetime) -> list[Meeting]:
         """The owner's meetings as `viewer` (with scheduling privilege) may see them."""
+
+    # -- the Web Calendaring Service (bi-directional sync), stored data, the clock ------------
+    # Not abstract, so drivers written before these operations keep working; a driver that
+    # cannot offer one says so with `not_supported`.
+    def run_sync_service(self, user: str) -> SyncRunResult:
+        """Run the bi-directional sync service for the user now (one round)."""
+        raise DriverError("not_supported", f"{self.name} cannot run the sync service")
+
+    def platform_meetings(self, user: str) -> list[Meeting]:
+        """The meetings the platform holds for the user (bi-directional sync on)."""
+        raise DriverError("not_supported", f"{self.name} cannot list platform meetings")
+
+    def sync_records(self, user: str) -> list[StoredSyncRecord]:
+        """Stored-data inspection: the user's sync records as the store holds them."""
+        raise DriverError("not_supported", f"{self.name} cannot show its stored sync records")
+
+    def search_stored_data(self, text: str) -> list[StoredDataHit]:
+        """Stored-data inspection: every table and column of the store holding `text`."""
+        raise DriverError("not_supported", f"{self.name} cannot search its stored data")
+
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the integration's clock forward (it follows the mock providers' clock)."""
+        raise DriverError("not_supported", f"{self.name} has no clock to move")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most drivers hold nothing
         """Release resources (connections, files)."""

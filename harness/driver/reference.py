@@ -32,6 +32,9 @@ from harness.api.models import (
     SettingsChangeResult,
     SignInMethod,
     SignInResult,
+    StoredDataHit,
+    StoredSyncRecord,
+    SyncRunResult,
 )
 from harness.driver.base import IntegrationDriver
 from harness.reference import ReferenceConfig, ReferenceIntegration
@@ -135,6 +138,21 @@ class ReferenceDriver(IntegrationDriver):
     def calendar_of(self, viewer: str, owner: str, start: datetime,
                     end: datetime) -> list[Meeting]:
         return self._impl.calendar_of(viewer, owner, start, end)
+
+    def run_sync_service(self, user: str) -> SyncRunResult:
+        return self._impl.run_sync_service(user)
+
+    def platform_meetings(self, user: str) -> list[Meeting]:
+        return self._impl.platform_meetings(user)
+
+    def sync_records(self, user: str) -> list[StoredSyncRecord]:
+        return self._impl.sync_records(user)
+
+    def search_stored_data(self, text: str) -> list[StoredDataHit]:
+        return self._impl.search_stored_data(text)
+
+    def advance_clock(self, seconds: float) -> datetime:
+        return self._impl.advance_clock(seconds)
 
     def close(self) -> None:
         self._impl.close()

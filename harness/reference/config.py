@@ -6,7 +6,9 @@ configured with real endpoints and real registrations; it never reaches into the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from harness.reference.store import fernet
@@ -50,6 +52,9 @@ class ReferenceConfig:
     # Fernet key (url-safe base64 of 32 bytes) for the tokens and passwords the store keeps;
     # None: a key generated for this run, never written, so stores left behind are unreadable.
     store_key: str | None = field(default=None, repr=False)
+    # What "now" is for the integration (sync windows, retention, audit times); None: real UTC
+    # time plus an offset the driver moves with the mock providers' clock.
+    clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.store_key is not None:

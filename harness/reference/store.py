@@ -11,7 +11,7 @@ and never written anywhere, so a store left behind holds nothing usable.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -29,8 +29,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
-    insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -216,19 +216,48 @@ class PendingConsentRow(Base):
     flow: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
 
 
-class MeetingRow(Base):
-    __tablename__ = "meetings"
+class PlatformMeetingRow(Base):
+    """A meeting the platform holds (scheduled in the client, the web, or by a delegate) while
+    bi-directional sync is on: the platform's own data, what the sync core pushes."""
+
+    __tablename__ = "platform_meetings"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(320), index=True)  # whose calendar it lands on
+    organizer: Mapped[str] = mapped_column(String(320))
+    organizer_id: Mapped[str] = mapped_column(String(64))
+    scheduled_by: Mapped[str] = mapped_column(String(320))  # the owner, or their delegate
+    topic: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    recurrence: Mapped[str | None] = mapped_column(Text, nullable=True)
+    join_url: Mapped[str] = mapped_column(Text)
+    private: Mapped[bool] = mapped_column(Boolean)
+
+
+class SyncRecordRow(Base):
+    """The Web Calendaring Service's sanitized record of one link (meeting <-> provider event):
+    only the documents' fields (description, organizer, topic, times, recurrence info,
+    organizerId), and those only while the event is within the stored window, plus bookkeeping
+    (ids, etag, digest of the agreed values, pending create key). Deleted after the event."""
+
+    __tablename__ = "sync_records"
     user: Mapped[str] = mapped_column(ForeignKey("integrations.user", ondelete="CASCADE"),
                                       primary_key=True)
-    provider_id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    subject: Mapped[str | None] = mapped_column(Text, nullable=True)
-    start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    location: Mapped[str | None] = mapped_column(Text, nullable=True)
-    join_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)
-    private: Mapped[bool] = mapped_column(Boolean, default=False)
-    change_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    meeting_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    organizer: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    topic: Mapped[str | None] = mapped_column(Text, nullable=True)
+    start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recurrence: Mapped[str | None] = mapped_column(Text, nullable=True)
+    organizer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    etag: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    pending_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 def _engine(url: str) -> Engine:
@@ -242,7 +271,7 @@ def _engine(url: str) -> Engine:
 class Store:
     def __init__(self, url: str = "sqlite://", key: str | bytes | None = None) -> None:
         self.engine = _engine(url)
-        Base.metadata.create_all(self.engine)
+        self._migrate()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._cipher = fernet(key or run_key())
 
@@ -256,9 +285,17 @@ class Store:
         finally:
             _CIPHER.reset(token)
 
+    def _migrate(self) -> None:
+        from harness.reference.migrations import upgrade
+
+        with self.engine.begin() as connection:
+            upgrade(connection)
+
     def reset(self) -> None:
-        Base.metadata.drop_all(self.engine)
-        Base.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            Base.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        self._migrate()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -310,23 +347,16 @@ class Store:
     def integration(self, session: Session, user: str) -> IntegrationRow | None:
         return session.get(IntegrationRow, user.lower())
 
-    def meetings(self, session: Session, user: str, start: datetime,
-                 end: datetime) -> list[MeetingRow]:
-        stmt = (select(MeetingRow)
-                .where(MeetingRow.user == user.lower(), MeetingRow.start < end,
-                       MeetingRow.end > start)
-                .order_by(MeetingRow.start, MeetingRow.provider_id))
+    def sync_records(self, session: Session, user: str) -> list[SyncRecordRow]:
+        stmt = (select(SyncRecordRow).where(SyncRecordRow.user == user.lower())
+                .order_by(SyncRecordRow.meeting_id))
         return list(session.scalars(stmt))
 
-    def delete_meetings(self, session: Session, user: str, provider_ids: Iterable[str]) -> None:
-        ids = list(dict.fromkeys(provider_ids))
-        for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-            session.execute(delete(MeetingRow).where(
-                MeetingRow.user == user.lower(), MeetingRow.provider_id.in_(ids[i:i + 500])))
+    def platform_meetings(self, session: Session, owner: str) -> list[PlatformMeetingRow]:
+        stmt = (select(PlatformMeetingRow).where(PlatformMeetingRow.owner == owner.lower())
+                .order_by(PlatformMeetingRow.start, PlatformMeetingRow.id))
+        return list(session.scalars(stmt))
 
-    def insert_meetings(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            session.execute(insert(MeetingRow.__table__), rows)  # executemany, ~11 us a row
-
-    def clear_meetings(self, session: Session, user: str) -> None:
-        session.execute(delete(MeetingRow).where(MeetingRow.user == user.lower()))
+    def clear_sync(self, session: Session, user: str) -> None:
+        """Another calendar (or none): its links and cursor mean nothing any more."""
+        session.execute(delete(SyncRecordRow).where(SyncRecordRow.user == user.lower()))

@@ -7,6 +7,7 @@ from typing import Any
 from pytest_bdd import given, parsers, then, when
 
 from harness.bdd.context import ScenarioContext
+from harness.driver.base import DriverError
 from harness.steps.vocabulary import bare_scope, is_write_operation, is_write_scope
 
 
@@ -80,14 +81,24 @@ def app_roles_cut(calharness_ctx: ScenarioContext, role: str) -> None:
     ctx.control.set_app_roles(tenant["id"], app["client_id"], [role])
 
 
+def time_passes(ctx: ScenarioContext, seconds: float) -> None:
+    """The mocks' clock and the integration's move together, as they would in the world."""
+    ctx.control.advance_clock(seconds)
+    try:
+        ctx.driver.advance_clock(seconds)
+    except DriverError as exc:
+        if exc.code != "not_supported":
+            raise
+
+
 @when(parsers.parse("{minutes:d} minutes pass"))
 def minutes_pass(calharness_ctx: ScenarioContext, minutes: int) -> None:
-    calharness_ctx.control.advance_clock(minutes * 60)
+    time_passes(calharness_ctx, minutes * 60)
 
 
 @when("an hour and a half passes")
 def ninety_minutes_pass(calharness_ctx: ScenarioContext) -> None:
-    calharness_ctx.control.advance_clock(90 * 60)
+    time_passes(calharness_ctx, 90 * 60)
 
 
 @given("the integration runs its periodic sync")
@@ -99,4 +110,4 @@ def integration_syncs(calharness_ctx: ScenarioContext) -> None:
 
 @when(parsers.parse("{days:d} days pass"))
 def days_pass(calharness_ctx: ScenarioContext, days: int) -> None:
-    calharness_ctx.control.advance_clock(days * 86400)
+    time_passes(calharness_ctx, days * 86400)

@@ -82,6 +82,7 @@ from mock_providers.google.render import (
 from mock_providers.google.tokens import GoogleTokens, google_tokens
 from mock_providers.world import Calendar, Event, GoogleUser, World
 from mock_providers.world.extensions import per_world
+from mock_providers.world.recurrence import RecurrenceError, from_rrule, last_end
 from mock_providers.world.seed import change_key
 
 if TYPE_CHECKING:
@@ -259,6 +260,22 @@ def _etag_number(value: str) -> str:
     return value.strip().removeprefix("W/")
 
 
+def _series_end_after(event: Event, time_min: datetime) -> bool:
+    """timeMin keeps an event that ends after it; a recurring event (Google keeps its RRULE
+    line) is kept while any of its instances does, as Google lists a series."""
+    if event.end > time_min:
+        return True
+    lines = event.extra.get("google", {}).get("recurrence") or ()
+    rule = next((line for line in lines if str(line).upper().startswith("RRULE:")), None)
+    if rule is None:
+        return False
+    try:
+        end = last_end(from_rrule(rule, event.start, event.time_zone), event.start, event.end)
+    except (RecurrenceError, ValueError):
+        return False
+    return end is None or end > time_min
+
+
 # -- the API ---------------------------------------------------------------------------------------
 def routes(hub: Hub) -> list[BaseRoute]:
     api = _CalendarApi(hub)
@@ -276,7 +293,7 @@ class _Filters:
     shared_props: list[tuple[str, str]]
 
     def match(self, event: Event) -> bool:
-        if self.time_min is not None and not event.end > self.time_min:
+        if self.time_min is not None and not _series_end_after(event, self.time_min):
             return False
         if self.time_max is not None and not event.start < self.time_max:
             return False

@@ -230,6 +230,8 @@ async def serve(hub: Hub, request: Request, provider: str, service: str, op: Ope
     path = request.url.path
     fault = world.faults.take(provider, request.method, path, user)
     detail: dict[str, Any] = {}
+    if request.url.query:  # evidence of what was asked: syncToken, timeMin, pageToken ...
+        detail["query"] = request.url.query
     if token is not None and user != token.email:
         detail["caller"] = token.email
     try:

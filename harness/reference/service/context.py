@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -21,6 +21,22 @@ def _utc_now() -> datetime:
 
 
 @dataclass(slots=True)
+class Clock:
+    """Real UTC time plus an offset moved forward on demand, as the mock providers' clock."""
+
+    offset: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return _utc_now() + self.offset
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self.offset += timedelta(seconds=seconds)
+        return self()
+
+
+@dataclass(slots=True)
 class Context:
     config: ReferenceConfig
     store: Store
@@ -31,6 +47,7 @@ class Context:
     def open(cls, config: ReferenceConfig) -> Context:
         """The store and the HTTP clients for `config`; `close` releases them."""
         return cls(config=config, store=Store(config.db_url, key=config.store_key),
+                   now=config.clock or Clock(),
                    env=ProviderEnv(config=config,
                                    http=httpx.Client(verify=httpx_verify(config.ca_bundle),
                                                      timeout=30.0),

@@ -5,7 +5,6 @@ callbacks to what the integration reports. Pure functions: no store session, no 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from harness.api.errors import DriverError
 from harness.api.models import ContactRequest, IntegrationStatus, Meeting, SchedulingGrant
@@ -16,7 +15,6 @@ from harness.reference.store import (
     ContactRequestRow,
     GroupRow,
     IntegrationRow,
-    MeetingRow,
     MemberRow,
     SchedulingGrantRow,
 )
@@ -28,25 +26,11 @@ def aware(moment: datetime) -> datetime:
 
 
 # -- meetings ----------------------------------------------------------------------------------
-def meeting_values(user: str, m: MeetingData) -> dict[str, Any]:
-    return {"user": user, "provider_id": m.provider_id, "subject": m.subject,
-            "start": m.start.astimezone(UTC), "end": m.end.astimezone(UTC),
-            "location": m.location, "join_url": m.join_url, "attendees": list(m.attendees),
-            "private": m.private, "change_key": m.change_key}
-
-
-def meeting_row(user: str, m: MeetingData) -> MeetingRow:
-    return MeetingRow(**meeting_values(user, m))
-
-
-def meeting(row: MeetingRow) -> Meeting:
-    start, end = row.start, row.end
-    # SQLite hands timezone-aware columns back naive; they were stored as UTC.
-    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
-    end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
-    return Meeting(id=row.provider_id, subject=row.subject, start=start, end=end,
-                   location=row.location, join_url=row.join_url,
-                   attendees=list(row.attendees or []), private=row.private)
+def meeting(m: MeetingData) -> Meeting:
+    """An event as the client view shows it, read from the provider (never from the store)."""
+    return Meeting(id=m.provider_id, subject=m.subject, start=aware(m.start), end=aware(m.end),
+                   location=m.location, join_url=m.join_url, attendees=list(m.attendees),
+                   private=m.private)
 
 
 # -- the integration ---------------------------------------------------------------------------

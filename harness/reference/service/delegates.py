@@ -55,7 +55,7 @@ class Delegates:
     def schedule_meeting_for(self, actor: str, owner: str, request: MeetingRequest) -> Meeting:
         """Schedule For: the meeting is the owner's and lands on the owner's calendar."""
         self._privilege(owner, actor)
-        return self.meetings.schedule_meeting(owner, request)
+        return self.meetings.schedule_meeting(owner, request, scheduled_by=actor)
 
     def calendar_of(self, viewer: str, owner: str, start: datetime,
                     end: datetime) -> list[Meeting]:

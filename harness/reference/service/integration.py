@@ -9,8 +9,11 @@ dependency graph):
     status.py     the integration row, its status, policy conflicts, failure state
     acting.py     the provider and stored credentials to act for the user, provider writes
     contacts.py   provider contacts, Contacts Write, contact requests
-    sync.py       the sync loop into the store, sync on demand
-    meetings.py   listing (after a sync round) and writing meetings
+    sync.py       the client view (the calendar read from the provider when asked), sync on
+                  demand
+    calendaring.py  the Web Calendaring Service: bi-directional sync (optional, off by
+                  default) through the sync core, sanitized records, retention
+    meetings.py   listing and writing meetings (platform meetings when sync is on)
     delegates.py  scheduling privilege and the delegate's view of a calendar
     setup.py      the user's set-up flows (OAuth, mailbox password, application permissions)
     consent.py    the admin's consent on behalf of the company
@@ -25,6 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from harness.api.errors import DriverError
 from harness.api.models import (
     AccountSettings,
     AccountSpec,
@@ -50,14 +54,19 @@ from harness.api.models import (
     SettingsChangeResult,
     SignInMethod,
     SignInResult,
+    StoredDataHit,
+    StoredSyncRecord,
+    SyncRunResult,
 )
 from harness.reference.config import ReferenceConfig
 from harness.reference.providers import Provider, ProviderEnv
 from harness.reference.providers.base import Credentials
+from harness.reference.service import inspection
 from harness.reference.service.acting import Acting
+from harness.reference.service.calendaring import WebCalendaring
 from harness.reference.service.consent import AdminConsent
 from harness.reference.service.contacts import Contacts
-from harness.reference.service.context import Context
+from harness.reference.service.context import Clock, Context
 from harness.reference.service.delegates import Delegates
 from harness.reference.service.meetings import Meetings
 from harness.reference.service.settings import Settings
@@ -75,8 +84,9 @@ class ReferenceIntegration:
         status = self._status = Status(ctx, settings)
         acting = self._acting_for = Acting(ctx, status)
         contacts = self._contacts = Contacts(ctx, settings, status, acting)
-        sync = self._sync_loop = Sync(ctx, status, acting, contacts)
-        meetings = self._meetings = Meetings(ctx, status, acting, sync)
+        calendaring = self._calendaring = WebCalendaring(ctx, settings, status, acting)
+        sync = self._sync_loop = Sync(ctx, status, acting, contacts, calendaring)
+        meetings = self._meetings = Meetings(ctx, status, acting, sync, calendaring)
         self._delegates = Delegates(ctx, settings, meetings)
         setup = self._setup = Setup(ctx, settings, status, sync)
         self._consent = AdminConsent(ctx, settings)
@@ -193,6 +203,25 @@ class ReferenceIntegration:
     def calendar_of(self, viewer: str, owner: str, start: datetime,
                     end: datetime) -> list[Meeting]:
         return self._delegates.calendar_of(viewer, owner, start, end)
+
+    # -- the Web Calendaring Service, stored-data inspection, the clock -----------------------
+    def run_sync_service(self, user: str) -> SyncRunResult:
+        return self._calendaring.run_result(user)
+
+    def platform_meetings(self, user: str) -> list[Meeting]:
+        return self._meetings.platform_meetings(user)
+
+    def sync_records(self, user: str) -> list[StoredSyncRecord]:
+        return inspection.sync_records(self._ctx.store, user)
+
+    def search_stored_data(self, text: str) -> list[StoredDataHit]:
+        return inspection.search(self._ctx.store, text)
+
+    def advance_clock(self, seconds: float) -> datetime:
+        clock = self._ctx.now
+        if not isinstance(clock, Clock):
+            raise DriverError("clock_fixed", "the configured clock cannot be moved")
+        return clock.advance(seconds)
 
     # -- the sync core's hooks for scenarios/bench_sync.py (and docs/performance.md) -----------
     def _sync(self, user: str) -> None:

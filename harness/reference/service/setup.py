@@ -82,7 +82,7 @@ class Setup:
             convert.store_credentials(row, creds)
             row.granted_scopes, row.state, row.message = creds.scopes, "connected", None
             row.pending_flow, row.sync_cursor = None, None
-            self.ctx.store.clear_meetings(s, user)
+            self.ctx.store.clear_sync(s, user)
         self._after_connect(user)
         return ConnectStart(authorization_url=None, redirect_uri=None,
                             requested_scopes=creds.scopes)
@@ -123,7 +123,7 @@ class Setup:
             convert.store_credentials(row, creds)
             row.granted_scopes, row.state, row.message = creds.scopes, "connected", None
             row.sync_cursor, row.desktop_mapi = None, False
-            self.ctx.store.clear_meetings(s, user)
+            self.ctx.store.clear_sync(s, user)
         self._after_connect(user)
         return ConnectStart(authorization_url=None, redirect_uri=None, requested_scopes=[])
 

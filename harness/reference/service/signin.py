@@ -91,5 +91,5 @@ class SignIn:
             row.state, row.desktop_mapi, row.setup_by = "connected", True, "user_oauth"
             row.message = "Exchange calendar through MAPI on the Windows desktop client"
             row.calendar_state, row.contacts_state = "off", "off"
-            self.ctx.store.clear_meetings(s, user)
+            self.ctx.store.clear_sync(s, user)
         return self.status.integration_status(user)

@@ -344,6 +344,8 @@ class GraphRoute(BaseRoute):
         caller: Caller | None = None
         audit_user: str | None = None
         detail: dict[str, Any] = {}
+        if scope["query_string"]:  # evidence of what was asked: $deltatoken, $skiptoken ...
+            detail["query"] = scope["query_string"].decode("latin-1")
         extra: Headers = []
         delay = 0.0
         throttle_key: tuple[str, str] | None = None

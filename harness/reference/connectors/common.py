@@ -1,0 +1,114 @@
+"""What the three connectors share: the join-link convention, plain-text descriptions, the
+idempotency key's encodings, and the mapping of token failures onto the sync core's errors.
+
+Join-link convention (the same on Graph, EWS and Google, so one rule round-trips everywhere):
+the platform's join link (`https://meet.calharness.test/j/<meeting id>`) is written into the
+event's **location** and as the **last line of its body/description**
+(`Join the meeting: <link>`). On read, the link is taken from (in order) Graph's
+`onlineMeeting.joinUrl`, the location, then the body; the description is the body without that
+last line, as plain text (an HTML body is reduced to its text). Location is not a synced field,
+so a user editing the body alone keeps the link, and a user editing the location alone does
+too. The link names the meeting (`/j/<id>`), which is how the planner recognises an event it
+did not create.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from lxml import html as lxml_html
+
+from harness.reference.providers.base import AuthError
+from harness.sync.connector import ReauthRequired, Transient
+
+JOIN_PREFIX = "Join the meeting: "
+_STOP = re.compile(r"[\s\"'<>]")
+_MEETING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+T = TypeVar("T")
+
+
+def compose_body(description: str, join_url: str) -> str:
+    line = JOIN_PREFIX + join_url
+    return f"{description}\n\n{line}" if description else line
+
+
+def find_link(*texts: str | None) -> str | None:
+    """The first join link (`https://…/j/<id>`) in the texts. Called for every event of a sync
+    round, so it looks for `/j/` first and only then at what surrounds it (a regular
+    expression scanning every body costs more than parsing the page)."""
+    for text in texts:
+        if not text:
+            continue
+        at = text.find("/j/")
+        while at != -1:
+            begin = text.rfind("https://", 0, at)
+            if begin != -1 and _STOP.search(text, begin, at) is None:
+                meeting = _MEETING_ID.match(text, at + 3)
+                if meeting:
+                    return text[begin:meeting.end()]
+            at = text.find("/j/", at + 3)
+    return None
+
+
+def plain_text(body: str | None, content_type: str = "text") -> str:
+    if not body:
+        return ""
+    if content_type.lower() == "html":
+        with suppress(ValueError, TypeError):
+            body = lxml_html.fromstring(body).text_content()
+    return body.replace("\r\n", "\n")
+
+
+def split_body(body: str) -> tuple[str, str | None]:
+    """(description, join link) of a body written by `compose_body` (or edited by a user)."""
+    text = body.rstrip()
+    cut = text.rfind(JOIN_PREFIX)
+    if cut != -1 and "\n" not in text[cut:]:
+        link = find_link(text[cut:])
+        if link is not None and text[cut + len(JOIN_PREFIX):] == link:
+            return text[:cut].rstrip("\n"), link
+    return body, find_link(body)
+
+
+def key_id(key: str, generation: int = 0) -> str:
+    """A Google event id for a create key: base32hex (a-v, 0-9) as Google requires, 26
+    characters of SHA-256; `generation` > 0 when an earlier event under the key was deleted
+    (Google refuses to reuse a deleted event's id)."""
+    seed = key if generation == 0 else f"{key}#{generation}"
+    digest = hashlib.sha256(seed.encode()).digest()
+    return base64.b32hexencode(digest).decode().lower().rstrip("=")[:26]
+
+
+_UTC_NAMES = frozenset(("utc", "etc/utc", "etc/gmt", "gmt", "z", "etc/zulu", "zulu",
+                        "coordinated universal time", "utc+00:00"))
+
+
+def zone_name(name: str | None) -> str:
+    """One name for UTC whatever the client calls it (exchangelib says Etc/UTC)."""
+    if not name or name.strip().lower() in _UTC_NAMES:
+        return "UTC"
+    return name
+
+
+def utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@contextmanager
+def auth_mapped() -> Iterator[None]:
+    """Token failures that only the user can fix → ReauthRequired; the identity service being
+    down is Transient (the refresh token may still be good)."""
+    try:
+        yield
+    except AuthError as exc:
+        if exc.reauth or exc.error in ("invalid_client", "unauthorized_client",
+                                       "access_denied"):
+            raise ReauthRequired(exc.summary) from exc
+        raise Transient(f"token refresh failed: {exc.summary}") from exc
+

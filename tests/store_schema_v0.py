@@ -1,0 +1,327 @@
+"""FROZEN: the store schema of the release before migrations (git main before the Web
+Calendaring Service), verbatim. Tests build a previous-release store with its `Base.metadata`
+and check that the baseline migration equals it and that such a store upgrades in place.
+Never edit: it is history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+
+class StoreKeyError(RuntimeError):
+    """Encrypted columns used without the store's key, or written under another key."""
+
+
+@lru_cache(maxsize=1)
+def run_key() -> bytes:
+    """This run's store key when the configuration names none (kept in memory only)."""
+    return Fernet.generate_key()
+
+
+def fernet(key: str | bytes) -> Fernet:
+    """The cipher for a Fernet key (url-safe base64 of 32 bytes); ValueError otherwise."""
+    try:
+        return Fernet(key)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("a store key is a Fernet key: url-safe base64 of 32 random bytes "
+                         "(Fernet.generate_key())") from exc
+
+
+# The cipher of the store whose session is running; column types have no other way to reach it.
+_CIPHER: ContextVar[Fernet | None] = ContextVar("calharness_store_cipher", default=None)
+
+
+def _cipher() -> Fernet:
+    cipher = _CIPHER.get()
+    if cipher is None:
+        raise StoreKeyError("encrypted columns are read and written inside Store.session()")
+    return cipher
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A string stored as a Fernet token (AES-128-CBC and HMAC-SHA256) under the store's key."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _cipher().encrypt(value.encode("utf-8")).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        try:
+            return _cipher().decrypt(value.encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise StoreKeyError("the store holds secrets written under another key "
+                                "(or altered): give the key it was written with") from None
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value stored encrypted, as `EncryptedText` of its JSON text."""
+
+    impl = Text
+    cache_ok = True
+    _text = EncryptedText()
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self._text.process_bind_param(json.dumps(value, separators=(",", ":")), dialect)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        text = self._text.process_result_value(value, dialect)
+        return None if text is None else json.loads(text)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AccountRow(Base):
+    __tablename__ = "account"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(320))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)  # every account-level value
+    locks: Mapped[list[str]] = mapped_column(JSON, default=list)  # locked for groups and users
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # owner | admin | member
+    group: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # user-level values
+
+
+class GroupRow(Base):
+    __tablename__ = "groups"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # overrides only
+    locks: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class SettingsAuditRow(Base):
+    __tablename__ = "settings_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(320))
+    key: Mapped[str] = mapped_column(String(64))
+    old: Mapped[str] = mapped_column(Text)
+    new: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(8), default="account")
+    target: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    kind: Mapped[str] = mapped_column(String(8), default="value")  # value | lock
+
+
+class SignInRow(Base):
+    __tablename__ = "sign_ins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user: Mapped[str] = mapped_column(String(320), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    method: Mapped[str] = mapped_column(String(10))
+    platform: Mapped[str] = mapped_column(String(10))
+    client_version: Mapped[str] = mapped_column(String(40))
+    prompt: Mapped[str] = mapped_column(String(24))
+
+
+class ContactRequestRow(Base):
+    """The platform's own contact requests ("Invite a Zoom contact"), not the provider's."""
+
+    __tablename__ = "contact_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(320), index=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SchedulingGrantRow(Base):
+    __tablename__ = "scheduling_grants"
+    owner: Mapped[str] = mapped_column(String(320), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(320), primary_key=True)
+    manage_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IntegrationRow(Base):
+    __tablename__ = "integrations"
+    user: Mapped[str] = mapped_column(String(320), primary_key=True)
+    service: Mapped[str] = mapped_column(String(16))
+    authorize_with: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    calendar: Mapped[str] = mapped_column(String(8))
+    contacts: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    granted_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tenant_id: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # Provider-specific credentials (e.g. an MSAL token cache) with mode and account reference.
+    credentials: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
+    pending_flow: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
+    sync_cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    setup_by: Mapped[str] = mapped_column(String(20), default="user_oauth")
+    calendar_state: Mapped[str] = mapped_column(String(8), default="off")
+    contacts_state: Mapped[str] = mapped_column(String(8), default="off")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    desktop_mapi: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TenantConsentRow(Base):
+    """The Office 365 admin's consent on behalf of a tenant, as the integration recorded it."""
+
+    __tablename__ = "tenant_consents"
+    tenant_id: Mapped[str] = mapped_column(String(320), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))  # user_oauth | admin_application
+    admin: Mapped[str] = mapped_column(String(320))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PendingConsentRow(Base):
+    __tablename__ = "pending_admin_consents"
+    actor: Mapped[str] = mapped_column(String(320), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(EncryptedText)
+    flow: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
+
+
+class MeetingRow(Base):
+    __tablename__ = "meetings"
+    user: Mapped[str] = mapped_column(ForeignKey("integrations.user", ondelete="CASCADE"),
+                                      primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    subject: Mapped[str | None] = mapped_column(Text, nullable=True)
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    location: Mapped[str | None] = mapped_column(Text, nullable=True)
+    join_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    change_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+def _engine(url: str) -> Engine:
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # One shared in-memory database for every connection of this engine.
+        return create_engine(url, connect_args={"check_same_thread": False},
+                             poolclass=StaticPool)
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(self, url: str = "sqlite://", key: str | bytes | None = None) -> None:
+        self.engine = _engine(url)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._cipher = fernet(key or run_key())
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        # The cipher is current until the commit that leaves `begin()` has flushed.
+        token = _CIPHER.set(self._cipher)
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        finally:
+            _CIPHER.reset(token)
+
+    def reset(self) -> None:
+        Base.metadata.drop_all(self.engine)
+        Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- account -------------------------------------------------------------------------------
+    def account(self, session: Session) -> AccountRow | None:
+        return session.get(AccountRow, 1)
+
+    def role_of(self, session: Session, email: str) -> str | None:
+        member = session.get(MemberRow, email.lower())
+        return member.role if member else None
+
+    def audit_setting(self, session: Session, actor: str, key: str, old: Any, new: Any, *,
+                      level: str = "account", target: str | None = None,
+                      kind: str = "value") -> None:
+        session.add(SettingsAuditRow(at=datetime.now(UTC), actor=actor.lower(), key=key,
+                                     old=json.dumps(old), new=json.dumps(new), level=level,
+                                     target=target, kind=kind))
+
+    def settings_audit(self, session: Session) -> list[SettingsAuditRow]:
+        return list(session.scalars(select(SettingsAuditRow).order_by(SettingsAuditRow.id)))
+
+    def members(self, session: Session) -> list[MemberRow]:
+        return list(session.scalars(select(MemberRow).order_by(MemberRow.email)))
+
+    def groups(self, session: Session) -> list[GroupRow]:
+        return list(session.scalars(select(GroupRow).order_by(GroupRow.name)))
+
+    # -- sign-ins, contact requests, scheduling privileges ------------------------------------
+    def sign_in_count(self, session: Session, user: str) -> int:
+        rows = session.scalars(select(SignInRow.id).where(SignInRow.user == user.lower()))
+        return len(list(rows))
+
+    def contact_requests(self, session: Session, user: str) -> list[ContactRequestRow]:
+        who = user.lower()
+        stmt = (select(ContactRequestRow)
+                .where((ContactRequestRow.sender == who) | (ContactRequestRow.recipient == who))
+                .order_by(ContactRequestRow.created_at, ContactRequestRow.id))
+        return list(session.scalars(stmt))
+
+    def scheduling_grants(self, session: Session, user: str) -> list[SchedulingGrantRow]:
+        who = user.lower()
+        stmt = (select(SchedulingGrantRow)
+                .where((SchedulingGrantRow.owner == who) | (SchedulingGrantRow.assignee == who))
+                .order_by(SchedulingGrantRow.owner, SchedulingGrantRow.assignee))
+        return list(session.scalars(stmt))
+
+    # -- integrations --------------------------------------------------------------------------
+    def integration(self, session: Session, user: str) -> IntegrationRow | None:
+        return session.get(IntegrationRow, user.lower())
+
+    def meetings(self, session: Session, user: str, start: datetime,
+                 end: datetime) -> list[MeetingRow]:
+        stmt = (select(MeetingRow)
+                .where(MeetingRow.user == user.lower(), MeetingRow.start < end,
+                       MeetingRow.end > start)
+                .order_by(MeetingRow.start, MeetingRow.provider_id))
+        return list(session.scalars(stmt))
+
+    def delete_meetings(self, session: Session, user: str, provider_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(provider_ids))
+        for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            session.execute(delete(MeetingRow).where(
+                MeetingRow.user == user.lower(), MeetingRow.provider_id.in_(ids[i:i + 500])))
+
+    def insert_meetings(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            session.execute(insert(MeetingRow.__table__), rows)  # executemany, ~11 us a row
+
+    def clear_meetings(self, session: Session, user: str) -> None:
+        session.execute(delete(MeetingRow).where(MeetingRow.user == user.lower()))
