@@ -1,4 +1,4 @@
-@sync
+@sync @needs:bidirectional-sync
 Feature: Bi-directional calendar sync (the Web Calendaring Service)
   Bi-directional calendar sync is optional and off by default; when it is on, meetings scheduled
   or updated in the platform are created or updated on the user's calendar through the calendar

@@ -114,6 +114,11 @@ class ActorBody(_Body):
     actor: Email
 
 
+class ClockBody(_Body):
+    # At most a year at a time: the mocks' clock bounds its own moves the same way.
+    seconds: float = Field(gt=0, le=366 * 86400, allow_inf_nan=False)
+
+
 EXAMPLE_ADMIN = "admin@example.com"  # stands for the account's owner in the examples
 
 

@@ -20,6 +20,7 @@ from harness.api.conformance import (
     AdminConsentCallbackBody,
     CallbackBody,
     ClientBody,
+    ClockBody,
     GrantBody,
     GroupCreateBody,
     InviteBody,
@@ -50,6 +51,9 @@ from harness.api.models import (
     SettingAuditEntry,
     SettingsChangeResult,
     SignInResult,
+    StoredDataHit,
+    StoredSyncRecord,
+    SyncRunResult,
 )
 from harness.conformance.errors import ERROR_RESPONSES
 from harness.conformance.host import DriverHost
@@ -301,3 +305,42 @@ def calendar_of(h: Host, user: User,
     them: a private event is a time slot only unless the owner trusts them with it."""
     with h.driver() as d:
         return d.calendar_of(viewer, user, start, end)
+
+
+# -- the Web Calendaring Service (bi-directional sync), stored data, the clock ---------------------
+@router.post("/users/{user}/sync-service", tags=["sync"], operation_id="run_sync_service")
+def run_sync_service(h: Host, user: User) -> SyncRunResult:
+    """Run the bi-directional sync service for the user now (one round)."""
+    with h.driver() as d:
+        return d.run_sync_service(user)
+
+
+@router.get("/users/{user}/platform-meetings", tags=["sync"], operation_id="platform_meetings")
+def platform_meetings(h: Host, user: User) -> list[Meeting]:
+    """The meetings the platform holds for the user (bi-directional sync on)."""
+    with h.driver() as d:
+        return d.platform_meetings(user)
+
+
+@router.get("/users/{user}/sync-records", tags=["stored data"], operation_id="sync_records")
+def sync_records(h: Host, user: User) -> list[StoredSyncRecord]:
+    """Stored-data inspection: the user's sync records exactly as the store holds them."""
+    with h.driver() as d:
+        return d.sync_records(user)
+
+
+@router.get("/stored-data", tags=["stored data"], operation_id="search_stored_data")
+def search_stored_data(h: Host,
+                       text: Annotated[str, Query(min_length=1, max_length=500)]
+                       ) -> list[StoredDataHit]:
+    """Stored-data inspection: every table and column of the store holding `text`."""
+    with h.driver() as d:
+        return d.search_stored_data(text)
+
+
+@router.post("/clock/advance", tags=["clock"], operation_id="advance_clock")
+def advance_clock(h: Host, body: ClockBody) -> datetime:
+    """Move the implementation's clock forward; scenarios move the mocks' clock alongside."""
+    with h.driver() as d:
+        return d.advance_clock(body.seconds)
+

@@ -45,6 +45,9 @@ from harness.api.models import (
     SettingsChangeResult,
     SignInMethod,
     SignInResult,
+    StoredDataHit,
+    StoredSyncRecord,
+    SyncRunResult,
 )
 from harness.driver.base import IntegrationDriver
 
@@ -290,6 +293,23 @@ class HttpDriver(IntegrationDriver):
                     end: datetime) -> list[Meeting]:
         return self._call("GET", f"/users/{self._user(owner)}/calendar", list[Meeting],
                           params={"viewer": viewer, **self._window(start, end)})
+
+    # -- the Web Calendaring Service, stored data, the clock ------------------------------------
+    def run_sync_service(self, user: str) -> SyncRunResult:
+        return self._call("POST", f"/users/{self._user(user)}/sync-service", SyncRunResult)
+
+    def platform_meetings(self, user: str) -> list[Meeting]:
+        return self._call("GET", f"/users/{self._user(user)}/platform-meetings", list[Meeting])
+
+    def sync_records(self, user: str) -> list[StoredSyncRecord]:
+        return self._call("GET", f"/users/{self._user(user)}/sync-records",
+                          list[StoredSyncRecord])
+
+    def search_stored_data(self, text: str) -> list[StoredDataHit]:
+        return self._call("GET", "/stored-data", list[StoredDataHit], params={"text": text})
+
+    def advance_clock(self, seconds: float) -> datetime:
+        return self._call("POST", "/clock/advance", datetime, body={"seconds": seconds})
 
 
 @functools.cache

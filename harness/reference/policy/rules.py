@@ -121,9 +121,11 @@ PERMISSION_SETTINGS = ("calendar_permission", "contacts_permission")
 def ews_permission_refusal(before: Mapping[str, Any], after: Mapping[str, Any]
                            ) -> Refusal | None:
     """Office 365 permissions cannot be changed while Authorize with EWS URL is selected: they
-    become editable once it is unselected (a change that unselects it may set them too)."""
+    become editable once it is unselected (a change that unselects it may set them too). The
+    change that selects it may still carry them: EWS grants full mailbox access whatever they
+    say, so only a later change of permissions under a selected EWS URL is refused."""
     if after.get("default_calendar_service") != "office365" or \
-            after.get("authorize_with") != "ews":
+            after.get("authorize_with") != "ews" or before.get("authorize_with") != "ews":
         return None
     changed = [n for n in PERMISSION_SETTINGS if before.get(n) != after.get(n)]
     if not changed:
