@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from mock_providers.microsoft.ews.auth import Principal
+from mock_providers.microsoft.ews.recurrence import ItemError as ItemError  # re-exported
 from mock_providers.microsoft.ews.render import DecodedId, ServerVersion, Shape
 from mock_providers.microsoft.ews.xml import schema_error, t, text
 from mock_providers.world import MsUser
@@ -22,14 +23,6 @@ if TYPE_CHECKING:
 
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 MALFORMED = "Id is malformed."
-
-
-class ItemError(Exception):
-    """A per-folder/per-item error, rendered as a ResponseMessage with ResponseClass Error."""
-
-    def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code, self.text = code, text
 
 
 @dataclass

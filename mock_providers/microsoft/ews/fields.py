@@ -15,6 +15,7 @@ from typing import Any, Literal
 from lxml import etree
 
 from mock_providers.microsoft.ews.context import read_bool, read_datetime
+from mock_providers.microsoft.ews.recurrence import build, read_recurrence
 from mock_providers.microsoft.ews.render import (
     BUSINESS_PHONE_KEYS,
     EMAIL_KEYS,
@@ -91,6 +92,8 @@ def read_event_fields(elem: etree._Element) -> Patch:
             patch["ical_uid"] = (value or "").strip()
         elif name == "StartTimeZone":
             patch["time_zone"] = child.get("Id") or "UTC"
+        elif name == "Recurrence":
+            patch["recurrence"] = read_recurrence(child)
         elif name in _ATTENDEE_KINDS:
             kind = _ATTENDEE_KINDS[name]
             patch[("attendees", kind)] = _attendees(child, kind)
@@ -124,8 +127,11 @@ def apply_event(event: Event, patch: Patch) -> None:
     for key, value in patch.items():
         if isinstance(key, tuple):
             event.attendees = [a for a in event.attendees if a.type != key[1]] + value
-        else:
+        elif key != "recurrence":
             setattr(event, key, value)
+    if "recurrence" in patch:  # after the start and its time zone: the series lives in them
+        spec = patch["recurrence"]
+        event.recurrence = None if spec is None else build(spec, event.time_zone)
 
 
 def apply_contact(contact: Contact, patch: Patch) -> None:
@@ -155,6 +161,7 @@ def delete_patch(uri_elem: etree._Element, is_event: bool) -> Patch:
             "calendar:RequiredAttendees": (("attendees", "required"), []),
             "calendar:OptionalAttendees": (("attendees", "optional"), []),
             "calendar:Resources": (("attendees", "resource"), []),
+            "calendar:Recurrence": ("recurrence", None),
         }
     else:
         table = {"contacts:GivenName": ("given_name", ""), "contacts:Surname": ("surname", ""),

@@ -10,7 +10,7 @@ rendering an item, and the GetItem, CreateItem, UpdateItem and DeleteItem operat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -34,17 +34,21 @@ from mock_providers.microsoft.ews.fields import (
 )
 from mock_providers.microsoft.ews.folders import FolderRef, folder_rights, resolve_folder
 from mock_providers.microsoft.ews.render import (
+    DecodedId,
     Rights,
     Shape,
     calendar_item,
     contact_item,
     decode_id,
     error,
+    split_occurrence_key,
     success,
 )
 from mock_providers.microsoft.ews.xml import local, m, schema_error, t
 from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser
+from mock_providers.world.recurrence import Instance, find_instance, instance_at_index
 from mock_providers.world.seed import change_key
+from mock_providers.world.series import cancel_occurrence, modify_occurrence
 
 if TYPE_CHECKING:
     from mock_providers.world import World
@@ -55,8 +59,9 @@ _NOT_FOUND = "The specified object was not found in the store."
 @dataclass(frozen=True, slots=True)
 class EventRef:
     owner: MsUser
-    event: Event
+    event: Event  # the series master when `instance` is set
     calendar: Calendar
+    instance: Instance | None = None  # one occurrence of the series `event` is the master of
 
     @property
     def folder(self) -> FolderRef:
@@ -77,12 +82,47 @@ class ContactRef:
 ItemRef = EventRef | ContactRef
 
 
+_DELETED_OCCURRENCE = "Occurrence with this index was previously deleted from the recurrence."
+_OUT_OF_RANGE = "Occurrence index is out of recurrence range."
+
+
 def resolve_item(ctx: OpContext, elem: etree._Element) -> ItemRef:
-    if local(elem) != "ItemId":
+    """t:ItemId (an item, or an occurrence id this mock issued), t:OccurrenceItemId
+    (RecurringMasterId + InstanceIndex) or t:RecurringMasterItemId (an occurrence's master)."""
+    kind = local(elem)
+    if kind == "OccurrenceItemId":
+        master = _master(ctx, elem.get("RecurringMasterId") or "")
+        index = (elem.get("InstanceIndex") or "").strip()
+        if not index.isascii() or not index.isdigit() or len(index) > 6:
+            raise schema_error(f"The 'InstanceIndex' attribute is invalid - The value "
+                               f"'{index[:20]}' is invalid according to its datatype 'xs:int'.")
+        rec = master.event.recurrence
+        assert rec is not None
+        original = instance_at_index(rec, master.event.start, int(index))
+        if original is None:
+            raise ItemError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", _OUT_OF_RANGE)
+        return _occurrence(master, original)
+    if kind == "RecurringMasterItemId":
+        decoded = decode_id(elem.get("OccurrenceId") or "")
+        if decoded is None or decoded.kind != "occurrence":
+            raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
+        split = split_occurrence_key(decoded.key)
+        if split is None:
+            raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
+        return _event_ref(ctx, decoded, split[0])
+    if kind != "ItemId":
         raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
     decoded = decode_id(elem.get("Id") or "")
     if decoded is None or decoded.kind == "folder":
         raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
+    if decoded.kind == "occurrence":
+        split = split_occurrence_key(decoded.key)
+        if split is None:
+            raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
+        master = _event_ref(ctx, decoded, split[0])
+        if master.event.recurrence is None:
+            raise ItemError("ErrorItemNotFound", _NOT_FOUND)
+        return _occurrence(master, split[1])
     owner = owner_of(ctx, decoded)
     if owner is not None:
         box = owner.mailbox
@@ -99,13 +139,45 @@ def resolve_item(ctx: OpContext, elem: etree._Element) -> ItemRef:
     raise ItemError("ErrorItemNotFound", _NOT_FOUND)
 
 
+def _event_ref(ctx: OpContext, decoded: DecodedId, event_id: str) -> EventRef:
+    owner = owner_of(ctx, decoded)
+    if owner is not None:
+        for calendar in owner.mailbox.calendars.values():
+            event = calendar.events.get(event_id)
+            if event is not None:
+                return EventRef(owner, event, calendar)
+    raise ItemError("ErrorItemNotFound", _NOT_FOUND)
+
+
+def _master(ctx: OpContext, value: str) -> EventRef:
+    decoded = decode_id(value)
+    if decoded is None or decoded.kind != "event":
+        raise ItemError("ErrorInvalidIdMalformed", MALFORMED)
+    ref = _event_ref(ctx, decoded, decoded.key)
+    if ref.event.recurrence is None:
+        raise ItemError("ErrorCalendarCannotUseIdForRecurringMasterId",
+                        "The Id is not the Id of a recurring master.")
+    return ref
+
+
+def _occurrence(master: EventRef, original: datetime) -> EventRef:
+    event = master.event
+    assert event.recurrence is not None
+    if original in event.exceptions.cancelled:
+        raise ItemError("ErrorCalendarOccurrenceIsDeletedFromRecurrence", _DELETED_OCCURRENCE)
+    found = find_instance(event.recurrence, event.start, event.end, event.exceptions, original)
+    if found is None:
+        raise ItemError("ErrorItemNotFound", _NOT_FOUND)
+    return EventRef(master.owner, event, master.calendar, found)
+
+
 def world_id(ref: ItemRef) -> str:
     return ref.event.id if isinstance(ref, EventRef) else ref.contact.id
 
 
 def render_item(parent: etree._Element, ref: ItemRef, shape: Shape, rights: Rights) -> None:
     if isinstance(ref, EventRef):
-        calendar_item(parent, ref.event, ref.owner, ref.calendar, shape, rights)
+        calendar_item(parent, ref.event, ref.owner, ref.calendar, shape, rights, ref.instance)
     else:
         contact_item(parent, ref.contact, ref.owner, ref.contacts, shape, rights)
 
@@ -286,7 +358,9 @@ def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree.
             raise ItemError("ErrorInvalidPropertySet",
                             f"t:{local(update)} must name a field and carry the item.")
     world = ctx.world
-    if isinstance(ref, EventRef):
+    if isinstance(ref, EventRef) and ref.instance is not None:
+        ref = _update_occurrence(ctx, ref, patch)
+    elif isinstance(ref, EventRef):
         event = ref.event
         _apply_event_update(event, patch)
         event.last_modified = world.now()
@@ -306,6 +380,27 @@ def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree.
     conflicts = etree.SubElement(message, m("ConflictResults"))
     etree.SubElement(conflicts, t("Count")).text = "0"
     return message
+
+
+_OCCURRENCE_FIELDS = {"subject", "body", "location", "sensitivity", "show_as", "start", "end"}
+
+
+def _update_occurrence(ctx: OpContext, ref: EventRef, patch: Patch) -> EventRef:
+    """An UpdateItem on one occurrence: the series gets (or changes) an exception, kept in the
+    world's SeriesExceptions under the occurrence's original start."""
+    assert ref.instance is not None
+    if "recurrence" in patch:
+        raise ItemError("ErrorInvalidPropertySet",
+                        "An occurrence's recurrence cannot be set; change the master.")
+    instance = ref.instance
+    start, end = patch.get("start", instance.start), patch.get("end", instance.end)
+    if end < start:
+        raise ItemError("ErrorCalendarEndDateIsEarlierThanStartDate",
+                        "EndDate is earlier than StartDate.")
+    changes = {k: v for k, v in patch.items() if isinstance(k, str) and k in _OCCURRENCE_FIELDS}
+    updated = modify_occurrence(ctx.world, ref.calendar, ref.event, instance.original_start,
+                                **changes)
+    return EventRef(ref.owner, ref.event, ref.calendar, updated)
 
 
 def _apply_event_update(event: Event, patch: Patch) -> None:
@@ -339,7 +434,11 @@ def delete_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                     raise ItemError("ErrorSendMeetingCancellationsRequired",
                                     "SendMeetingCancellations attribute is required for Calendar "
                                     "items.")
-                ref.calendar.events.delete(ref.event.id, ctx.world.next_seq())
+                if ref.instance is not None:
+                    cancel_occurrence(ctx.world, ref.calendar, ref.event,
+                                      ref.instance.original_start)
+                else:
+                    ref.calendar.events.delete(ref.event.id, ctx.world.next_seq())
             else:
                 ref.contacts.contacts.delete(ref.contact.id, ctx.world.next_seq())
         except ItemError as err:

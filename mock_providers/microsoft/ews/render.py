@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from lxml import etree
 
+from mock_providers.microsoft.ews.recurrence import render_recurrence, windows_zone
 from mock_providers.microsoft.ews.xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
 from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsTenant, MsUser
 from mock_providers.world.model import parse_build
+from mock_providers.world.recurrence import Instance, find_instance, series_starts
 
 NSMAP = {"s": SOAP_NS, "m": M_NS, "t": T_NS}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -80,8 +83,8 @@ def server_version(tenant: MsTenant) -> ServerVersion:
 
 
 # -- opaque ids -------------------------------------------------------------------------------
-IdKind = Literal["event", "contact", "folder"]
-_KIND_TAGS: dict[IdKind, str] = {"event": "E", "contact": "C", "folder": "F"}
+IdKind = Literal["event", "contact", "folder", "occurrence"]
+_KIND_TAGS: dict[IdKind, str] = {"event": "E", "contact": "C", "folder": "F", "occurrence": "O"}
 _TAG_KINDS = {v: k for k, v in _KIND_TAGS.items()}
 # Real EWS ids are base64 of a binary structure that starts with these bytes (AAMk…, AQMk…).
 _ID_PREFIX = b"\x00\x03\x24calharness\x00"
@@ -91,7 +94,8 @@ _ID_PREFIX = b"\x00\x03\x24calharness\x00"
 class DecodedId:
     kind: IdKind
     owner_id: str  # the mailbox owner's object id
-    key: str  # world event/contact id, or the folder key ("root", "calendar:<id>", …)
+    key: str  # world event/contact id, the folder key ("root", "calendar:<id>", …), or
+    # "<master id>|<original start, UTC>" for an occurrence of a series
 
 
 def encode_id(kind: IdKind, owner: MsUser, key: str) -> str:
@@ -117,6 +121,18 @@ def decode_id(value: str) -> DecodedId | None:
     if kind is None or not owner_id or not key:
         return None
     return DecodedId(kind, owner_id, key)
+
+
+def occurrence_key(event_id: str, original_start: datetime) -> str:
+    return f"{event_id}|{original_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def split_occurrence_key(key: str) -> tuple[str, datetime] | None:
+    event_id, _, when = key.rpartition("|")
+    try:
+        return event_id, datetime.strptime(when, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def folder_key_for(kind: Literal["calendar", "contacts"], folder_id: str) -> str:
@@ -274,13 +290,40 @@ def _body_with_join_link(event: Event) -> tuple[str, str]:
     return body, kind
 
 
+def occurrence_view(event: Event, instance: Instance) -> Event:
+    """A shallow copy of the master as this occurrence shows it (times, the exception's
+    values); recurrence and exceptions are left on the master."""
+    view = copy.copy(event)
+    view.start, view.end = instance.start, instance.end
+    change = instance.change
+    if change is not None:
+        for name in ("subject", "body", "location", "sensitivity", "show_as"):
+            value = getattr(change, name)
+            if value is not None:
+                setattr(view, name, value)
+        view.last_modified = change.last_modified or event.last_modified
+        view.change_key = change.change_key or event.change_key
+    return view
+
+
+def occurrence_id(owner: MsUser, event: Event, original_start: datetime) -> str:
+    return encode_id("occurrence", owner, occurrence_key(event.id, original_start))
+
+
 def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar: Calendar,
-                  shape: Shape, rights: Rights) -> etree._Element:
+                  shape: Shape, rights: Rights, instance: Instance | None = None
+                  ) -> etree._Element:
     """`t:CalendarItem` in schema order with the fields `shape` asks for. Private events seen by
-    a delegate without private access are redacted like the Graph mock does (see graph/auth.py)."""
+    a delegate without private access are redacted like the Graph mock does (see graph/auth.py).
+    With `instance`, the item is that occurrence of the series `event` is the master of."""
+    master = event
+    if instance is not None:
+        event = occurrence_view(master, instance)
     private = rights.redact_private and event.sensitivity == "private"
     item = _sub(parent, "CalendarItem")
-    _sub(item, "ItemId", Id=encode_id("event", owner, event.id), ChangeKey=event.change_key)
+    item_id = occurrence_id(owner, master, instance.original_start) if instance is not None \
+        else encode_id("event", owner, event.id)
+    _sub(item, "ItemId", Id=item_id, ChangeKey=event.change_key)
     w = shape.wants
     if w("item:ParentFolderId"):
         _sub(item, "ParentFolderId", Id=encode_id("folder", owner, folder_key_for(
@@ -347,6 +390,8 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
         _sub(item, "Start", ews_datetime(event.start))
     if w("calendar:End"):
         _sub(item, "End", ews_datetime(event.end))
+    if w("calendar:OriginalStart") and instance is not None:
+        _sub(item, "OriginalStart", ews_datetime(instance.original_start))
     if w("calendar:IsAllDayEvent"):
         _sub(item, "IsAllDayEvent", ews_bool(event.is_all_day))
     if w("calendar:LegacyFreeBusyStatus"):
@@ -358,13 +403,13 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
     if w("calendar:IsCancelled"):
         _sub(item, "IsCancelled", ews_bool(bool(event.extra.get("graph", {}).get("isCancelled"))))
     if w("calendar:IsRecurring"):
-        _sub(item, "IsRecurring", ews_bool(event.recurrence is not None))
+        _sub(item, "IsRecurring", ews_bool(master.recurrence is not None))
     if w("calendar:MeetingRequestWasSent"):
         _sub(item, "MeetingRequestWasSent", ews_bool(bool(event.attendees)))
     if w("calendar:IsResponseRequested"):
         _sub(item, "IsResponseRequested", "true")
     if w("calendar:CalendarItemType"):
-        _sub(item, "CalendarItemType", "RecurringMaster" if event.recurrence else "Single")
+        _sub(item, "CalendarItemType", item_type(master, instance))
     if w("calendar:MyResponseType"):
         _sub(item, "MyResponseType", _my_response(event, owner))
     if w("calendar:Organizer") and event.organizer_email:
@@ -379,13 +424,83 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
         _sub(item, "AppointmentSequenceNumber", str(event.sequence))
     if w("calendar:AppointmentState"):
         _sub(item, "AppointmentState", "1" if event.attendees else "0")
+    if instance is None and master.recurrence is not None:
+        _series(item, master, owner, w)
     if w("calendar:StartTimeZone"):
-        _sub(item, "StartTimeZone", Id=event.time_zone or "UTC")
+        _sub(item, "StartTimeZone", Id=windows_zone(event.time_zone))
     if w("calendar:EndTimeZone"):
-        _sub(item, "EndTimeZone", Id=event.time_zone or "UTC")
+        _sub(item, "EndTimeZone", Id=windows_zone(event.time_zone))
     if w("calendar:IsOnlineMeeting"):
         _sub(item, "IsOnlineMeeting", ews_bool(event.is_online_meeting and not private))
     return item
+
+
+def item_type(master: Event, instance: Instance | None) -> str:
+    if instance is not None:
+        return "Exception" if instance.is_exception else "Occurrence"
+    return "RecurringMaster" if master.recurrence is not None else "Single"
+
+
+def _occurrence_info(parent: etree._Element, tag: str, owner: MsUser, master: Event,
+                     instance: Instance) -> None:
+    info = _sub(parent, tag)
+    _sub(info, "ItemId", Id=occurrence_id(owner, master, instance.original_start),
+         ChangeKey=(instance.change.change_key if instance.change and instance.change.change_key
+                    else master.change_key))
+    _sub(info, "Start", ews_datetime(instance.start))
+    _sub(info, "End", ews_datetime(instance.end))
+    _sub(info, "OriginalStart", ews_datetime(instance.original_start))
+
+
+def _series(item: etree._Element, master: Event, owner: MsUser, w: Callable[[str], bool]
+            ) -> None:
+    """A master's t:Recurrence, First/LastOccurrence, Modified/DeletedOccurrences."""
+    rec = master.recurrence
+    assert rec is not None
+    if w("calendar:Recurrence"):
+        render_recurrence(item, rec)
+    wants_first, wants_last = w("calendar:FirstOccurrence"), w("calendar:LastOccurrence")
+    if wants_first or wants_last:
+        first = next(iter(expand_first(master)), None)
+        if first is not None and wants_first:
+            _occurrence_info(item, "FirstOccurrence", owner, master, first)
+        last = last_instance(master) if wants_last else None
+        if last is not None:
+            _occurrence_info(item, "LastOccurrence", owner, master, last)
+    if w("calendar:ModifiedOccurrences") and master.exceptions.modified:
+        box = _sub(item, "ModifiedOccurrences")
+        for original in sorted(master.exceptions.modified):
+            found = find_instance(rec, master.start, master.end, master.exceptions, original)
+            if found is not None:
+                _occurrence_info(box, "Occurrence", owner, master, found)
+    if w("calendar:DeletedOccurrences") and master.exceptions.cancelled:
+        box = _sub(item, "DeletedOccurrences")
+        for original in sorted(master.exceptions.cancelled):
+            _sub(_sub(box, "DeletedOccurrence"), "Start", ews_datetime(original))
+
+
+def expand_first(master: Event) -> list[Instance]:
+    """The series' first occurrence that is not cancelled (empty when none is left)."""
+    assert master.recurrence is not None
+    for index, original in enumerate(series_starts(master.recurrence, master.start), start=1):
+        if original in master.exceptions.cancelled:
+            continue
+        found = find_instance(master.recurrence, master.start, master.end, master.exceptions,
+                              original)
+        return [found] if found is not None else [Instance(original, original, original + (
+            master.end - master.start), index, None)]
+    return []
+
+
+def last_instance(master: Event) -> Instance | None:
+    """The last occurrence that is not cancelled of a series with an end, else None."""
+    rec = master.recurrence
+    if rec is None or rec.range.type == "noEnd":
+        return None
+    starts = [s for s in series_starts(rec, master.start) if s not in master.exceptions.cancelled]
+    if not starts:
+        return None
+    return find_instance(rec, master.start, master.end, master.exceptions, starts[-1])
 
 
 def _attendees(item: etree._Element, tag: str, attendees: list[Attendee]) -> None:
