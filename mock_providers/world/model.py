@@ -55,6 +55,7 @@ class Event:
     join_url: str | None = None
     recurrence: Recurrence | None = None  # set on a series master only
     exceptions: SeriesExceptions = field(default_factory=SeriesExceptions)  # of a series master
+    is_cancelled: bool = False  # an attendee's copy of a meeting its organizer cancelled
     transaction_id: str | None = None
     categories: list[str] = field(default_factory=list)
     sequence: int = 0  # Google's sequence / iCalendar SEQUENCE

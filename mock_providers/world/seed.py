@@ -30,6 +30,13 @@ from mock_providers.world.model import (
     MsTenant,
     MsUser,
 )
+from mock_providers.world.recurrence import (
+    OccurrenceChange,
+    Pattern,
+    Range,
+    Recurrence,
+    instance_at_index,
+)
 from mock_providers.world.world import World
 
 # The integration under test redirects here; `.invalid` never resolves, so nothing can leave the
@@ -223,4 +230,59 @@ def build_world(seed: int, profile: WorldProfile | None = None,
                           client_secret=f"GOCSPX-{ids.token(28)}",
                           redirect_uris=[GOOGLE_REDIRECT_URI])
     world.google_clients[client.client_id] = client
+    _recurring(world, fake, ids, now)
     return world
+
+
+def _recurring(world: World, fake: Faker, ids: _Ids, now: datetime) -> None:
+    """Two recurring meetings in the calendar of contoso's last user by UPN, drawn last so no
+    other seeded value moves: a weekly one (Europe/Berlin, 10:00 local, 12 occurrences from three
+    weeks ago) whose 4th occurrence is moved a day later with a new subject and whose 5th is
+    cancelled, and an open-ended monthly one."""
+    tenant = next((t for t in world.ms_tenants.values() if t.key == "contoso"), None)
+    if tenant is None or not tenant.users:
+        return
+    owner = max(tenant.users.values(), key=lambda u: u.upn)
+    colleagues = sorted(u.upn for u in tenant.users.values() if u is not owner)
+    calendar = owner.mailbox.default_calendar
+    day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    weekly_day = (day0 - timedelta(days=21)).date()
+    monthly_day = (day0 - timedelta(days=45)).date()
+    specs = (
+        ("Europe/Berlin", 10, 45,
+         Recurrence(Pattern("weekly", 1, (_WEEKDAYS[weekly_day.weekday()],)),
+                    Range("numbered", weekly_day, number_of_occurrences=12,
+                          time_zone="Europe/Berlin"))),
+        ("UTC", 15, 60,
+         Recurrence(Pattern("absoluteMonthly", 1, day_of_month=min(monthly_day.day, 28)),
+                    Range("noEnd", monthly_day.replace(day=min(monthly_day.day, 28)),
+                          time_zone="UTC"))),
+    )
+    for n, (zone_name, hour, minutes, rec) in enumerate(specs):
+        zone = rec.zone
+        local = datetime(rec.range.start_date.year, rec.range.start_date.month,
+                         rec.range.start_date.day, hour, tzinfo=zone)
+        start = local.astimezone(UTC)
+        event_id = ids.uuid()
+        event = Event(
+            id=event_id, subject=fake.catch_phrase(), start=start,
+            end=start + timedelta(minutes=minutes), created=now - timedelta(days=30),
+            last_modified=now - timedelta(days=1), ical_uid=f"{event_id}@calharness",
+            change_key=change_key(event_id, 0), time_zone=zone_name,
+            body=fake.paragraph(nb_sentences=2), location=fake.city(),
+            attendees=[Attendee(email=a, name=a.split("@")[0].title()) for a in colleagues[:2]],
+            organizer_email=owner.upn, organizer_name=owner.display_name, recurrence=rec)
+        if n == 0:
+            moved = instance_at_index(rec, start, 4)
+            cancelled = instance_at_index(rec, start, 5)
+            assert moved is not None and cancelled is not None
+            new_start = moved + timedelta(days=1, hours=4)
+            event.exceptions.modified[moved] = OccurrenceChange(
+                start=new_start, end=new_start + timedelta(minutes=minutes),
+                subject=f"{event.subject} (moved)", last_modified=now - timedelta(days=1),
+                change_key=change_key(event_id, moved.isoformat(), 0))
+            event.exceptions.cancelled.add(cancelled)
+        calendar.events.put(event.id, event, world.next_seq())
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
