@@ -30,7 +30,7 @@ from mock_providers.microsoft.ews.folders import (
 )
 from mock_providers.microsoft.ews.items import EventRef, ItemRef, item_ref, render_item
 from mock_providers.microsoft.ews.render import Shape, error, success
-from mock_providers.microsoft.ews.restrictions import compile_restriction, sort_items
+from mock_providers.microsoft.ews.restrictions import ItemKind, compile_restriction, sort_items
 from mock_providers.microsoft.ews.xml import m, schema_error, t
 from mock_providers.world import Event
 from mock_providers.world.recurrence import expand
@@ -55,6 +55,7 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
     ref = resolve_folder(ctx, elem)
     rights = folder_rights(ctx, ref)
     is_event = ref.calendar is not None
+    kind: ItemKind = "event" if is_event else "message" if ref.mail is not None else "contact"
     items: list[Any]
     if traversal in ("SoftDeleted", "Associated"):
         items = []
@@ -62,6 +63,8 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
         items = sorted(ref.calendar.events, key=lambda e: (e.start, e.id))
     elif ref.contacts is not None:
         items = sorted(ref.contacts.contacts, key=lambda c: (c.display_name.casefold(), c.id))
+    elif ref.mail is not None:  # newest first, as Outlook lists mail
+        items = sorted(ref.mail.messages, key=lambda msg: (msg.created, msg.id), reverse=True)
     else:
         items = []
     for unsupported in ("QueryString", "FractionalPageItemView", "GroupBy",
@@ -73,7 +76,7 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
     if restriction is not None:
         kids = [c for c in restriction if isinstance(c.tag, str)]
         if kids:
-            predicate = compile_restriction(kids[0], is_event)
+            predicate = compile_restriction(kids[0], kind)
             items = [i for i in items if predicate(i)]
     calendar_view = op.find(m("CalendarView"))
     if calendar_view is not None and not is_event:
@@ -84,7 +87,7 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
     if calendar_view is not None:
         refs, attrs = _calendar_view(ref, items, calendar_view)
     else:
-        items = sort_items(items, op.find(m("SortOrder")), is_event)
+        items = sort_items(items, op.find(m("SortOrder")), kind)
         page, attrs = _indexed_view(items, op.find(m("IndexedPageItemView")))
         refs = [item_ref(ref, item) for item in page]
     root = etree.SubElement(message, m("RootFolder"), attrs)

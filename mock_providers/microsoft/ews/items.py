@@ -41,11 +41,14 @@ from mock_providers.microsoft.ews.render import (
     contact_item,
     decode_id,
     error,
+    message_item,
     split_occurrence_key,
     success,
 )
-from mock_providers.microsoft.ews.xml import local, m, schema_error, t
-from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser
+from mock_providers.microsoft.ews.xml import local, m, schema_error, t, text
+from mock_providers.world import Calendar, Contact, ContactFolder, Event, MsUser, meetings
+from mock_providers.world.folders import MailFolder, MailMessage, mail_folders
+from mock_providers.world.meetings import Response
 from mock_providers.world.recurrence import Instance, find_instance, instance_at_index
 from mock_providers.world.seed import change_key
 from mock_providers.world.series import cancel_occurrence, modify_occurrence
@@ -79,7 +82,18 @@ class ContactRef:
         return FolderRef("contacts", self.owner, contacts=self.contacts)
 
 
-ItemRef = EventRef | ContactRef
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    owner: MsUser
+    message: MailMessage
+    mail: MailFolder
+
+    @property
+    def folder(self) -> FolderRef:
+        return FolderRef("mail", self.owner, mail=self.mail)
+
+
+ItemRef = EventRef | ContactRef | MessageRef
 
 
 _DELETED_OCCURRENCE = "Occurrence with this index was previously deleted from the recurrence."
@@ -124,7 +138,13 @@ def resolve_item(ctx: OpContext, elem: etree._Element) -> ItemRef:
             raise ItemError("ErrorItemNotFound", _NOT_FOUND)
         return _occurrence(master, split[1])
     owner = owner_of(ctx, decoded)
-    if owner is not None:
+    if owner is not None and decoded.kind == "message":
+        well_known, _, message_id = decoded.key.partition("|")
+        mail = mail_folders(ctx.world, owner).get(well_known)
+        message = mail.messages.get(message_id) if mail is not None else None
+        if mail is not None and message is not None:
+            return MessageRef(owner, message, mail)
+    elif owner is not None:
         box = owner.mailbox
         if decoded.kind == "event":
             for calendar in box.calendars.values():
@@ -172,12 +192,16 @@ def _occurrence(master: EventRef, original: datetime) -> EventRef:
 
 
 def world_id(ref: ItemRef) -> str:
+    if isinstance(ref, MessageRef):
+        return ref.message.id
     return ref.event.id if isinstance(ref, EventRef) else ref.contact.id
 
 
 def render_item(parent: etree._Element, ref: ItemRef, shape: Shape, rights: Rights) -> None:
     if isinstance(ref, EventRef):
         calendar_item(parent, ref.event, ref.owner, ref.calendar, shape, rights, ref.instance)
+    elif isinstance(ref, MessageRef):
+        message_item(parent, ref.message, ref.owner, ref.mail, shape, rights)
     else:
         contact_item(parent, ref.contact, ref.owner, ref.contacts, shape, rights)
 
@@ -187,6 +211,8 @@ def item_ref(ref: FolderRef, item: Event | Contact) -> ItemRef:
         return EventRef(ref.owner, item, ref.calendar)
     if isinstance(item, Contact) and ref.contacts is not None:
         return ContactRef(ref.owner, item, ref.contacts)
+    if isinstance(item, MailMessage) and ref.mail is not None:
+        return MessageRef(ref.owner, item, ref.mail)
     raise ValueError("the item does not belong to this folder")
 
 
@@ -236,9 +262,65 @@ def create_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     return messages
 
 
+_REPLIES: dict[str, Response] = {"AcceptItem": "accepted",
+                                 "TentativelyAcceptItem": "tentativelyAccepted",
+                                 "DeclineItem": "declined"}
+
+
+def _reply(ctx: OpContext, item: etree._Element, send: bool) -> etree._Element:
+    """t:AcceptItem / TentativelyAcceptItem / DeclineItem (the attendee's answer, from their
+    calendar item or the meeting request) and t:CancelCalendarItem (the organizer's), through
+    world.meetings so every protocol sees the same responses and cancellations."""
+    kind = local(item)
+    reference = item.find(t("ReferenceItemId"))
+    if reference is None:
+        raise schema_error(f"t:{kind} needs t:ReferenceItemId.")
+    ref_elem = etree.Element(t("ItemId"), Id=reference.get("Id") or "")
+    ref = resolve_item(ctx, ref_elem)
+    if isinstance(ref, MessageRef):
+        found = _event_of_message(ref)
+        if found is None:
+            raise ItemError("ErrorItemNotFound", _NOT_FOUND)
+        ref = found
+    if not isinstance(ref, EventRef) or ref.instance is not None:
+        raise ItemError("ErrorInvalidOperation" if not isinstance(ref, EventRef) else
+                        "ErrorCalendarCannotUseIdForOccurrenceId",
+                        f"t:{kind} needs a meeting or a meeting request.")
+    folder_rights(ctx, ref.folder, write=True)
+    comment = text(item, t("Body")) or ""
+    try:
+        if kind == "CancelCalendarItem":
+            meetings.cancel(ctx.world, ref.owner, ref.event, comment=comment)
+        else:
+            meetings.respond(ctx.world, ref.owner, ref.event, _REPLIES[kind], comment=comment,
+                             send_response=send)
+    except meetings.MeetingError as exc:
+        reason = str(exc)
+        code = ("ErrorCalendarIsOrganizerForAccept" if "organizer cannot" in reason else
+                "ErrorCalendarIsNotOrganizer" if "only the organizer" in reason else
+                "ErrorCalendarMeetingRequestIsOutOfDate" if "cancelled" in reason else
+                "ErrorInvalidOperation")
+        raise ItemError(code, str(exc)) from None
+    ctx.detail.setdefault("responses", []).append({"kind": kind, "event": ref.event.id})
+    message = success("CreateItem")
+    etree.SubElement(message, m("Items"))
+    return message
+
+
+def _event_of_message(ref: MessageRef) -> EventRef | None:
+    event_id = ref.message.event_id
+    for calendar in ref.owner.mailbox.calendars.values():
+        event = calendar.events.get(event_id) if event_id else None
+        if event is not None:
+            return EventRef(ref.owner, event, calendar)
+    return None
+
+
 def _create_one(ctx: OpContext, item: etree._Element,
                 target_elem: etree._Element | None) -> etree._Element:
     kind = local(item)
+    if kind in _REPLIES or kind == "CancelCalendarItem":
+        return _reply(ctx, item, ctx.detail.get("disposition") != "SaveOnly")
     if kind not in ("CalendarItem", "Contact"):
         raise ItemError("ErrorInvalidOperation", f"This server only stores calendar items and "
                         f"contacts; '{kind}' cannot be created.")
@@ -263,6 +345,9 @@ def _create_one(ctx: OpContext, item: etree._Element,
         event = _new_event(world, ref.owner, read_event_fields(item))
         ref.calendar.events.put(event.id, event, world.next_seq())
         created = EventRef(ref.owner, event, ref.calendar)
+        if ctx.detail.get("invitations") not in (None, "SendToNone") and event.attendees:
+            reached = meetings.deliver_invitation(world, ref.owner, event)
+            ctx.detail.setdefault("invited", []).extend(u.upn for u in reached)
     elif ref.contacts is not None:
         contact = _new_contact(world, read_contact_fields(item))
         ref.contacts.contacts.put(contact.id, contact, world.next_seq())
@@ -360,6 +445,7 @@ def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree.
     world = ctx.world
     if isinstance(ref, EventRef) and ref.instance is not None:
         ref = _update_occurrence(ctx, ref, patch)
+        _tell_attendees(ctx, ref)
     elif isinstance(ref, EventRef):
         event = ref.event
         _apply_event_update(event, patch)
@@ -367,6 +453,7 @@ def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree.
         event.sequence += 1
         event.change_key = change_key(event.id, event.sequence)
         ref.calendar.events.put(event.id, event, world.next_seq())
+        _tell_attendees(ctx, ref)
     else:
         contact = ref.contact
         apply_contact(contact, patch)
@@ -403,12 +490,27 @@ def _update_occurrence(ctx: OpContext, ref: EventRef, patch: Patch) -> EventRef:
     return EventRef(ref.owner, ref.event, ref.calendar, updated)
 
 
+def _tell_attendees(ctx: OpContext, ref: EventRef) -> None:
+    """An organizer's change with SendMeetingInvitationsOrCancellations other than SendToNone:
+    the attendees' copies follow, and new attendees of the tenant get an invitation."""
+    if ctx.detail.get("invitations") in (None, "SendToNone"):
+        return
+    if ref.event.organizer_email.lower() != ref.owner.upn.lower():
+        return
+    meetings.propagate(ctx.world, ref.owner, ref.event)
+    meetings.deliver_invitation(ctx.world, ref.owner, ref.event)
+
+
 def _apply_event_update(event: Event, patch: Patch) -> None:
     start, end = patch.get("start", event.start), patch.get("end", event.end)
     if end < start:
         raise ItemError("ErrorCalendarEndDateIsEarlierThanStartDate",
                         "EndDate is earlier than StartDate.")
     apply_event(event, patch)
+
+
+def _is_organizer(ref: EventRef) -> bool:
+    return ref.event.organizer_email.lower() == ref.owner.upn.lower()
 
 
 def delete_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
@@ -437,8 +539,15 @@ def delete_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                 if ref.instance is not None:
                     cancel_occurrence(ctx.world, ref.calendar, ref.event,
                                       ref.instance.original_start)
+                    if cancellations != "SendToNone" and _is_organizer(ref):
+                        meetings.propagate(ctx.world, ref.owner, ref.event)
+                elif cancellations != "SendToNone" and _is_organizer(ref) \
+                        and meetings.copies(ctx.world, ref.event):
+                    meetings.cancel(ctx.world, ref.owner, ref.event)
                 else:
                     ref.calendar.events.delete(ref.event.id, ctx.world.next_seq())
+            elif isinstance(ref, MessageRef):
+                ref.mail.messages.delete(ref.message.id, ctx.world.next_seq())
             else:
                 ref.contacts.contacts.delete(ref.contact.id, ctx.world.next_seq())
         except ItemError as err:

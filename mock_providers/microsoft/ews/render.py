@@ -26,6 +26,7 @@ from lxml import etree
 from mock_providers.microsoft.ews.recurrence import render_recurrence, windows_zone
 from mock_providers.microsoft.ews.xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
 from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsTenant, MsUser
+from mock_providers.world.folders import MailFolder, MailMessage
 from mock_providers.world.model import parse_build
 from mock_providers.world.recurrence import Instance, find_instance, series_starts
 
@@ -83,8 +84,9 @@ def server_version(tenant: MsTenant) -> ServerVersion:
 
 
 # -- opaque ids -------------------------------------------------------------------------------
-IdKind = Literal["event", "contact", "folder", "occurrence"]
-_KIND_TAGS: dict[IdKind, str] = {"event": "E", "contact": "C", "folder": "F", "occurrence": "O"}
+IdKind = Literal["event", "contact", "folder", "occurrence", "message"]
+_KIND_TAGS: dict[IdKind, str] = {"event": "E", "contact": "C", "folder": "F", "occurrence": "O",
+                                 "message": "M"}
 _TAG_KINDS = {v: k for k, v in _KIND_TAGS.items()}
 # Real EWS ids are base64 of a binary structure that starts with these bytes (AAMk…, AQMk…).
 _ID_PREFIX = b"\x00\x03\x24calharness\x00"
@@ -401,7 +403,8 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
     if w("calendar:IsMeeting"):
         _sub(item, "IsMeeting", ews_bool(bool(event.attendees)))
     if w("calendar:IsCancelled"):
-        _sub(item, "IsCancelled", ews_bool(bool(event.extra.get("graph", {}).get("isCancelled"))))
+        _sub(item, "IsCancelled", ews_bool(event.is_cancelled or bool(
+            event.extra.get("graph", {}).get("isCancelled"))))
     if w("calendar:IsRecurring"):
         _sub(item, "IsRecurring", ews_bool(master.recurrence is not None))
     if w("calendar:MeetingRequestWasSent"):
@@ -595,14 +598,83 @@ def contact_item(parent: etree._Element, contact: Contact, owner: MsUser, folder
     return item
 
 
+# -- meeting messages -----------------------------------------------------------------------------
+_MESSAGE_TAGS = {"meetingRequest": "MeetingRequest", "meetingCancelled": "MeetingCancellation",
+                 "meetingAccepted": "MeetingResponse",
+                 "meetingTentativelyAccepted": "MeetingResponse",
+                 "meetingDeclined": "MeetingResponse"}
+_MESSAGE_RESPONSE = {"meetingAccepted": "Accept", "meetingTentativelyAccepted": "Tentative",
+                     "meetingDeclined": "Decline"}
+
+
+def message_item(parent: etree._Element, message: MailMessage, owner: MsUser,
+                 folder: MailFolder, shape: Shape, rights: Rights) -> etree._Element:
+    """A meeting request, response or cancellation (`world.folders.MailMessage`) in a mail
+    folder: t:MeetingRequest / t:MeetingResponse / t:MeetingCancellation."""
+    item = _sub(parent, _MESSAGE_TAGS.get(message.kind, "Message"))
+    _sub(item, "ItemId", Id=encode_id("message", owner, f"{folder.well_known}|{message.id}"),
+         ChangeKey=message.change_key)
+    w = shape.wants
+    if w("item:ParentFolderId"):
+        _sub(item, "ParentFolderId", Id=encode_id("folder", owner, f"mail:{folder.well_known}"))
+    if w("item:ItemClass"):
+        _sub(item, "ItemClass", message.item_class)
+    if w("item:Subject"):
+        _sub(item, "Subject", message.subject)
+    if w("item:Sensitivity"):
+        _sub(item, "Sensitivity", "Normal")
+    if w("item:Body") and not rights.limited:
+        _sub(item, "Body", message.body, BodyType="Text")
+    if w("item:DateTimeReceived"):
+        _sub(item, "DateTimeReceived", ews_datetime(message.created))
+    if w("item:DateTimeSent"):
+        _sub(item, "DateTimeSent", ews_datetime(message.created))
+    if w("item:DateTimeCreated"):
+        _sub(item, "DateTimeCreated", ews_datetime(message.created))
+    if w("message:Sender"):
+        _mailbox(_sub(item, "Sender"), message.sender_email, message.sender_name)
+    if w("message:ToRecipients") and message.to:
+        box = _sub(item, "ToRecipients")
+        for address, name in message.to:
+            mailbox = _sub(box, "Mailbox")
+            _sub(mailbox, "Name", name or address)
+            _sub(mailbox, "EmailAddress", address)
+            _sub(mailbox, "RoutingType", "SMTP")
+    if w("message:From"):
+        _mailbox(_sub(item, "From"), message.sender_email, message.sender_name)
+    if w("message:IsRead"):
+        _sub(item, "IsRead", ews_bool(message.is_read))
+    if w("meeting:AssociatedCalendarItemId") and message.event_id:
+        _sub(item, "AssociatedCalendarItemId", Id=encode_id("event", owner, message.event_id))
+    if w("meeting:ResponseType") and message.kind in _MESSAGE_RESPONSE:
+        _sub(item, "ResponseType", _MESSAGE_RESPONSE[message.kind])
+    if w("calendar:UID"):
+        _sub(item, "UID", message.ical_uid)
+    if message.kind in ("meetingRequest", "meetingCancelled"):
+        if w("meetingRequest:MeetingRequestType") and message.kind == "meetingRequest":
+            _sub(item, "MeetingRequestType", "NewMeetingRequest")
+        if w("calendar:Start"):
+            _sub(item, "Start", ews_datetime(message.meeting_start))
+        if w("calendar:End"):
+            _sub(item, "End", ews_datetime(message.meeting_end))
+        if w("calendar:IsAllDayEvent"):
+            _sub(item, "IsAllDayEvent", ews_bool(message.is_all_day))
+        if w("calendar:Location"):
+            _sub(item, "Location", message.location)
+    return item
+
+
 # -- folders --------------------------------------------------------------------------------------
-FolderKind = Literal["root", "msgfolderroot", "calendar", "contacts"]
+FolderKind = Literal["root", "msgfolderroot", "calendar", "contacts", "mail"]
 _FOLDER_TAGS: dict[FolderKind, tuple[str, str | None]] = {
     "root": ("Folder", None),
     "msgfolderroot": ("Folder", "IPF.Note"),
     "calendar": ("CalendarFolder", "IPF.Appointment"),
     "contacts": ("ContactsFolder", "IPF.Contact"),
+    "mail": ("Folder", "IPF.Note"),
 }
+_CLASS_TAGS = {"IPF.Task": "TasksFolder", "IPF.Appointment": "CalendarFolder",
+               "IPF.Contact": "ContactsFolder"}
 
 
 def calendar_change_key(calendar: Calendar) -> str:
@@ -622,11 +694,16 @@ class FolderView:
     change_key: str
     total: int
     children: int
+    folder_class: str | None = None  # a distinguished mail folder's (IPF.Note, IPF.Task…)
+    unread: int = 0
 
 
 def folder_element(parent: etree._Element, owner: MsUser, view: FolderView, shape: Shape,
                    rights: Rights) -> etree._Element:
     tag, folder_class = _FOLDER_TAGS[view.kind]
+    if view.folder_class is not None:
+        folder_class = view.folder_class
+        tag = _CLASS_TAGS.get(folder_class, "Folder")
     folder = _sub(parent, tag)
     _sub(folder, "FolderId", Id=encode_id("folder", owner, view.key), ChangeKey=view.change_key)
     w = shape.wants
@@ -643,6 +720,6 @@ def folder_element(parent: etree._Element, owner: MsUser, view: FolderView, shap
         _sub(folder, "ChildFolderCount", str(view.children))
     if w("folder:EffectiveRights"):
         _effective_rights(folder, rights, folder=True)
-    if view.kind == "msgfolderroot" and w("folder:UnreadCount"):
-        _sub(folder, "UnreadCount", "0")
+    if view.kind in ("msgfolderroot", "mail") and w("folder:UnreadCount"):
+        _sub(folder, "UnreadCount", str(view.unread))
     return folder
