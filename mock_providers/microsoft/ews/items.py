@@ -29,6 +29,7 @@ from mock_providers.microsoft.ews.fields import (
     apply_contact,
     apply_event,
     delete_patch,
+    merge_patch,
     read_contact_fields,
     read_event_fields,
 )
@@ -438,7 +439,7 @@ def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree.
             patch.update(delete_patch(kids[0], is_event))
         elif len(kids) == 2 and local(update) in ("SetItemField", "AppendToItemField"):
             read = read_event_fields if is_event else read_contact_fields
-            patch.update(read(kids[1]))
+            merge_patch(patch, read(kids[1]))
         else:
             raise ItemError("ErrorInvalidPropertySet",
                             f"t:{local(update)} must name a field and carry the item.")

@@ -16,6 +16,7 @@ import base64
 import binascii
 import copy
 import html
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from typing import Literal
 from lxml import etree
 
 from mock_providers.microsoft.ews.recurrence import render_recurrence, windows_zone
+from mock_providers.microsoft.ews.stored import render_stored
 from mock_providers.microsoft.ews.xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
 from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsTenant, MsUser
 from mock_providers.world.folders import MailFolder, MailMessage
@@ -174,7 +176,7 @@ def success(operation: str) -> etree._Element:
 
 def error(operation: str, code: str, text: str) -> etree._Element:
     message = etree.Element(m(f"{operation}ResponseMessage"), ResponseClass="Error")
-    etree.SubElement(message, m("MessageText")).text = text
+    etree.SubElement(message, m("MessageText")).text = xml_text(text)
     etree.SubElement(message, m("ResponseCode")).text = code
     etree.SubElement(message, m("DescriptiveLinkKey")).text = "0"
     return message
@@ -191,6 +193,8 @@ def fault_document(code: str, message: str, version: ServerVersion | None = None
     faultcode.text = f"a:{code}"
     faultstring = etree.SubElement(fault, "faultstring")
     faultstring.set(_XML_LANG, "en-US")
+    message = xml_text(message)
+    violation = None if violation is None else xml_text(violation)
     faultstring.text = message if violation is None else f"{message} {violation}"
     detail = etree.SubElement(fault, "detail")
     etree.SubElement(detail, f"{{{E_NS}}}ResponseCode", nsmap={"e": E_NS}).text = code
@@ -236,6 +240,7 @@ class Shape:
 
     everything: bool
     uris: frozenset[str] = frozenset()
+    extended: frozenset[str] = frozenset()  # extended properties asked for (`extended_key`)
 
     def wants(self, uri: str) -> bool:
         return self.everything or uri in self.uris
@@ -251,11 +256,22 @@ class Rights:
     limited: bool = False  # limitedRead delegates: no body
 
 
+# XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML 1.0 cannot carry (NUL, other C0 controls, lone
+    surrogates, U+FFFE/U+FFFF), which Exchange leaves out of its responses as well: a subject
+    written through another protocol with such a character must not break a FindItem."""
+    return _NOT_XML.sub("", value) if _NOT_XML.search(value) else value
+
+
 def _sub(parent: etree._Element, name: str, value: str | None = None,
          **attrs: str) -> etree._Element:
     elem = etree.SubElement(parent, t(name), attrs)
     if value is not None:
-        elem.text = value
+        elem.text = xml_text(value)
     return elem
 
 
@@ -435,6 +451,8 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
         _sub(item, "EndTimeZone", Id=windows_zone(event.time_zone))
     if w("calendar:IsOnlineMeeting"):
         _sub(item, "IsOnlineMeeting", ews_bool(event.is_online_meeting and not private))
+    if not private:
+        render_stored(item, event.extra, w, shape.extended, "CalendarItem")
     return item
 
 
@@ -595,6 +613,7 @@ def contact_item(parent: etree._Element, contact: Contact, owner: MsUser, folder
         _sub(item, "PostalAddressIndex", "None")
     if w("contacts:Surname") and contact.surname:
         _sub(item, "Surname", contact.surname)
+    render_stored(item, contact.extra, w, shape.extended, "Contact")
     return item
 
 

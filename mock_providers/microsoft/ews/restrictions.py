@@ -13,6 +13,7 @@ from lxml import etree
 
 from mock_providers.microsoft.ews.context import ItemError, read_bool, read_datetime
 from mock_providers.microsoft.ews.render import EMAIL_KEYS, FREE_BUSY_OUT, SENSITIVITY_OUT
+from mock_providers.microsoft.ews.stored import extended_key, extended_value
 from mock_providers.microsoft.ews.xml import RequestRejected, local, schema_error
 from mock_providers.world import Contact, Event
 from mock_providers.world.folders import MailMessage
@@ -71,6 +72,9 @@ Predicate = Callable[[Any], bool]
 
 
 def _getter(uri_elem: etree._Element, kind: ItemKind) -> Callable[[Any], Any]:
+    if local(uri_elem) == "ExtendedFieldURI" and kind != "message":
+        key = extended_key(uri_elem)
+        return lambda i: extended_value(i.extra, key)
     uri = uri_elem.get("FieldURI") or ""
     values: dict[str, Callable[[Any], Any]] = _VALUES[kind]
     getter = values.get(uri)
