@@ -13,7 +13,12 @@ from lxml import etree
 
 from mock_providers.microsoft.ews.context import ItemError, read_bool, read_datetime
 from mock_providers.microsoft.ews.render import EMAIL_KEYS, FREE_BUSY_OUT, SENSITIVITY_OUT
-from mock_providers.microsoft.ews.stored import extended_key, extended_value
+from mock_providers.microsoft.ews.stored import (
+    element_name,
+    extended_key,
+    extended_value,
+    stored_value,
+)
 from mock_providers.microsoft.ews.xml import RequestRejected, local, schema_error
 from mock_providers.world import Contact, Event
 from mock_providers.world.folders import MailMessage
@@ -78,6 +83,8 @@ def _getter(uri_elem: etree._Element, kind: ItemKind) -> Callable[[Any], Any]:
     uri = uri_elem.get("FieldURI") or ""
     values: dict[str, Callable[[Any], Any]] = _VALUES[kind]
     getter = values.get(uri)
+    if getter is None and kind != "message":
+        getter = _stored_getter(uri, kind)
     if getter is None or local(uri_elem) not in ("FieldURI", "IndexedFieldURI"):
         raise ItemError("ErrorUnsupportedPathForQuery",
                         f"The property '{uri or local(uri_elem)}' can't be used in a query here.")
@@ -86,6 +93,52 @@ def _getter(uri_elem: etree._Element, kind: ItemKind) -> Callable[[Any], Any]:
         position = EMAIL_KEYS.index(index)
         return lambda c: c.emails[position] if len(c.emails) > position else None
     return getter
+
+
+# Fields kept in extra["ews"] (see `stored`) that a restriction may name, with the value Exchange
+# has when nobody set one, and how to read the stored text.
+_STORED_QUERYABLE: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "item:Importance": ("Normal", str),
+    "item:ReminderIsSet": (True, lambda v: v == "true"),
+    "item:ReminderMinutesBeforeStart": (15, int),
+    "item:Culture": ("en-US", str),
+    "item:InReplyTo": (None, str),
+    "calendar:IsResponseRequested": (True, lambda v: v == "true"),
+    "calendar:AllowNewTimeProposal": (True, lambda v: v == "true"),
+    "calendar:When": (None, str), "calendar:MeetingWorkspaceUrl": (None, str),
+    "calendar:NetShowUrl": (None, str), "calendar:ConferenceType": (None, int),
+    "contacts:MiddleName": (None, str), "contacts:Nickname": (None, str),
+    "contacts:Initials": (None, str), "contacts:Department": (None, str),
+    "contacts:Manager": (None, str), "contacts:AssistantName": (None, str),
+    "contacts:OfficeLocation": (None, str), "contacts:Profession": (None, str),
+    "contacts:SpouseName": (None, str), "contacts:Generation": (None, str),
+    "contacts:Mileage": (None, str), "contacts:BusinessHomePage": (None, str),
+    "contacts:Birthday": (None, lambda v: read_datetime(v, "Birthday")),
+    "contacts:WeddingAnniversary": (None, lambda v: read_datetime(v, "WeddingAnniversary")),
+}
+_CONTACT_ONLY = "contacts:"
+
+
+def _stored_getter(uri: str, kind: ItemKind) -> Callable[[Any], Any] | None:
+    entry = _STORED_QUERYABLE.get(uri)
+    if entry is None or (uri.startswith(_CONTACT_ONLY) != (kind == "contact")) \
+            or (uri.startswith("calendar:") and kind != "event"):
+        return None
+    default, convert = entry
+    name = element_name(uri)
+    if kind == "contact" and uri.startswith("item:Reminder"):  # a contact has no reminder
+        default = False if uri == "item:ReminderIsSet" else None
+
+    def get(item: Any) -> Any:
+        value = stored_value(item.extra, name)
+        if value is None:
+            return default
+        try:
+            return convert(value)
+        except (ValueError, RequestRejected):
+            return None
+
+    return get
 
 
 def _coerce(constant: str, sample: Any) -> Any:
