@@ -86,15 +86,15 @@ def owner(hub: Hub) -> MsUser:
     return sorted(contoso.users.values(), key=lambda u: u.upn)[0]
 
 
-def sdk_client(server: HubServer, user: MsUser) -> tuple[GraphServiceClient,
-                                                         MintedTokenCredential]:
+def sdk_client(server: HubServer, user: MsUser, scopes: list[str] | None = None
+               ) -> tuple[GraphServiceClient, MintedTokenCredential]:
     hub = server.hub
     tenant = hub.world.ms_tenants[user.tenant_id]
     client_id = next(a.client_id for a in tenant.apps.values() if a.client_secret)
     now = hub.world.clock.timestamp()
     claims = delegated_access_claims(tenant_id=tenant.id, client_id=client_id,
                                      resource=GRAPH_RESOURCE, oid=user.id, upn=user.upn,
-                                     name=user.display_name, scopes=SCOPES, now=now)
+                                     name=user.display_name, scopes=scopes or SCOPES, now=now)
     credential = MintedTokenCredential(hub.signer.sign(claims), claims["exp"])
     http = httpx.AsyncClient(verify=ssl.create_default_context(cafile=server.ca_bundle))
     http = GraphClientFactory.create_with_default_middleware(client=http,

@@ -7,10 +7,11 @@ An organizer's event whose attendees include users of the organizer's tenant is 
   not responded) and a meeting request in their Inbox; the organizer gets the request in Sent
   Items. Attendees outside the tenant (or unknown) get nothing: the world delivers no other mail.
 - `respond(world, attendee, event, response, comment=, send_response=)`: the attendee's answer
-  ("accepted", "tentativelyAccepted", "declined") is written on the organizer's event (that
-  attendee's status) and on the attendee's copy (accepted: busy, tentative: tentative). A
-  declined meeting leaves the attendee's calendar, as Exchange does. With `send_response` the
-  organizer's Inbox gets the response message (and the attendee's Sent Items its copy).
+  ("accepted", "tentativelyAccepted", "declined") is written on the attendee's copy (accepted:
+  busy, tentative: tentative) and on the organizer's event (that attendee's status). A
+  declined meeting leaves the attendee's calendar, as Exchange does. Only with `send_response`
+  (as on Exchange) does the organizer learn it: their event's attendee status changes and their
+  Inbox gets the response message (the attendee's Sent Items its copy).
 - `cancel(world, organizer, event, comment=)`: the organizer's event leaves the organizer's
   calendar; each attendee's copy stays, marked `is_cancelled`, subject prefixed "Canceled: " and
   shown as free, and a cancellation arrives in their Inbox (the organizer's Sent Items keeps one).
@@ -183,8 +184,8 @@ def respond(world: World, attendee: MsUser, event: Event, response: Response, *,
             meeting.copies.pop(attendee.id, None)
     else:
         bump(world, calendar, event)
-    if found is None:
-        return
+    if found is None or not send_response:
+        return  # without a response the organizer's tracking is not updated, as on Exchange
     organizer, org_calendar, org_event = found
     _set_response(org_event.attendees, attendee.upn, response)
     bump(world, org_calendar, org_event)
@@ -192,15 +193,14 @@ def respond(world: World, attendee: MsUser, event: Event, response: Response, *,
         if other.id != event.id:
             _set_response(other.attendees, attendee.upn, response)
             bump(world, other_calendar, other)
-    if send_response:
-        subject = f"{_RESPONSE_PREFIX[response]}: {org_event.subject}"
-        to = [(organizer.upn, organizer.display_name)]
-        kind = _RESPONSE_KIND[response]
-        deliver(world, organizer, "inbox", _message(world, kind, subject, attendee, to,
-                                                    org_event, org_event.id, comment, comment))
-        deliver(world, attendee, "sentitems",
-                _message(world, kind, subject, attendee, to, org_event,
-                         None if response == "declined" else event.id, comment, comment))
+    subject = f"{_RESPONSE_PREFIX[response]}: {org_event.subject}"
+    to = [(organizer.upn, organizer.display_name)]
+    kind = _RESPONSE_KIND[response]
+    deliver(world, organizer, "inbox", _message(world, kind, subject, attendee, to, org_event,
+                                                org_event.id, comment, comment))
+    deliver(world, attendee, "sentitems",
+            _message(world, kind, subject, attendee, to, org_event,
+                     None if response == "declined" else event.id, comment, comment))
 
 
 def _set_response(attendees: list[Attendee], email: str, response: str) -> None:

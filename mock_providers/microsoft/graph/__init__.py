@@ -6,8 +6,12 @@ Modules, each importing only those below it:
 
     router         the one raw ASGI route: path matching, dispatch, auth, faults, throttle, audit
     users          handlers: /me, /users/{id|upn}, /users
-    calendar_view  handlers: calendarView (occurrences expanded) and calendarView/delta
-    events         handlers: calendars and events, and the calendar lookups calendarView shares
+    mail           handlers: well-known mail folders and the meeting messages they hold
+    meeting_actions handlers: accept, tentativelyAccept, decline, cancel (world.meetings)
+    calendar_view  handlers: calendarView, events/{id}/instances, calendarView/delta (over
+                   occurrences)
+    events         handlers: calendars and events (occurrence ids too), the calendar lookups
+                   calendarView shares
     contacts       handlers: contacts, contact folders, contacts/delta
     request        GraphState, Req, Result, and the shared answers: paged list, delta page, If-Match
     delta          delta rounds: pages, signed skip/delta tokens, the ids a client may hold
@@ -16,7 +20,7 @@ Modules, each importing only those below it:
     throttling     per-app-per-mailbox limits (per hub) and their counters (429)
     render         JSON out: entities, per-caller event views, the render cache, envelopes
     bodies         JSON in: known/writable properties, create/PATCH body validation
-    recurrence     the calendarView instances of a recurring event
+    recurrence     patternedRecurrence in/out, occurrences and their ids
     timezones      Graph time zone names (UTC, Windows, IANA) -> tzinfo
     errors         GraphError, error bodies, Graph's common errors, fault-plan answers
 """

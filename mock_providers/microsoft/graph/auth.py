@@ -11,9 +11,13 @@ Permission table (least privileged first, per Microsoft's Graph v1.0 reference p
   calendarView.delta
       own: Calendars.Read, Calendars.ReadWrite (or .Shared); shared: *.Shared; app: Calendars.Read,
       Calendars.ReadWrite
-  events.create/update/delete
+  events.create/update/delete, events.accept/tentativelyAccept/decline/cancel
       own: Calendars.ReadWrite (or ReadWrite.Shared); shared: Calendars.ReadWrite.Shared;
       app: Calendars.ReadWrite
+  events.instances: as events.get
+  mailFolders.list/get, messages.list/get (meeting messages only)
+      own: Mail.ReadBasic, Mail.Read, Mail.ReadWrite (or a .Shared one); app: Mail.ReadBasic(.All),
+      Mail.Read, Mail.ReadWrite; another user's mail with a delegated token: 403 (no sharing)
   contacts.list/get/delta, contactFolders.list/get
       own: Contacts.Read, Contacts.ReadWrite (or .Shared); app: Contacts.Read, Contacts.ReadWrite
   contacts.create/update/delete
@@ -103,6 +107,9 @@ _CAL_DELTA = _p({"Calendars.Read", "Calendars.ReadWrite"}, _CAL_READ_SHARED,
 _CAL_WRITE = _p({"Calendars.ReadWrite"}, _CAL_WRITE_SHARED, {"Calendars.ReadWrite"}, write=True)
 _CON_READ = _p({"Contacts.Read", "Contacts.ReadWrite"}, _CON_READ_SHARED,
                {"Contacts.Read", "Contacts.ReadWrite"})
+_MAIL_READ = _p({"Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"},
+                frozenset({"Mail.Read.Shared", "Mail.ReadWrite.Shared"}),
+                {"Mail.ReadBasic", "Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"})
 _CON_WRITE = _p({"Contacts.ReadWrite"}, _CON_WRITE_SHARED, {"Contacts.ReadWrite"}, write=True)
 
 PERMISSIONS: dict[str, Permission] = {
@@ -115,6 +122,11 @@ PERMISSIONS: dict[str, Permission] = {
     "calendars.list": _CAL_READ, "calendars.get": _CAL_READ,
     "calendarView.delta": _CAL_DELTA,
     "events.create": _CAL_WRITE, "events.update": _CAL_WRITE, "events.delete": _CAL_WRITE,
+    "events.instances": _CAL_READ, "events.accept": _CAL_WRITE,
+    "events.tentativelyAccept": _CAL_WRITE, "events.decline": _CAL_WRITE,
+    "events.cancel": _CAL_WRITE,
+    "mailFolders.list": _MAIL_READ, "mailFolders.get": _MAIL_READ, "messages.list": _MAIL_READ,
+    "messages.get": _MAIL_READ,
     "contacts.list": _CON_READ, "contacts.get": _CON_READ, "contacts.delta": _CON_READ,
     "contactFolders.list": _CON_READ, "contactFolders.get": _CON_READ,
     "contacts.create": _CON_WRITE, "contacts.update": _CON_WRITE, "contacts.delete": _CON_WRITE,

@@ -218,6 +218,11 @@ class DeltaSource:
     odata_type: str
     window: tuple[str, str] | None
     windowed: bool  # removals only for ids the client may hold
+    # calendarView: an item (a series master) may stand for several entries (its occurrences
+    # and exceptions; with True, also `@removed` for its cancelled or moved-away ones), and a
+    # removed item for several `@removed` entries.
+    expand: Callable[[Any, bool], list[bytes]] | None = None
+    removed: Callable[[str], list[bytes]] | None = None
 
 
 @dataclass(slots=True)
@@ -275,7 +280,11 @@ def delta_page(tokens: DeltaTokens, src: DeltaSource, query: Query, *, user: str
         page_ids = ids[first:first + size]
         more = len(ids) - first > size
         items = coll.items
-        fragments = [src.render(items[i]) for i in page_ids]
+        if src.expand is None:
+            fragments = [src.render(items[i]) for i in page_ids]
+        else:
+            for i in page_ids:
+                fragments += src.expand(items[i], False)
         position = page_ids[-1] if page_ids else after
     else:  # incremental: changes after the base, up to the round's start
         position = token.position
@@ -288,9 +297,15 @@ def delta_page(tokens: DeltaTokens, src: DeltaSource, query: Query, *, user: str
             position = change.seq
             item = coll.items.get(change.item_id)
             if item is not None and src.in_scope(item):
-                fragments.append(src.render(item))
+                if src.expand is None:
+                    fragments.append(src.render(item))
+                else:
+                    fragments += src.expand(item, True)
             elif not src.windowed or change.item_id in known:
-                fragments.append(removed_json(change.item_id, src.odata_type))
+                if src.removed is None:
+                    fragments.append(removed_json(change.item_id, src.odata_type))
+                else:
+                    fragments += src.removed(change.item_id)
         more = consumed < len(changes)
     if more:
         nxt = DeltaToken("skip", token.route, token.user, token.app, token.principal,

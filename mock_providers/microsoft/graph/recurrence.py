@@ -4,7 +4,7 @@ reads through to its series master."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mock_providers.microsoft.graph.errors import GraphError, bad_request
@@ -13,11 +13,14 @@ from mock_providers.world import Event
 from mock_providers.world.recurrence import (
     PATTERN_TYPES,
     RANGE_TYPES,
+    Instance,
+    OccurrenceChange,
     Pattern,
     Range,
     Recurrence,
     RecurrenceError,
     expand,
+    find_instance,
     known_zone,
 )
 
@@ -28,30 +31,79 @@ _NO_DATE = "0001-01-01"
 
 
 class Occurrence:
-    """One instance of a recurring event inside a calendarView window; every field but start,
-    end and id reads through to the series master (so $filter and $orderby work on it)."""
+    """One instance of a recurring event (an occurrence, or an exception when the series'
+    `SeriesExceptions` changed it); every field not changed by the exception reads through to
+    the series master, so $filter and $orderby work on it.
 
-    __slots__ = ("master", "start", "end", "id", "original_start")
+    Its id is the master's id and the original start (`{master id}_{yyyymmddTHHMMSSZ}`): stable
+    while the series stands, also once the occurrence is moved, and parsed back by
+    `parse_occurrence_id` for GET/PATCH/DELETE on `/events/{id}`."""
+
+    __slots__ = ("master", "start", "end", "id", "original_start", "index", "change")
 
     def __init__(self, master: Event, start: datetime, end: datetime,
-                 original_start: datetime | None = None) -> None:
+                 original_start: datetime | None = None, index: int = 0,
+                 change: OccurrenceChange | None = None) -> None:
         self.master = master
         self.start = start
         self.end = end
         self.original_start = original_start or start
-        self.id = f"{master.id}_{self.original_start:%Y%m%d}"
+        self.index = index
+        self.change = change
+        self.id = occurrence_id(master.id, self.original_start)
+
+    @classmethod
+    def of(cls, master: Event, instance: Instance) -> Occurrence:
+        return cls(master, instance.start, instance.end, instance.original_start,
+                   instance.index, instance.change)
 
     def __getattr__(self, name: str) -> Any:
+        change = self.change
+        if change is not None and name in _CHANGED:
+            value = getattr(change, name)
+            if value is not None:
+                return value
         return getattr(self.master, name)
 
 
-def occurrences(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
-    """The instances of the series overlapping [start, end), exceptions applied."""
+_CHANGED = frozenset({"subject", "body", "location", "sensitivity", "show_as", "last_modified",
+                      "change_key"})
+_ID_TIME = "%Y%m%dT%H%M%SZ"
+
+
+def occurrence_id(master_id: str, original_start: datetime) -> str:
+    return f"{master_id}_{original_start.astimezone(UTC):{_ID_TIME}}"
+
+
+def parse_occurrence_id(text: str) -> tuple[str, datetime] | None:
+    """(master id, original start) of an occurrence id, or None when `text` is not one."""
+    master_id, sep, stamp = text.rpartition("_")
+    if not sep or not master_id or len(stamp) != 16:
+        return None
+    try:
+        return master_id, datetime.strptime(stamp, _ID_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def occurrences(event: Event, start: datetime | None, end: datetime | None) -> list[Occurrence]:
+    """The instances of the series overlapping [start, end), exceptions applied, cancelled ones
+    left out (bounded by the world's MAX_EXPANSION for an open-ended series)."""
     if event.recurrence is None:
         return []
-    return [Occurrence(event, i.start, i.end, i.original_start)
+    return [Occurrence.of(event, i)
             for i in expand(event.recurrence, event.start, event.end, event.exceptions,
                             start, end)]
+
+
+def instance(event: Event, original_start: datetime) -> Occurrence | None:
+    """The occurrence of the series `event` with this original start, or None (none such, or
+    cancelled)."""
+    if event.recurrence is None:
+        return None
+    found = find_instance(event.recurrence, event.start, event.end, event.exceptions,
+                          original_start)
+    return Occurrence.of(event, found) if found is not None else None
 
 
 def _invalid(message: str) -> GraphError:

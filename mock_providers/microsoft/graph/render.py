@@ -95,6 +95,18 @@ class RenderCache:
             self.events[key] = data
         return data
 
+    def occurrence(self, item: Occurrence, owner: str, view: EventView) -> bytes:
+        """An occurrence's JSON, keyed by its id and its master's change key: every change to
+        the series or one of its exceptions gives the master a new change key."""
+        key = (item.id, item.master.change_key, view, owner)
+        data = self.events.get(key)
+        if data is None:
+            data = dumps(occurrence_json(item, owner, view))
+            if len(self.events) >= _RENDER_CACHE_MAX:
+                self.events.clear()
+            self.events[key] = data
+        return data
+
     def contact(self, contact: Contact, folder_id: str) -> bytes:
         key = (contact.id, contact.change_key, folder_id)
         data = self.contacts.get(key)
@@ -138,7 +150,10 @@ def event_json(event: Event, owner: str, view: EventView = FULL_VIEW) -> dict[st
         response = {"response": "organizer", "time": _NO_TIME}
     else:
         mine = next((a for a in event.attendees if a.email.lower() == owner.lower()), None)
-        response = {"response": mine.response if mine else "none", "time": _NO_TIME}
+        # An attendee who has not answered yet sees "notResponded" on their own copy.
+        answer = "none" if mine is None else (
+            "notResponded" if mine.response == "none" else mine.response)
+        response = {"response": answer, "time": _NO_TIME}
     online = event.is_online_meeting and not private
     join_url = event.join_url if online else None
     provider = event.online_meeting_provider if online else "unknown"
@@ -163,7 +178,7 @@ def event_json(event: Event, owner: str, view: EventView = FULL_VIEW) -> dict[st
         "importance": g.get("importance", "normal"),
         "sensitivity": event.sensitivity,
         "isAllDay": event.is_all_day,
-        "isCancelled": bool(g.get("isCancelled", False)),
+        "isCancelled": event.is_cancelled or bool(g.get("isCancelled", False)),
         "isOrganizer": is_organizer,
         "responseRequested": g.get("responseRequested", True),
         "seriesMasterId": None,
@@ -200,10 +215,46 @@ def event_json(event: Event, owner: str, view: EventView = FULL_VIEW) -> dict[st
 
 
 def occurrence_json(item: Occurrence, owner: str, view: EventView) -> dict[str, Any]:
-    data = event_json(item.master, owner, view)
-    data.update(id=item.id, type="occurrence", seriesMasterId=item.master.id, recurrence=None,
+    """An occurrence (`type` occurrence) or exception (`type` exception) of a series: the master's
+    JSON with the instance's id, times, `seriesMasterId`, `originalStart` (UTC, as Graph's
+    DateTimeOffset) and `originalStartTimeZone`, and what the exception changed."""
+    master = item.master
+    data = event_json(master, owner, view)
+    change = item.change
+    data.update(id=item.id, type="occurrence" if change is None else "exception",
+                seriesMasterId=master.id, recurrence=None,
+                originalStart=f"{item.original_start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
                 start={"dateTime": graph_datetime(item.start, view.tz), "timeZone": view.tz_name},
-                end={"dateTime": graph_datetime(item.end, view.tz), "timeZone": view.tz_name})
+                end={"dateTime": graph_datetime(item.end, view.tz), "timeZone": view.tz_name},
+                webLink="https://outlook.office365.com/owa/?itemid="
+                        f"{quote(item.id, safe='')}&exvsurl=1&path=/calendar/item")
+    if change is not None:
+        if change.change_key:
+            data["changeKey"] = change.change_key
+            data["@odata.etag"] = etag(change.change_key)
+        if change.last_modified:
+            data["lastModifiedDateTime"] = graph_timestamp(change.last_modified)
+        if change.sensitivity is not None:
+            data["sensitivity"] = change.sensitivity
+        if change.show_as is not None:
+            data["showAs"] = change.show_as
+        if not is_private_for(item, view):  # type: ignore[arg-type]  # reads through
+            if change.subject is not None:
+                data["subject"] = change.subject
+            if change.body is not None:
+                preview = " ".join(change.body.split())[:255]
+                if "body" in data:
+                    data["body"] = {"contentType": master.body_type, "content": change.body}
+                    data["bodyPreview"] = (body_preview(item) if master.body_type == "html"  # type: ignore[arg-type]
+                                           else preview)
+            if change.location is not None:
+                data["location"] = _location(change.location)
+                data["locations"] = [_location(change.location)] if change.location else []
+        elif change.sensitivity == "private" and master.sensitivity != "private":
+            data.update(subject="Private", location=_location(""), locations=[], attendees=[])
+            if "body" in data:
+                data.update(body={"contentType": master.body_type, "content": ""},
+                            bodyPreview="")
     return data
 
 

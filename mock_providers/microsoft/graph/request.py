@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from starlette.types import Receive, Scope
@@ -14,6 +15,7 @@ from mock_providers.hub import Hub
 from mock_providers.microsoft.graph import delta, odata
 from mock_providers.microsoft.graph.auth import Authenticator, Caller, limited_role
 from mock_providers.microsoft.graph.errors import GraphError, Headers
+from mock_providers.microsoft.graph.recurrence import Occurrence, occurrences
 from mock_providers.microsoft.graph.render import (
     EventView,
     RenderCache,
@@ -23,7 +25,7 @@ from mock_providers.microsoft.graph.render import (
 )
 from mock_providers.microsoft.graph.throttling import Throttle
 from mock_providers.microsoft.graph.timezones import resolve_tz
-from mock_providers.world import Calendar, MsUser, World
+from mock_providers.world import Calendar, Event, MsUser, World
 
 
 class ClientGone(Exception):
@@ -42,6 +44,28 @@ class GraphState:
         self.throttle = Throttle()
         self.auth = Authenticator()
         self.transactions: dict[tuple[str, str], str] = {}  # (calendar id, transactionId) -> id
+        # Series masters deleted through Graph, so a calendarView delta round can report each
+        # of their occurrences as removed (bounded; a master deleted by another protocol is
+        # reported by its own id only).
+        self.deleted_series: dict[str, Event] = {}
+        # (master id, change key, window) -> its occurrences in the window: a series is
+        # expanded once per change and window, not per request.
+        self.expansions: dict[tuple[str, str, datetime, datetime], list[Occurrence]] = {}
+
+    def remember_series(self, event: Event) -> None:
+        if len(self.deleted_series) >= 10_000:
+            self.deleted_series.clear()
+        self.deleted_series[event.id] = event
+
+    def occurrences(self, event: Event, start: datetime, end: datetime) -> list[Occurrence]:
+        """The series' occurrences overlapping [start, end), cached per change key."""
+        key = (event.id, event.change_key, start, end)
+        found = self.expansions.get(key)
+        if found is None:
+            if len(self.expansions) >= 20_000:
+                self.expansions.clear()
+            found = self.expansions[key] = occurrences(event, start, end)
+        return found
 
     def sync(self, world: World) -> None:
         if world is self.world:
@@ -52,6 +76,8 @@ class GraphState:
         self.tokens.clear()
         self.throttle.clear()
         self.transactions.clear()
+        self.deleted_series.clear()
+        self.expansions.clear()
 
 
 _prefixes: dict[tuple[bytes | None, str, str], bytes] = {}

@@ -13,6 +13,10 @@ Routes (`{u}` is `me` or `users/{id or upn}`; every segment name is matched case
     GET, PATCH, DELETE {u}/calendars/{id}/events/{id}
     GET        {u}/calendarView, {u}/calendar/calendarView, {u}/calendars/{id}/calendarView
     GET        {u}/calendarView/delta                       primary calendar only, as v1.0
+    GET        {u}/events/{id}/instances, {u}/calendar(s/{id})/events/{id}/instances
+    POST       {u}/events/{id}/accept|tentativelyAccept|decline|cancel (also under calendars)
+    GET        {u}/mailFolders, {u}/mailFolders/{id|name}, …/childFolders, …/messages(/{id})
+    GET        {u}/messages, {u}/messages/{id}
     GET, POST  {u}/contacts                                 default contact folder
     GET, PATCH, DELETE {u}/contacts/{id}
     GET        {u}/contacts/delta
@@ -51,8 +55,13 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from mock_providers.hub import Hub
+from mock_providers.microsoft.graph import mail
 from mock_providers.microsoft.graph.auth import Caller, check_scopes, is_self, resolve_user
-from mock_providers.microsoft.graph.calendar_view import calendar_view, calendar_view_delta
+from mock_providers.microsoft.graph.calendar_view import (
+    calendar_view,
+    calendar_view_delta,
+    instances,
+)
 from mock_providers.microsoft.graph.contacts import (
     contacts_delta,
     create_contact,
@@ -83,6 +92,7 @@ from mock_providers.microsoft.graph.events import (
     list_events,
     update_event,
 )
+from mock_providers.microsoft.graph.meeting_actions import cancel, respond
 from mock_providers.microsoft.graph.request import ClientGone, GraphState, Handler, Req
 from mock_providers.microsoft.graph.throttling import limits_for
 from mock_providers.microsoft.graph.users import get_user, list_users
@@ -128,6 +138,46 @@ def _get(op: str, handler: Handler) -> _Methods:
     return {"GET": (op, handler)}
 
 
+_ACTIONS = {"accept": "events.accept", "tentativelyaccept": "events.tentativelyAccept",
+            "decline": "events.decline", "cancel": "events.cancel"}
+
+
+def _event_sub(method: str, segment: str, args: list[str]) -> Target:
+    """`…/events/{id}/{segment}`: instances, or a meeting action; `args` end with the id."""
+    name = segment.lower().removeprefix("microsoft.graph.")
+    if name == "instances":
+        return _pick(method, _get("events.instances", instances), segment, args, True)
+    operation = _ACTIONS.get(name)
+    if operation is None:
+        raise segment_not_found(segment)
+    handler = cancel if name == "cancel" else respond
+    return _pick(method, {"POST": (operation, handler)}, segment, [*args, name], True)
+
+
+def _mail(method: str, rest: list[str]) -> Target:
+    """`{u}/mailFolders/…` and `{u}/messages/…`."""
+    head, n = rest[0].lower(), len(rest)
+    if head == "messages":
+        if n == 1:
+            return _pick(method, _get("messages.list", mail.list_messages), rest[0], [], False)
+        if n == 2:
+            return _pick(method, _get("messages.get", mail.get_message), rest[1], [rest[1]], False)
+        raise segment_not_found(rest[2])
+    if n == 1:
+        return _pick(method, _get("mailFolders.list", mail.list_folders), rest[0], [], False)
+    fid = rest[1]
+    if n == 2:
+        return _pick(method, _get("mailFolders.get", mail.get_folder), fid, [fid], False)
+    sub = rest[2].lower()
+    if sub == "childfolders" and n == 3:
+        return _pick(method, _get("mailFolders.list", mail.child_folders), rest[2], [fid], False)
+    if sub == "messages" and n == 3:
+        return _pick(method, _get("messages.list", mail.list_messages), rest[2], [fid], False)
+    if sub == "messages" and n == 4:
+        return _pick(method, _get("messages.get", mail.get_message), rest[3], [fid, rest[3]], False)
+    raise segment_not_found(rest[2] if sub not in ("childfolders", "messages") else rest[3])
+
+
 def _is_delta(segment: str) -> bool:
     return segment.lower() in ("delta", "delta()", "microsoft.graph.delta",
                                "microsoft.graph.delta()")
@@ -143,7 +193,11 @@ def route_mailbox(method: str, rest: list[str]) -> Target:
             return _pick(method, _EVENTS, rest[0], [], True)
         if n == 2:
             return _pick(method, _EVENT, rest[1], [rest[1]], True)
-        raise segment_not_found(rest[2])
+        if n == 3:
+            return _event_sub(method, rest[2], [rest[1]])
+        raise segment_not_found(rest[3])
+    if head in ("mailfolders", "messages"):
+        return _mail(method, rest)
     if head == "calendar":
         if n == 1:
             return _pick(method, _get("calendars.get", get_calendar), rest[0], [], True)
@@ -152,10 +206,12 @@ def route_mailbox(method: str, rest: list[str]) -> Target:
             return _pick(method, _EVENTS, rest[1], [], True)
         if sub == "events" and n == 3:
             return _pick(method, _EVENT, rest[2], [rest[2]], True)
+        if sub == "events" and n == 4:
+            return _event_sub(method, rest[3], [rest[2]])
         if sub == "calendarview" and n == 2:
             return _pick(method, _get("calendarView", calendar_view), rest[1], [], True)
         raise segment_not_found(rest[1] if n == 2 or sub not in ("events", "calendarview")
-                                else rest[2])
+                                else rest[-1])
     if head == "calendars":
         if n == 1:
             return _pick(method, _get("calendars.list", list_calendars), rest[0], [], True)
@@ -167,9 +223,11 @@ def route_mailbox(method: str, rest: list[str]) -> Target:
             return _pick(method, _EVENTS, rest[2], [cid], True)
         if sub == "events" and n == 4:
             return _pick(method, _EVENT, rest[3], [cid, rest[3]], True)
+        if sub == "events" and n == 5:
+            return _event_sub(method, rest[4], [cid, rest[3]])
         if sub == "calendarview" and n == 3:
             return _pick(method, _get("calendarView", calendar_view), rest[2], [cid], True)
-        raise segment_not_found(rest[2] if sub not in ("events", "calendarview") else rest[3])
+        raise segment_not_found(rest[2] if sub not in ("events", "calendarview") else rest[-1])
     if head == "calendarview":
         if n == 1:
             return _pick(method, _get("calendarView", calendar_view), rest[0], [], True)
@@ -369,8 +427,8 @@ class GraphRoute(BaseRoute):
             own = is_self(caller, user)
             basic = check_scopes(caller, target.operation, own)
             if not own and not target.calendar and ctx.kind == "delegated" and (
-                    target.operation.startswith("contact")):
-                raise access_denied()  # the world has no contact-folder sharing
+                    target.operation.startswith(("contact", "mailFolders", "messages"))):
+                raise access_denied()  # the world has no contact-folder or mail sharing
             req = Req(hub, state, scope, receive, method, route_path,
                       scope.get("query_string", b""), prefer or [], if_match, caller, user, shown,
                       basic, host, detail, extra)
