@@ -4,6 +4,8 @@ Dependency direction (each module imports only from modules above it):
 
 - `xml` – the only XML intake: capped body, hardened parse of the SOAP envelope, namespaces and
   element helpers;
+- `recurrence` – t:Recurrence read into / written from the world's Recurrence; Windows and IANA
+  time zone names;
 - `render` – what goes on the wire: envelopes with ServerVersionInfo, ResponseMessages, SOAP
   faults, opaque ids, items and folders as elements;
 - `auth` – who may call EWS, as whom (impersonation), and the rights on a mailbox's folders;

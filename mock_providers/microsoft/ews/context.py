@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from mock_providers.microsoft.ews.auth import Principal
+from mock_providers.microsoft.ews.recurrence import ItemError as ItemError  # re-exported
 from mock_providers.microsoft.ews.render import DecodedId, ServerVersion, Shape
-from mock_providers.microsoft.ews.xml import schema_error, t, text
+from mock_providers.microsoft.ews.stored import extended_key
+from mock_providers.microsoft.ews.xml import local, schema_error, t, text
 from mock_providers.world import MsUser
 
 if TYPE_CHECKING:
@@ -22,14 +24,6 @@ if TYPE_CHECKING:
 
 ACCESS_DENIED = "Access is denied. Check credentials and try again."
 MALFORMED = "Id is malformed."
-
-
-class ItemError(Exception):
-    """A per-folder/per-item error, rendered as a ResponseMessage with ResponseClass Error."""
-
-    def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code, self.text = code, text
 
 
 @dataclass
@@ -66,12 +60,14 @@ def read_shape(elem: etree._Element | None) -> Shape:
     base = text(elem, t("BaseShape"))
     if base not in ("IdOnly", "Default", "AllProperties"):
         raise schema_error(f"The value '{base}' is invalid for BaseShape.")
-    if base != "IdOnly":
-        return Shape(everything=True)
     props = elem.find(t("AdditionalProperties"))
-    uris = frozenset(p.get("FieldURI", "") for p in props if isinstance(p.tag, str)) \
-        if props is not None else frozenset()
-    return Shape(everything=False, uris=uris)
+    kids = [p for p in props if isinstance(p.tag, str)] if props is not None else []
+    extended = frozenset(extended_key(p) for p in kids if local(p) == "ExtendedFieldURI")
+    if base != "IdOnly":
+        return Shape(everything=True, extended=extended)
+    # contacts:PhysicalAddress:Street (one part of an address) asks for the addresses
+    uris = frozenset(":".join(p.get("FieldURI", "").split(":")[:2]) for p in kids)
+    return Shape(everything=False, uris=uris, extended=extended)
 
 
 def read_datetime(value: str | None, name: str) -> datetime:

@@ -19,6 +19,7 @@ ErrorInvalidRequest; 401 the challenge; `code` overrides; `retry_after` adds Ret
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
@@ -58,6 +59,7 @@ from mock_providers.microsoft.ews.xml import (
 from mock_providers.world import Fault as PlannedFault
 from mock_providers.world import MsUser
 
+_log = logging.getLogger(__name__)
 _XML = "text/xml; charset=utf-8"
 _DEFAULT_BACK_OFF_S = 2
 
@@ -225,13 +227,19 @@ class _Exchange:
             ctx.detail["impersonation"] = acting.upn
         try:
             messages = handler(ctx, soap.operation)
+            document = response_document(operation, messages, version)
         except RequestRejected as exc:
             return self.rejected(request, principal, version, exc, operation)
+        except Exception:  # a mock bug must still answer as Exchange would: a SOAP fault
+            _log.exception("EWS %s failed", operation)
+            return self.fault(request, principal, version, "ErrorInternalServerError",
+                              "An internal server error occurred. The operation failed.",
+                              operation=operation, user=acting.upn)
         codes = [m.findtext(f"{{{M_NS}}}ResponseCode") for m in messages
                  if m.get("ResponseClass") == "Error"]
         self.record(request, 200, principal, user=acting.upn, operation=operation,
                     outcome=codes[0] if codes else "ok", detail=ctx.detail)
-        return _xml(response_document(operation, messages, version))
+        return _xml(document)
 
 
 def routes(hub: Hub) -> list[BaseRoute]:

@@ -15,11 +15,20 @@ from typing import Any, Literal
 from lxml import etree
 
 from mock_providers.microsoft.ews.context import read_bool, read_datetime
+from mock_providers.microsoft.ews.recurrence import ItemError, build, read_recurrence
 from mock_providers.microsoft.ews.render import (
     BUSINESS_PHONE_KEYS,
     EMAIL_KEYS,
     FREE_BUSY_OUT,
     SENSITIVITY_OUT,
+)
+from mock_providers.microsoft.ews.stored import (
+    INDEXED,
+    INDEXED_BY_URI,
+    element_name,
+    extended_key,
+    store,
+    to_node,
 )
 from mock_providers.microsoft.ews.xml import T_NS, local, schema_error, t, text
 from mock_providers.world import Attendee, Contact, Event
@@ -70,7 +79,7 @@ def read_event_fields(elem: etree._Element) -> Patch:
             continue
         name, value = local(child), child.text
         if name == "Subject":
-            patch["subject"] = value or ""
+            patch["subject"] = _capped(value or "", name)
         elif name == "Body":
             patch["body"] = value or ""
             patch["body_type"] = "html" if (child.get("BodyType") or "").lower() == "html" \
@@ -78,7 +87,8 @@ def read_event_fields(elem: etree._Element) -> Patch:
         elif name == "Sensitivity":
             patch["sensitivity"] = _enum(value, _SENSITIVITY_IN, name)
         elif name == "Categories":
-            patch["categories"] = [s.text or "" for s in child.findall(t("String"))]
+            patch["categories"] = [_capped(s.text or "", name)
+                                   for s in child.findall(t("String"))]
         elif name in ("Start", "End"):
             patch[name.lower()] = read_datetime(value, name)
         elif name == "IsAllDayEvent":
@@ -91,10 +101,128 @@ def read_event_fields(elem: etree._Element) -> Patch:
             patch["ical_uid"] = (value or "").strip()
         elif name == "StartTimeZone":
             patch["time_zone"] = child.get("Id") or "UTC"
+        elif name == "Recurrence":
+            patch["recurrence"] = read_recurrence(child)
         elif name in _ATTENDEE_KINDS:
             kind = _ATTENDEE_KINDS[name]
             patch[("attendees", kind)] = _attendees(child, kind)
+        else:
+            _keep(patch, child)
+    if "time_zone" not in patch and ("ews", "MeetingTimeZone") in patch:
+        # Exchange 2007's way of naming the zone (exchangelib sends it to 2007 servers)
+        node = patch[("ews", "MeetingTimeZone")]
+        patch["time_zone"] = dict(node[1]).get("TimeZoneName") or "UTC"
     return patch
+
+
+# Not stored: what the server computes or this mock cannot keep (MIME, attachments).
+_NOT_STORED = frozenset({"MimeContent", "Attachments", "ItemId", "ParentFolderId", "ItemClass",
+                         "TimeZone", "DateTimeReceived", "Size", "DateTimeCreated",
+                         "LastModifiedTime", "EffectiveRights", "HasAttachments"})
+_BOOLEANS = frozenset({"ReminderIsSet", "IsResponseRequested", "AllowNewTimeProposal",
+                       "IsReadReceiptRequested", "IsDeliveryReceiptRequested", "HasPicture"})
+_CHOICES = {"Importance": ("Low", "Normal", "High"),
+            "ConferenceType": ("0", "1", "2"),
+            "PostalAddressIndex": ("Business", "Home", "Other", "None"),
+            "FileAsMapping": ("None", "LastCommaFirst", "FirstSpaceLast", "Company",
+                              "LastCommaFirstCompany", "CompanyLastFirst", "LastFirst",
+                              "LastFirstCompany", "CompanyLastCommaFirst", "LastFirstSuffix",
+                              "LastSpaceFirstCompany", "CompanyLastSpaceFirst", "LastSpaceFirst",
+                              "DisplayName", "FirstName", "LastFirstMiddleSuffix", "LastName",
+                              "Empty")}
+_INTEGERS = frozenset({"ReminderMinutesBeforeStart"})
+_CAPPED = frozenset({"Subject", "GivenName", "MiddleName", "Surname", "Categories", "Initials",
+                     "Nickname", "Generation"})
+SUBJECT_LIMIT = 255
+
+
+def _capped(value: str, name: str) -> str:
+    """Exchange keeps at most 255 characters in Subject and the name fields; a longer value is
+    refused (ErrorDataSizeLimitExceeded, Microsoft's code for a value over a property's size)."""
+    if name in _CAPPED and len(value) > SUBJECT_LIMIT:
+        raise ItemError("ErrorDataSizeLimitExceeded",
+                        f"The value of property '{name}' exceeds the maximum size of "
+                        f"{SUBJECT_LIMIT} characters.")
+    return value
+
+
+def _keep(patch: Patch, child: etree._Element) -> None:
+    """A field the world does not model, kept as Exchange stores it (see `stored`)."""
+    name = local(child)
+    if name in _NOT_STORED:
+        return
+    if name == "ExtendedProperty":
+        uri = child.find(t("ExtendedFieldURI"))
+        if uri is None:
+            raise schema_error("t:ExtendedProperty needs t:ExtendedFieldURI.")
+        patch[("ews-ext", extended_key(uri))] = to_node(child)
+        return
+    if name in INDEXED:
+        for entry in child.findall(t("Entry")):
+            patch[("ews-entry", name, entry.get("Key") or "")] = to_node(entry)
+        return
+    node = to_node(child)
+    value = node[2]
+    if value is not None:
+        value = value.strip() if name in _BOOLEANS or name in _CHOICES or \
+            name in _INTEGERS else value
+        if name in _BOOLEANS:
+            value = "true" if read_bool(value, name) else "false"
+        elif name in _CHOICES and value not in _CHOICES[name]:
+            raise schema_error(f"The '{name}' element is invalid - The value '{value[:40]}' is "
+                               "invalid according to its datatype.")
+        elif name in _INTEGERS and not (value.lstrip("-").isdigit() and len(value) < 10):
+            raise schema_error(f"The '{name}' element is invalid - The value '{value[:40]}' is "
+                               "invalid according to its datatype 'xs:int'.")
+        _capped(value, name)
+        node = (node[0], node[1], value, node[3])
+    patch[("ews", name)] = node
+
+
+def merge_patch(patch: Patch, more: Patch) -> None:
+    """`more` into `patch`; one SetItemField per part of an indexed entry (an address's Street,
+    City ...) adds up to one entry."""
+    for key, value in more.items():
+        old = patch.get(key)
+        if isinstance(key, tuple) and key[0] == "ews-entry" and old and value and value[3]:
+            parts = {p[0]: p for p in old[3]}
+            parts.update({p[0]: p for p in value[3]})
+            value = (old[0], old[1], None, tuple(parts.values()))
+        patch[key] = value
+
+
+def _apply_stored(extra: dict[str, Any], key: tuple[str, ...], value: Any) -> None:
+    data = store(extra)
+    if key[0] == "ews":
+        if value is None:
+            data["fields"].pop(key[1], None)
+        else:
+            data["fields"][key[1]] = value
+    elif key[0] == "ews-ext":
+        if value is None:
+            data["extended"].pop(key[1], None)
+        else:
+            data["extended"][key[1]] = value
+    elif key[0] == "ews-entry":
+        entries = data["indexed"].setdefault(key[1], {})
+        old = entries.get(key[2])
+        if value is None:
+            entries.pop(key[2], None)
+        elif old is not None and value[3]:  # a PhysicalAddresses entry: merged part by part
+            parts = {p[0]: p for p in old[3]}
+            parts.update({p[0]: p for p in value[3]})
+            entries[key[2]] = (old[0], old[1], None, tuple(parts.values()))
+        else:
+            entries[key[2]] = value
+    elif key[0] == "ews-part":
+        entries = data["indexed"].setdefault(key[1], {})
+        old = entries.get(key[2])
+        if old is not None:
+            kept = tuple(p for p in old[3] if p[0] != key[3])
+            if kept:
+                entries[key[2]] = (old[0], old[1], None, kept)
+            else:
+                entries.pop(key[2])
 
 
 def read_contact_fields(elem: etree._Element) -> Patch:
@@ -103,6 +231,8 @@ def read_contact_fields(elem: etree._Element) -> Patch:
         if not isinstance(child.tag, str) or etree.QName(child).namespace != T_NS:
             continue
         name, value = local(child), (child.text or "").strip()
+        if name in ("GivenName", "Surname"):
+            _capped(value, name)
         if name == "DisplayName":
             patch["display_name"] = value
         elif name == "GivenName":
@@ -115,17 +245,29 @@ def read_contact_fields(elem: etree._Element) -> Patch:
             patch["job_title"] = value or None
         elif name in ("EmailAddresses", "PhoneNumbers"):
             slot = "email" if name == "EmailAddresses" else "phone"
+            modeled = EMAIL_KEYS if slot == "email" else _PHONE_KEYS
             for entry in child.findall(t("Entry")):
-                patch[(slot, entry.get("Key") or "")] = (entry.text or "").strip() or None
+                key = entry.get("Key") or ""
+                if key in modeled:
+                    patch[(slot, key)] = (entry.text or "").strip() or None
+                else:
+                    patch[("ews-entry", name, key)] = to_node(entry)
+        else:
+            _keep(patch, child)
     return patch
 
 
 def apply_event(event: Event, patch: Patch) -> None:
     for key, value in patch.items():
-        if isinstance(key, tuple):
+        if isinstance(key, tuple) and key[0].startswith("ews"):
+            _apply_stored(event.extra, key, value)
+        elif isinstance(key, tuple):
             event.attendees = [a for a in event.attendees if a.type != key[1]] + value
-        else:
+        elif key != "recurrence":
             setattr(event, key, value)
+    if "recurrence" in patch:  # after the start and its time zone: the series lives in them
+        spec = patch["recurrence"]
+        event.recurrence = None if spec is None else build(spec, event.time_zone)
 
 
 def apply_contact(contact: Contact, patch: Patch) -> None:
@@ -134,7 +276,9 @@ def apply_contact(contact: Contact, patch: Patch) -> None:
                                              strict=False))
     phones["MobilePhone"] = contact.mobile_phone
     for key, value in patch.items():
-        if not isinstance(key, tuple):
+        if isinstance(key, tuple) and key[0].startswith("ews"):
+            _apply_stored(contact.extra, key, value)
+        elif not isinstance(key, tuple):
             setattr(contact, key, value)
         elif key[0] == "email" and key[1] in EMAIL_KEYS:
             emails[key[1]] = value
@@ -148,6 +292,15 @@ def apply_contact(contact: Contact, patch: Patch) -> None:
 def delete_patch(uri_elem: etree._Element, is_event: bool) -> Patch:
     uri = uri_elem.get("FieldURI") or ""
     index = uri_elem.get("FieldIndex")
+    if local(uri_elem) == "ExtendedFieldURI":
+        return {("ews-ext", extended_key(uri_elem)): None}
+    base, _, part = uri.partition(":")[2].partition(":")
+    container = INDEXED_BY_URI.get(f"contacts:{base}")
+    if container is not None and index and not (
+            (container == "EmailAddresses" and index in EMAIL_KEYS)
+            or (container == "PhoneNumbers" and index in _PHONE_KEYS)):
+        return {("ews-part", container, index, part) if part else
+                ("ews-entry", container, index): None}
     if is_event:
         table: dict[str, tuple[Any, Any]] = {
             "item:Subject": ("subject", ""), "item:Body": ("body", ""),
@@ -155,6 +308,7 @@ def delete_patch(uri_elem: etree._Element, is_event: bool) -> Patch:
             "calendar:RequiredAttendees": (("attendees", "required"), []),
             "calendar:OptionalAttendees": (("attendees", "optional"), []),
             "calendar:Resources": (("attendees", "resource"), []),
+            "calendar:Recurrence": ("recurrence", None),
         }
     else:
         table = {"contacts:GivenName": ("given_name", ""), "contacts:Surname": ("surname", ""),
@@ -163,4 +317,6 @@ def delete_patch(uri_elem: etree._Element, is_event: bool) -> Patch:
                  "contacts:EmailAddress": (("email", index or ""), None),
                  "contacts:PhoneNumber": (("phone", index or ""), None)}
     entry = table.get(uri)
-    return {entry[0]: entry[1]} if entry else {}
+    if entry:
+        return {entry[0]: entry[1]}
+    return {("ews", element_name(uri)): None} if uri else {}

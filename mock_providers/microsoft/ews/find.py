@@ -9,7 +9,7 @@ ContactsView are ErrorUnsupportedQueryFilter.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -22,12 +22,18 @@ from mock_providers.microsoft.ews.context import (
     read_datetime,
     read_shape,
 )
-from mock_providers.microsoft.ews.folders import folder_ids, folder_rights, resolve_folder
-from mock_providers.microsoft.ews.items import item_ref, render_item
+from mock_providers.microsoft.ews.folders import (
+    FolderRef,
+    folder_ids,
+    folder_rights,
+    resolve_folder,
+)
+from mock_providers.microsoft.ews.items import EventRef, ItemRef, item_ref, render_item
 from mock_providers.microsoft.ews.render import Shape, error, success
-from mock_providers.microsoft.ews.restrictions import compile_restriction, sort_items
+from mock_providers.microsoft.ews.restrictions import ItemKind, compile_restriction, sort_items
 from mock_providers.microsoft.ews.xml import m, schema_error, t
 from mock_providers.world import Event
+from mock_providers.world.recurrence import expand
 
 
 def find_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
@@ -49,6 +55,7 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
     ref = resolve_folder(ctx, elem)
     rights = folder_rights(ctx, ref)
     is_event = ref.calendar is not None
+    kind: ItemKind = "event" if is_event else "message" if ref.mail is not None else "contact"
     items: list[Any]
     if traversal in ("SoftDeleted", "Associated"):
         items = []
@@ -56,6 +63,8 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
         items = sorted(ref.calendar.events, key=lambda e: (e.start, e.id))
     elif ref.contacts is not None:
         items = sorted(ref.contacts.contacts, key=lambda c: (c.display_name.casefold(), c.id))
+    elif ref.mail is not None:  # newest first, as Outlook lists mail
+        items = sorted(ref.mail.messages, key=lambda msg: (msg.created, msg.id), reverse=True)
     else:
         items = []
     for unsupported in ("QueryString", "FractionalPageItemView", "GroupBy",
@@ -67,28 +76,32 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
     if restriction is not None:
         kids = [c for c in restriction if isinstance(c.tag, str)]
         if kids:
-            predicate = compile_restriction(kids[0], is_event)
+            predicate = compile_restriction(kids[0], kind)
             items = [i for i in items if predicate(i)]
     calendar_view = op.find(m("CalendarView"))
     if calendar_view is not None and not is_event:
         raise ItemError("ErrorInvalidOperation",
                         "A CalendarView can only be used on a calendar folder.")
     message = success("FindItem")
+    refs: list[ItemRef]
     if calendar_view is not None:
-        page, attrs = _calendar_view(items, calendar_view)
+        refs, attrs = _calendar_view(ref, items, calendar_view)
     else:
-        items = sort_items(items, op.find(m("SortOrder")), is_event)
+        items = sort_items(items, op.find(m("SortOrder")), kind)
         page, attrs = _indexed_view(items, op.find(m("IndexedPageItemView")))
+        refs = [item_ref(ref, item) for item in page]
     root = etree.SubElement(message, m("RootFolder"), attrs)
     container = etree.SubElement(root, t("Items"))
-    for item in page:
-        render_item(container, item_ref(ref, item), shape, rights)
-    ctx.detail["items"] = ctx.detail.get("items", 0) + len(page)
+    for found in refs:
+        render_item(container, found, shape, rights)
+    ctx.detail["items"] = ctx.detail.get("items", 0) + len(refs)
     return message
 
 
-def _calendar_view(events: list[Event], view: etree._Element
-                   ) -> tuple[list[Event], dict[str, str]]:
+def _calendar_view(folder: FolderRef, events: list[Event], view: etree._Element
+                   ) -> tuple[list[ItemRef], dict[str, str]]:
+    """Singles and the occurrences/exceptions of series that overlap [StartDate, EndDate)
+    (a zero-length item at StartDate included), in start order; masters themselves never."""
     start = read_datetime(view.get("StartDate"), "StartDate")
     end = read_datetime(view.get("EndDate"), "EndDate")
     if end < start:
@@ -98,7 +111,18 @@ def _calendar_view(events: list[Event], view: etree._Element
         raise ItemError("ErrorCalendarViewRangeTooBig",
                         "The time range for the calendar view is too big (at most two years).")
     limit = int_attr(view, "MaxEntriesReturned", 0, 1)
-    inside = [e for e in events if e.start < end and e.end > start]
+    assert folder.calendar is not None
+    found: list[tuple[datetime, str, EventRef]] = []
+    for event in events:
+        if event.recurrence is not None:
+            for instance in expand(event.recurrence, event.start, event.end, event.exceptions,
+                                   start, end):
+                found.append((instance.start, event.id, EventRef(
+                    folder.owner, event, folder.calendar, instance)))
+        elif event.start < end and (event.end > start or event.start == event.end == start):
+            found.append((event.start, event.id, EventRef(folder.owner, event, folder.calendar)))
+    found.sort(key=lambda f: (f[0], f[1]))
+    inside: list[ItemRef] = [f[2] for f in found]
     page = inside[:limit] if limit else inside
     return page, {"TotalItemsInView": str(len(page)),
                   "IncludesLastItemInRange": "true" if len(page) == len(inside) else "false"}

@@ -2,14 +2,18 @@
 resolving a folder id, the acting user's rights on a folder, and the GetFolder / FindFolder
 operations.
 
-GetFolder / FindFolder: distinguished ids root, msgfolderroot, calendar, contacts (with t:Mailbox
-for another mailbox) and the FolderIds this mock issued. FindFolder lists (Shallow or Deep) only
+GetFolder / FindFolder: distinguished ids root, msgfolderroot, calendar, contacts and the other
+distinguished folders of `world.folders` (inbox, sentitems, deleteditems, drafts, outbox,
+junkemail, ... with their folder classes; only their owner sees them), with t:Mailbox for another
+mailbox, and the FolderIds this mock issued. FindFolder lists (Shallow or Deep) only
 the folders the caller can see, paged by m:IndexedPageFolderView.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -43,6 +47,10 @@ from mock_providers.microsoft.ews.render import (
 )
 from mock_providers.microsoft.ews.xml import local, m, schema_error, t, text
 from mock_providers.world import Calendar, ContactFolder, MsUser
+from mock_providers.world.folders import WELL_KNOWN, MailFolder, mail_folders
+
+if TYPE_CHECKING:
+    from mock_providers.world import World
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +59,15 @@ class FolderRef:
     owner: MsUser
     calendar: Calendar | None = None
     contacts: ContactFolder | None = None
+    mail: MailFolder | None = None  # a distinguished folder other than calendar and contacts
 
     def view(self) -> FolderView:
         box = self.owner.mailbox
+        if self.mail is not None:
+            return FolderView("mail", f"mail:{self.mail.well_known}", "msgfolderroot",
+                              self.mail.display_name, mail_change_key(self.mail),
+                              len(self.mail.messages), 0, self.mail.folder_class,
+                              self.mail.unread)
         if self.calendar is not None:
             return FolderView("calendar", folder_key_for("calendar", self.calendar.id),
                               "msgfolderroot", self.calendar.name,
@@ -65,17 +79,29 @@ class FolderRef:
         if self.kind == "root":
             return FolderView("root", "root", None, "", "AQAAAA==", 0, 1)
         return FolderView("msgfolderroot", "msgfolderroot", "root", "Top of Information Store",
-                          "AQAAAA==", 0, len(box.calendars) + len(box.contact_folders))
+                          "AQAAAA==", 0, len(box.calendars) + len(box.contact_folders)
+                          + len(_MAIL_NAMES))
 
-    def children(self) -> list[FolderRef]:
+    def children(self, world: World) -> list[FolderRef]:
         if self.kind == "root":
             return [FolderRef("msgfolderroot", self.owner)]
         if self.kind == "msgfolderroot":
             box = self.owner.mailbox
+            mail = mail_folders(world, self.owner)
             return ([FolderRef("calendar", self.owner, calendar=c) for c in box.calendars.values()]
                     + [FolderRef("contacts", self.owner, contacts=f)
-                       for f in box.contact_folders.values()])
+                       for f in box.contact_folders.values()]
+                    + [FolderRef("mail", self.owner, mail=mail[name]) for name in _MAIL_NAMES])
         return []
+
+
+# The distinguished folders besides the mailbox's own calendars and contact folders.
+_MAIL_NAMES = tuple(name for name, *_ in WELL_KNOWN
+                    if name not in ("msgfolderroot", "calendar", "contacts"))
+
+
+def mail_change_key(folder: MailFolder) -> str:
+    return base64.b64encode(f"mail:{folder.messages.last_seq}".encode()).decode()
 
 
 def resolve_folder(ctx: OpContext, elem: etree._Element) -> FolderRef:
@@ -96,6 +122,8 @@ def resolve_folder(ctx: OpContext, elem: etree._Element) -> FolderRef:
                 return FolderRef("root", owner)
             case "msgfolderroot":
                 return FolderRef("msgfolderroot", owner)
+            case name if name in _MAIL_NAMES:
+                return FolderRef("mail", owner, mail=mail_folders(ctx.world, owner)[name])
         raise ItemError("ErrorFolderNotFound", "The specified folder could not be found in the "
                         "store.")
     if name != "FolderId":
@@ -112,6 +140,8 @@ def resolve_folder(ctx: OpContext, elem: etree._Element) -> FolderRef:
             return FolderRef("msgfolderroot", owner)
         if kind == "calendar" and folder_id in owner.mailbox.calendars:
             return FolderRef("calendar", owner, calendar=owner.mailbox.calendars[folder_id])
+        if kind == "mail" and folder_id in _MAIL_NAMES:
+            return FolderRef("mail", owner, mail=mail_folders(ctx.world, owner)[folder_id])
         if kind == "contacts" and folder_id in owner.mailbox.contact_folders:
             return FolderRef("contacts", owner, contacts=owner.mailbox.contact_folders[folder_id])
     raise ItemError("ErrorFolderNotFound", "The specified folder could not be found in the store.")
@@ -124,6 +154,10 @@ def folder_rights(ctx: OpContext, ref: FolderRef, write: bool = False) -> Rights
             return calendar_rights(ctx.acting, ref.owner, ref.calendar, write)
         if ref.contacts is not None:
             return contacts_rights(ctx.acting, ref.owner)
+        if ref.mail is not None:  # mail folders are their owner's (or an impersonating app's)
+            if ctx.acting.id != ref.owner.id:
+                raise AccessDenied()
+            return root_visible(ctx.acting, ref.owner)
         rights = root_visible(ctx.acting, ref.owner)
         if write and not rights.write:
             raise AccessDenied()
@@ -172,7 +206,7 @@ def find_folder(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
             messages.append(error("FindFolder", err.code, err.text))
             continue
         found: list[tuple[FolderRef, Rights]] = []
-        pending = parent.children()
+        pending = parent.children(ctx.world)
         while pending:
             ref = pending.pop(0)
             try:
@@ -180,7 +214,7 @@ def find_folder(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
             except ItemError:
                 continue  # folders the caller cannot see are not listed
             if deep:
-                pending.extend(ref.children())
+                pending.extend(ref.children(ctx.world))
         page = found[offset:offset + limit] if limit else found[offset:]
         message = success("FindFolder")
         root = etree.SubElement(message, m("RootFolder"), {

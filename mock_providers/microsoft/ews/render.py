@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import html
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from lxml import etree
 
+from mock_providers.microsoft.ews.recurrence import render_recurrence, windows_zone
+from mock_providers.microsoft.ews.stored import render_stored
 from mock_providers.microsoft.ews.xml import E_NS, M_NS, SOAP_NS, T_NS, m, t
 from mock_providers.world import Attendee, Calendar, Contact, ContactFolder, Event, MsTenant, MsUser
+from mock_providers.world.folders import MailFolder, MailMessage
 from mock_providers.world.model import parse_build
+from mock_providers.world.recurrence import Instance, find_instance, series_starts
 
 NSMAP = {"s": SOAP_NS, "m": M_NS, "t": T_NS}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -80,8 +86,9 @@ def server_version(tenant: MsTenant) -> ServerVersion:
 
 
 # -- opaque ids -------------------------------------------------------------------------------
-IdKind = Literal["event", "contact", "folder"]
-_KIND_TAGS: dict[IdKind, str] = {"event": "E", "contact": "C", "folder": "F"}
+IdKind = Literal["event", "contact", "folder", "occurrence", "message"]
+_KIND_TAGS: dict[IdKind, str] = {"event": "E", "contact": "C", "folder": "F", "occurrence": "O",
+                                 "message": "M"}
 _TAG_KINDS = {v: k for k, v in _KIND_TAGS.items()}
 # Real EWS ids are base64 of a binary structure that starts with these bytes (AAMk…, AQMk…).
 _ID_PREFIX = b"\x00\x03\x24calharness\x00"
@@ -91,7 +98,8 @@ _ID_PREFIX = b"\x00\x03\x24calharness\x00"
 class DecodedId:
     kind: IdKind
     owner_id: str  # the mailbox owner's object id
-    key: str  # world event/contact id, or the folder key ("root", "calendar:<id>", …)
+    key: str  # world event/contact id, the folder key ("root", "calendar:<id>", …), or
+    # "<master id>|<original start, UTC>" for an occurrence of a series
 
 
 def encode_id(kind: IdKind, owner: MsUser, key: str) -> str:
@@ -117,6 +125,18 @@ def decode_id(value: str) -> DecodedId | None:
     if kind is None or not owner_id or not key:
         return None
     return DecodedId(kind, owner_id, key)
+
+
+def occurrence_key(event_id: str, original_start: datetime) -> str:
+    return f"{event_id}|{original_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def split_occurrence_key(key: str) -> tuple[str, datetime] | None:
+    event_id, _, when = key.rpartition("|")
+    try:
+        return event_id, datetime.strptime(when, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def folder_key_for(kind: Literal["calendar", "contacts"], folder_id: str) -> str:
@@ -156,7 +176,7 @@ def success(operation: str) -> etree._Element:
 
 def error(operation: str, code: str, text: str) -> etree._Element:
     message = etree.Element(m(f"{operation}ResponseMessage"), ResponseClass="Error")
-    etree.SubElement(message, m("MessageText")).text = text
+    etree.SubElement(message, m("MessageText")).text = xml_text(text)
     etree.SubElement(message, m("ResponseCode")).text = code
     etree.SubElement(message, m("DescriptiveLinkKey")).text = "0"
     return message
@@ -173,6 +193,8 @@ def fault_document(code: str, message: str, version: ServerVersion | None = None
     faultcode.text = f"a:{code}"
     faultstring = etree.SubElement(fault, "faultstring")
     faultstring.set(_XML_LANG, "en-US")
+    message = xml_text(message)
+    violation = None if violation is None else xml_text(violation)
     faultstring.text = message if violation is None else f"{message} {violation}"
     detail = etree.SubElement(fault, "detail")
     etree.SubElement(detail, f"{{{E_NS}}}ResponseCode", nsmap={"e": E_NS}).text = code
@@ -218,6 +240,7 @@ class Shape:
 
     everything: bool
     uris: frozenset[str] = frozenset()
+    extended: frozenset[str] = frozenset()  # extended properties asked for (`extended_key`)
 
     def wants(self, uri: str) -> bool:
         return self.everything or uri in self.uris
@@ -233,11 +256,22 @@ class Rights:
     limited: bool = False  # limitedRead delegates: no body
 
 
+# XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML 1.0 cannot carry (NUL, other C0 controls, lone
+    surrogates, U+FFFE/U+FFFF), which Exchange leaves out of its responses as well: a subject
+    written through another protocol with such a character must not break a FindItem."""
+    return _NOT_XML.sub("", value) if _NOT_XML.search(value) else value
+
+
 def _sub(parent: etree._Element, name: str, value: str | None = None,
          **attrs: str) -> etree._Element:
     elem = etree.SubElement(parent, t(name), attrs)
     if value is not None:
-        elem.text = value
+        elem.text = xml_text(value)
     return elem
 
 
@@ -274,13 +308,40 @@ def _body_with_join_link(event: Event) -> tuple[str, str]:
     return body, kind
 
 
+def occurrence_view(event: Event, instance: Instance) -> Event:
+    """A shallow copy of the master as this occurrence shows it (times, the exception's
+    values); recurrence and exceptions are left on the master."""
+    view = copy.copy(event)
+    view.start, view.end = instance.start, instance.end
+    change = instance.change
+    if change is not None:
+        for name in ("subject", "body", "location", "sensitivity", "show_as"):
+            value = getattr(change, name)
+            if value is not None:
+                setattr(view, name, value)
+        view.last_modified = change.last_modified or event.last_modified
+        view.change_key = change.change_key or event.change_key
+    return view
+
+
+def occurrence_id(owner: MsUser, event: Event, original_start: datetime) -> str:
+    return encode_id("occurrence", owner, occurrence_key(event.id, original_start))
+
+
 def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar: Calendar,
-                  shape: Shape, rights: Rights) -> etree._Element:
+                  shape: Shape, rights: Rights, instance: Instance | None = None
+                  ) -> etree._Element:
     """`t:CalendarItem` in schema order with the fields `shape` asks for. Private events seen by
-    a delegate without private access are redacted like the Graph mock does (see graph/auth.py)."""
+    a delegate without private access are redacted like the Graph mock does (see graph/auth.py).
+    With `instance`, the item is that occurrence of the series `event` is the master of."""
+    master = event
+    if instance is not None:
+        event = occurrence_view(master, instance)
     private = rights.redact_private and event.sensitivity == "private"
     item = _sub(parent, "CalendarItem")
-    _sub(item, "ItemId", Id=encode_id("event", owner, event.id), ChangeKey=event.change_key)
+    item_id = occurrence_id(owner, master, instance.original_start) if instance is not None \
+        else encode_id("event", owner, event.id)
+    _sub(item, "ItemId", Id=item_id, ChangeKey=event.change_key)
     w = shape.wants
     if w("item:ParentFolderId"):
         _sub(item, "ParentFolderId", Id=encode_id("folder", owner, folder_key_for(
@@ -347,6 +408,8 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
         _sub(item, "Start", ews_datetime(event.start))
     if w("calendar:End"):
         _sub(item, "End", ews_datetime(event.end))
+    if w("calendar:OriginalStart") and instance is not None:
+        _sub(item, "OriginalStart", ews_datetime(instance.original_start))
     if w("calendar:IsAllDayEvent"):
         _sub(item, "IsAllDayEvent", ews_bool(event.is_all_day))
     if w("calendar:LegacyFreeBusyStatus"):
@@ -356,15 +419,16 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
     if w("calendar:IsMeeting"):
         _sub(item, "IsMeeting", ews_bool(bool(event.attendees)))
     if w("calendar:IsCancelled"):
-        _sub(item, "IsCancelled", ews_bool(bool(event.extra.get("graph", {}).get("isCancelled"))))
+        _sub(item, "IsCancelled", ews_bool(event.is_cancelled or bool(
+            event.extra.get("graph", {}).get("isCancelled"))))
     if w("calendar:IsRecurring"):
-        _sub(item, "IsRecurring", ews_bool(event.recurrence is not None))
+        _sub(item, "IsRecurring", ews_bool(master.recurrence is not None))
     if w("calendar:MeetingRequestWasSent"):
         _sub(item, "MeetingRequestWasSent", ews_bool(bool(event.attendees)))
     if w("calendar:IsResponseRequested"):
         _sub(item, "IsResponseRequested", "true")
     if w("calendar:CalendarItemType"):
-        _sub(item, "CalendarItemType", "RecurringMaster" if event.recurrence else "Single")
+        _sub(item, "CalendarItemType", item_type(master, instance))
     if w("calendar:MyResponseType"):
         _sub(item, "MyResponseType", _my_response(event, owner))
     if w("calendar:Organizer") and event.organizer_email:
@@ -379,13 +443,85 @@ def calendar_item(parent: etree._Element, event: Event, owner: MsUser, calendar:
         _sub(item, "AppointmentSequenceNumber", str(event.sequence))
     if w("calendar:AppointmentState"):
         _sub(item, "AppointmentState", "1" if event.attendees else "0")
+    if instance is None and master.recurrence is not None:
+        _series(item, master, owner, w)
     if w("calendar:StartTimeZone"):
-        _sub(item, "StartTimeZone", Id=event.time_zone or "UTC")
+        _sub(item, "StartTimeZone", Id=windows_zone(event.time_zone))
     if w("calendar:EndTimeZone"):
-        _sub(item, "EndTimeZone", Id=event.time_zone or "UTC")
+        _sub(item, "EndTimeZone", Id=windows_zone(event.time_zone))
     if w("calendar:IsOnlineMeeting"):
         _sub(item, "IsOnlineMeeting", ews_bool(event.is_online_meeting and not private))
+    if not private:
+        render_stored(item, event.extra, w, shape.extended, "CalendarItem")
     return item
+
+
+def item_type(master: Event, instance: Instance | None) -> str:
+    if instance is not None:
+        return "Exception" if instance.is_exception else "Occurrence"
+    return "RecurringMaster" if master.recurrence is not None else "Single"
+
+
+def _occurrence_info(parent: etree._Element, tag: str, owner: MsUser, master: Event,
+                     instance: Instance) -> None:
+    info = _sub(parent, tag)
+    _sub(info, "ItemId", Id=occurrence_id(owner, master, instance.original_start),
+         ChangeKey=(instance.change.change_key if instance.change and instance.change.change_key
+                    else master.change_key))
+    _sub(info, "Start", ews_datetime(instance.start))
+    _sub(info, "End", ews_datetime(instance.end))
+    _sub(info, "OriginalStart", ews_datetime(instance.original_start))
+
+
+def _series(item: etree._Element, master: Event, owner: MsUser, w: Callable[[str], bool]
+            ) -> None:
+    """A master's t:Recurrence, First/LastOccurrence, Modified/DeletedOccurrences."""
+    rec = master.recurrence
+    assert rec is not None
+    if w("calendar:Recurrence"):
+        render_recurrence(item, rec)
+    wants_first, wants_last = w("calendar:FirstOccurrence"), w("calendar:LastOccurrence")
+    if wants_first or wants_last:
+        first = next(iter(expand_first(master)), None)
+        if first is not None and wants_first:
+            _occurrence_info(item, "FirstOccurrence", owner, master, first)
+        last = last_instance(master) if wants_last else None
+        if last is not None:
+            _occurrence_info(item, "LastOccurrence", owner, master, last)
+    if w("calendar:ModifiedOccurrences") and master.exceptions.modified:
+        box = _sub(item, "ModifiedOccurrences")
+        for original in sorted(master.exceptions.modified):
+            found = find_instance(rec, master.start, master.end, master.exceptions, original)
+            if found is not None:
+                _occurrence_info(box, "Occurrence", owner, master, found)
+    if w("calendar:DeletedOccurrences") and master.exceptions.cancelled:
+        box = _sub(item, "DeletedOccurrences")
+        for original in sorted(master.exceptions.cancelled):
+            _sub(_sub(box, "DeletedOccurrence"), "Start", ews_datetime(original))
+
+
+def expand_first(master: Event) -> list[Instance]:
+    """The series' first occurrence that is not cancelled (empty when none is left)."""
+    assert master.recurrence is not None
+    for index, original in enumerate(series_starts(master.recurrence, master.start), start=1):
+        if original in master.exceptions.cancelled:
+            continue
+        found = find_instance(master.recurrence, master.start, master.end, master.exceptions,
+                              original)
+        return [found] if found is not None else [Instance(original, original, original + (
+            master.end - master.start), index, None)]
+    return []
+
+
+def last_instance(master: Event) -> Instance | None:
+    """The last occurrence that is not cancelled of a series with an end, else None."""
+    rec = master.recurrence
+    if rec is None or rec.range.type == "noEnd":
+        return None
+    starts = [s for s in series_starts(rec, master.start) if s not in master.exceptions.cancelled]
+    if not starts:
+        return None
+    return find_instance(rec, master.start, master.end, master.exceptions, starts[-1])
 
 
 def _attendees(item: etree._Element, tag: str, attendees: list[Attendee]) -> None:
@@ -477,17 +613,87 @@ def contact_item(parent: etree._Element, contact: Contact, owner: MsUser, folder
         _sub(item, "PostalAddressIndex", "None")
     if w("contacts:Surname") and contact.surname:
         _sub(item, "Surname", contact.surname)
+    render_stored(item, contact.extra, w, shape.extended, "Contact")
+    return item
+
+
+# -- meeting messages -----------------------------------------------------------------------------
+_MESSAGE_TAGS = {"meetingRequest": "MeetingRequest", "meetingCancelled": "MeetingCancellation",
+                 "meetingAccepted": "MeetingResponse",
+                 "meetingTentativelyAccepted": "MeetingResponse",
+                 "meetingDeclined": "MeetingResponse"}
+_MESSAGE_RESPONSE = {"meetingAccepted": "Accept", "meetingTentativelyAccepted": "Tentative",
+                     "meetingDeclined": "Decline"}
+
+
+def message_item(parent: etree._Element, message: MailMessage, owner: MsUser,
+                 folder: MailFolder, shape: Shape, rights: Rights) -> etree._Element:
+    """A meeting request, response or cancellation (`world.folders.MailMessage`) in a mail
+    folder: t:MeetingRequest / t:MeetingResponse / t:MeetingCancellation."""
+    item = _sub(parent, _MESSAGE_TAGS.get(message.kind, "Message"))
+    _sub(item, "ItemId", Id=encode_id("message", owner, f"{folder.well_known}|{message.id}"),
+         ChangeKey=message.change_key)
+    w = shape.wants
+    if w("item:ParentFolderId"):
+        _sub(item, "ParentFolderId", Id=encode_id("folder", owner, f"mail:{folder.well_known}"))
+    if w("item:ItemClass"):
+        _sub(item, "ItemClass", message.item_class)
+    if w("item:Subject"):
+        _sub(item, "Subject", message.subject)
+    if w("item:Sensitivity"):
+        _sub(item, "Sensitivity", "Normal")
+    if w("item:Body") and not rights.limited:
+        _sub(item, "Body", message.body, BodyType="Text")
+    if w("item:DateTimeReceived"):
+        _sub(item, "DateTimeReceived", ews_datetime(message.created))
+    if w("item:DateTimeSent"):
+        _sub(item, "DateTimeSent", ews_datetime(message.created))
+    if w("item:DateTimeCreated"):
+        _sub(item, "DateTimeCreated", ews_datetime(message.created))
+    if w("message:Sender"):
+        _mailbox(_sub(item, "Sender"), message.sender_email, message.sender_name)
+    if w("message:ToRecipients") and message.to:
+        box = _sub(item, "ToRecipients")
+        for address, name in message.to:
+            mailbox = _sub(box, "Mailbox")
+            _sub(mailbox, "Name", name or address)
+            _sub(mailbox, "EmailAddress", address)
+            _sub(mailbox, "RoutingType", "SMTP")
+    if w("message:From"):
+        _mailbox(_sub(item, "From"), message.sender_email, message.sender_name)
+    if w("message:IsRead"):
+        _sub(item, "IsRead", ews_bool(message.is_read))
+    if w("meeting:AssociatedCalendarItemId") and message.event_id:
+        _sub(item, "AssociatedCalendarItemId", Id=encode_id("event", owner, message.event_id))
+    if w("meeting:ResponseType") and message.kind in _MESSAGE_RESPONSE:
+        _sub(item, "ResponseType", _MESSAGE_RESPONSE[message.kind])
+    if w("calendar:UID"):
+        _sub(item, "UID", message.ical_uid)
+    if message.kind in ("meetingRequest", "meetingCancelled"):
+        if w("meetingRequest:MeetingRequestType") and message.kind == "meetingRequest":
+            _sub(item, "MeetingRequestType", "NewMeetingRequest")
+        if w("calendar:Start"):
+            _sub(item, "Start", ews_datetime(message.meeting_start))
+        if w("calendar:End"):
+            _sub(item, "End", ews_datetime(message.meeting_end))
+        if w("calendar:IsAllDayEvent"):
+            _sub(item, "IsAllDayEvent", ews_bool(message.is_all_day))
+        if w("calendar:Location"):
+            _sub(item, "Location", message.location)
     return item
 
 
 # -- folders --------------------------------------------------------------------------------------
-FolderKind = Literal["root", "msgfolderroot", "calendar", "contacts"]
+FolderKind = Literal["root", "msgfolderroot", "calendar", "contacts", "mail"]
 _FOLDER_TAGS: dict[FolderKind, tuple[str, str | None]] = {
     "root": ("Folder", None),
     "msgfolderroot": ("Folder", "IPF.Note"),
     "calendar": ("CalendarFolder", "IPF.Appointment"),
     "contacts": ("ContactsFolder", "IPF.Contact"),
+    "mail": ("Folder", "IPF.Note"),
 }
+_CLASS_TAGS = {"IPF.Task": "TasksFolder", "IPF.Appointment": "CalendarFolder",
+               "IPF.Contact": "ContactsFolder"}
 
 
 def calendar_change_key(calendar: Calendar) -> str:
@@ -507,11 +713,16 @@ class FolderView:
     change_key: str
     total: int
     children: int
+    folder_class: str | None = None  # a distinguished mail folder's (IPF.Note, IPF.Task…)
+    unread: int = 0
 
 
 def folder_element(parent: etree._Element, owner: MsUser, view: FolderView, shape: Shape,
                    rights: Rights) -> etree._Element:
     tag, folder_class = _FOLDER_TAGS[view.kind]
+    if view.folder_class is not None:
+        folder_class = view.folder_class
+        tag = _CLASS_TAGS.get(folder_class, "Folder")
     folder = _sub(parent, tag)
     _sub(folder, "FolderId", Id=encode_id("folder", owner, view.key), ChangeKey=view.change_key)
     w = shape.wants
@@ -528,6 +739,6 @@ def folder_element(parent: etree._Element, owner: MsUser, view: FolderView, shap
         _sub(folder, "ChildFolderCount", str(view.children))
     if w("folder:EffectiveRights"):
         _effective_rights(folder, rights, folder=True)
-    if view.kind == "msgfolderroot" and w("folder:UnreadCount"):
-        _sub(folder, "UnreadCount", "0")
+    if view.kind in ("msgfolderroot", "mail") and w("folder:UnreadCount"):
+        _sub(folder, "UnreadCount", str(view.unread))
     return folder

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from lxml import etree
 
 from mock_providers.microsoft.ews.context import ItemError, read_bool, read_datetime
 from mock_providers.microsoft.ews.render import EMAIL_KEYS, FREE_BUSY_OUT, SENSITIVITY_OUT
+from mock_providers.microsoft.ews.stored import (
+    element_name,
+    extended_key,
+    extended_value,
+    stored_value,
+)
 from mock_providers.microsoft.ews.xml import RequestRejected, local, schema_error
 from mock_providers.world import Contact, Event
+from mock_providers.world.folders import MailMessage
 
 
 def _event_values() -> dict[str, Callable[[Event], Any]]:
@@ -51,15 +58,33 @@ def _contact_values() -> dict[str, Callable[[Contact], Any]]:
     }
 
 
-_EVENT_VALUES = _event_values()
-_CONTACT_VALUES = _contact_values()
+def _message_values() -> dict[str, Callable[[MailMessage], Any]]:
+    return {
+        "item:Subject": lambda m: m.subject, "item:Body": lambda m: m.body,
+        "item:ItemClass": lambda m: m.item_class,
+        "item:DateTimeCreated": lambda m: m.created, "item:DateTimeReceived": lambda m: m.created,
+        "item:DateTimeSent": lambda m: m.created, "message:IsRead": lambda m: m.is_read,
+        "message:Sender": lambda m: m.sender_email, "message:From": lambda m: m.sender_email,
+        "calendar:UID": lambda m: m.ical_uid, "calendar:Start": lambda m: m.meeting_start,
+        "calendar:End": lambda m: m.meeting_end,
+    }
+
+
+ItemKind = Literal["event", "contact", "message"]
+_VALUES: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "event": _event_values(), "contact": _contact_values(), "message": _message_values()}
 Predicate = Callable[[Any], bool]
 
 
-def _getter(uri_elem: etree._Element, is_event: bool) -> Callable[[Any], Any]:
+def _getter(uri_elem: etree._Element, kind: ItemKind) -> Callable[[Any], Any]:
+    if local(uri_elem) == "ExtendedFieldURI" and kind != "message":
+        key = extended_key(uri_elem)
+        return lambda i: extended_value(i.extra, key)
     uri = uri_elem.get("FieldURI") or ""
-    values: dict[str, Callable[[Any], Any]] = _EVENT_VALUES if is_event else _CONTACT_VALUES
+    values: dict[str, Callable[[Any], Any]] = _VALUES[kind]
     getter = values.get(uri)
+    if getter is None and kind != "message":
+        getter = _stored_getter(uri, kind)
     if getter is None or local(uri_elem) not in ("FieldURI", "IndexedFieldURI"):
         raise ItemError("ErrorUnsupportedPathForQuery",
                         f"The property '{uri or local(uri_elem)}' can't be used in a query here.")
@@ -68,6 +93,52 @@ def _getter(uri_elem: etree._Element, is_event: bool) -> Callable[[Any], Any]:
         position = EMAIL_KEYS.index(index)
         return lambda c: c.emails[position] if len(c.emails) > position else None
     return getter
+
+
+# Fields kept in extra["ews"] (see `stored`) that a restriction may name, with the value Exchange
+# has when nobody set one, and how to read the stored text.
+_STORED_QUERYABLE: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "item:Importance": ("Normal", str),
+    "item:ReminderIsSet": (True, lambda v: v == "true"),
+    "item:ReminderMinutesBeforeStart": (15, int),
+    "item:Culture": ("en-US", str),
+    "item:InReplyTo": (None, str),
+    "calendar:IsResponseRequested": (True, lambda v: v == "true"),
+    "calendar:AllowNewTimeProposal": (True, lambda v: v == "true"),
+    "calendar:When": (None, str), "calendar:MeetingWorkspaceUrl": (None, str),
+    "calendar:NetShowUrl": (None, str), "calendar:ConferenceType": (None, int),
+    "contacts:MiddleName": (None, str), "contacts:Nickname": (None, str),
+    "contacts:Initials": (None, str), "contacts:Department": (None, str),
+    "contacts:Manager": (None, str), "contacts:AssistantName": (None, str),
+    "contacts:OfficeLocation": (None, str), "contacts:Profession": (None, str),
+    "contacts:SpouseName": (None, str), "contacts:Generation": (None, str),
+    "contacts:Mileage": (None, str), "contacts:BusinessHomePage": (None, str),
+    "contacts:Birthday": (None, lambda v: read_datetime(v, "Birthday")),
+    "contacts:WeddingAnniversary": (None, lambda v: read_datetime(v, "WeddingAnniversary")),
+}
+_CONTACT_ONLY = "contacts:"
+
+
+def _stored_getter(uri: str, kind: ItemKind) -> Callable[[Any], Any] | None:
+    entry = _STORED_QUERYABLE.get(uri)
+    if entry is None or (uri.startswith(_CONTACT_ONLY) != (kind == "contact")) \
+            or (uri.startswith("calendar:") and kind != "event"):
+        return None
+    default, convert = entry
+    name = element_name(uri)
+    if kind == "contact" and uri.startswith("item:Reminder"):  # a contact has no reminder
+        default = False if uri == "item:ReminderIsSet" else None
+
+    def get(item: Any) -> Any:
+        value = stored_value(item.extra, name)
+        if value is None:
+            return default
+        try:
+            return convert(value)
+        except (ValueError, RequestRejected):
+            return None
+
+    return get
 
 
 def _coerce(constant: str, sample: Any) -> Any:
@@ -113,32 +184,32 @@ _COMPARISONS = ("IsEqualTo", "IsNotEqualTo", "IsGreaterThan", "IsGreaterThanOrEq
                 "IsLessThan", "IsLessThanOrEqualTo")
 
 
-def compile_restriction(elem: etree._Element, is_event: bool) -> Predicate:
+def compile_restriction(elem: etree._Element, kind: ItemKind) -> Predicate:
     """A predicate over world items for one restriction element (depth bounded by the parser)."""
     name = local(elem)
     kids = [c for c in elem if isinstance(c.tag, str)]
     if name in ("And", "Or"):
-        parts = [compile_restriction(c, is_event) for c in kids]
+        parts = [compile_restriction(c, kind) for c in kids]
         return (lambda i: all(p(i) for p in parts)) if name == "And" \
             else (lambda i: any(p(i) for p in parts))
     if name == "Not" and len(kids) == 1:
-        inner = compile_restriction(kids[0], is_event)
+        inner = compile_restriction(kids[0], kind)
         return lambda i: not inner(i)
     if name == "Exists" and kids:
-        getter = _getter(kids[0], is_event)
+        getter = _getter(kids[0], kind)
         return lambda i: getter(i) not in (None, "", [])
     if name in _COMPARISONS and len(kids) == 2:
-        getter = _getter(kids[0], is_event)
+        getter = _getter(kids[0], kind)
         right_elem = next((c for c in kids[1] if isinstance(c.tag, str)), None)
         if right_elem is None:
             raise schema_error(f"{name} needs a t:FieldURIOrConstant.")
         if local(right_elem) == "Constant":
             constant = right_elem.get("Value") or ""
             return lambda i: _compare_constant(name, getter(i), constant)
-        other = _getter(right_elem, is_event)
+        other = _getter(right_elem, kind)
         return lambda i: _compare(name, getter(i), _norm(other(i)))
     if name == "Contains" and len(kids) == 2:
-        return _contains(elem, _getter(kids[0], is_event), kids[1].get("Value") or "")
+        return _contains(elem, _getter(kids[0], kind), kids[1].get("Value") or "")
     raise ItemError("ErrorInvalidRestriction", f"The restriction element '{name}' is not "
                     "supported here.")
 
@@ -176,14 +247,14 @@ def _contains(elem: etree._Element, getter: Callable[[Any], Any], constant: str)
     return lambda i: matches(getter(i))
 
 
-def sort_items(items: list[Any], order: etree._Element | None, is_event: bool) -> list[Any]:
+def sort_items(items: list[Any], order: etree._Element | None, kind: ItemKind) -> list[Any]:
     if order is None:
         return items
     for field_order in reversed([c for c in order if isinstance(c.tag, str)]):
         uri_elem = next((c for c in field_order if isinstance(c.tag, str)), None)
         if uri_elem is None:
             raise schema_error("t:FieldOrder needs a field.")
-        getter = _getter(uri_elem, is_event)
+        getter = _getter(uri_elem, kind)
         items = sorted(items, key=lambda i, g=getter: _sort_key(g(i)),
                        reverse=field_order.get("Order") == "Descending")
     return items

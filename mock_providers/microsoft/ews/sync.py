@@ -35,6 +35,7 @@ from mock_providers.microsoft.ews.render import (
 from mock_providers.microsoft.ews.xml import m, schema_error, t, text
 from mock_providers.world import Collection, Contact, Event
 from mock_providers.world.extensions import per_world
+from mock_providers.world.folders import MailMessage
 
 if TYPE_CHECKING:
     from mock_providers.world import World
@@ -108,9 +109,9 @@ def sync_folder_items(ctx: OpContext, op: etree._Element) -> list[etree._Element
         rights = folder_rights(ctx, ref)
     except ItemError as err:
         return [_sync_error(err.code, err.text)]
-    if ref.calendar is None and ref.contacts is None:
-        return [_sync_error("ErrorInvalidOperation", "Only calendar and contacts folders can be "
-                            "synchronised by this server.")]
+    if ref.calendar is None and ref.contacts is None and ref.mail is None:
+        return [_sync_error("ErrorInvalidOperation", "Only calendar, contacts and mail folders "
+                            "can be synchronised by this server.")]
     folder_key = ref.view().key
     raw_state = text(op, m("SyncState"))
     world = ctx.world
@@ -128,12 +129,15 @@ def _sync_page(ctx: OpContext, ref: FolderRef, rights: Rights, shape: Shape, sta
                max_changes: int, ignore: set[str | None]) -> etree._Element:
     world = ctx.world
     owner = ref.owner
-    collection: Collection[Event] | Collection[Contact]
+    collection: Collection[Event] | Collection[Contact] | Collection[MailMessage]
     kind: IdKind
+    prefix = ""
     if ref.calendar is not None:
         collection, kind = ref.calendar.events, "event"
     elif ref.contacts is not None:
         collection, kind = ref.contacts.contacts, "contact"
+    elif ref.mail is not None:
+        collection, kind, prefix = ref.mail.messages, "message", f"{ref.mail.well_known}|"
     else:
         raise ValueError("only calendars and contact folders have items")
     changes = collection.changes_since(state.cursor)
@@ -148,7 +152,7 @@ def _sync_page(ctx: OpContext, ref: FolderRef, rights: Rights, shape: Shape, sta
             complete = False
             break
         cursor = change.seq
-        item_id = encode_id(kind, owner, change.item_id)
+        item_id = encode_id(kind, owner, prefix + change.item_id)
         if item_id in ignore:
             continue
         if change.deleted:
