@@ -278,6 +278,20 @@ class EwsSyncConnector:
             return RemoteEvent(item.id, item.changekey, fields, join_url, key_uid(key))
         return self._run(create, write=True)
 
+    def get(self, event_id: str) -> RemoteEvent | None:
+        def fetch(account: Account) -> Any | None:
+            [item] = account.fetch(ids=[(event_id, None)], only_fields=FIELDS)
+            if isinstance(item, ErrorItemNotFound):
+                return None
+            if isinstance(item, Exception):
+                raise item  # mapped by _run: only "not found" may read as deleted
+            return item
+        try:
+            found = self._run(fetch)
+        except NotFound:
+            return None
+        return event_from_ews(found) if found is not None else None
+
     def find_created(self, key: str) -> RemoteEvent | None:
         found = self._run(lambda account: self._lookup(account, key))
         return event_from_ews(found) if found is not None else None

@@ -199,6 +199,13 @@ class GoogleSyncConnector:
                 return event_from_google(existing)
         raise SyncError(f"every id for create key {key!r} is taken")
 
+    def get(self, event_id: str) -> RemoteEvent | None:
+        try:
+            found = self._execute(self._events.get(calendarId="primary", eventId=event_id))
+        except NotFound:
+            return None
+        return None if found.get("status") == "cancelled" else event_from_google(found)
+
     def find_created(self, key: str) -> RemoteEvent | None:
         for generation in range(MAX_GENERATIONS):
             event_id = key_id(key, generation)

@@ -220,6 +220,14 @@ class GraphSyncConnector:
         self._unreported.add(event.id)
         return event
 
+    def get(self, event_id: str) -> RemoteEvent | None:
+        try:
+            reply = self._send("GET", f"{self.base}/events/{quote(event_id, safe='')}")
+        except NotFound:
+            return None
+        data = reply.json()
+        return None if data.get("isCancelled") else event_from_graph(data)
+
     def find_created(self, key: str) -> RemoteEvent | None:
         query = quote(f"transactionId eq '{key.replace(chr(39), chr(39) * 2)}'", safe="")
         page = self._send("GET", f"{self.base}/events?$filter={query}&$top=2").json()
