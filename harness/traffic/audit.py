@@ -1,6 +1,7 @@
 """placeholder"""
 from __future__ import annotations
-from dataclasses import dataclass, asdict
+
+from dataclasses import asdict, dataclass
 from typing import Any
 
 

@@ -29,6 +29,9 @@ _SECRET_NAMES = frozenset({"code", "password", "passwd", "pwd", "client_secret",
                            "session_state", "sessionid", "session", "flow", "ctx", "cookie"})
 _SECRET_PARTS = ("token", "secret", "password", "passwd", "credential")
 # In JSON, `code` is an error code (Graph, Google, EWS JSON): kept.
+# Names about a credential rather than holding one (token_type, token_endpoint...).
+_DESCRIPTIVE = ("_type", "_endpoint", "_supported", "_uri", "_url", "_in", "_at", "_hint",
+                "_method", "_methods", "_lifetime")
 _JSON_NOT_SECRET = frozenset({"code", "session", "key"})
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -49,6 +52,8 @@ def is_secret_name(name: str, *, json_key: bool = False) -> bool:
         return False
     if lowered in _SECRET_NAMES:
         return True
+    if lowered.endswith(_DESCRIPTIVE):
+        return False
     compact = lowered.replace("-", "_")
     if compact.endswith("_code") and compact not in {"error_code", "status_code",
                                                       "response_code"}:
