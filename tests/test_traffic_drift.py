@@ -138,3 +138,24 @@ def test_compare_status_types_and_retry_after() -> None:
         ("property_type", "value[].isAllDay", ["boolean"], ["string"])]  # null vs object: fine
     # an empty list on either side: nothing below it to compare
     assert compare(3, exchange(200, {"value": []}), exchange(200, {"value": [{"a": 1}]})) == []
+
+
+def test_the_drift_command_reports_the_edits_and_exits_1(cassette: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path, where = edited(cassette, tmp_path / "edited.yaml")
+    result = subprocess.run([sys.executable, "-m", "harness", "drift", str(path), "--json",
+                             "--state-dir", str(tmp_path / "state")], capture_output=True,
+                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["schema"] == "calharness.drift/1"
+    assert sorted((d["index"], d["kind"]) for d in report["differences"]) == sorted([
+        (where["rename"], "property_renamed"), (where["error"], "error_code"),
+        (where["delta"], "paging_link")])
+    clean = subprocess.run([sys.executable, "-m", "harness", "drift", str(cassette),
+                            "--state-dir", str(tmp_path / "state")], capture_output=True,
+                           text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 difference(s)" in clean.stdout
