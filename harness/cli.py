@@ -179,6 +179,14 @@ def run(
         "--keep-stores", help="Keep the reference implementation's per-scenario stores (secrets "
                               "in them stay encrypted under a key that ends with the run).")
                            ] = False,
+    traffic: Annotated[bool, typer.Option(
+        "--traffic", help="Configure the integration with the real provider host names and "
+                          "route it through the calharness proxy; its provider traffic "
+                          "(redacted) and the audit's findings become each scenario's "
+                          "evidence.")] = False,
+    record_cassettes: Annotated[Path | None, typer.Option(
+        help="Write each scenario's provider traffic as a vcrpy cassette in DIR (redacted; "
+             "implies --traffic).")] = None,
 ) -> None:
     """Start the mocks and the integration under test, run the features, write the reports."""
     from harness.pytest_plugin import DRIVERS, new_run_id
@@ -193,7 +201,8 @@ def run(
     run_id = new_run_id(seed, iut)
     code = run_features(path, files, run_id=run_id, seed=seed, report_dir=report_dir, iut=iut,
                         tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out,
-                        keep_stores=keep_stores)
+                        keep_stores=keep_stores, traffic=traffic,
+                        record_cassettes=record_cassettes)
     raise typer.Exit(code)
 
 

@@ -42,6 +42,7 @@ RECORD_KEY = pytest.StashKey[ScenarioRecord]()
 CONTEXT_KEY = pytest.StashKey[ScenarioContext]()
 RUN_KEY = pytest.StashKey["RunState"]()
 STORES_KEY = pytest.StashKey[Path]()
+TRAFFIC_KEY = pytest.StashKey[Any]()
 
 
 def _reference_driver(world: dict[str, Any], db_url: str) -> IntegrationDriver:
@@ -94,6 +95,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--keep-stores", action="store_true", default=False,
                     help="keep the per-scenario SQLite stores after the run (their tokens and "
                          "passwords stay encrypted under a key that ends with the run)")
+    group.addoption("--traffic", action="store_true", default=False,
+                    help="configure the integration with the real provider host names and route "
+                         "it through the calharness proxy; each scenario's provider traffic "
+                         "(redacted) and audit findings become evidence")
+    group.addoption("--record-cassettes", default=None, metavar="DIR",
+                    help="write each scenario's provider traffic as a vcrpy cassette in DIR "
+                         "(redacted; implies --traffic)")
 
 
 _CONFIG: pytest.Config | None = None  # pytest-bdd's tag hook receives no config
@@ -172,6 +180,21 @@ def calharness_store_dir(tmp_path_factory: pytest.TempPathFactory,
         shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def calharness_traffic(calharness_hub: Any, pytestconfig: pytest.Config) -> Iterator[Any]:
+    """The provider-traffic proxy in front of the hub, or None without --traffic."""
+    cassettes = pytestconfig.getoption("record_cassettes")
+    if not (pytestconfig.getoption("traffic") or cassettes):
+        yield None
+        return
+    from harness.traffic.session import TrafficSession
+
+    with TrafficSession(calharness_hub.base_url, calharness_hub.ca_bundle,
+                        calharness_hub.state_dir,
+                        Path(cassettes) if cassettes else None) as session:
+        yield session
+
+
 _STORE_NUMBER = itertools.count(1)
 
 
@@ -184,8 +207,15 @@ def calharness_driver(request: pytest.FixtureRequest, calharness_control: Contro
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:80]
         db_file = store_dir / f"{next(_STORE_NUMBER):04d}-{name}.db"
         db_url = f"sqlite:///{db_file}"
-    driver = DRIVERS[pytestconfig.getoption("iut")](calharness_control.describe(secrets=True),
-                                                db_url)
+    description = calharness_control.describe(secrets=True)
+    traffic = request.getfixturevalue("calharness_traffic")
+    if traffic is not None:
+        from harness.traffic.session import real_host_description
+
+        description = real_host_description(description)
+        traffic.begin(request.node.name)
+        request.node.stash[TRAFFIC_KEY] = traffic
+    driver = DRIVERS[pytestconfig.getoption("iut")](description, db_url)
     yield driver
     driver.close()
     if db_file is not None and not pytestconfig.getoption("keep_stores"):
@@ -250,6 +280,12 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any,
         return
     try:
         record.attach_audit(ctx.control.audit(since=ctx.audit_start))
+        traffic = request.node.stash.get(TRAFFIC_KEY, None)
+        if traffic is not None:
+            from harness.reports import Evidence
+
+            record.result.evidence += [Evidence(label=e["label"], data=e["data"])
+                                       for e in traffic.finish(request.node.name)]
     except Exception as exc:  # evidence is best effort; the verdict does not depend on it
         record.result.error = record.result.error or f"evidence unavailable: {exc}"
 

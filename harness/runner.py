@@ -47,7 +47,8 @@ class _ProgressPlugin:
 
 def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, report_dir: Path,
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
-                 console: Console, keep_stores: bool = False) -> int:
+                 console: Console, keep_stores: bool = False,
+                 traffic: bool = False, record_cassettes: Path | None = None) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id, "--iut", iut,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
@@ -60,6 +61,10 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         args.append("-x")
     if keep_stores:
         args.append("--keep-stores")
+    if traffic:
+        args.append("--traffic")
+    if record_cassettes is not None:
+        args += ["--record-cassettes", str(record_cassettes)]
     console.print(f"calharness run {run_id}: {len(files)} feature file(s), seed {seed}, "
                   f"integration under test: {iut}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
