@@ -47,3 +47,39 @@ def test_proxy_port_in_use_and_bad_upstream(tmp_path: Path) -> None:
                                       str(tmp_path)), f"port {port} on 127.0.0.1 is in use")
     assert_one_line_error(run_cli("proxy", "--upstream", "internet"),
                           "--upstream must be mock or real")
+
+
+def test_the_addons_load_in_plain_mitmdump(tmp_path: Path) -> None:
+    """`mitmdump -s harness/traffic/addons.py` runs the same route addon: a host outside the
+    routed list gets the proxy's own refusal."""
+    import shutil
+    import time
+
+    import httpx
+
+    import harness.traffic.addons as addons
+
+    mitmdump = shutil.which("mitmdump") or str(Path(sys.executable).parent / "mitmdump")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [mitmdump, "-q", "-s", addons.__file__, "--listen-host", "127.0.0.1", "-p", str(port),
+         "--set", f"confdir={tmp_path}", "--set", "connection_strategy=lazy",
+         "--set", "calharness_hub=https://127.0.0.1:9"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    try:
+        deadline, reply = time.monotonic() + 30, None
+        while time.monotonic() < deadline and reply is None:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                reply = httpx.get("http://example.com/", proxy=f"http://127.0.0.1:{port}",
+                                  timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert reply is not None, "mitmdump did not listen within 30s"
+        assert reply.status_code == 502
+        assert "example.com is not a provider host calharness mocks" in reply.text
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -17,7 +17,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -144,10 +143,11 @@ class Route:
             data.server.error = REFUSED.format(host=host, hosts="the mock hub only")
 
 
-@dataclass
 class _Bucket:
-    name: str
-    exchanges: list[Exchange]
+    # A plain class: mitmproxy's script loader runs this file outside sys.modules, where
+    # @dataclass cannot resolve its annotations.
+    def __init__(self, name: str, exchanges: list[Exchange]) -> None:
+        self.name, self.exchanges = name, exchanges
 
 
 class Record:

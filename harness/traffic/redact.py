@@ -38,6 +38,9 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # Google-style opaque credentials: access tokens, refresh tokens, authorization codes.
 _GOOGLE_OPAQUE = re.compile(r"\b(?:ya29\.[A-Za-z0-9_-]{8,}|1//0[A-Za-z0-9_-]{8,}"
                             r"|4/0A[A-Za-z0-9_-]{8,})")
+# The identity platform's opaque authorization codes and refresh tokens (M.C…, 0.A…/1.A…).
+_MS_OPAQUE = re.compile(r"(?<![A-Za-z0-9_.-])(?:M\.C\d_[A-Za-z0-9_-]{16,}"
+                        r"|[01]\.A[A-Za-z0-9]{1,4}_[A-Za-z0-9_-]{16,})")
 _HIDDEN_INPUT = re.compile(r"(<input\b[^>]*\bname=\"(?P<name>[^\"]*)\"[^>]*\bvalue=\")"
                            r"(?P<value>[^\"]*)(\")", re.IGNORECASE)
 _PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
@@ -66,6 +69,7 @@ def scrub_text(text: str) -> str:
     tokens and codes, PEM private keys."""
     text = _JWT.sub(MARK, text)
     text = _GOOGLE_OPAQUE.sub(MARK, text)
+    text = _MS_OPAQUE.sub(MARK, text)
     return _PEM_KEY.sub(MARK, text)
 
 
@@ -166,5 +170,5 @@ def find_secrets(text: str, secrets: list[str]) -> list[str]:
     """Which of `secrets` (known values: passwords, client secrets, issued tokens) occur in
     `text`; plus anything credential-shaped. For the scans of reports, cassettes and logs."""
     found = [s for s in secrets if s and len(s) >= 6 and s in text]
-    found += _JWT.findall(text) + _GOOGLE_OPAQUE.findall(text)
+    found += _JWT.findall(text) + _GOOGLE_OPAQUE.findall(text) + _MS_OPAQUE.findall(text)
     return found
