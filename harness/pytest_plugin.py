@@ -227,8 +227,12 @@ def calharness_driver(request: pytest.FixtureRequest, calharness_control: Contro
 def calharness_ctx(request: pytest.FixtureRequest, calharness_control: ControlClient,
                    calharness_driver: IntegrationDriver, calharness_hub: Any,
                    pytestconfig: pytest.Config) -> ScenarioContext:
-    ctx = ScenarioContext(control=calharness_control,
-                          world=calharness_control.describe(secrets=True),
+    world = calharness_control.describe(secrets=True)
+    if request.node.stash.get(TRAFFIC_KEY, None) is not None:  # --traffic: real host names
+        from harness.traffic.session import real_host_description
+
+        world = real_host_description(world)
+    ctx = ScenarioContext(control=calharness_control, world=world,
                           driver=calharness_driver, ca_bundle=calharness_hub.ca_bundle,
                           seed=pytestconfig.getoption("seed"),
                           audit_start=calharness_control.audit_position())

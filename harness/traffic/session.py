@@ -24,9 +24,25 @@ PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO
 TRAFFIC_EVIDENCE_LIMIT = 200
 
 
-def real_host_description(description: dict[str, Any]) -> dict[str, Any]:
+def httplib2_honours_proxies() -> bool:
+    """google-api-python-client's transport, httplib2, uses a proxy only with PySocks
+    installed; without it, it silently connects directly: to the real Google."""
+    try:
+        import httplib2
+    except ImportError:
+        return False
+    return getattr(httplib2, "socks", None) is not None
+
+
+def real_host_description(description: dict[str, Any], *, google: bool | None = None
+                          ) -> dict[str, Any]:
     """The hub description with every provider URL on its real host name (what a deployment
-    against the real services is configured with); the CA stays the harness CA."""
+    against the real services is configured with); the CA stays the harness CA.
+
+    Google's URLs stay on the hub when `google` is false (default: when httplib2 cannot use
+    the proxy), so no request can ever reach the real Google."""
+    if google is None:
+        google = httplib2_honours_proxies()
     hub = HubAddress(description["base_url"])
 
     def real(url: str) -> str:
@@ -39,7 +55,7 @@ def real_host_description(description: dict[str, Any]) -> dict[str, Any]:
     ms["authority_host"] = "https://login.microsoftonline.com"
     ms["graph"], ms["ews"] = real(ms["graph"]), real(ms["ews"])
     out["microsoft"] = ms
-    if description.get("google"):
+    if google and description.get("google"):
         g = dict(description["google"])
         for key in ("auth_uri", "token_uri", "calendar"):
             g[key] = real(g[key])
