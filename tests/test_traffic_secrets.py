@@ -1,6 +1,7 @@
-"""A `calharness run --traffic --record-cassettes` over Microsoft (Graph, EWS with OAuth and with
-on-premises passwords) and Google scenarios: no report, cassette or log it leaves holds a token,
-an authorization code, a password or a client secret."""
+"""A `calharness run --traffic --record-cassettes` over Microsoft scenarios (Graph and EWS with
+OAuth sign-in and consent, Exchange on-premises with the mailbox password): no report, cassette or
+log it leaves holds a token, an authorization code, a password or a client secret. (The whole
+feature suite was scanned the same way once, by hand: see the traffic branch's notes.)"""
 
 from __future__ import annotations
 
@@ -31,13 +32,13 @@ def test_a_traffic_run_leaves_no_secret_anywhere(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--seed", str(SEED), "--traffic",
          "--record-cassettes", str(cassettes), "--report-dir", str(reports),
-         "--req", "SCOPE-01", "--req", "OAUTH-01", "--req", "EXCH-01", "--req", "GOOGLE-01"],
+         "--req", "OAUTH-01", "--req", "EXCH-01", "--req", "SCOPE-05"],
         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
         env={**__import__("os").environ, "CALHARNESS_STATE_DIR": str(tmp_path / "state")})
     log = tmp_path / "run.log"
     log.write_text(result.stdout + result.stderr)
     files = [log, *cassettes.rglob("*.yaml"), *reports.rglob("*.*")]
-    assert len(list(cassettes.glob("*.yaml"))) >= 5, result.stdout + result.stderr
+    assert len(list(cassettes.glob("*.yaml"))) >= 3, result.stdout + result.stderr
     assert any(p.name == "report.html" for p in files)
     secrets = known_secrets()
     assert len(secrets) >= 4
