@@ -8,18 +8,18 @@ Feature: Office 365 and Exchange through the EWS URL
     Given a meeting platform account owned by the admin of tenant "contoso"
     And the admin enables calendar and contacts integration
 
-  @req:EWS-01 @req:EWS-03 @req:EWS-02
+  @req:EWS-01 @req:EWS-03 @req:EWS-02 @needs:office365-ews
   Scenario: Choosing Office 365 with the EWS URL tells the admin it grants full mailbox access and is not recommended
     When the admin sets the default calendar service to "Office 365" authorized with "EWS URL"
     Then the admin is told that "grants full access to the mailbox"
     And the admin is told that "legacy method and not recommended"
 
-  @req:GRAPH-03 @req:EWS-03
+  @req:GRAPH-03 @req:EWS-03 @needs:office365-graph
   Scenario: Choosing Office 365 with the Graph API carries no EWS warning
     When the admin sets the default calendar service to "Office 365" authorized with "Graph API"
     Then the admin is told nothing about EWS
 
-  @req:EWS-01 @req:OAUTH-01 @req:PERM-01 @req:SCOPE-05
+  @req:EWS-01 @req:OAUTH-01 @req:PERM-01 @req:SCOPE-05 @needs:office365-ews
   Scenario: A user connects Office 365 through the EWS URL with OAuth 2.0 and sees their meetings
     Given the admin sets the default calendar service to "Office 365" authorized with "EWS URL"
     And the first member of tenant "contoso" has connected Office 365 with the default settings
@@ -28,7 +28,7 @@ Feature: Office 365 and Exchange through the EWS URL
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
     And every Exchange request carried an OAuth 2.0 token
 
-  @req:EWS-01
+  @req:EWS-01 @needs:office365-ews
   Scenario: Meetings changed in Office 365 reach the meeting list through EWS sync
     Given the admin sets the default calendar service to "Office 365" authorized with "EWS URL"
     And the first member of tenant "contoso" has connected Office 365 with the default settings
@@ -37,7 +37,7 @@ Feature: Office 365 and Exchange through the EWS URL
     Then the meeting list shows "EWS planning"
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
 
-  @req:EXCH-01 @req:EXCH-02
+  @req:EXCH-01 @req:EXCH-02 @needs:exchange-ews
   Scenario: Exchange on-premises is integrated by entering the EWS URL with the user's mailbox credentials
     Given the Exchange server of tenant "contoso" runs on-premises, build "15.1.544.27"
     And the admin sets the default calendar service to "Exchange" through the EWS URL
@@ -48,7 +48,7 @@ Feature: Office 365 and Exchange through the EWS URL
     And the meeting list shows every meeting of the user's Exchange calendar in the next 14 days and nothing else
     And Exchange was used with the user's mailbox password
 
-  @req:OAUTH-01
+  @req:OAUTH-01 @needs:exchange-ews
   Scenario: With Enforce OAuth 2.0 on, a mailbox password is refused and nothing is connected
     Given the Exchange server of tenant "contoso" runs on-premises, build "15.1.544.27"
     And the admin sets the default calendar service to "Exchange" through the EWS URL
@@ -58,7 +58,7 @@ Feature: Office 365 and Exchange through the EWS URL
     Then connecting is refused with "oauth_enforced" and a message containing "authenticate with OAuth 2.0"
     And the integration status is not "connected"
 
-  @req:OAUTH-01
+  @req:OAUTH-01 @needs:exchange-ews
   Scenario: An Exchange server that accepts only OAuth 2.0 refuses the mailbox password with a clear status
     Given the Exchange server of tenant "contoso" runs on-premises, build "15.1.544.27"
     And the Exchange server of tenant "contoso" accepts only OAuth 2.0
@@ -68,7 +68,7 @@ Feature: Office 365 and Exchange through the EWS URL
     Then connecting is refused with "credentials_refused" and a message containing "refused the credentials"
     And the integration status is not "connected"
 
-  @req:EWS-01 @req:PERM-02
+  @req:EWS-01 @req:PERM-02 @needs:office365-ews @needs:bidirectional-sync
   Scenario: With Calendar/Write the user moves and deletes meetings of their Office 365 calendar
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the admin sets the default calendar service to "Office 365" authorized with "EWS URL"

@@ -1,4 +1,4 @@
-@google
+@google @needs:google
 Feature: Google as the default calendar and contacts service
   The admin can choose Google as the default calendar and contact service ("Allow access to your
   contacts and calendar"). Each permission choice maps to the narrowest Google scopes; read-only
@@ -9,7 +9,7 @@ Feature: Google as the default calendar and contacts service
     And the admin enables calendar and contacts integration
     And the admin sets the default calendar and contact service to "Google"
 
-  @req:GOOGLE-01 @req:SVC-02 @req:SVC-03
+  @req:GOOGLE-01 @req:SVC-02 @req:SVC-03 @needs:contacts
   Scenario Outline: Calendar <calendar> and contacts <contacts> ask Google for exactly <scopes>
     Given the admin sets the calendar permission to "<calendar>" and the contacts permission to "<contacts>"
     And the user is the first member of the Google Workspace domain
@@ -24,7 +24,7 @@ Feature: Google as the default calendar and contacts service
       | Write    | Read     | calendar.events contacts.readonly               |
       | Write    | Write    | calendar.events contacts                        |
 
-  @req:GOOGLE-01 @req:PERM-01 @req:PERM-03
+  @req:GOOGLE-01 @req:PERM-01 @req:PERM-03 @needs:contacts
   Scenario: With read-only permissions the Google integration shows meetings and contacts and never writes
     Given the admin sets the calendar permission to "Read" and the contacts permission to "Read"
     And the first member of the Google Workspace domain has connected Google with the default settings
@@ -34,7 +34,7 @@ Feature: Google as the default calendar and contacts service
     Then the scheduling is refused because the calendar is read-only
     And no write call reached Google
 
-  @req:GOOGLE-01 @req:SCOPE-02
+  @req:GOOGLE-01 @req:SCOPE-02 @needs:bidirectional-sync
   Scenario: With calendar write a meeting scheduled on the platform lands on the Google calendar once
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the first member of the Google Workspace domain has connected Google with the default settings
@@ -64,7 +64,7 @@ Feature: Google as the default calendar and contacts service
     Then Google answered a calendar sync with "403" and then served it again
     And the meeting list shows "After the limit"
 
-  @req:GOOGLE-01 @req:PERM-04
+  @req:GOOGLE-01 @req:PERM-04 @needs:contacts
   Scenario: With contacts write, a contact saved from the call history lands in the user's Google contacts once
     Given the admin sets the calendar permission to "Read" and the contacts permission to "Write"
     And the first member of the Google Workspace domain has connected Google with the default settings
@@ -72,7 +72,7 @@ Feature: Google as the default calendar and contacts service
     Then the user's Google contacts include "Grace Hopper" <grace@partner.example.net> exactly once
     And the contact list shows the user's Google contacts
 
-  @req:GOOGLE-01 @req:PRIV-02 @req:PRIV-03
+  @req:GOOGLE-01 @req:PRIV-02 @req:PRIV-03 @needs:scheduling-privileges
   Scenario: An assistant without private access sees a Google private event as a time slot only
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the executive and the assistant are the first and second members of the Google Workspace domain
@@ -84,7 +84,7 @@ Feature: Google as the default calendar and contacts service
     Then the assistant sees the private meeting at 09:00 as a time slot only, without topic, invitation link or attendees
     And the assistant sees "Team sync" at 11:00 with its attendees
 
-  @req:GOOGLE-01 @req:PRIV-01 @req:PRIV-03
+  @req:GOOGLE-01 @req:PRIV-01 @req:PRIV-03 @needs:scheduling-privileges
   Scenario: An assistant trusted to manage private events sees the Google private event's details
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the executive and the assistant are the first and second members of the Google Workspace domain
@@ -94,7 +94,7 @@ Feature: Google as the default calendar and contacts service
     When the assistant views the executive's calendar
     Then the assistant sees "Board strategy" at 09:00 with its topic, invitation link and attendees
 
-  @req:GOOGLE-01 @req:PERM-02
+  @req:GOOGLE-01 @req:PERM-02 @needs:bidirectional-sync
   Scenario: With Calendar/Write the user moves and deletes meetings of their Google calendar
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the first member of the Google Workspace domain has connected Google with the default settings

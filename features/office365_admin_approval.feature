@@ -1,4 +1,4 @@
-@office365 @graph @consent
+@office365 @graph @consent @needs:office365-graph
 Feature: Admin approval when the tenant does not let users consent to apps
   Users of a tenant whose admin disabled "Users can consent to apps accessing company data on
   their behalf" see "Need admin approval" when they integrate. The Office 365 admin can consent
@@ -17,7 +17,7 @@ Feature: Admin approval when the tenant does not let users consent to apps
     Then the sign-in stops on the page "Need admin approval"
     And the integration status is not "connected"
 
-  @req:ROOMS-01 @req:ROOMS-05 @req:ROOMS-06 @req:CONSENT-01 @req:CONSENT-05
+  @req:ROOMS-01 @req:ROOMS-05 @req:ROOMS-06 @req:CONSENT-01 @req:CONSENT-05 @needs:rooms
   Scenario: After the Office 365 admin consents on behalf of the company, users can connect
     When the admin authorizes the integration as Office 365 admin on behalf of the company
     And the user sets up the calendar integration with the default service and accepts the consent

@@ -1,4 +1,4 @@
-@office365 @graph
+@office365 @graph @needs:office365-graph @needs:app-permissions
 Feature: Office 365 integration set up by the Office 365 admin with application permissions
   With application permissions users need no periodic re-authentication; the admin can later
   narrow the app's permissions in Entra ID, e.g. to Calendars.ReadWrite only, and the calendar
@@ -23,7 +23,7 @@ Feature: Office 365 integration set up by the Office 365 admin with application 
     And the meeting list shows "Budget review"
     And the user never had to sign in at Microsoft
 
-  @req:APPPERM-04 @req:APPPERM-05
+  @req:APPPERM-04 @req:APPPERM-05 @needs:contacts
   Scenario: Cut down to Calendars.ReadWrite, the calendar keeps working and contacts report a clear status
     When the Office 365 admin removes every application permission of the app but "Calendars.ReadWrite"
     And an hour and a half passes

@@ -1,4 +1,4 @@
-@office365 @graph
+@office365 @graph @needs:office365-graph
 Feature: Office 365 calendar integration through Microsoft Graph
   An account admin chooses Office 365 (Graph API) as the default calendar service with the
   Calendar/Read permission; users connect their calendars through OAuth 2.0 and see their

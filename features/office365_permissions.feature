@@ -1,4 +1,4 @@
-@office365 @graph
+@office365 @graph @needs:office365-graph
 Feature: Office 365 permission choices map to Microsoft Graph scopes
   The admin's calendar and contacts permission choices decide exactly which Microsoft Graph
   scopes the integration asks for; with read-only choices it never writes. (The documents write
@@ -10,7 +10,7 @@ Feature: Office 365 permission choices map to Microsoft Graph scopes
     And the admin enables calendar and contacts integration
     And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
 
-  @req:SCOPE-01 @req:SCOPE-02 @req:SCOPE-03 @req:SCOPE-04 @req:SCOPE-05 @req:OAUTH-03
+  @req:SCOPE-01 @req:SCOPE-02 @req:SCOPE-03 @req:SCOPE-04 @req:SCOPE-05 @req:OAUTH-03 @needs:contacts
   Scenario Outline: Calendar <calendar> and contacts <contacts> ask Microsoft for exactly <scopes>
     Given the admin sets the calendar permission to "<calendar>" and the contacts permission to "<contacts>"
     And the user is the first member of tenant "contoso"
@@ -27,7 +27,7 @@ Feature: Office 365 permission choices map to Microsoft Graph scopes
       | Write    | Read     | Calendars.ReadWrite Contacts.Read      |
       | Write    | Write    | Calendars.ReadWrite Contacts.ReadWrite |
 
-  @req:PERM-01 @req:PERM-03 @req:SCOPE-05
+  @req:PERM-01 @req:PERM-03 @req:SCOPE-05 @needs:contacts
   Scenario: With read-only permissions the integration shows meetings and contacts and never writes
     Given the admin sets the calendar permission to "Read" and the contacts permission to "Read"
     And the user is the first member of tenant "contoso"
@@ -39,7 +39,7 @@ Feature: Office 365 permission choices map to Microsoft Graph scopes
     And no write call reached Microsoft Graph
     And the identity provider was asked for no write scope
 
-  @req:SCOPE-02
+  @req:SCOPE-02 @needs:bidirectional-sync
   Scenario: With Calendar/Write a meeting scheduled on the platform lands on the Office 365 calendar once
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the user is the first member of tenant "contoso"
@@ -48,7 +48,7 @@ Feature: Office 365 permission choices map to Microsoft Graph scopes
     Then the user's Office 365 calendar has exactly one meeting "Project kickoff"
     And the meeting list shows "Project kickoff"
 
-  @req:PERM-02 @req:SCOPE-02
+  @req:PERM-02 @req:SCOPE-02 @needs:bidirectional-sync
   Scenario: With Calendar/Write the user moves and deletes meetings of their Office 365 calendar
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the first member of tenant "contoso" has connected Office 365 with the default settings

@@ -1,4 +1,4 @@
-@office365 @graph
+@office365 @graph @needs:office365-graph
 Feature: Delegated Office 365 integrations need re-authentication when the grant dies
   With the OAuth (delegated) method the integration expires and needs re-authentication when the
   token is revoked or the user's password changes; meanwhile events stop syncing. After the user

@@ -1,4 +1,4 @@
-@policy @consent @office365
+@policy @consent @office365 @needs:office365-graph
 Feature: Consent on behalf of the account and the Office 365 admin's authorization for rooms
   With "consent to Office 365 calendar integration permissions on behalf of the entire account"
   a user's integration waits until the Office 365 admin has consented for the account. An
@@ -7,7 +7,7 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
   users of a tenant without user consent integrate, and it must come first. Only an Office 365
   admin's credentials can give it.
 
-  @req:CONSENT-01 @req:CONSENT-03 @req:CONSENT-04
+  @req:CONSENT-01 @req:CONSENT-03 @req:CONSENT-04 @needs:rooms
   Scenario: With consent on behalf of the account, users wait for the Office 365 admin's consent
     Given a meeting platform account owned by the admin of tenant "contoso"
     And the admin enables calendar and contacts integration
@@ -35,7 +35,7 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     When the user tries to set up the calendar integration with the default service from the profile
     Then the integration status is "connected"
 
-  @req:ROOMS-07 @req:ROOMS-01
+  @req:ROOMS-07 @req:ROOMS-01 @needs:rooms
   Scenario: The admin's calendar integration must be completed before users set theirs up
     Given a meeting platform account owned by the admin of tenant "fabrikam"
     And the admin enables calendar and contacts integration
@@ -49,7 +49,7 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     And the user sets up the calendar integration again with the default service
     Then the integration status is "connected"
 
-  @req:ROOMS-05
+  @req:ROOMS-05 @needs:rooms
   Scenario: Authorizing without agreeing on behalf of the company leaves users needing approval
     Given a meeting platform account owned by the admin of tenant "fabrikam"
     And the admin enables calendar and contacts integration
@@ -62,7 +62,7 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     And the integration status is not "connected"
     And the identity provider recorded no consent on behalf of the organisation
 
-  @req:CONSENT-05 @req:APPPERM-01
+  @req:CONSENT-05 @req:APPPERM-01 @needs:app-permissions
   Scenario: An account admin without Office 365 admin credentials cannot authorize for the company
     Given a meeting platform account owned by the admin of tenant "contoso" whose first member is an account admin
     And the admin enables calendar and contacts integration

@@ -1,4 +1,4 @@
-@policy @privacy @office365
+@policy @privacy @office365 @needs:office365-graph
 Feature: Contacts, scheduling privilege and private events
   A user invites a contact by email and the platform sends them a request. With Contacts Write
   the desktop client creates contacts from the call history; without it that is refused and
@@ -39,7 +39,7 @@ Feature: Contacts, scheduling privilege and private events
       | some one@example.com |
       | someone@exa mple.com |
 
-  @req:PERM-04 @req:PERM-03
+  @req:PERM-04 @req:PERM-03 @needs:contacts
   Scenario: Without Contacts Write, creating a contact from the call history is refused and nothing is written
     Given the admin sets the calendar permission to "Read" and the contacts permission to "Read"
     And the first member of tenant "contoso" has connected Office 365 with the default settings
@@ -49,7 +49,7 @@ Feature: Contacts, scheduling privilege and private events
     And no write call reached Microsoft Graph
     And nothing changed
 
-  @req:PERM-04
+  @req:PERM-04 @needs:contacts
   Scenario: With Contacts Write, a contact saved from the call history lands in the user's Office 365 contacts once
     Given the admin sets the calendar permission to "Read" and the contacts permission to "Write"
     And the first member of tenant "contoso" has connected Office 365 with the default settings
@@ -57,7 +57,7 @@ Feature: Contacts, scheduling privilege and private events
     Then the user's Office 365 contacts include "Ada Lovelace" <ada@partner.example.net> exactly once
     And the contact list shows the user's Office 365 contacts
 
-  @req:PRIV-02 @req:PRIV-03 @req:PRIV-01
+  @req:PRIV-02 @req:PRIV-03 @req:PRIV-01 @needs:scheduling-privileges
   Scenario: An assistant without private access sees the executive's private event as a time slot only
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the executive and the assistant are the first and second members of tenant "contoso"
@@ -69,7 +69,7 @@ Feature: Contacts, scheduling privilege and private events
     Then the assistant sees the private meeting at 09:00 as a time slot only, without topic, invitation link or attendees
     And the assistant sees "Team sync" at 11:00 with its attendees
 
-  @req:PRIV-01 @req:PRIV-03
+  @req:PRIV-01 @req:PRIV-03 @needs:scheduling-privileges
   Scenario: An assistant trusted to manage private events sees their details
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the executive and the assistant are the first and second members of tenant "contoso"
@@ -79,7 +79,7 @@ Feature: Contacts, scheduling privilege and private events
     When the assistant views the executive's calendar
     Then the assistant sees "Board strategy" at 09:00 with its topic, invitation link and attendees
 
-  @req:SCHED-01
+  @req:SCHED-01 @needs:scheduling-privileges @needs:bidirectional-sync
   Scenario: Schedule For puts the meeting on the executive's calendar once
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the executive and the assistant are the first and second members of tenant "contoso"
@@ -89,7 +89,7 @@ Feature: Contacts, scheduling privilege and private events
     Then the user's Office 365 calendar has exactly one meeting "Investor call"
     And the meeting list shows "Investor call"
 
-  @req:SCHED-01 @req:PRIV-01
+  @req:SCHED-01 @req:PRIV-01 @needs:scheduling-privileges
   Scenario: Without scheduling privilege the assistant can neither schedule for nor view the executive
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the executive and the assistant are the first and second members of tenant "contoso"

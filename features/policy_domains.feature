@@ -1,4 +1,4 @@
-@policy @domains
+@policy @domains @needs:office365-graph
 Feature: Only users in specific domains can integrate calendar and contacts
   The admin lists the allowed domains, separated by commas. Entries are normalised (case,
   spaces, one trailing dot, internationalised names as punycode) and a user's email domain must

@@ -11,12 +11,12 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Given a meeting platform account owned by the admin of tenant "fabrikam"
     And the admin enables calendar and contacts integration
 
-  @req:GRAPH-01
+  @req:GRAPH-01 @needs:office365-graph
   Scenario: A new account authorizes Office 365 with Graph API, EWS URL not selected
     Then the account setting "authorize_with" is "graph"
     And the account setting "ews_url" is "(empty)"
 
-  @req:HYBRID-01
+  @req:HYBRID-01 @needs:office365-graph
   Scenario: Graph API refuses a hybrid Office 365 environment, and nothing changes
     When the admin tries to change the account settings:
       | setting               | value  |
@@ -24,7 +24,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is refused with "graph_hybrid_unsupported" and a message containing "does not support a hybrid Office 365 environment"
     And the policy is unchanged
 
-  @req:HYBRID-01 @req:HYBRID-03
+  @req:HYBRID-01 @req:HYBRID-03 @needs:office365-ews
   Scenario: A hybrid environment is accepted with Authorize with EWS URL and the URL
     When the admin changes the account settings:
       | setting               | value         |
@@ -34,7 +34,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is accepted
     And the account setting "office365_environment" is "hybrid"
 
-  @req:HYBRID-02
+  @req:HYBRID-02 @needs:office365-graph
   Scenario: A hybrid environment on Exchange 2016 CU2 cannot use Graph API and is told to use the EWS URL
     When the admin tries to change the account settings:
       | setting               | value       |
@@ -43,7 +43,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is refused with "hybrid_exchange_before_cu3" and a message containing "older than Exchange 2016 CU3 (15.1.544.27): this hybrid Office 365 environment must authorize with the EWS URL"
     And the policy is unchanged
 
-  @req:HYBRID-02
+  @req:HYBRID-02 @needs:office365-ews
   Scenario: A hybrid environment on Exchange 2016 CU2 authorizes with the EWS URL
     When the admin changes the account settings:
       | setting               | value         |
@@ -54,7 +54,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is accepted
     And the account setting "exchange_onprem_build" is "15.1.466.34"
 
-  @req:HYBRID-02 @req:HYBRID-01
+  @req:HYBRID-02 @req:HYBRID-01 @needs:office365-graph
   Scenario: Graph API is also refused with a hybrid server at Exchange 2016 CU3, without the CU3 reason
     When the admin tries to change the account settings:
       | setting               | value       |
@@ -63,7 +63,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is refused with "graph_hybrid_unsupported" and a message containing "select Authorize with EWS URL"
     And the policy is unchanged
 
-  @req:HYBRID-03
+  @req:HYBRID-03 @needs:office365-ews
   Scenario: Authorize with EWS URL cannot be saved without the EWS URL
     When the admin tries to change the account settings:
       | setting        | value |
@@ -71,14 +71,14 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is refused with "ews_url_required" and a message containing "needs the EWS URL"
     And the policy is unchanged
 
-  @req:MAPI-01 @req:MAPI-02 @req:EXCH-01
+  @req:MAPI-01 @req:MAPI-02 @req:EXCH-01 @needs:mapi
   Scenario: With MAPI enabled and locked, the Windows desktop client integrates Exchange through MAPI
     Given the admin sets "mapi" to "on" and locks it at the account level
     And the user is the first member of tenant "fabrikam"
     When the user tries to integrate Exchange through MAPI from the Windows desktop client
     Then the user's calendar is integrated through MAPI on the desktop
 
-  @req:MAPI-02
+  @req:MAPI-02 @needs:mapi
   Scenario: MAPI locked by the user's group counts as locked
     Given the account has a group "Desktops" with the first member of tenant "fabrikam"
     And the admin sets "mapi" to "on" for the group "Desktops"
@@ -87,7 +87,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     When the user tries to integrate Exchange through MAPI from the Windows desktop client
     Then the user's calendar is integrated through MAPI on the desktop
 
-  @req:MAPI-01 @req:MAPI-02
+  @req:MAPI-01 @req:MAPI-02 @needs:mapi
   Scenario Outline: MAPI integration is refused unless Windows, enabled and locked (<mapi>, <lock>, <platform>)
     Given the admin changes the account settings:
       | setting | value  |
@@ -106,7 +106,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
       | off  | locks "mapi" at the account level | Windows  | has not enabled MAPI                                      |
       | off  | leaves "mapi" unlocked            | Mac      | Windows desktop client \| not enabled MAPI \| not locked |
 
-  @req:MAPI-02
+  @req:MAPI-02 @needs:mapi
   Scenario: Unlocking MAPI takes the desktop integration's access away
     Given the admin sets "mapi" to "on" and locks it at the account level
     And the user is the first member of tenant "fabrikam"

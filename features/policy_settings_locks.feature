@@ -1,4 +1,4 @@
-@policy @settings
+@policy @settings @needs:office365-graph
 Feature: Account, group and user settings with locks
   Admins configure the calendar and contacts integration at account or group level. A group
   inherits the account unless it overrides a setting; an account lock greys the setting out for

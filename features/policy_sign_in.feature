@@ -1,4 +1,4 @@
-@policy @sso @office365
+@policy @sso @office365 @needs:office365-graph @needs:sso
 Feature: Sign-in prompts and automatic integration over SSO
   "Ask users to integrate Office 365 calendar when they sign in": on the first SSO sign-in only
   (afterwards users set it up manually), or at every SSO sign-in until the integration exists;
@@ -110,7 +110,7 @@ Feature: Sign-in prompts and automatic integration over SSO
     Then the sign-in is refused with "sso_not_configured" and a message containing "not configured"
     And nothing changed
 
-  @req:SSO-09 @req:SSO-01 @req:SSO-02 @req:SSO-03 @req:CONSENT-11
+  @req:SSO-09 @req:SSO-01 @req:SSO-02 @req:SSO-03 @req:CONSENT-11 @needs:contacts
   Scenario: Automatic integration upon SSO login populates meetings and contacts
     Given the admin changes the account settings:
       | setting                     | value |
@@ -124,7 +124,7 @@ Feature: Sign-in prompts and automatic integration over SSO
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
     And the contact list shows the user's Office 365 contacts
 
-  @req:SSO-09 @req:APPPERM-01
+  @req:SSO-09 @req:APPPERM-01 @needs:app-permissions
   Scenario: With application permissions the automatic integration needs no Microsoft sign-in by the user
     Given the admin chooses that the Office 365 admin sets up the integration with application permissions
     And the admin authorizes the integration as Office 365 admin on behalf of the company

@@ -172,7 +172,12 @@ def run(
     seed: Annotated[int, typer.Option(help="Seed for the world, faker and fault plans.")] = 42,
     report_dir: Annotated[Path, typer.Option(help="Where reports/<run-id>/ goes.")
                           ] = Path("reports"),
-    iut: Annotated[str, typer.Option(help="Integration under test.")] = "reference",
+    iut: Annotated[str | None, typer.Option(
+        help="Integration under test: reference (in-process, the default).")] = None,
+    target: Annotated[str | None, typer.Option(
+        metavar="URL", help="Run against the implementation behind the conformance API at URL "
+                            "(e.g. one started with `calharness reference serve`) instead of "
+                            "the in-process reference; mutually exclusive with --iut.")] = None,
     exitfirst: Annotated[bool, typer.Option("--exitfirst", "-x", help="Stop at the first "
                                                                       "failure.")] = False,
     keep_stores: Annotated[bool, typer.Option(
@@ -187,23 +192,117 @@ def run(
     record_cassettes: Annotated[Path | None, typer.Option(
         help="Write each scenario's provider traffic as a vcrpy cassette in DIR (redacted; "
              "implies --traffic).")] = None,
+    traffic_port: Annotated[int, typer.Option(
+        min=0, max=65535, help="Port of the --traffic proxy on 127.0.0.1 (default: a free one): "
+                               "give a --target implementation HTTPS_PROXY=http://127.0.0.1:PORT "
+                               "and the harness CA.")] = 0,
 ) -> None:
     """Start the mocks and the integration under test, run the features, write the reports."""
     from harness.pytest_plugin import DRIVERS, new_run_id
     from harness.runner import run_features
 
-    if iut not in DRIVERS:
-        raise CliError(f"unknown --iut {iut!r}; available: {', '.join(sorted(DRIVERS))}")
+    if target is not None and iut is not None:
+        raise CliError("--target and --iut are mutually exclusive")
+    iut = iut or "reference"
+    if iut not in DRIVERS or iut == "http":
+        choices = ", ".join(sorted(d for d in DRIVERS if d != "http"))
+        raise CliError(f"unknown --iut {iut!r}; available: {choices} (or --target URL)")
     if tags:
         _check_tag_expression(tags)
     path = _features_path(features)
     files = _validated_features(path)
+    if target is not None:
+        target = _handshake(target)
+        iut = "http"
     run_id = new_run_id(seed, iut)
     code = run_features(path, files, run_id=run_id, seed=seed, report_dir=report_dir, iut=iut,
                         tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out,
-                        keep_stores=keep_stores, traffic=traffic,
-                        record_cassettes=record_cassettes)
+                        keep_stores=keep_stores, target=target, traffic=traffic,
+                        record_cassettes=record_cassettes, traffic_port=traffic_port)
     raise typer.Exit(code)
+
+
+def _handshake(target: str) -> str:
+    """Refuse a target that cannot be tested before anything starts: one line, exit 2."""
+    from harness.driver.http import TargetError, check_target_url, probe_target
+
+    try:
+        url = check_target_url(target)
+        claims = probe_target(url)
+    except TargetError as exc:
+        raise CliError(str(exc)) from None
+    impl = claims.implementation
+    out.print(f"target {url}: {impl.name} {impl.version} speaks {claims.api}; claims "
+              f"{', '.join(sorted(claims.claims())) or 'nothing'}")
+    return url
+
+
+reference_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                            help="The reference implementation behind the conformance API.")
+app.add_typer(reference_app, name="reference")
+
+
+@reference_app.command("serve")
+def reference_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 0,
+    db_url: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL of the store (default: in memory, new at every account set-up); "
+             "each account set-up resets it.")] = None,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object (api, url, implementation), then keep serving."
+    )] = False,
+) -> None:
+    """Serve the reference implementation behind the conformance API until SIGINT/SIGTERM:
+    `calharness run --target URL` (or `pytest features/ --target URL`) runs the features
+    against it. The mock hub is not started here; each account set-up names the hub to use."""
+    from harness.conformance.reference import reference_app as make_app
+    from harness.conformance.server import ConformanceServer, ServerError
+    from harness.driver.reference import ReferenceDriver
+
+    if db_url is not None:
+        _check_db_url(db_url)
+    server = ConformanceServer(make_app(db_url), host=host, port=port)
+    try:
+        server.start()
+    except ServerError as exc:
+        raise CliError(str(exc)) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        claims = ReferenceDriver.CAPABILITIES
+        if json_output:
+            print(json.dumps({"api": claims.api, "url": server.url,
+                              "implementation": claims.implementation.model_dump()}), flush=True)
+        else:
+            out.print(f"[bold]calharness reference implementation[/] ({claims.api}) at "
+                      f"{server.url}")
+            out.print(f"  run the features against it: calharness run --target {server.url}")
+            out.print("Press Ctrl+C to stop.")
+        stop.wait()
+    finally:
+        server.stop()
+
+
+def _check_db_url(url: str) -> None:
+    """Open the store once before serving: a URL that cannot work is refused at start, not
+    at the first account set-up."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise CliError(f"--db-url {url!r}: {exc}") from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise CliError(f"--db-url {url!r}: cannot open the store: {first}") from None
+    finally:
+        engine.dispose()
 
 
 @app.command()

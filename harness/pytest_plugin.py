@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 from harness import __version__
+from harness.api.capabilities import API_VERSION, NEEDS_TAG_PREFIX, Capabilities
 from harness.bdd.collect import CATALOGUE_KEY, FeatureFile
 from harness.bdd.context import ScenarioContext
 from harness.bdd.recorder import ScenarioRecord
 from harness.catalogue import REQ_TAG_PREFIX, CatalogueError, load_catalogue
 from harness.control_client import ControlClient
 from harness.driver.base import IntegrationDriver
-from harness.reports import RequirementRecord, RunResult, ScenarioResult, write_reports
+from harness.reports import RequirementRecord, RunResult, ScenarioResult, Status, write_reports
 
 pytest_plugins = [
     "harness.steps.account_steps",
@@ -42,6 +43,7 @@ RECORD_KEY = pytest.StashKey[ScenarioRecord]()
 CONTEXT_KEY = pytest.StashKey[ScenarioContext]()
 RUN_KEY = pytest.StashKey["RunState"]()
 STORES_KEY = pytest.StashKey[Path]()
+NOT_CLAIMED_KEY = pytest.StashKey[list[str]]()
 TRAFFIC_KEY = pytest.StashKey[Any]()
 
 
@@ -52,10 +54,37 @@ def _reference_driver(world: dict[str, Any], db_url: str) -> IntegrationDriver:
     return ReferenceDriver(ReferenceConfig.from_hub(world, db_url=db_url))
 
 
-# Integrations under test the suite can drive. An HTTP driver (conformance API) joins this table
-# when that API exists; until then no option pretends to offer it.
+def _http_driver(world: dict[str, Any], db_url: str) -> IntegrationDriver:
+    """The implementation at --target, over the conformance API; it gets the hub description
+    at every account set-up (`db_url` is the in-process reference's and not used)."""
+    from harness.driver.http import HttpDriver
+
+    assert _CONFIG is not None
+    return HttpDriver(_CONFIG.getoption("target"), world)
+
+
+def _reference_claims(config: pytest.Config) -> Capabilities:
+    from harness.driver.reference import ReferenceDriver
+
+    return ReferenceDriver.CAPABILITIES
+
+
+def _target_claims(config: pytest.Config) -> Capabilities:
+    from harness.driver.http import probe_target
+
+    return probe_target(config.getoption("target"))
+
+
+# Integrations under test the suite can drive: the in-process reference implementation, and
+# any implementation behind the conformance API (`--target URL`, which selects "http").
 DRIVERS: dict[str, Callable[[dict[str, Any], str], IntegrationDriver]] = {
     "reference": _reference_driver,
+    "http": _http_driver,
+}
+# What each claims (`@needs:` tags are checked against it before a scenario starts).
+CLAIMS: dict[str, Callable[[pytest.Config], Capabilities]] = {
+    "reference": _reference_claims,
+    "http": _target_claims,
 }
 
 
@@ -66,6 +95,8 @@ class RunState:
     iut: str
     report_dir: Path
     started_at: datetime
+    target: str | None = None
+    capabilities: Capabilities | None = None
     results: list[ScenarioResult] = field(default_factory=list)
     feature_items: int = 0
     report_path: Path | None = None
@@ -78,8 +109,13 @@ def new_run_id(seed: int, iut: str) -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("calharness", "calharness compliance harness")
-    group.addoption("--iut", choices=sorted(DRIVERS), default="reference",
-                    help="integration under test (default: reference, in-process)")
+    group.addoption("--iut", choices=sorted(DRIVERS), default=None,
+                    help="integration under test: reference (in-process, the default) or http "
+                         "(the implementation at --target)")
+    group.addoption("--target", default=None, metavar="URL",
+                    help="base URL of an implementation behind the conformance API "
+                         f"({API_VERSION}); selects --iut http. Refused before any scenario "
+                         "runs when unreachable or speaking another API version")
     group.addoption("--seed", type=int,
                     default=int(os.environ.get("CALHARNESS_SEED", DEFAULT_SEED)),
                     help="seed for the mock world, faker and fault plans (default 42)")
@@ -102,6 +138,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--record-cassettes", default=None, metavar="DIR",
                     help="write each scenario's provider traffic as a vcrpy cassette in DIR "
                          "(redacted; implies --traffic)")
+    group.addoption("--traffic-port", type=int, default=0, metavar="PORT",
+                    help="port of the --traffic proxy on 127.0.0.1 (default: a free one); give "
+                         "a --target implementation HTTPS_PROXY=http://127.0.0.1:PORT")
 
 
 _CONFIG: pytest.Config | None = None  # pytest-bdd's tag hook receives no config
@@ -114,11 +153,46 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[CATALOGUE_KEY] = load_catalogue()
     except CatalogueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    seed, iut = config.getoption("seed"), config.getoption("iut")
+    seed = config.getoption("seed")
+    iut, target, capabilities = _integration_under_test(config)
     config.stash[RUN_KEY] = RunState(
         run_id=config.getoption("run_id") or new_run_id(seed, iut), seed=seed, iut=iut,
-        report_dir=Path(config.getoption("report_dir")), started_at=datetime.now(UTC))
+        report_dir=Path(config.getoption("report_dir")), started_at=datetime.now(UTC),
+        target=target, capabilities=capabilities)
     config.addinivalue_line("markers", "requirement(id): the scenario checks this requirement")
+    config.addinivalue_line("markers", "needs(capability): the scenario runs only against an "
+                                       "implementation that claims this capability")
+
+
+def _integration_under_test(config: pytest.Config
+                            ) -> tuple[str, str | None, Capabilities | None]:
+    """--iut / --target -> (iut, target, capabilities). A target is probed here, before any
+    scenario runs: unreachable, not the API or another API version is a usage error."""
+    iut, target = config.getoption("iut"), config.getoption("target")
+    if target is None:
+        if iut == "http":
+            raise pytest.UsageError("--iut http needs --target URL")
+        return iut or "reference", None, None
+    from harness.driver.http import TargetError, check_target_url, probe_target
+
+    if iut not in (None, "http"):
+        raise pytest.UsageError(f"--target and --iut {iut} are mutually exclusive")
+    if config.getoption("db_url"):
+        raise pytest.UsageError("--db-url configures the in-process reference implementation; "
+                                "a --target keeps its own store")
+    try:
+        target = check_target_url(target)
+        return "http", target, probe_target(target)
+    except TargetError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def session_claims(config: pytest.Config) -> Capabilities:
+    """What the implementation under test claims, asked once per session."""
+    state = config.stash[RUN_KEY]
+    if state.capabilities is None:
+        state.capabilities = CLAIMS[state.iut](config)
+    return state.capabilities
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -130,6 +204,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> Callable[..., Any] | None:
     if tag.startswith(REQ_TAG_PREFIX):
         return pytest.mark.requirement(tag[len(REQ_TAG_PREFIX):])(function)
+    if tag.startswith(NEEDS_TAG_PREFIX):
+        return pytest.mark.needs(tag[len(NEEDS_TAG_PREFIX):])(function)
     if _CONFIG is not None:  # feature tags are markers users select with -m / --tags
         _CONFIG.addinivalue_line("markers", f"{tag}: feature tag")
     return None  # pytest-bdd's default: a marker of the same name
@@ -147,6 +223,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = selected
     config.stash[RUN_KEY].feature_items = sum(
         1 for item in items if isinstance(item.parent, FeatureFile))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A scenario that needs what the implementation does not claim is not claimed: it stops
+    here, before the hub is reset or a driver made, and is reported as such."""
+    if not isinstance(item.parent, FeatureFile):
+        return
+    needs = [name for mark in item.iter_markers("needs") for name in mark.args]
+    if not needs:
+        return
+    missing = session_claims(item.config).missing(needs)
+    if missing:
+        item.stash[NOT_CLAIMED_KEY] = missing
+        pytest.skip(f"not claimed by the implementation: {', '.join(missing)}")
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -190,8 +281,8 @@ def calharness_traffic(calharness_hub: Any, pytestconfig: pytest.Config) -> Iter
     from harness.traffic.session import TrafficSession
 
     with TrafficSession(calharness_hub.base_url, calharness_hub.ca_bundle,
-                        calharness_hub.state_dir,
-                        Path(cassettes) if cassettes else None) as session:
+                        calharness_hub.state_dir, Path(cassettes) if cassettes else None,
+                        port=pytestconfig.getoption("traffic_port")) as session:
         yield session
 
 
@@ -215,7 +306,8 @@ def calharness_driver(request: pytest.FixtureRequest, calharness_control: Contro
         description = real_host_description(description)
         traffic.begin(request.node.name)
         request.node.stash[TRAFFIC_KEY] = traffic
-    driver = DRIVERS[pytestconfig.getoption("iut")](description, db_url)
+    make_driver = DRIVERS[pytestconfig.stash[RUN_KEY].iut]
+    driver = make_driver(description, db_url)
     yield driver
     driver.close()
     if db_file is not None and not pytestconfig.getoption("keep_stores"):
@@ -314,6 +406,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record = item.stash.get(RECORD_KEY, None)
     if record is not None:
         report.user_properties.append(("scenario", record.result.name))
+    if NOT_CLAIMED_KEY in item.stash:
+        report.user_properties.append(("not_claimed", ", ".join(item.stash[NOT_CLAIMED_KEY])))
     if report.when == "call" and record is not None:
         status = "passed" if report.passed else "skipped" if report.skipped else "failed"
         state.results.append(record.finish(status, _short_error(report)))
@@ -328,14 +422,18 @@ def _unstarted_result(item: pytest.Item, report: pytest.TestReport) -> ScenarioR
     from pytest_bdd.scenario import scenario_wrapper_template_registry
 
     template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+    status: Status = "skipped" if report.skipped else "error"
+    error = _short_error(report)
+    if report.skipped and NOT_CLAIMED_KEY in item.stash:
+        status = "not_claimed"
+        error = f"not claimed by the implementation: {', '.join(item.stash[NOT_CLAIMED_KEY])}"
     if template is not None:
         feature = template.feature
         record = ScenarioRecord.begin(feature, template)
-        return record.finish("skipped" if report.skipped else "error", _short_error(report))
+        return record.finish(status, error)
     return ScenarioResult(feature_name=item.path.stem, feature_file=str(item.path),
                           name=item.name, line=0, tags=[], requirement_ids=[],
-                          status="skipped" if report.skipped else "error", duration_s=0.0,
-                          steps=[], error=_short_error(report))
+                          status=status, duration_s=0.0, steps=[], error=error)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -343,6 +441,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None or (not state.results and not state.feature_items):
         return
     catalogue = session.config.stash[CATALOGUE_KEY]
+    try:
+        claims: dict[str, Any] | None = session_claims(session.config).model_dump(mode="json")
+    except Exception:  # the report must be written even if the target went away meanwhile
+        claims = None
+    environment = {"python": platform.python_version(), "calharness": __version__}
+    if state.target:
+        environment["api"] = API_VERSION
     run = RunResult(
         run_id=state.run_id, seed=state.seed, iut=state.iut, started_at=state.started_at,
         finished_at=datetime.now(UTC), scenarios=state.results,
@@ -350,7 +455,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                         sentence=r.sentence, testable=r.testable,
                                         why_not=r.why_not, notes=r.notes)
                       for r in catalogue.requirements],
-        environment={"python": platform.python_version(), "calharness": __version__},
+        environment=environment, target=state.target, capabilities=claims,
     )
     state.report_path = write_reports(run, state.report_dir / state.run_id).html
 

@@ -38,21 +38,24 @@ class _ProgressPlugin:
         if report.failed:
             self.failed += 1
         # pytest-bdd renders Examples values into the scenario name, so it says which row ran.
-        name = escape(str(dict(report.user_properties).get("scenario") or report.nodeid))
-        mark = "[green]ok[/]" if report.passed else "[yellow]skip[/]" if report.skipped \
-            else "[red]FAIL[/]"
+        props = dict(report.user_properties)
+        name = escape(str(props.get("scenario") or report.nodeid))
+        mark = "[green]ok[/]" if report.passed else "[blue]not claimed[/]" \
+            if "not_claimed" in props else "[yellow]skip[/]" if report.skipped else "[red]FAIL[/]"
         self.progress.console.print(f"  {mark} {name}")
         self.progress.advance(self.task)
 
 
 def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, report_dir: Path,
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
-                 console: Console, keep_stores: bool = False,
-                 traffic: bool = False, record_cassettes: Path | None = None) -> int:
+                 console: Console, keep_stores: bool = False, target: str | None = None,
+                 traffic: bool = False, record_cassettes: Path | None = None,
+                 traffic_port: int = 0) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
-            "--report-dir", str(report_dir), "--run-id", run_id, "--iut", iut,
+            "--report-dir", str(report_dir), "--run-id", run_id,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
     args += _isolated_from_enclosing_projects(path)
+    args += ["--target", target] if target else ["--iut", iut]
     if tags:
         args += ["-m", tags]
     for req in requirement_ids:
@@ -65,8 +68,10 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         args.append("--traffic")
     if record_cassettes is not None:
         args += ["--record-cassettes", str(record_cassettes)]
+    if traffic_port:
+        args += ["--traffic-port", str(traffic_port)]
     console.print(f"calharness run {run_id}: {len(files)} feature file(s), seed {seed}, "
-                  f"integration under test: {iut}")
+                  f"integration under test: {target or iut}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         plugin = _ProgressPlugin(progress)
@@ -115,6 +120,7 @@ def _summary(console: Console, results_path: Path) -> int:
         "[green]PASSED[/]" if run.passed else "[red]FAILED[/]"
     table.add_row("verdict", verdict)
     folder = results_path.parent
-    table.add_row("reports", f"{folder / 'report.html'}\n{folder / 'junit.xml'}\n{results_path}")
+    table.add_row("reports", f"{folder / 'report.html'}\n{folder / 'junit.xml'}\n{results_path}"
+                             f"\n{folder / 'cucumber.json'}")
     console.print(table)
     return ran

@@ -171,7 +171,8 @@ FAILING = """Feature: failing
 
 def _results(report_dir: Path) -> dict[str, object]:
     (run_dir,) = list(report_dir.iterdir())
-    assert {p.name for p in run_dir.iterdir()} == {"report.html", "junit.xml", "results.json"}
+    assert {p.name for p in run_dir.iterdir()} == {"report.html", "junit.xml", "results.json",
+                                                   "cucumber.json"}
     return dict(json.loads((run_dir / "results.json").read_text()))
 
 

@@ -20,6 +20,7 @@ from harness.reports import (
     Status,
     StepResult,
     load_results,
+    render_cucumber,
     render_html,
     render_json,
     render_junit,
@@ -171,10 +172,11 @@ def test_requirement_rows_give_each_verdict_in_catalogue_order(run: RunResult) -
 
 
 def test_counts_passed_flag_coverage_and_unknown_ids(run: RunResult) -> None:
-    assert run.counts() == {"passed": 2, "failed": 1, "skipped": 2, "error": 1}
+    assert run.counts() == {"passed": 2, "failed": 1, "skipped": 2, "error": 1, "not_claimed": 0}
     assert run.requirement_counts() == {
         "passed": 2,
         "failed": 3,
+        "not claimed": 0,
         "skipped": 1,
         "not covered": 1,
         "not testable": 1,
@@ -365,13 +367,15 @@ def test_load_results_names_the_bad_field(run: RunResult, tmp_path: Path) -> Non
 # --- writer --------------------------------------------------------------------------------
 
 
-def test_write_reports_writes_three_files_and_no_temp_files(run: RunResult, tmp_path: Path) -> None:
+def test_write_reports_writes_four_files_and_no_temp_files(run: RunResult, tmp_path: Path) -> None:
     out = tmp_path / "nested" / "reports"
     paths = write_reports(run, out)
 
     assert paths.directory == out
-    assert sorted(p.name for p in out.iterdir()) == ["junit.xml", "report.html", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cucumber.json", "junit.xml", "report.html", "results.json"]
     assert paths.html.read_text(encoding="utf-8") == render_html(run)
+    assert paths.cucumber.read_text(encoding="utf-8") == render_cucumber(run)
     assert paths.junit.read_bytes() == render_junit(run)
     assert load_results(paths.json) == run
 
@@ -392,4 +396,5 @@ def test_failed_write_keeps_the_old_report_and_cleans_up(
     monkeypatch.undo()
 
     assert paths.html.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["junit.xml", "report.html", "results.json"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "cucumber.json", "junit.xml", "report.html", "results.json"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
 Service = Literal["office365", "exchange", "google"]
 AuthorizeWith = Literal["graph", "ews"]
@@ -170,7 +170,8 @@ class PolicyChange(_Model):
 
     values: dict[str, Any] = Field(default_factory=dict)
     inherit: list[str] = Field(default_factory=list)
-    lock: dict[str, bool] = Field(default_factory=dict)
+    # StrictBool: true/false only; the conformance API must not read 0 or "yes" as a lock.
+    lock: dict[str, StrictBool] = Field(default_factory=dict)
 
 
 class PolicyView(_Model):

@@ -1,5 +1,6 @@
 """Collect `.feature` files directly (no per-folder Python glue) and hold them to the catalogue:
-every scenario must carry at least one `@req:<ID>` tag and every id must exist."""
+every scenario must carry at least one `@req:<ID>` tag and every id must exist; every
+`@needs:<capability>` tag must name a capability of the vocabulary (`harness.api.capabilities`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pytest_bdd.exceptions import GherkinParseError
 from pytest_bdd.feature import get_feature
 from pytest_bdd.parser import Feature
 
+from harness.api.capabilities import NEEDS, needs_from_tags
 from harness.catalogue import Catalogue, requirement_ids_from_tags
 
 _GLUE = (
@@ -50,6 +52,10 @@ def check_traceability(feature: Feature, catalogue: Catalogue) -> None:
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise FeatureError(f"{where}: @req:{unknown[0]} is not in the requirement catalogue")
+        unknown_needs = [n for n in needs_from_tags(tags) if n not in NEEDS]
+        if unknown_needs:
+            raise FeatureError(f"{where}: @needs:{unknown_needs[0]} is not a known capability "
+                               f"(known: {', '.join(sorted(NEEDS))})")
 
 
 def validate_features(paths: list[Path], catalogue: Catalogue) -> list[Feature]:

@@ -31,7 +31,8 @@ class ScenarioRecord:
     def begin(cls, feature: Any, scenario: Any) -> ScenarioRecord:
         tags = sorted(set(feature.tags) | set(scenario.tags))
         steps = [StepResult(keyword=s.keyword.strip(), text=s.name, status="skipped",
-                            duration_s=0.0) for s in scenario.steps]
+                            duration_s=0.0, line=getattr(s, "line_number", None))
+                 for s in scenario.steps]
         result = ScenarioResult(
             feature_name=feature.name, feature_file=feature.rel_filename or feature.filename,
             name=scenario.name, line=scenario.line_number, tags=tags,

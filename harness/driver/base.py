@@ -1,8 +1,9 @@
 """The one interface step definitions use to act on "the integration under test".
 
-Implementations: `ReferenceDriver` (in-process reference implementation). Steps never import the
-reference implementation; whatever they need to observe about providers they read from the mock
-hub's control API (the audit log), not from the integration's own account.
+Implementations: `ReferenceDriver` (the in-process reference implementation) and `HttpDriver`
+(any implementation behind the conformance API, `docs/conformance-openapi.json`). Steps never
+import the reference implementation; whatever they need to observe about providers they read
+from the mock hub's control API (the audit log), not from the integration's own account.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from harness import __version__
+from harness.api.capabilities import Capabilities, Implementation
 from harness.api.models import (
     AccountSettings,
     AccountSpec,
@@ -37,6 +39,9 @@ from harness.reference import ReferenceConfig, ReferenceIntegration
 
 class ReferenceDriver(IntegrationDriver):
     name = "reference"
+    # The reference implementation claims every capability: every scenario runs against it.
+    CAPABILITIES = Capabilities.everything(Implementation(
+        name="calharness reference implementation", version=__version__, vendor="calharness"))
 
     def __init__(self, config: ReferenceConfig) -> None:
         self._impl = ReferenceIntegration(config)

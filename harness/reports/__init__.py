@@ -1,5 +1,7 @@
-"""Compliance reports: the result model and its HTML, JUnit XML and JSON renderings."""
+"""Compliance reports: the result model and its HTML, JUnit XML, JSON and Cucumber JSON
+renderings."""
 
+from harness.reports.cucumber import render_cucumber
 from harness.reports.html import render_html
 from harness.reports.jsonreport import SCHEMA, load_results, render_json
 from harness.reports.junit import render_junit
@@ -27,6 +29,7 @@ __all__ = [
     "StepResult",
     "Verdict",
     "load_results",
+    "render_cucumber",
     "render_html",
     "render_json",
     "render_junit",

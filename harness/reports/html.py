@@ -60,6 +60,7 @@ def _context(run: RunResult) -> dict[str, Any]:
         "statuses": STATUSES,
         "verdicts": VERDICTS,
         "anchor": lambda scenario: anchors[id(scenario)],
+        "claims": claims_summary(run.capabilities),
         "flat_items": flat_items,
     }
 
@@ -112,3 +113,28 @@ def flat_items(data: dict[str, Any]) -> list[tuple[str, str]] | None:
     if not all(isinstance(v, str | int | float | bool) or v is None for v in data.values()):
         return None
     return [(str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in data.items()]
+
+
+def claims_summary(capabilities: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """What the implementation claimed (its capabilities answer) as label/value pairs."""
+    if not capabilities:
+        return []
+    rows: list[tuple[str, str]] = []
+    impl = capabilities.get("implementation")
+    if isinstance(impl, dict):
+        vendor = f" ({impl['vendor']})" if impl.get("vendor") else ""
+        rows.append(("Implementation", f"{impl.get('name', '?')} {impl.get('version', '')}"
+                                       f"{vendor}".strip()))
+    if capabilities.get("api"):
+        rows.append(("API", str(capabilities["api"])))
+    for key, label in (("services", "Services claimed"), ("setup_modes", "Set-up modes")):
+        value = capabilities.get(key)
+        if isinstance(value, list):
+            rows.append((label, ", ".join(map(str, value)) or "none"))
+    flags = {k: v for k, v in capabilities.items() if isinstance(v, bool)}
+    if flags:
+        rows.append(("Also claims", ", ".join(k for k, v in flags.items() if v) or "nothing"))
+        missing = [k for k, v in flags.items() if not v]
+        if missing:
+            rows.append(("Does not claim", ", ".join(missing)))
+    return rows

@@ -10,6 +10,9 @@ from typing import Any
 
 from harness.reports.model import RunResult
 
+# Compatible changes add keys or values and keep the name: the `not_claimed` status and the
+# "not claimed" verdict, `run.target`, `run.capabilities`, step `line` and the requirement rows'
+# scenario `error` were added this way.
 SCHEMA = "calharness.results/1"
 
 
@@ -31,6 +34,10 @@ def results_document(run: RunResult) -> dict[str, Any]:
             "duration_s": run.duration_s,
             "passed": run.passed,
             "environment": data["environment"],
+            # Added within calharness.results/1 (readers ignore keys they do not know): the
+            # conformance API's URL for a run over HTTP, and what the implementation claimed.
+            "target": data["target"],
+            "capabilities": data["capabilities"],
         },
         "summary": {
             "scenarios": {"total": len(run.scenarios), **run.counts()},

@@ -46,7 +46,10 @@ def _add_suite(
         time=_seconds(sum(s.duration_s for s in scenarios)),
         **_tally(scenarios),
     )
-    _add_properties(suite, [("run_id", run.run_id), ("seed", str(run.seed)), ("iut", run.iut)])
+    props = [("run_id", run.run_id), ("seed", str(run.seed)), ("iut", run.iut)]
+    if run.target:
+        props.append(("target", run.target))
+    _add_properties(suite, props)
     for scenario in scenarios:
         _add_case(suite, run, scenario)
 
@@ -71,10 +74,15 @@ def _add_case(suite: ET.Element, run: RunResult, scenario: ScenarioResult) -> No
 def _add_outcome(case: ET.Element, scenario: ScenarioResult) -> None:
     if scenario.status == "passed":
         return
-    if scenario.status == "skipped":
+    if scenario.status in ("skipped", "not_claimed"):
+        # JUnit has no "not claimed": a skip whose message says so (never a pass, never a
+        # failure), which is how CI dashboards show it.
         skipped = _element(case, "skipped")
-        if scenario.error:
-            skipped.set("message", xml_safe(_one_line(scenario.error)))
+        message = scenario.error
+        if scenario.status == "not_claimed" and not (message or "").startswith("not claimed"):
+            message = f"not claimed: {message}" if message else "not claimed"
+        if message:
+            skipped.set("message", xml_safe(_one_line(message)))
         return
     step = scenario.failing_step()
     detail = _failure_detail(scenario, step)
@@ -128,7 +136,7 @@ def _tally(scenarios: list[ScenarioResult]) -> dict[str, str]:
         "tests": str(len(statuses)),
         "failures": str(statuses.count("failed")),
         "errors": str(statuses.count("error")),
-        "skipped": str(statuses.count("skipped")),
+        "skipped": str(statuses.count("skipped") + statuses.count("not_claimed")),
     }
 
 

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-Status = Literal["passed", "failed", "skipped", "error"]
-Verdict = Literal["passed", "failed", "skipped", "not covered", "not testable"]
+# not_claimed: the scenario needs a capability the implementation under test does not claim
+# (`@needs:` tags against its capabilities); it did not run, and it is neither a pass nor a
+# failure. A requirement whose scenarios are all not claimed is "not claimed".
+Status = Literal["passed", "failed", "skipped", "error", "not_claimed"]
+Verdict = Literal["passed", "failed", "not claimed", "skipped", "not covered", "not testable"]
 
 STATUSES: tuple[Status, ...] = get_args(Status)
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
@@ -27,6 +30,7 @@ class StepResult:
     status: Status
     duration_s: float
     error: str | None = None
+    line: int | None = None  # in the feature file, when known
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +39,7 @@ class StepResult:
             "status": self.status,
             "duration_s": self.duration_s,
             "error": self.error,
+            "line": self.line,
         }
 
     @classmethod
@@ -46,6 +51,7 @@ class StepResult:
             status=f.status("status"),
             duration_s=f.number("duration_s"),
             error=f.opt_text("error"),
+            line=f.opt_integer("line"),
         )
 
 
@@ -86,6 +92,16 @@ class ScenarioResult:
     def failing_step(self) -> StepResult | None:
         """The first step that failed or errored, if any."""
         return next((s for s in self.steps if s.status in ("failed", "error")), None)
+
+    def short_error(self) -> str | None:
+        """Why the scenario did not pass, in one place: the failing step's error (with the step)
+        or the scenario's own; None for a pass."""
+        if self.status == "passed":
+            return None
+        step = self.failing_step()
+        if step is not None and step.error:
+            return f"{step.keyword} {step.text}: {step.error}"
+        return self.error
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,12 +194,19 @@ class RequirementRow:
     def scenario_names(self) -> list[str]:
         return [s.name for s in self.scenarios]
 
+    @property
+    def not_claimed(self) -> int:
+        """Scenarios of this requirement the implementation does not claim to support."""
+        return sum(1 for s in self.scenarios if s.status == "not_claimed")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.requirement.to_dict(),
             "verdict": self.verdict,
             "scenarios": [
-                {"name": s.name, "location": s.location, "status": s.status} for s in self.scenarios
+                {"name": s.name, "location": s.location, "status": s.status,
+                 "error": s.short_error()}
+                for s in self.scenarios
             ],
         }
 
@@ -198,6 +221,9 @@ class RunResult:
     scenarios: list[ScenarioResult]
     requirements: list[RequirementRecord]
     environment: dict[str, str] = field(default_factory=dict)
+    target: str | None = None  # the conformance API's URL when the run went over HTTP
+    # What the implementation claimed (its GET /capabilities answer); None when unknown.
+    capabilities: dict[str, Any] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -261,6 +287,8 @@ class RunResult:
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat(),
             "environment": dict(self.environment),
+            "target": self.target,
+            "capabilities": self.capabilities,
             "scenarios": [s.to_dict() for s in self.scenarios],
             "requirements": [r.to_dict() for r in self.requirements],
         }
@@ -279,6 +307,8 @@ class RunResult:
                 RequirementRecord.from_dict(d, where=w) for w, d in f.items("requirements")
             ],
             environment=f.text_mapping("environment"),
+            target=f.opt_text("target"),
+            capabilities=f.opt_mapping("capabilities"),
         )
 
 
@@ -290,10 +320,13 @@ def _verdict(req: RequirementRecord, scenarios: list[ScenarioResult]) -> Verdict
     statuses = {s.status for s in scenarios}
     if statuses & {"failed", "error"}:
         return "failed"
-    if statuses == {"skipped"}:
-        return "skipped"
-    # Passed, or passed alongside skipped: what ran upheld the requirement.
-    return "passed"
+    if "passed" in statuses:
+        # Passed alongside skipped or not claimed: what ran upheld the requirement (the row
+        # still lists the scenarios the implementation does not claim).
+        return "passed"
+    if "not_claimed" in statuses:
+        return "not claimed"
+    return "skipped"
 
 
 class _Fields:
@@ -325,6 +358,18 @@ class _Fields:
         value = self._get(key, required=False)
         if value is not None and not isinstance(value, str):
             raise self._fail(key, "a string or null", value)
+        return value
+
+    def opt_integer(self, key: str) -> int | None:
+        value = self._get(key, required=False)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise self._fail(key, "an integer or null", value)
+        return value
+
+    def opt_mapping(self, key: str) -> dict[str, Any] | None:
+        value = self._get(key, required=False)
+        if value is not None and not isinstance(value, dict):
+            raise self._fail(key, "an object or null", value)
         return value
 
     def integer(self, key: str) -> int:

@@ -1,4 +1,4 @@
-"""Write a run's HTML, JUnit and JSON reports into one directory, each file atomically."""
+"""Write a run's HTML, JUnit, JSON and Cucumber JSON reports into one folder, each atomically."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.reports.cucumber import render_cucumber
 from harness.reports.html import render_html
 from harness.reports.jsonreport import render_json
 from harness.reports.junit import render_junit
@@ -16,6 +17,7 @@ from harness.reports.model import RunResult
 HTML_NAME = "report.html"
 JUNIT_NAME = "junit.xml"
 JSON_NAME = "results.json"
+CUCUMBER_NAME = "cucumber.json"
 
 # Reports are shared artefacts (CI uploads, web servers); mkstemp's private 0600 would hide them.
 _REPORT_MODE = 0o644
@@ -27,16 +29,19 @@ class ReportPaths:
     html: Path
     junit: Path
     json: Path
+    cucumber: Path
 
 
 def write_reports(run: RunResult, out_dir: Path) -> ReportPaths:
-    """Write report.html, junit.xml and results.json into `out_dir` (created if missing)."""
+    """Write report.html, junit.xml, results.json and cucumber.json into `out_dir` (created if
+    missing)."""
     out_dir = Path(out_dir)
     paths = ReportPaths(
         directory=out_dir,
         html=out_dir / HTML_NAME,
         junit=out_dir / JUNIT_NAME,
         json=out_dir / JSON_NAME,
+        cucumber=out_dir / CUCUMBER_NAME,
     )
     # Render everything before touching the disk: a rendering bug then leaves the previous
     # reports in place instead of a mix of old and new files.
@@ -44,6 +49,7 @@ def write_reports(run: RunResult, out_dir: Path) -> ReportPaths:
         paths.html: render_html(run).encode("utf-8"),
         paths.junit: render_junit(run),
         paths.json: render_json(run).encode("utf-8"),
+        paths.cucumber: render_cucumber(run).encode("utf-8"),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for target, data in contents.items():

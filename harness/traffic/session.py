@@ -66,8 +66,8 @@ def real_host_description(description: dict[str, Any], *, google: bool | None = 
 
 class TrafficSession:
     def __init__(self, hub_url: str, ca_bundle: str, state_dir: Path,
-                 cassette_dir: Path | None = None) -> None:
-        self.proxy = TrafficProxy(hub_url, ca_bundle, state_dir)
+                 cassette_dir: Path | None = None, *, port: int = 0) -> None:
+        self.proxy = TrafficProxy(hub_url, ca_bundle, state_dir, port=port)
         self.cassette_dir = cassette_dir
         self._saved: dict[str, str | None] = {}
         self.hub = HubAddress(hub_url)
