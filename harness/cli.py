@@ -352,8 +352,7 @@ def proxy(
         out.print(f"  set              HTTPS_PROXY={running.url}")
         out.print(f"  routed hosts     {', '.join(sorted(ROUTED_HOSTS))}")
         if hub is not None:
-            out.print(f"  mock hub         {hub.base_url} (control: calharness serve --json "
-                      "describes a hub; this one is seeded with --seed)")
+            out.print(f"  mock hub         {hub.base_url} (seed {seed})")
         if record:
             out.print(f"  recording to     {record / 'traffic.yaml'}")
         stop.wait()
