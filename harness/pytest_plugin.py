@@ -380,8 +380,11 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any,
         if traffic is not None:
             from harness.reports import Evidence
 
-            record.result.evidence += [Evidence(label=e["label"], data=e["data"])
-                                       for e in traffic.finish(request.node.name)]
+            # OAUTH-01 scenarios enforce OAuth 2.0: any other scheme seen is a finding
+            enforced = "OAUTH-01" in record.result.requirement_ids
+            record.result.evidence += [
+                Evidence(label=e["label"], data=e["data"])
+                for e in traffic.finish(request.node.name, oauth_enforced=enforced)]
     except Exception as exc:  # evidence is best effort; the verdict does not depend on it
         record.result.error = record.result.error or f"evidence unavailable: {exc}"
 
