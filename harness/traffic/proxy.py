@@ -128,6 +128,12 @@ class TrafficProxy:
             self._error = exc
         finally:
             with contextlib.suppress(Exception):
+                # mitmproxy leaves per-connection watchdogs behind: end them, bounded
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.wait_for(
+                    asyncio.gather(*pending, return_exceptions=True), STOP_TIMEOUT_S))
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
