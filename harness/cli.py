@@ -185,6 +185,18 @@ def run(
         "--keep-stores", help="Keep the reference implementation's per-scenario stores (secrets "
                               "in them stay encrypted under a key that ends with the run).")
                            ] = False,
+    traffic: Annotated[bool, typer.Option(
+        "--traffic", help="Configure the integration with the real provider host names and "
+                          "route it through the calharness proxy; its provider traffic "
+                          "(redacted) and the audit's findings become each scenario's "
+                          "evidence.")] = False,
+    record_cassettes: Annotated[Path | None, typer.Option(
+        help="Write each scenario's provider traffic as a vcrpy cassette in DIR (redacted; "
+             "implies --traffic).")] = None,
+    traffic_port: Annotated[int, typer.Option(
+        min=0, max=65535, help="Port of the --traffic proxy on 127.0.0.1 (default: a free one): "
+                               "give a --target implementation HTTPS_PROXY=http://127.0.0.1:PORT "
+                               "and the harness CA.")] = 0,
 ) -> None:
     """Start the mocks and the integration under test, run the features, write the reports."""
     from harness.pytest_plugin import DRIVERS, new_run_id
@@ -206,7 +218,8 @@ def run(
     run_id = new_run_id(seed, iut)
     code = run_features(path, files, run_id=run_id, seed=seed, report_dir=report_dir, iut=iut,
                         tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out,
-                        keep_stores=keep_stores, target=target)
+                        keep_stores=keep_stores, target=target, traffic=traffic,
+                        record_cassettes=record_cassettes, traffic_port=traffic_port)
     raise typer.Exit(code)
 
 
@@ -377,6 +390,105 @@ def _check_db_url(url: str) -> None:
         raise CliError(f"--db-url {url!r}: cannot open the store: {first}") from None
     finally:
         engine.dispose()
+
+
+@app.command()
+def proxy(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Proxy port on 127.0.0.1; 0 picks "
+                                                             "a free one.")] = 8080,
+    record: Annotated[Path | None, typer.Option(
+        help="Write the provider traffic (redacted) to DIR/traffic.yaml, a vcrpy cassette, "
+             "when the proxy stops.")] = None,
+    upstream: Annotated[str, typer.Option(
+        help="mock: route provider hosts to a mock hub started here; real: pass them through "
+             "to the real services (to record a cassette against your own tenant).")] = "mock",
+    seed: Annotated[int, typer.Option(help="Seed of the mock world.")] = 42,
+    state_dir: Annotated[Path | None, typer.Option(help="Where the local CA lives "
+                                                        "(default: $CALHARNESS_STATE_DIR or "
+                                                        "~/.local/state/calharness).")] = None,
+) -> None:
+    """An HTTPS proxy for an implementation configured with the real provider host names:
+    login.microsoftonline.com, graph.microsoft.com, outlook.office365.com and Google's hosts go
+    to the mocks, every other host is refused. Trust the harness CA (`calharness ca`), set
+    HTTPS_PROXY, nothing else."""
+    if upstream not in ("mock", "real"):
+        raise CliError(f"--upstream must be mock or real, not {upstream!r}")
+    from harness.traffic.proxy import ProxyError, TrafficProxy
+    from harness.traffic.routes import ROUTED_HOSTS
+    from mock_providers.server import HubServer, HubServerError
+    from mock_providers.tls import CA_CERT, default_state_dir
+
+    folder = state_dir or default_state_dir()
+    hub = HubServer(seed=seed, tls=True, state_dir=folder) if upstream == "mock" else None
+    try:
+        if hub is not None:
+            hub.start()
+        running = TrafficProxy(hub.base_url if hub else None, hub.ca_bundle if hub else None,
+                               folder, port=port, upstream=upstream,
+                               record_dir=record).start()
+    except (HubServerError, ProxyError) as exc:
+        if hub is not None:
+            hub.stop()
+        raise CliError(str(exc)) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        out.print(f"[bold]calharness proxy[/] at {running.url} ({upstream} upstream)")
+        out.print(f"  trust            {folder / CA_CERT}")
+        out.print(f"  set              HTTPS_PROXY={running.url}")
+        out.print(f"  routed hosts     {', '.join(sorted(ROUTED_HOSTS))}")
+        if hub is not None:
+            out.print(f"  mock hub         {hub.base_url} (seed {seed})")
+        if record:
+            out.print(f"  recording to     {record / 'traffic.yaml'}")
+        stop.wait()
+    finally:
+        running.stop()
+        if hub is not None:
+            hub.stop()
+
+
+@app.command()
+def drift(
+    source: Annotated[Path, typer.Argument(help="A vcrpy cassette (YAML) recorded against any "
+                                                "service.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")
+                           ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the mock world replayed against.")] = 42,
+    state_dir: Annotated[Path | None, typer.Option(help="Where the local CA lives.")] = None,
+) -> None:
+    """Replay a cassette's requests against the mocks and report, per request, the differences
+    that matter: status, error codes, JSON property names and types (EWS element structure),
+    paging/delta links, Retry-After. Exit 1 when there are differences."""
+    from harness.traffic.cassettes import CassetteError, read_cassette
+    from harness.traffic.drift import MockReplayer
+    from harness.traffic.drift import drift as check
+    from mock_providers.server import HubServer, HubServerError
+
+    try:
+        exchanges = read_cassette(source)
+    except CassetteError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        with HubServer(seed=seed, tls=True, state_dir=state_dir) as hub:
+            replayer = MockReplayer(hub)
+            try:
+                report = check(str(source), exchanges, replayer)
+            finally:
+                replayer.close()
+    except HubServerError as exc:
+        raise CliError(str(exc)) from None
+    if json_output:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        out.print(f"{source}: {report.interactions} interaction(s), {report.replayed} replayed, "
+                  f"{len(report.differences)} difference(s)")
+        for difference in report.differences:
+            print(f"  {difference.line()}")
+        for index, reason in report.skipped:
+            print(f"  #{index} skipped: {reason}")
+    raise typer.Exit(1 if report.differences else 0)
 
 
 def _fail(message: str) -> None:

@@ -46,6 +46,7 @@ CONTEXT_KEY = pytest.StashKey[ScenarioContext]()
 RUN_KEY = pytest.StashKey["RunState"]()
 STORES_KEY = pytest.StashKey[Path]()
 NOT_CLAIMED_KEY = pytest.StashKey[list[str]]()
+TRAFFIC_KEY = pytest.StashKey[Any]()
 
 
 def _reference_driver(world: dict[str, Any], db_url: str) -> IntegrationDriver:
@@ -138,6 +139,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--keep-stores", action="store_true", default=False,
                     help="keep the per-scenario SQLite stores after the run (their tokens and "
                          "passwords stay encrypted under a key that ends with the run)")
+    group.addoption("--traffic", action="store_true", default=False,
+                    help="configure the integration with the real provider host names and route "
+                         "it through the calharness proxy; each scenario's provider traffic "
+                         "(redacted) and audit findings become evidence")
+    group.addoption("--record-cassettes", default=None, metavar="DIR",
+                    help="write each scenario's provider traffic as a vcrpy cassette in DIR "
+                         "(redacted; implies --traffic)")
+    group.addoption("--traffic-port", type=int, default=0, metavar="PORT",
+                    help="port of the --traffic proxy on 127.0.0.1 (default: a free one); give "
+                         "a --target implementation HTTPS_PROXY=http://127.0.0.1:PORT")
 
 
 _CONFIG: pytest.Config | None = None  # pytest-bdd's tag hook receives no config
@@ -308,6 +319,21 @@ def calharness_store_dir(tmp_path_factory: pytest.TempPathFactory,
         shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def calharness_traffic(calharness_hub: Any, pytestconfig: pytest.Config) -> Iterator[Any]:
+    """The provider-traffic proxy in front of the hub, or None without --traffic."""
+    cassettes = pytestconfig.getoption("record_cassettes")
+    if not (pytestconfig.getoption("traffic") or cassettes):
+        yield None
+        return
+    from harness.traffic.session import TrafficSession
+
+    with TrafficSession(calharness_hub.base_url, calharness_hub.ca_bundle,
+                        calharness_hub.state_dir, Path(cassettes) if cassettes else None,
+                        port=pytestconfig.getoption("traffic_port")) as session:
+        yield session
+
+
 _STORE_NUMBER = itertools.count(1)
 
 
@@ -320,8 +346,16 @@ def calharness_driver(request: pytest.FixtureRequest, calharness_control: Contro
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:80]
         db_file = store_dir / f"{next(_STORE_NUMBER):04d}-{name}.db"
         db_url = f"sqlite:///{db_file}"
+    description = calharness_control.describe(secrets=True)
+    traffic = request.getfixturevalue("calharness_traffic")
+    if traffic is not None:
+        from harness.traffic.session import real_host_description
+
+        description = real_host_description(description)
+        traffic.begin(request.node.name)
+        request.node.stash[TRAFFIC_KEY] = traffic
     make_driver = DRIVERS[pytestconfig.stash[RUN_KEY].iut]
-    driver = make_driver(calharness_control.describe(secrets=True), db_url)
+    driver = make_driver(description, db_url)
     yield driver
     driver.close()
     if db_file is not None and not pytestconfig.getoption("keep_stores"):
@@ -333,8 +367,12 @@ def calharness_driver(request: pytest.FixtureRequest, calharness_control: Contro
 def calharness_ctx(request: pytest.FixtureRequest, calharness_control: ControlClient,
                    calharness_driver: IntegrationDriver, calharness_hub: Any,
                    pytestconfig: pytest.Config) -> ScenarioContext:
-    ctx = ScenarioContext(control=calharness_control,
-                          world=calharness_control.describe(secrets=True),
+    world = calharness_control.describe(secrets=True)
+    if request.node.stash.get(TRAFFIC_KEY, None) is not None:  # --traffic: real host names
+        from harness.traffic.session import real_host_description
+
+        world = real_host_description(world)
+    ctx = ScenarioContext(control=calharness_control, world=world,
                           driver=calharness_driver, ca_bundle=calharness_hub.ca_bundle,
                           seed=pytestconfig.getoption("seed"),
                           audit_start=calharness_control.audit_position())
@@ -386,6 +424,15 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any,
         return
     try:
         record.attach_audit(ctx.control.audit(since=ctx.audit_start))
+        traffic = request.node.stash.get(TRAFFIC_KEY, None)
+        if traffic is not None:
+            from harness.reports import Evidence
+
+            # OAUTH-01 scenarios enforce OAuth 2.0: any other scheme seen is a finding
+            enforced = "OAUTH-01" in record.result.requirement_ids
+            record.result.evidence += [
+                Evidence(label=e["label"], data=e["data"])
+                for e in traffic.finish(request.node.name, oauth_enforced=enforced)]
     except Exception as exc:  # evidence is best effort; the verdict does not depend on it
         record.result.error = record.result.error or f"evidence unavailable: {exc}"
 

@@ -48,7 +48,9 @@ class _ProgressPlugin:
 
 def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, report_dir: Path,
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
-                 console: Console, keep_stores: bool = False, target: str | None = None) -> int:
+                 console: Console, keep_stores: bool = False, target: str | None = None,
+                 traffic: bool = False, record_cassettes: Path | None = None,
+                 traffic_port: int = 0) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
@@ -62,6 +64,12 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         args.append("-x")
     if keep_stores:
         args.append("--keep-stores")
+    if traffic:
+        args.append("--traffic")
+    if record_cassettes is not None:
+        args += ["--record-cassettes", str(record_cassettes)]
+    if traffic_port:
+        args += ["--traffic-port", str(traffic_port)]
     console.print(f"calharness run {run_id}: {len(files)} feature file(s), seed {seed}, "
                   f"integration under test: {target or iut}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
