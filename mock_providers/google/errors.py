@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from mock_providers.google.intake import IntakeError, parse_json, read_capped
 from mock_providers.google.tokens import AccessToken, google_tokens
 from mock_providers.world import Fault
 
@@ -42,6 +44,12 @@ UNAUTHENTICATED_MESSAGE = (
     "or other valid authentication credential. See "
     "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 FULL_SYNC_MESSAGE = "Sync token is no longer valid, a full sync is required."
+MAX_ECHO = 200  # characters of a refused value an error message repeats
+Flavor = Literal["apiary", "one"]
+# Routes that answer every method themselves (Starlette's default would be GET only, and a method
+# a route does not list gets its plain-text 405, not an error in Google's shape).
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+log = logging.getLogger("calharness.google")
 
 
 class GoogleError(Exception):
@@ -78,8 +86,13 @@ def bad_request(message: str, reason: str = "badRequest") -> GoogleError:
     return GoogleError(400, message, reason=reason)
 
 
+def echo(value: str) -> str:
+    """A client's value as an error message repeats it: bounded."""
+    return value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
+
+
 def invalid_value(name: str, value: str) -> GoogleError:
-    return GoogleError(400, f"Invalid value '{value}' for {name}.", reason="invalid",
+    return GoogleError(400, f"Invalid value '{echo(value)}' for {name}.", reason="invalid",
                        error_fields={"location": name, "locationType": "parameter"})
 
 
@@ -93,6 +106,15 @@ def deleted() -> GoogleError:
 
 def full_sync_required() -> GoogleError:
     return GoogleError(410, FULL_SYNC_MESSAGE, reason="fullSyncRequired", status=None)
+
+
+def backend_error() -> GoogleError:
+    """What a request that hit a bug in the mock gets: Google's 500, never exception text."""
+    return GoogleError(500, "Backend Error", reason="backendError")
+
+
+def method_not_found() -> GoogleError:
+    return GoogleError(404, "Not Found", reason="notFound")
 
 
 def condition_not_met() -> GoogleError:
@@ -249,23 +271,43 @@ async def serve(hub: Hub, request: Request, provider: str, service: str, op: Ope
             raise insufficient_scopes(service, op.method, op.scopes)
         call = Call(hub, request, token, detail)
         status, data = await handler(call)
+        body = json_response(status, data)
     except GoogleError as err:
         hub.record(provider, request.method, path, err.code, outcome=err.reason, detail=detail,
                    **audit)
         return error_response(err)
+    except Exception:  # a bug in the mock: Google's 500 body, the traceback only in the log
+        log.exception("%s %s %s failed", provider, request.method, path)
+        err = backend_error()
+        hub.record(provider, request.method, path, err.code, outcome="internalError",
+                   detail=detail, **audit)
+        return error_response(err)
     hub.record(provider, request.method, path, status, detail=detail, **audit)
-    return json_response(status, data)
+    return body
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
+async def json_body(request: Request, flavor: Flavor = "apiary") -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body), read through the intake (capped,
+    UTF-8, depth-checked, strict numbers, no lone surrogates). `flavor` picks the wording of the
+    400: Calendar's Apiary front end says "Parse Error" (reason parseError); People's proto JSON
+    reader says "Invalid JSON payload received. …" (INVALID_ARGUMENT)."""
+    cached = getattr(request.state, "google_json", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_request("Parse Error", reason="parseError") from None
+        raw = await read_capped(request.stream(), request.headers.get("content-length"))
+        data = parse_json(raw)
+    except IntakeError as err:
+        if err.kind in ("size", "length"):
+            raise bad_request(err.message) from None
+        if flavor == "apiary":
+            raise bad_request("Parse Error", reason="parseError") from None
+        raise bad_request(err.message) from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise bad_request("Invalid JSON payload received. Expected an object.",
-                          reason="parseError")
+        if flavor == "apiary":
+            raise bad_request("Parse Error", reason="parseError")
+        raise bad_request("Invalid JSON payload received. Expected an object.")
+    request.state.google_json = data
     return data
