@@ -24,8 +24,10 @@ def users_of(server: HubServer) -> list[GoogleUser]:
     return [u for d in server.hub.world.google_domains.values() for u in d.users.values()]
 
 
-def connect(server: HubServer, user: GoogleUser, scopes: list[str]) -> Credentials:
-    """The real authorization-code flow (PKCE, offline) through the sign-in pages."""
+def connect(server: HubServer, user: GoogleUser, scopes: list[str], prefix: str = "/google"
+            ) -> Credentials:
+    """The real authorization-code flow (PKCE, offline) through the sign-in pages; `prefix` ""
+    signs in at the hub root, at accounts.google.com's and oauth2.googleapis.com's paths."""
     client = next(iter(server.hub.world.google_clients.values()))
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(
@@ -35,11 +37,11 @@ def connect(server: HubServer, user: GoogleUser, scopes: list[str]) -> Credentia
                        "access_type": "offline", "prompt": "consent",
                        "code_challenge": challenge, "code_challenge_method": "S256"})
     with UserAgent(server.ca_bundle) as ua:
-        outcome = ua.authorize(f"{server.base_url}/google/o/oauth2/v2/auth?{query}",
+        outcome = ua.authorize(f"{server.base_url}{prefix}/o/oauth2/v2/auth?{query}",
                                username=user.email, password=user.password,
                                stop_at=GOOGLE_REDIRECT_URI)
     assert outcome.code, outcome
-    token_uri = f"{server.base_url}/google/token"
+    token_uri = f"{server.base_url}{prefix}/token"
     reply = pinned_session(server.ca_bundle).post(token_uri, data={
         "grant_type": "authorization_code", "code": outcome.code, "code_verifier": verifier,
         "redirect_uri": GOOGLE_REDIRECT_URI, "client_id": client.client_id,
