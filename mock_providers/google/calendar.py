@@ -70,6 +70,7 @@ from mock_providers.google.errors import (
     full_sync_required,
     invalid_value,
     json_body,
+    method_override,
     not_found,
     serve,
 )
@@ -259,7 +260,7 @@ class _CalendarApi:
               "DELETE": ("events.delete", self.events_delete)}),
             ("/freeBusy", {"POST": ("freebusy.query", self.freebusy)}),
         ]
-        out: list[BaseRoute] = [Route(path, self.endpoint(methods), methods=list(methods))
+        out: list[BaseRoute] = [Route(path, self.endpoint(methods), methods=ALL_METHODS)
                                 for path, methods in table]
         out.append(Route("/{rest:path}", self.unknown, methods=ALL_METHODS))
         return out
@@ -267,7 +268,14 @@ class _CalendarApi:
     def endpoint(self, methods: dict[str, tuple[str, Handler]]
                  ) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
-            name, handler = methods[request.method]
+            try:
+                request = await method_override(request)
+            except GoogleError as err:
+                return error_response(err)
+            method = "GET" if request.method == "HEAD" else request.method
+            if method not in methods:
+                return await self.unknown(request)
+            name, handler = methods[method]
             calendar_id = request.path_params.get("calendarId")
             target = None
             if calendar_id and calendar_id != "primary" and "@" in calendar_id:

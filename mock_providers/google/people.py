@@ -46,6 +46,7 @@ from mock_providers.google.errors import (
     error_response,
     failed_precondition,
     json_body,
+    method_override,
     not_found,
     serve,
 )
@@ -211,6 +212,10 @@ class _PeopleApi:
         return None
 
     async def dispatch(self, request: Request) -> Response:
+        try:
+            request = await method_override(request)
+        except GoogleError as err:
+            return error_response(err)
         found = self.route(request.method, request.path_params["rest"])
         if found is None:
             self.hub.record(PROVIDER, request.method, request.url.path, 404, outcome="notFound")
