@@ -71,12 +71,15 @@ class RawConnection:
         self.host = f"{host}:{port}"
 
     def start(self, method: str, path: str, token: str, body: bytes = b"",
-              headers: dict[str, str] | None = None, send: int | None = None) -> None:
-        """Headers and the first `send` bytes of `body` (all of it when None)."""
+              headers: dict[str, str] | None = None, send: int | None = None,
+              length: int | None = None) -> None:
+        """Headers and the first `send` bytes of `body` (all of it when None); `length` declares
+        a Content-Length other than the body's."""
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}",
                  f"Authorization: Bearer {token}", "Connection: close"]
-        if body or method in ("POST", "PUT", "PATCH"):
-            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        if body or length is not None or method in ("POST", "PUT", "PATCH"):
+            declared = len(body) if length is None else length
+            lines += ["Content-Type: application/json", f"Content-Length: {declared}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.rest = body[send:] if send is not None else b""
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[:send])
