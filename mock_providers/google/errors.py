@@ -113,10 +113,6 @@ def backend_error() -> GoogleError:
     return GoogleError(500, "Backend Error", reason="backendError")
 
 
-def method_not_found() -> GoogleError:
-    return GoogleError(404, "Not Found", reason="notFound")
-
-
 def condition_not_met() -> GoogleError:
     return GoogleError(412, "Precondition Failed", reason="conditionNotMet",
                        error_fields={"locationType": "header", "location": "If-Match"})

@@ -156,8 +156,8 @@ def _mask(request: Request, name: str, valid: frozenset[str], doc: str,
     for path in paths:
         clean = path.removeprefix("person.")
         if clean not in valid:
-            raise bad_request(f'Invalid {name} mask path: "{path}". Valid paths are documented '
-                              f"at {DOCS}{doc}.")
+            raise bad_request(f'Invalid {name} mask path: "{echo(path)}". Valid paths are '
+                              f"documented at {DOCS}{doc}.")
     return [p.removeprefix("person.") for p in paths]
 
 
