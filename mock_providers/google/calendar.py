@@ -1,6 +1,7 @@
 """Google Calendar API v3 mock (mounted at /google/calendar/v3, which is what
 `build('calendar', 'v3', client_options={'api_endpoint': BASE + '/google/calendar/v3/'})` calls:
-googleapiclient replaces rootUrl + servicePath by api_endpoint and appends the method path).
+googleapiclient replaces rootUrl + servicePath by api_endpoint and appends the method path; and at
+/calendar/v3 on the hub root, www.googleapis.com's path).
 
 Routes (relative to the mount):
 
@@ -36,8 +37,11 @@ Documented choices (to be mirrored in docs/architecture.md):
   a patch's body was still arriving is never undone: the patch then answers 410 deleted, as a
   write to a deleted event does. Bodies are validated completely before anything is stored
   (event_body.py, intake.py).
+- A POST with `X-HTTP-Method-Override` is the overriding method (for GET, its form body is the
+  query): googleapiclient sends every GET longer than 2,048 characters that way.
 - Rate limits and faults: `throttle` → 403 rateLimitExceeded (usageLimits), or the spec's status
-  (429) and reason (`code`, e.g. userRateLimitExceeded); `status` → 5xx backendError.
+  (429) and reason (`code`, e.g. userRateLimitExceeded); `status` → 5xx backendError. Faults
+  match the request's path as sent: a rule for /google/calendar/... does not match /calendar/...
 """
 
 from __future__ import annotations

@@ -20,6 +20,12 @@ Documented choices (to be mirrored in docs/architecture.md):
   (deleted ones as `{resourceName, etag, metadata: {deleted: true}}`) and a new nextSyncToken on
   its last page. Paging is by keyset, so nothing changed between pages is lost.
 - `totalPeople`/`totalItems` count the whole result (the contacts, or the changes of a sync).
+- Writes read the body first, then look up the contact, check the etag and apply with no await
+  in between, so a contact deleted while an update's body was arriving stays deleted (the update
+  answers 404) and of two updates carrying the same etag the second answers 400
+  FAILED_PRECONDITION. Bodies are conformed to the discovery document's Person schema before
+  anything is stored (person_body.py): unknown members and wrong types are 400 INVALID_ARGUMENT.
+- Also mounted at the hub root (`/v1/people/...`, people.googleapis.com's paths).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The world's neutral Event/Contact ↔ Google JSON (Calendar v3 events, People v1 persons).
+"""The world's neutral Event/Contact → Google JSON (Calendar v3 events, People v1 persons); the
+other direction, request bodies, is event_body.py and person_body.py.
 
 Ids: an event's Google id is its world id without dashes (a uuid4 becomes 32 hex digits, which is
 valid base32hex as Google requires); events created through the API get `uuid4().hex` or the id
