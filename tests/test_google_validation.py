@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mock_providers.google import validate
 from mock_providers.google.discovery import document
-from mock_providers.google.errors import GoogleError
+from mock_providers.google.errors import GoogleError, dumps
 from mock_providers.google.event_body import parse_event
 from mock_providers.google.intake import MAX_DEPTH, IntakeError, parse_json
 from mock_providers.google.person_body import parse_person
@@ -153,3 +153,8 @@ def test_parse_person_raises_only_googles_error(body: dict[str, object]) -> None
         parse_person(body, sorted(body))
     except GoogleError as err:
         assert err.code == 400
+
+
+def test_a_surrogate_stored_by_another_protocol_does_not_break_a_google_read() -> None:
+    assert json.loads(dumps({"summary": "x\ud800y"})) == {"summary": "x?y"}
+    assert dumps({"summary": "é"}) == '{"summary":"é"}'.encode()

@@ -174,7 +174,13 @@ def oauth_error(error: str, description: str, status: int = 400,
 
 # -- responses ---------------------------------------------------------------------------------
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # Google's intake refuses lone surrogates, but another protocol's mock may have stored
+        # one in the shared world: the read still answers, with U+FFFD's stand-in "?".
+        return text.encode("utf-8", "replace")
 
 
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
