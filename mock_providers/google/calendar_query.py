@@ -7,8 +7,8 @@ nothing it could apply to, validated and documented:
 
 - `q`: free text, case-insensitive (Unicode case folding), over summary, description, location,
   the organizer's and the attendees' names and e-mail addresses. Every term must occur (AND);
-  a "quoted phrase" is one term. A term matches inside words (Google matches whole words and
-  word prefixes; substring matching finds at least what Google finds).
+  a "quoted phrase" is one term. A term matches anywhere in the text (a substring), which finds
+  at least what a word-based search finds.
 - `timeMin` / `timeMax`: overlap. timeMin excludes events that end at or before it, timeMax
   events that start at or after it; milliseconds are ignored, as the reference says. timeMax
   must be after timeMin (400 timeRangeEmpty).
