@@ -10,7 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
+from mock_providers.app import create_app
+from mock_providers.google import calendar as calendar_module
+from mock_providers.google import oauth as oauth_module
 from mock_providers.google import validate
 from mock_providers.google.discovery import document
 from mock_providers.google.errors import GoogleError, dumps
@@ -18,6 +22,10 @@ from mock_providers.google.event_body import parse_event
 from mock_providers.google.intake import MAX_DEPTH, IntakeError, parse_json
 from mock_providers.google.person_body import parse_person
 from mock_providers.google.render import UPDATE_FIELDS
+from mock_providers.google.tokens import google_tokens
+from mock_providers.hub import Hub
+
+CAL_SCOPE = "https://www.googleapis.com/auth/calendar"
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 
@@ -158,3 +166,27 @@ def test_parse_person_raises_only_googles_error(body: dict[str, object]) -> None
 def test_a_surrogate_stored_by_another_protocol_does_not_break_a_google_read() -> None:
     assert json.loads(dumps({"summary": "x\ud800y"})) == {"summary": "x?y"}
     assert dumps({"summary": "é"}) == '{"summary":"é"}'.encode()
+
+
+def test_an_unexpected_exception_is_googles_500_without_its_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in a handler: Google's error body (REST or OAuth shape), never exception text."""
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("/srv/secret/handler.py exploded")
+
+    monkeypatch.setattr(calendar_module._CalendarApi, "calendar_get", broken)
+    monkeypatch.setattr(oauth_module._OAuth, "certs", broken)
+    hub = Hub.seeded(3, "http://testserver")
+    user = next(u for d in hub.world.google_domains.values() for u in d.users.values())
+    token = google_tokens(hub.world).issue_access(user.email, "client", [CAL_SCOPE],
+                                                  hub.world.clock.timestamp())
+    with TestClient(create_app(hub), raise_server_exceptions=False) as client:
+        rest = client.get("/google/calendar/v3/calendars/primary",
+                          headers={"Authorization": f"Bearer {token.token}"})
+        oauth = client.get("/oauth2/v3/certs")
+    assert rest.status_code == 500 and rest.json()["error"]["errors"][0]["reason"] == \
+        "backendError"
+    assert oauth.status_code == 500 and oauth.json()["error"] == "internal_failure"
+    for reply in (rest, oauth):
+        assert "secret" not in reply.text and "exploded" not in reply.text

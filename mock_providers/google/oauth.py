@@ -57,7 +57,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from mock_providers.google import pages
-from mock_providers.google.errors import ALL_METHODS, REALM, DroppedResponse, oauth_error
+from mock_providers.google.errors import ALL_METHODS, REALM, DroppedResponse, log, oauth_error
 from mock_providers.google.intake import IntakeError, parse_json, read_capped
 from mock_providers.google.tokens import (
     ACCESS_TOKEN_LIFETIME,
@@ -377,14 +377,18 @@ def routes(hub: Hub, prefix: str = "") -> list[BaseRoute]:
 def _methods(endpoint: Callable[[Request], Awaitable[Response]], allowed: list[str]
              ) -> Callable[[Request], Awaitable[Response]]:
     """Any method reaches the route; one it does not take gets an OAuth-shaped 405 rather than
-    Starlette's plain-text one."""
+    Starlette's plain-text one, and an unexpected exception an OAuth-shaped 500."""
     accepted = frozenset(allowed) | ({"HEAD"} if "GET" in allowed else frozenset())
 
     async def guarded(request: Request) -> Response:
         if request.method not in accepted:
             return oauth_error("invalid_request", f"Method {request.method} is not allowed.",
                                405, {"Allow": ", ".join(allowed)})
-        return await endpoint(request)
+        try:
+            return await endpoint(request)
+        except Exception:  # a bug in the mock: Google's OAuth 500, the traceback only in the log
+            log.exception("google-oauth %s %s failed", request.method, request.url.path)
+            return oauth_error("internal_failure", "Backend Error", 500)
 
     return guarded
 
