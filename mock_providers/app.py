@@ -21,12 +21,16 @@ RouteFactory = Callable[[Hub], list[BaseRoute]]
 
 def _route_factories() -> list[tuple[str | None, RouteFactory]]:
     """(mount prefix, factory) in match order; identity last because its routes start with a
-    path parameter (the tenant) that would otherwise shadow every other prefix."""
+    path parameter (the tenant) that would otherwise shadow every other prefix. Google's root
+    routes (the real hosts' paths: /calendar/v3, /v1/people, /o/oauth2, /token, …) come before
+    identity; they are explicit paths, so they shadow only a "tenant" named like one of their
+    first segments (calendar, discovery, o, oauth2, v1, …), which no tenant id or domain is."""
     return [
         (GRAPH_PREFIX, graph.routes),
         (None, ews.routes),  # the one EWS_PATH route, at the root as Exchange serves it
         (GOOGLE_PREFIX, google.routes),
         (CONTROL_PREFIX, control.routes),
+        (None, google.root_routes),
         (None, identity.routes),
     ]
 

@@ -63,6 +63,10 @@ def describe(hub: Hub, *, secrets: bool = False) -> dict[str, Any]:
             "token_uri": f"{google}/token",
             "calendar": f"{google}/calendar/v3/",
             "people": f"{google}/",
+            # The same APIs at the real hosts' paths on the hub root, and the discovery URL
+            # template (googleapiclient's discoveryServiceUrl) whose documents point there.
+            "api_root": f"{hub.base_url}/",
+            "discovery": f"{hub.base_url}/discovery/v1/apis/{{api}}/{{apiVersion}}/rest",
             "users": [
                 {"email": u.email, **_only(secrets, password=u.password), "name": u.name}
                 for d in world.google_domains.values() for u in d.users.values()

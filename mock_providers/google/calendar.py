@@ -1,6 +1,7 @@
 """Google Calendar API v3 mock (mounted at /google/calendar/v3, which is what
 `build('calendar', 'v3', client_options={'api_endpoint': BASE + '/google/calendar/v3/'})` calls:
-googleapiclient replaces rootUrl + servicePath by api_endpoint and appends the method path).
+googleapiclient replaces rootUrl + servicePath by api_endpoint and appends the method path; and at
+/calendar/v3 on the hub root, www.googleapis.com's path).
 
 Routes (relative to the mount):
 
@@ -27,11 +28,20 @@ Documented choices (to be mirrored in docs/architecture.md):
   them), and expire after 30 days on the world clock; any of these answers 410 fullSyncRequired.
   Paging is by keyset (the last item's sort key), so a change made between pages is never lost:
   it shows up in the next sync. `nextSyncToken` covers changes up to the first page's snapshot.
-- `singleEvents` is accepted but recurring events are not expanded (the world has none); their
-  `recurrence` is stored and echoed. `fields` (partial response) is ignored: full resources.
-- `updatedMin` filters live events only; deletions come back through sync tokens.
+- events.list's query options: see calendar_query.py. `singleEvents` is accepted but recurring
+  events are not expanded yet; their `recurrence` is validated, stored and echoed. `fields`
+  (partial response) is ignored: full resources.
+- Writes are atomic against the event's state when they commit: the body is read first, then the
+  event is looked up, `If-Match` checked (412 conditionNotMet) and the change applied with no
+  `await` in between (the hub is one asyncio loop, so that is the lock). A delete answered while
+  a patch's body was still arriving is never undone: the patch then answers 410 deleted, as a
+  write to a deleted event does. Bodies are validated completely before anything is stored
+  (event_body.py, intake.py).
+- A POST with `X-HTTP-Method-Override` is the overriding method (for GET, its form body is the
+  query): googleapiclient sends every GET longer than 2,048 characters that way.
 - Rate limits and faults: `throttle` → 403 rateLimitExceeded (usageLimits), or the spec's status
-  (429) and reason (`code`, e.g. userRateLimitExceeded); `status` → 5xx backendError.
+  (429) and reason (`code`, e.g. userRateLimitExceeded); `status` → 5xx backendError. Faults
+  match the request's path as sent: a rule for /google/calendar/... does not match /calendar/...
 """
 
 from __future__ import annotations
@@ -47,7 +57,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from mock_providers.google import validate
+from mock_providers.google.calendar_query import ListQuery, Tombstones, parse_list_query
+from mock_providers.google.discovery import document
 from mock_providers.google.errors import (
+    ALL_METHODS,
     Call,
     GoogleError,
     Handler,
@@ -60,29 +74,27 @@ from mock_providers.google.errors import (
     full_sync_required,
     invalid_value,
     json_body,
+    method_override,
     not_found,
     serve,
 )
+from mock_providers.google.event_body import apply_event_changes, parse_event
 from mock_providers.google.render import (
     GID,
-    apply_event_changes,
     cancelled_json,
     event_etag,
     event_gid,
     event_id_candidates,
     event_json,
     is_private,
-    meet_conference,
-    parse_event,
-    parse_timestamp,
     rfc3339,
     rfc3339_seconds,
     seq_etag,
 )
+from mock_providers.google.schema import SchemaError, conform
 from mock_providers.google.tokens import GoogleTokens, google_tokens
 from mock_providers.world import Calendar, Event, GoogleUser, World
 from mock_providers.world.extensions import per_world
-from mock_providers.world.recurrence import RecurrenceError, from_rrule, last_end
 from mock_providers.world.seed import change_key
 
 if TYPE_CHECKING:
@@ -102,10 +114,8 @@ READ_CALENDAR = frozenset({CAL, CAL_RO, AUTH + "calendar.calendars",
                            AUTH + "calendar.calendars.readonly"})
 FREEBUSY = frozenset({CAL, CAL_RO, AUTH + "calendar.freebusy", AUTH + "calendar.events.freebusy"})
 
-MAX_RESULTS, DEFAULT_RESULTS = 2500, 250
 SYNC_TOKEN_LIFETIME = 30 * 86400
-SYNC_RESTRICTED = ("iCalUID", "orderBy", "privateExtendedProperty", "q",
-                   "sharedExtendedProperty", "timeMin", "timeMax", "updatedMin")
+FREEBUSY_MAX_CALENDARS = 50
 ROLES = {"freeBusyRead": "freeBusyReader", "limitedRead": "freeBusyReader", "read": "reader",
          "write": "writer", "delegateWithoutPrivateEventAccess": "writer",
          "delegateWithPrivateEventAccess": "writer"}
@@ -137,6 +147,8 @@ class CalendarState:
     # (calendar id, order) -> (collection last_seq, sort keys, events in that order)
     order: dict[tuple[str, str], tuple[int, list[SortKey], list[Event]]] = field(
         default_factory=dict)
+    # when, and what, events deleted through this API were (showDeleted / updatedMin filters)
+    tombstones: Tombstones = field(default_factory=Tombstones)
 
 
 calendar_state = per_world(CalendarState)
@@ -223,104 +235,15 @@ def _shared_with(world: World, viewer: str) -> list[Access]:
     return out
 
 
-# -- small parsing helpers -------------------------------------------------------------------------
-def _bool(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "").lower() == "true"
-
-
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid_value(name, raw) from None
-    if value < low:
-        raise invalid_value(name, raw)
-    return min(value, high)
-
-
-def _time_param(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    return parse_timestamp(raw, name) if raw else None
-
-
-def _extended(request: Request, name: str) -> list[tuple[str, str]]:
-    out = []
-    for raw in request.query_params.getlist(name):
-        key, sep, value = raw.partition("=")
-        if not sep:
-            raise invalid_value(name, raw)
-        out.append((key, value))
-    return out
-
-
+# -- small helpers ---------------------------------------------------------------------------------
 def _etag_number(value: str) -> str:
     return value.strip().removeprefix("W/")
-
-
-def _series_end_after(event: Event, time_min: datetime) -> bool:
-    """timeMin keeps an event that ends after it; a recurring event (Google keeps its RRULE
-    line) is kept while any of its instances does, as Google lists a series."""
-    if event.end > time_min:
-        return True
-    lines = event.extra.get("google", {}).get("recurrence") or ()
-    rule = next((line for line in lines if str(line).upper().startswith("RRULE:")), None)
-    if rule is None:
-        return False
-    try:
-        end = last_end(from_rrule(rule, event.start, event.time_zone), event.start, event.end)
-    except (RecurrenceError, ValueError):
-        return False
-    return end is None or end > time_min
 
 
 # -- the API ---------------------------------------------------------------------------------------
 def routes(hub: Hub) -> list[BaseRoute]:
     api = _CalendarApi(hub)
     return [Mount("/calendar/v3", routes=api.routes())]
-
-
-@dataclass(frozen=True, slots=True)
-class _Filters:
-    time_min: datetime | None
-    time_max: datetime | None
-    updated_min: datetime | None
-    ical_uid: str | None
-    q: str | None
-    private_props: list[tuple[str, str]]
-    shared_props: list[tuple[str, str]]
-
-    def match(self, event: Event) -> bool:
-        if self.time_min is not None and not _series_end_after(event, self.time_min):
-            return False
-        if self.time_max is not None and not event.start < self.time_max:
-            return False
-        if self.updated_min is not None and event.last_modified < self.updated_min:
-            return False
-        if self.ical_uid is not None and event.ical_uid != self.ical_uid:
-            return False
-        if self.private_props or self.shared_props:
-            props = event.extra.get("google", {}).get("extendedProperties") or {}
-            for scope, wanted in (("private", self.private_props),
-                                  ("shared", self.shared_props)):
-                have = props.get(scope) or {}
-                if any(have.get(k) != v for k, v in wanted):
-                    return False
-        if self.q:
-            needle = self.q.lower()
-            hay = " ".join([event.subject, event.body, event.location, event.organizer_email,
-                            event.organizer_name,
-                            *(f"{a.email} {a.name}" for a in event.attendees)]).lower()
-            if not all(word in hay for word in needle.split()):
-                return False
-        return True
-
-    @property
-    def narrows(self) -> bool:
-        return bool(self.ical_uid or self.q or self.updated_min or self.private_props
-                    or self.shared_props)
 
 
 class _CalendarApi:
@@ -341,16 +264,22 @@ class _CalendarApi:
               "DELETE": ("events.delete", self.events_delete)}),
             ("/freeBusy", {"POST": ("freebusy.query", self.freebusy)}),
         ]
-        out: list[BaseRoute] = [Route(path, self.endpoint(methods), methods=list(methods))
+        out: list[BaseRoute] = [Route(path, self.endpoint(methods), methods=ALL_METHODS)
                                 for path, methods in table]
-        out.append(Route("/{rest:path}", self.unknown,
-                         methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
+        out.append(Route("/{rest:path}", self.unknown, methods=ALL_METHODS))
         return out
 
     def endpoint(self, methods: dict[str, tuple[str, Handler]]
                  ) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
-            name, handler = methods[request.method]
+            try:
+                request = await method_override(request)
+            except GoogleError as err:
+                return error_response(err)
+            method = "GET" if request.method == "HEAD" else request.method
+            if method not in methods:
+                return await self.unknown(request)
+            name, handler = methods[method]
             calendar_id = request.path_params.get("calendarId")
             target = None
             if calendar_id and calendar_id != "primary" and "@" in calendar_id:
@@ -439,7 +368,10 @@ class _CalendarApi:
             if min_role not in ROLE_RANK:
                 raise invalid_value("minAccessRole", min_role)
             accesses = [a for a in accesses if ROLE_RANK[a.role] >= ROLE_RANK[min_role]]
-        size = _int(call.request, "maxResults", 100, 1, 250)
+        params = call.request.query_params
+        size = validate.query_int(params, "maxResults", 100, 1, 250)
+        for flag in ("showDeleted", "showHidden"):
+            validate.query_bool(params, flag)
         tokens = google_tokens(self.hub.world)
         raw = call.request.query_params.get("pageToken")
         start = 0
@@ -470,48 +402,25 @@ class _CalendarApi:
 
     # -- events.list -----------------------------------------------------------------------------
     async def events_list(self, call: Call) -> Reply:
+        query = parse_list_query(call.request.query_params)
         access = self.access(call)
-        request = call.request
-        params = request.query_params
         world = self.hub.world
         tokens = google_tokens(world)
         bound = f"{access.calendar.id}|{access.viewer}"
-        size = _int(request, "maxResults", DEFAULT_RESULTS, 1, MAX_RESULTS)
-        sync_token = params.get("syncToken")
-        page_token = params.get("pageToken")
-        if sync_token:
-            clashing = [p for p in SYNC_RESTRICTED if params.get(p)]
-            if clashing:
-                raise bad_request(f"The syncToken parameter cannot be combined with "
-                                  f"{', '.join(clashing)}.", reason="invalid")
         page: list[Any] | None = None
-        if page_token:
-            page = tokens.open("events.page", bound, page_token)
+        if query.page_token:
+            page = tokens.open("events.page", bound, query.page_token)
             if page is None:
-                raise invalid_value("pageToken", page_token)
-        if (page is not None and page[0] == "s") or (page is None and sync_token):
+                raise invalid_value("pageToken", query.page_token)
+        if (page is not None and page[0] == "s") or (page is None and query.sync_token):
             if page is None:
-                since = self.open_sync_token(tokens, bound, str(sync_token), access.calendar)
+                since = self.open_sync_token(tokens, bound, str(query.sync_token),
+                                             access.calendar)
                 page = ["s", since, world.seq, since]
-            return 200, self.sync_page(access, page, size, tokens, bound)
-        order = params.get("orderBy", "")
-        if order not in ("", "startTime", "updated"):
-            raise invalid_value("orderBy", order)
-        if order == "startTime" and not _bool(request, "singleEvents"):
-            raise bad_request("The requested ordering is not available for the particular "
-                              "query.")
-        time_min, time_max = _time_param(request, "timeMin"), _time_param(request, "timeMax")
-        if time_min is not None and time_max is not None and time_max <= time_min:
-            raise GoogleError(400, "The specified time range is empty.",
-                              reason="timeRangeEmpty")
-        filters = _Filters(time_min, time_max, _time_param(request, "updatedMin"),
-                           params.get("iCalUID") or None, params.get("q") or None,
-                           _extended(request, "privateExtendedProperty"),
-                           _extended(request, "sharedExtendedProperty"))
+            return 200, self.sync_page(access, page, query.size, tokens, bound)
         if page is None:
-            page = ["f", world.seq, order, None]
-        return 200, self.full_page(access, page, size, filters, _bool(request, "showDeleted"),
-                                   tokens, bound)
+            page = ["f", world.seq, query.order, None]
+        return 200, self.full_page(access, page, query, tokens, bound)
 
     def open_sync_token(self, tokens: GoogleTokens, bound: str, raw: str,
                         calendar: Calendar) -> int:
@@ -555,10 +464,10 @@ class _CalendarApi:
             body["nextSyncToken"] = self.sync_token(tokens, bound, snapshot)
         return self.reorder(body)
 
-    def full_page(self, access: Access, page: list[Any], size: int, filters: _Filters,
-                  show_deleted: bool, tokens: GoogleTokens, bound: str) -> dict[str, Any]:
+    def full_page(self, access: Access, page: list[Any], query: ListQuery,
+                  tokens: GoogleTokens, bound: str) -> dict[str, Any]:
         _, snapshot, order, cursor = page
-        calendar = access.calendar
+        calendar, size, filters = access.calendar, query.size, query.filters
         keys, events = sorted_events(self.hub.world, calendar, order)
         cursor_key = tuple(cursor) if cursor is not None else None
         items: list[dict[str, Any]] = []
@@ -575,10 +484,12 @@ class _CalendarApi:
                     break
                 items.append(self.render(access, event))
                 last = keys[index]
-        if not more and show_deleted and not filters.narrows:
+        if not more and query.wants_deleted:
+            tombstones = calendar_state(self.hub.world).tombstones
             gone = sorted(event_gid(c.item_id) for c in
                           calendar.events.changes_since(calendar.events.created_seq)
-                          if c.deleted and c.seq <= snapshot)
+                          if c.deleted and c.seq <= snapshot
+                          and filters.match_deleted(tombstones.get(calendar.id, c.item_id)))
             gone_keys = [(1, g) for g in gone]
             start = bisect_right(gone_keys, cursor_key) if cursor_key and cursor_key[0] == 1 else 0
             for key in gone_keys[start:]:
@@ -614,21 +525,24 @@ class _CalendarApi:
             return 200, cancelled_json(gid, seq_etag(seq))
         return 200, self.render(access, event)
 
+    # Every write reads its body first; from the lookup of the calendar and the event to the
+    # write there is no await, so nothing else runs in between (the hub is one asyncio loop):
+    # the check of If-Match and of "deleted" holds at commit time.
     async def events_insert(self, call: Call) -> Reply:
+        version = self.conference_version(call.request)
+        body = await json_body(call.request)
+        gid = body.get("id")
+        if gid is not None and (not isinstance(gid, str) or not GID.fullmatch(gid)):
+            raise bad_request("Invalid resource id value.", reason="invalid")
+        gid = gid or uuid.uuid4().hex
+        changes = parse_event(body, None, partial=False, conference_version=version, gid=gid)
+        # From here to the write: no await.
         access = self.access(call)
         access.require("writer")
-        body = await json_body(call.request)
-        changes = parse_event(body, None, partial=False)
         calendar, world = access.calendar, self.hub.world
-        gid = body.get("id")
-        if gid is not None:
-            if not isinstance(gid, str) or not GID.fullmatch(gid):
-                raise bad_request("Invalid resource id value.", reason="invalid")
-            if self.find(calendar, gid) is not None or self.deleted_seq(calendar, gid):
-                raise GoogleError(409, "The requested identifier already exists.",
-                                  reason="duplicate")
-        else:
-            gid = uuid.uuid4().hex
+        if self.find(calendar, gid) is not None or self.deleted_seq(calendar, gid):
+            raise GoogleError(409, "The requested identifier already exists.",
+                              reason="duplicate")
         owner = world.google_user(calendar.owner_email)
         now = world.now()
         seq = world.next_seq()
@@ -638,7 +552,6 @@ class _CalendarApi:
                       organizer_name=owner.name if owner else "")
         apply_event_changes(event, changes)
         event.extra["creator"] = call.email
-        self.apply_conference(call.request, body, event, replace=False)
         calendar.events.put(event.id, event, seq)
         call.detail["event"] = gid
         return 200, self.render(access, event)
@@ -650,6 +563,9 @@ class _CalendarApi:
         return await self.write(call, partial=False)
 
     async def write(self, call: Call, *, partial: bool) -> Reply:
+        version = self.conference_version(call.request)
+        body = await json_body(call.request)
+        # From here to the write: no await.
         access = self.access(call)
         access.require("writer")
         calendar, world = access.calendar, self.hub.world
@@ -657,15 +573,12 @@ class _CalendarApi:
         event = self.find(calendar, gid)
         if event is None:
             raise deleted() if self.deleted_seq(calendar, gid) else not_found()
-        if_match = call.request.headers.get("if-match")
-        if if_match and _etag_number(if_match) not in ("*", event_etag(event)):
-            raise condition_not_met()
-        body = await json_body(call.request)
-        changes = parse_event(body, event, partial=partial)
+        self.check_if_match(call.request, event)
+        changes = parse_event(body, event, partial=partial, conference_version=version,
+                              gid=event_gid(event.id))
         if changes.moves_time:
             event.sequence += 1
         apply_event_changes(event, changes)
-        self.apply_conference(call.request, body, event, replace=not partial)
         seq = world.next_seq()
         event.last_modified = world.now()
         event.change_key = change_key(event.id, "g", seq)
@@ -674,41 +587,16 @@ class _CalendarApi:
         return 200, self.render(access, event)
 
     @staticmethod
-    def apply_conference(request: Request, body: dict[str, Any], event: Event, *,
-                         replace: bool) -> None:
-        """conferenceData is read only with conferenceDataVersion=1 (0 ignores it)."""
-        version = request.query_params.get("conferenceDataVersion", "0")
-        if version not in ("0", "1"):
-            raise invalid_value("conferenceDataVersion", version)
-        if version != "1":
-            return
-        data = body.get("conferenceData")
-        if data is None:
-            if replace:
-                event.extra.pop("conferenceData", None)
-            return
-        if not isinstance(data, dict):
-            raise bad_request("Invalid conference data.", reason="invalid")
-        create = data.get("createRequest")
-        stored = event.extra.get("conferenceData") or {}
-        if isinstance(create, dict):
-            same = stored.get("createRequest", {}).get("requestId") == create.get("requestId")
-            if same:
-                return
-            kind = (create.get("conferenceSolutionKey") or {}).get("type")
-            if kind != "hangoutsMeet":
-                raise bad_request("Invalid conference type value.", reason="invalid")
-            conference, url = meet_conference(create, event_gid(event.id))
-            event.extra["conferenceData"] = conference
-            event.is_online_meeting, event.join_url = True, url
-            event.online_meeting_provider = "hangoutsMeet"
-            return
-        if data.get("entryPoints"):
-            event.extra["conferenceData"] = data
-            video = next((e for e in data["entryPoints"] if isinstance(e, dict)
-                          and e.get("entryPointType") == "video"), None)
-            event.is_online_meeting = video is not None
-            event.join_url = video.get("uri") if video else None
+    def conference_version(request: Request) -> int:
+        """conferenceDataVersion: 0 ignores conferenceData, 1 reads it."""
+        return validate.query_int(request.query_params, "conferenceDataVersion", 0, 0, 1,
+                                  clamp=False)
+
+    @staticmethod
+    def check_if_match(request: Request, event: Event) -> None:
+        if_match = request.headers.get("if-match")
+        if if_match and _etag_number(if_match) not in ("*", event_etag(event)):
+            raise condition_not_met()
 
     async def events_delete(self, call: Call) -> Reply:
         access = self.access(call)
@@ -718,28 +606,41 @@ class _CalendarApi:
         event = self.find(calendar, gid)
         if event is None:
             raise deleted() if self.deleted_seq(calendar, gid) else not_found()
-        if_match = call.request.headers.get("if-match")
-        if if_match and _etag_number(if_match) not in ("*", event_etag(event)):
-            raise condition_not_met()
+        self.check_if_match(call.request, event)
+        calendar_state(world).tombstones.add(calendar.id, event, world.now())
         calendar.events.delete(event.id, world.next_seq())
         call.detail["event"] = gid
         return 204, None
 
     # -- freeBusy --------------------------------------------------------------------------------
     async def freebusy(self, call: Call) -> Reply:
-        body = await json_body(call.request)
+        raw = await json_body(call.request)
+        try:
+            body = conform(raw, "FreeBusyRequest", document("calendar", "v3"))
+        except SchemaError:
+            raise bad_request("Parse Error", reason="parseError") from None
         user = self.caller(call)
         for name in ("timeMin", "timeMax"):
             if not body.get(name):
                 raise GoogleError(400, f"Missing {name} parameter.", reason="required")
-        time_min = parse_timestamp(str(body["timeMin"]), "timeMin")
-        time_max = parse_timestamp(str(body["timeMax"]), "timeMax")
+        time_min = validate.body_timestamp(body["timeMin"], "timeMin")
+        time_max = validate.body_timestamp(body["timeMax"], "timeMax")
         if time_max <= time_min:
             raise GoogleError(400, "The specified time range is empty.",
                               reason="timeRangeEmpty")
+        if body.get("timeZone") is not None and validate.zone(body["timeZone"]) is None:
+            raise bad_request("Invalid value for: timeZone", reason="invalid")
+        for name, high in (("calendarExpansionMax", 50), ("groupExpansionMax", 100)):
+            if body.get(name) is not None and not 0 <= body[name] <= high:
+                raise bad_request(f"Invalid value for: {name}", reason="invalid")
         calendars: dict[str, Any] = {}
-        for item in body.get("items") or []:
-            calendar_id = str(item.get("id", "")) if isinstance(item, dict) else ""
+        for index, item in enumerate(body.get("items") or []):
+            calendar_id = item.get("id") or ""
+            if index >= FREEBUSY_MAX_CALENDARS:
+                calendars[calendar_id] = {"errors": [{"domain": "calendar",
+                                                      "reason": "tooManyCalendarsRequested"}],
+                                          "busy": []}
+                continue
             try:
                 access = resolve_access(self.hub.world, user, calendar_id)
             except GoogleError:

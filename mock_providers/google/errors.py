@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from mock_providers.google.intake import IntakeError, parse_json, read_capped
 from mock_providers.google.tokens import AccessToken, google_tokens
 from mock_providers.world import Fault
 
@@ -42,6 +44,12 @@ UNAUTHENTICATED_MESSAGE = (
     "or other valid authentication credential. See "
     "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 FULL_SYNC_MESSAGE = "Sync token is no longer valid, a full sync is required."
+MAX_ECHO = 200  # characters of a refused value an error message repeats
+Flavor = Literal["apiary", "one"]
+# Routes that answer every method themselves (Starlette's default would be GET only, and a method
+# a route does not list gets its plain-text 405, not an error in Google's shape).
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+log = logging.getLogger("calharness.google")
 
 
 class GoogleError(Exception):
@@ -78,8 +86,13 @@ def bad_request(message: str, reason: str = "badRequest") -> GoogleError:
     return GoogleError(400, message, reason=reason)
 
 
+def echo(value: str) -> str:
+    """A client's value as an error message repeats it: bounded."""
+    return value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
+
+
 def invalid_value(name: str, value: str) -> GoogleError:
-    return GoogleError(400, f"Invalid value '{value}' for {name}.", reason="invalid",
+    return GoogleError(400, f"Invalid value '{echo(value)}' for {name}.", reason="invalid",
                        error_fields={"location": name, "locationType": "parameter"})
 
 
@@ -93,6 +106,11 @@ def deleted() -> GoogleError:
 
 def full_sync_required() -> GoogleError:
     return GoogleError(410, FULL_SYNC_MESSAGE, reason="fullSyncRequired", status=None)
+
+
+def backend_error() -> GoogleError:
+    """What a request that hit a bug in the mock gets: Google's 500, never exception text."""
+    return GoogleError(500, "Backend Error", reason="backendError")
 
 
 def condition_not_met() -> GoogleError:
@@ -156,7 +174,13 @@ def oauth_error(error: str, description: str, status: int = 400,
 
 # -- responses ---------------------------------------------------------------------------------
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # Google's intake refuses lone surrogates, but another protocol's mock may have stored
+        # one in the shared world: the read still answers, with U+FFFD's stand-in "?".
+        return text.encode("utf-8", "replace")
 
 
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
@@ -232,6 +256,8 @@ async def serve(hub: Hub, request: Request, provider: str, service: str, op: Ope
     detail: dict[str, Any] = {}
     if request.url.query:  # evidence of what was asked: syncToken, timeMin, pageToken ...
         detail["query"] = request.url.query
+    if "overridden" in request.scope:  # the wire method; the audit entry names the effective one
+        detail["sent_as"] = request.scope["overridden"]
     if token is not None and user != token.email:
         detail["caller"] = token.email
     try:
@@ -251,23 +277,72 @@ async def serve(hub: Hub, request: Request, provider: str, service: str, op: Ope
             raise insufficient_scopes(service, op.method, op.scopes)
         call = Call(hub, request, token, detail)
         status, data = await handler(call)
+        body = json_response(status, data)
     except GoogleError as err:
         hub.record(provider, request.method, path, err.code, outcome=err.reason, detail=detail,
                    **audit)
         return error_response(err)
+    except Exception:  # a bug in the mock: Google's 500 body, the traceback only in the log
+        log.exception("%s %s %s failed", provider, request.method, path)
+        err = backend_error()
+        hub.record(provider, request.method, path, err.code, outcome="internalError",
+                   detail=detail, **audit)
+        return error_response(err)
     hub.record(provider, request.method, path, status, detail=detail, **audit)
-    return json_response(status, data)
+    return body
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
+OVERRIDABLE = frozenset({"GET", "DELETE", "PUT", "PATCH"})
+
+
+async def method_override(request: Request) -> Request:
+    """A POST with `X-HTTP-Method-Override` is the overriding method; for a GET its
+    form-encoded body is the query. google-api-python-client turns every GET whose URI is longer
+    than 2,048 characters into one (a long `q`, many `eventTypes`), and Google accepts it.
+    Raises GoogleError 400 for a body the intake refuses or an unknown method."""
+    override = request.headers.get("x-http-method-override")
+    if request.method != "POST" or not override:
+        return request
+    method = override.strip().upper()
+    if method not in OVERRIDABLE:
+        raise bad_request(f"Invalid X-HTTP-Method-Override: {echo(override)}")
+    if method != "GET":
+        scope = dict(request.scope, method=method, overridden="POST")
+        return Request(scope, request.receive)
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_request("Parse Error", reason="parseError") from None
+        raw = await read_capped(request.stream(), request.headers.get("content-length"))
+    except IntakeError as err:
+        raise bad_request(err.message) from None
+    if not raw.isascii():
+        raise bad_request("Invalid query in the request body.")
+    query = request.scope.get("query_string", b"")
+    scope = dict(request.scope, method="GET", overridden="POST",
+                 query_string=query + b"&" + raw if query and raw else query or raw)
+    return Request(scope)
+
+
+async def json_body(request: Request, flavor: Flavor = "apiary") -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body), read through the intake (capped,
+    UTF-8, depth-checked, strict numbers, no lone surrogates). `flavor` picks the wording of the
+    400: Calendar's Apiary front end says "Parse Error" (reason parseError); People's proto JSON
+    reader says "Invalid JSON payload received. …" (INVALID_ARGUMENT)."""
+    cached = getattr(request.state, "google_json", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    try:
+        raw = await read_capped(request.stream(), request.headers.get("content-length"))
+        data = parse_json(raw)
+    except IntakeError as err:
+        if err.kind in ("size", "length"):
+            raise bad_request(err.message) from None
+        if flavor == "apiary":
+            raise bad_request("Parse Error", reason="parseError") from None
+        raise bad_request(err.message) from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise bad_request("Invalid JSON payload received. Expected an object.",
-                          reason="parseError")
+        if flavor == "apiary":
+            raise bad_request("Parse Error", reason="parseError")
+        raise bad_request("Invalid JSON payload received. Expected an object.")
+    request.state.google_json = data
     return data

@@ -1,16 +1,18 @@
-"""Google OAuth 2.0 / OpenID Connect mock (mounted at /google).
+"""Google OAuth 2.0 / OpenID Connect mock (mounted at /google, and at the hub root where the
+paths are those of accounts.google.com, oauth2.googleapis.com, www.googleapis.com/oauth2 and
+openidconnect.googleapis.com).
 
-Routes (relative to the mount):
+Routes (relative to the mount; a method a route does not take is an OAuth-shaped 405):
 
     GET        /.well-known/openid-configuration
     GET        /oauth2/v3/certs                      JWKS of the hub's RS256 key (id_tokens)
     GET, POST  /o/oauth2/v2/auth, /o/oauth2/auth     authorization endpoint
     POST       /signin, /consent                     the sign-in and consent form posts
-    POST       /token, /o/oauth2/token               authorization_code, refresh_token
+    POST       /token, /o/oauth2/token, /oauth2/v4/token   authorization_code, refresh_token
     GET, POST  /revoke, /o/oauth2/revoke             ?token= (query or form)
     GET, POST  /v1/userinfo, /oauth2/v3/userinfo     OIDC userinfo (v3 shape)
     GET, POST  /oauth2/v1/userinfo, /oauth2/v2/userinfo   legacy shape (id, verified_email)
-    GET, POST  /oauth2/v3/tokeninfo                  ?access_token= / ?id_token=
+    GET, POST  /oauth2/v3/tokeninfo, /tokeninfo      ?access_token= / ?id_token=
 
 Documented choices (to be mirrored in docs/architecture.md):
 - `iss` of id_tokens and of the discovery document is `https://accounts.google.com`, what
@@ -45,6 +47,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -54,7 +57,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from mock_providers.google import pages
-from mock_providers.google.errors import REALM, DroppedResponse, oauth_error
+from mock_providers.google.errors import ALL_METHODS, REALM, DroppedResponse, log, oauth_error
+from mock_providers.google.intake import IntakeError, parse_json, read_capped
 from mock_providers.google.tokens import (
     ACCESS_TOKEN_LIFETIME,
     REFRESH_TOKENS_PER_CLIENT,
@@ -267,19 +271,30 @@ def _redirect_registered(uri: str, registered: list[str]) -> bool:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """Form fields (first value wins); the token endpoint also takes a JSON object."""
+    """Form fields (first value wins); the token endpoint also takes a JSON object. Read through
+    the intake (capped, UTF-8, no lone surrogates, bounded depth): a body it refuses reads as an
+    empty form, which every endpoint answers with its own "missing parameter" error."""
+    cached = getattr(request.state, "google_form", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    raw = await request.body()
     try:
+        raw = await read_capped(request.stream(), request.headers.get("content-length"))
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+        data = parse_json(raw) if ctype == "application/json" else None
+    except (IntakeError, UnicodeDecodeError):
+        request.state.google_form = {}
         return {}
+    out = _fields(ctype, text, data)
+    request.state.google_form = out
+    return out
+
+
+def _fields(ctype: str, text: str, data: Any) -> dict[str, str]:
     if ctype == "application/json":
-        try:
-            data = json.loads(text or "{}")
-        except json.JSONDecodeError:
+        if not isinstance(data, dict):
             return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
     if ctype != "application/x-www-form-urlencoded":
         return {}
     out: dict[str, str] = {}
@@ -351,33 +366,61 @@ def _fault_oauth_error(fault: Fault) -> OAuthError:
 
 
 # -- the routes -----------------------------------------------------------------------------------
-def routes(hub: Hub) -> list[BaseRoute]:
-    return _OAuth(hub).routes()
+def routes(hub: Hub, prefix: str = "") -> list[BaseRoute]:
+    """The OAuth routes for a mount at `prefix` ("" for the hub root, where they sit at the
+    paths of accounts.google.com, oauth2.googleapis.com, www.googleapis.com/oauth2 and
+    openidconnect.googleapis.com): the URLs it hands out (discovery, the sign-in pages' forms)
+    and its session cookie's path stay under the same prefix."""
+    return _OAuth(hub, prefix).routes()
+
+
+def _methods(endpoint: Callable[[Request], Awaitable[Response]], allowed: list[str]
+             ) -> Callable[[Request], Awaitable[Response]]:
+    """Any method reaches the route; one it does not take gets an OAuth-shaped 405 rather than
+    Starlette's plain-text one, and an unexpected exception an OAuth-shaped 500."""
+    accepted = frozenset(allowed) | ({"HEAD"} if "GET" in allowed else frozenset())
+
+    async def guarded(request: Request) -> Response:
+        if request.method not in accepted:
+            return oauth_error("invalid_request", f"Method {request.method} is not allowed.",
+                               405, {"Allow": ", ".join(allowed)})
+        try:
+            return await endpoint(request)
+        except Exception:  # a bug in the mock: Google's OAuth 500, the traceback only in the log
+            log.exception("google-oauth %s %s failed", request.method, request.url.path)
+            return oauth_error("internal_failure", "Backend Error", 500)
+
+    return guarded
 
 
 class _OAuth:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, prefix: str = "") -> None:
         self.hub = hub
+        self.prefix = prefix
 
     def routes(self) -> list[BaseRoute]:
         both = ["GET", "POST"]
-        return [
-            Route("/.well-known/openid-configuration", self.discovery, methods=["GET"]),
-            Route("/oauth2/v3/certs", self.certs, methods=["GET"]),
-            Route("/o/oauth2/v2/auth", self.authorize, methods=both),
-            Route("/o/oauth2/auth", self.authorize, methods=both),
-            Route("/signin", self.signin, methods=["POST"]),
-            Route("/consent", self.consent, methods=["POST"]),
-            Route("/token", self.token, methods=["POST"]),
-            Route("/o/oauth2/token", self.token, methods=["POST"]),
-            Route("/revoke", self.revoke, methods=both),
-            Route("/o/oauth2/revoke", self.revoke, methods=both),
-            Route("/v1/userinfo", self.userinfo, methods=both),
-            Route("/oauth2/v3/userinfo", self.userinfo, methods=both),
-            Route("/oauth2/v1/userinfo", self.userinfo, methods=both),
-            Route("/oauth2/v2/userinfo", self.userinfo, methods=both),
-            Route("/oauth2/v3/tokeninfo", self.tokeninfo, methods=both),
+        table: list[tuple[str, Callable[[Request], Awaitable[Response]], list[str]]] = [
+            ("/.well-known/openid-configuration", self.discovery, ["GET"]),
+            ("/oauth2/v3/certs", self.certs, ["GET"]),
+            ("/o/oauth2/v2/auth", self.authorize, both),
+            ("/o/oauth2/auth", self.authorize, both),
+            ("/signin", self.signin, ["POST"]),
+            ("/consent", self.consent, ["POST"]),
+            ("/token", self.token, ["POST"]),
+            ("/o/oauth2/token", self.token, ["POST"]),
+            ("/oauth2/v4/token", self.token, ["POST"]),
+            ("/revoke", self.revoke, both),
+            ("/o/oauth2/revoke", self.revoke, both),
+            ("/v1/userinfo", self.userinfo, both),
+            ("/oauth2/v3/userinfo", self.userinfo, both),
+            ("/oauth2/v1/userinfo", self.userinfo, both),
+            ("/oauth2/v2/userinfo", self.userinfo, both),
+            ("/oauth2/v3/tokeninfo", self.tokeninfo, both),
+            ("/tokeninfo", self.tokeninfo, both),
         ]
+        return [Route(path, _methods(endpoint, allowed), methods=ALL_METHODS)
+                for path, endpoint, allowed in table]
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -396,7 +439,7 @@ class _OAuth:
         return self.world.clock.timestamp()
 
     def url(self, path: str) -> str:
-        return self.hub.google_base + path
+        return self.hub.base_url + self.prefix + path
 
     def record(self, request: Request, status: int, **fields: Any) -> None:
         self.hub.record("google-oauth", request.method, request.url.path, status, **fields)
@@ -670,7 +713,7 @@ class _OAuth:
         session = Session(secrets.token_urlsafe(32), user.email, self.now())
         self.state.sessions[session.id] = session
         step = self.after_login(flow, user)
-        step.response.set_cookie(SESSION_COOKIE, session.id, path="/google", httponly=True,
+        step.response.set_cookie(SESSION_COOKIE, session.id, path=self.prefix or "/", httponly=True,
                                  secure=self.hub.base_url.startswith("https:"), samesite="lax")
         return step
 

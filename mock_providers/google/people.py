@@ -20,6 +20,12 @@ Documented choices (to be mirrored in docs/architecture.md):
   (deleted ones as `{resourceName, etag, metadata: {deleted: true}}`) and a new nextSyncToken on
   its last page. Paging is by keyset, so nothing changed between pages is lost.
 - `totalPeople`/`totalItems` count the whole result (the contacts, or the changes of a sync).
+- Writes read the body first, then look up the contact, check the etag and apply with no await
+  in between, so a contact deleted while an update's body was arriving stays deleted (the update
+  answers 404) and of two updates carrying the same etag the second answers 400
+  FAILED_PRECONDITION. Bodies are conformed to the discovery document's Person schema before
+  anything is stored (person_body.py): unknown members and wrong types are 400 INVALID_ARGUMENT.
+- Also mounted at the hub root (`/v1/people/...`, people.googleapis.com's paths).
 """
 
 from __future__ import annotations
@@ -35,22 +41,25 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mock_providers.google.errors import (
+    ALL_METHODS,
     Call,
     GoogleError,
     Handler,
     Operation,
     Reply,
     bad_request,
+    echo,
     error_response,
     failed_precondition,
     json_body,
+    method_override,
     not_found,
     serve,
 )
+from mock_providers.google.person_body import apply_person_changes, parse_person
 from mock_providers.google.render import (
     PERSON_FIELDS,
     UPDATE_FIELDS,
-    apply_person,
     deleted_person_json,
     person_etag,
     person_id,
@@ -153,20 +162,26 @@ def _mask(request: Request, name: str, valid: frozenset[str], doc: str,
     for path in paths:
         clean = path.removeprefix("person.")
         if clean not in valid:
-            raise bad_request(f'Invalid {name} mask path: "{path}". Valid paths are documented '
-                              f"at {DOCS}{doc}.")
+            raise bad_request(f'Invalid {name} mask path: "{echo(path)}". Valid paths are '
+                              f"documented at {DOCS}{doc}.")
     return [p.removeprefix("person.") for p in paths]
 
 
 def _page_size(request: Request) -> int:
     raw = request.query_params.get("pageSize", "")
-    try:
-        size = int(raw) if raw else 0
-    except ValueError:
-        raise bad_request(f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"") from None
-    if size < 0 or size > MAX_PAGE:
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        raise bad_request(f"Invalid value at 'page_size' (TYPE_INT32), \"{echo(raw)}\"")
+    size = int(raw) if raw else 0
+    if size > MAX_PAGE:
         raise bad_request(f"Page size must be less than or equal to {MAX_PAGE}.")
     return size or DEFAULT_PAGE
+
+
+def _request_sync_token(request: Request) -> bool:
+    raw = request.query_params.get("requestSyncToken", "")
+    if raw.lower() not in ("", "true", "false"):
+        raise bad_request(f"Invalid value at 'request_sync_token' (TYPE_BOOL), \"{echo(raw)}\"")
+    return raw.lower() == "true"
 
 
 def _expired() -> GoogleError:
@@ -176,8 +191,7 @@ def _expired() -> GoogleError:
 # -- the API ---------------------------------------------------------------------------------------
 def routes(hub: Hub) -> list[BaseRoute]:
     api = _PeopleApi(hub)
-    return [Route("/v1/{rest:path}", api.dispatch,
-                  methods=["GET", "POST", "PATCH", "PUT", "DELETE"])]
+    return [Route("/v1/{rest:path}", api.dispatch, methods=ALL_METHODS)]
 
 
 class _PeopleApi:
@@ -204,6 +218,10 @@ class _PeopleApi:
         return None
 
     async def dispatch(self, request: Request) -> Response:
+        try:
+            request = await method_override(request)
+        except GoogleError as err:
+            return error_response(err)
         found = self.route(request.method, request.path_params["rest"])
         if found is None:
             self.hub.record(PROVIDER, request.method, request.url.path, 404, outcome="notFound")
@@ -242,7 +260,7 @@ class _PeopleApi:
         size = _page_size(request)
         order = request.query_params.get("sortOrder") or SORT_ORDERS[0]
         if order not in SORT_ORDERS:
-            raise bad_request(f"Invalid value at 'sort_order', \"{order}\"")
+            raise bad_request(f"Invalid value at 'sort_order', \"{echo(order)}\"")
         world = self.hub.world
         tokens = google_tokens(world)
         email = user.email.lower()
@@ -255,8 +273,8 @@ class _PeopleApi:
         elif params.get("syncToken"):
             since = self.open_sync_token(tokens, email, params["syncToken"], user)
             page = ["s", since, world.seq, since]
+        want_sync = _request_sync_token(request)
         if page is None:
-            want_sync = params.get("requestSyncToken", "").lower() == "true"
             page = ["f", world.seq, order, None, want_sync]
         if page[0] == "s":
             return 200, self.sync_page(user, page, size, fields, tokens, email)
@@ -354,17 +372,21 @@ class _PeopleApi:
                                       "value": user.email}]
         return out
 
+    # Writes read the body first, then look up, check and apply with no await in between: the
+    # hub is one asyncio loop, so nothing else can run between the check and the write, and a
+    # delete that was answered while a body was still arriving is never undone.
     async def create(self, call: Call) -> Reply:
         fields = _mask(call.request, "personFields", PERSON_FIELDS, "people/createContact",
                        required=False)
+        body = await json_body(call.request, "one")
+        changes = parse_person(body, sorted(UPDATE_FIELDS & body.keys()))
         user = self.caller(call)
-        body = await json_body(call.request)
         world = self.hub.world
         now = world.now()
         pid = "c" + str(10**18 + secrets.randbelow(9 * 10**18))
         contact = Contact(id=pid, display_name="", created=now, last_modified=now,
                           change_key=change_key(pid, "g", 0))
-        apply_person(contact, body, sorted(UPDATE_FIELDS & body.keys()))
+        apply_person_changes(contact, changes)
         self.touch(user, contact)
         call.detail["person"] = f"people/{pid}"
         return 200, person_json(contact, fields)
@@ -374,18 +396,21 @@ class _PeopleApi:
         members = _mask(request, "updatePersonFields", UPDATE_FIELDS, "people/updateContact")
         fields = _mask(request, "personFields", PERSON_FIELDS, "people/updateContact",
                        required=False)
-        user = self.caller(call)
-        contact = self.contact(call, user)
-        body = await json_body(request)
-        sources = (body.get("metadata") or {}).get("sources") or [{}]
-        etag = body.get("etag") or (sources[0].get("etag") if isinstance(sources[0], dict)
-                                    else None)
+        body = await json_body(request, "one")
+        changes = parse_person(body, members or [])
+        metadata = body.get("metadata") or {}
+        sources = metadata.get("sources") if isinstance(metadata, dict) else None
+        first = sources[0] if isinstance(sources, list) and sources else {}
+        etag = body.get("etag") or (first.get("etag") if isinstance(first, dict) else None)
         if not etag:
             raise bad_request("Request must set person.etag or person.metadata.sources.etag "
                               "for the source that is being updated.")
+        # From here to the write: no await.
+        user = self.caller(call)
+        contact = self.contact(call, user)
         if etag != person_etag(contact.change_key):
             raise failed_precondition(ETAG_MESSAGE)
-        apply_person(contact, body, members or [])
+        apply_person_changes(contact, changes)
         self.touch(user, contact)
         return 200, person_json(contact, fields)
 

@@ -1,4 +1,5 @@
-"""The world's neutral Event/Contact ↔ Google JSON (Calendar v3 events, People v1 persons).
+"""The world's neutral Event/Contact → Google JSON (Calendar v3 events, People v1 persons); the
+other direction, request bodies, is event_body.py and person_body.py.
 
 Ids: an event's Google id is its world id without dashes (a uuid4 becomes 32 hex digits, which is
 valid base32hex as Google requires); events created through the API get `uuid4().hex` or the id
@@ -15,61 +16,33 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mock_providers.google.errors import GoogleError, bad_request
+from mock_providers.google import validate
 from mock_providers.world import Attendee, Contact, Event
 
 GID = re.compile(r"[a-v0-9]{5,1024}")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _PERSON_ID = re.compile(r"c\d+")
-VISIBILITIES = ("default", "public", "private", "confidential")
 _VISIBILITY_OF = {"normal": "default", "personal": "private", "private": "private",
                   "confidential": "confidential"}
-_SENSITIVITY_OF = {"default": "normal", "public": "normal", "private": "private",
-                   "confidential": "confidential"}
 _RESPONSE_OF = {"none": "needsAction", "accepted": "accepted", "declined": "declined",
                 "tentativelyAccepted": "tentative", "organizer": "accepted"}
-_RESPONSE_FROM = {"needsAction": "none", "accepted": "accepted", "declined": "declined",
-                  "tentative": "tentativelyAccepted"}
-# Event members kept verbatim in Event.extra["google"] (no neutral counterpart).
-PASSTHROUGH = ("colorId", "recurrence", "extendedProperties", "reminders", "source",
-               "guestsCanInviteOthers", "guestsCanModify", "guestsCanSeeOtherGuests",
-               "anyoneCanAddSelf", "attachments")
-MEET_ICON = ("https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/"
-             "logo_meet_2020q4_color_2x_web_512dp.png")
 
 
 # -- time ---------------------------------------------------------------------------------------
+def rfc3339_seconds(value: datetime) -> str:
+    """`2024-05-01T10:00:00Z`; the year always four digits (strftime's %Y is not, below 1000)."""
+    v = value.astimezone(UTC)
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:"
+            f"{v.second:02d}Z")
+
+
 def rfc3339(value: datetime) -> str:
     """`2024-05-01T10:00:00.000Z`, as Google writes created/updated."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def rfc3339_seconds(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_timestamp(value: str, name: str) -> datetime:
-    """An RFC3339 timestamp with its mandatory offset (timeMin, timeMax, updatedMin)."""
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace(" ", "+"))
-    except ValueError:
-        raise bad_request("Bad Request") from None
-    if parsed.tzinfo is None:
-        raise bad_request("Bad Request")
-    return parsed.astimezone(UTC)
-
-
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    v = value.astimezone(UTC)
+    return rfc3339_seconds(v)[:-1] + f".{v.microsecond // 1000:03d}Z"
 
 
 # -- ids and etags ------------------------------------------------------------------------------
@@ -125,8 +98,11 @@ def is_private(event: Event) -> bool:
 def _when(moment: datetime, zone_name: str, all_day: bool) -> dict[str, str]:
     if all_day:
         return {"date": moment.astimezone(UTC).date().isoformat()}
-    zone = _zone(zone_name) or UTC
-    local = moment.astimezone(zone)
+    zone = validate.zone(zone_name) or UTC
+    try:
+        local = moment.astimezone(zone)
+    except OverflowError:  # an instant another protocol stored at the edge of time
+        local = moment.astimezone(UTC)
     text = local.isoformat(timespec="seconds")
     if text.endswith("+00:00"):
         text = text[:-6] + "Z"
@@ -161,8 +137,8 @@ def _attendee(a: Attendee, organizer: str, viewer: str) -> dict[str, Any]:
 
 def conference_data(event: Event) -> dict[str, Any] | None:
     stored = event.extra.get("conferenceData")
-    if stored is not None:
-        return stored  # type: ignore[no-any-return]
+    if isinstance(stored, dict):
+        return stored
     if not (event.is_online_meeting and event.join_url):
         return None
     # An online meeting made elsewhere (a Teams link on a seeded event) shows as an add-on.
@@ -219,7 +195,8 @@ def event_json(event: Event, calendar_id: str, viewer: str, view: str = "full"
         out["attendees"] = [_attendee(a, event.organizer_email, viewer) for a in event.attendees]
     conference = conference_data(event)
     if conference is not None:
-        if conference.get("conferenceSolution", {}).get("key", {}).get("type") == "hangoutsMeet":
+        solution = conference.get("conferenceSolution") or {}
+        if (solution.get("key") or {}).get("type") == "hangoutsMeet":
             out["hangoutLink"] = event.join_url
         out["conferenceData"] = conference
     for name in ("extendedProperties", "guestsCanInviteOthers", "guestsCanModify",
@@ -235,169 +212,6 @@ def cancelled_json(gid: str, etag: str) -> dict[str, Any]:
     return {"kind": "calendar#event", "etag": etag, "id": gid, "status": "cancelled"}
 
 
-# -- events: JSON in ------------------------------------------------------------------------------
-@dataclass
-class EventChanges:
-    fields: dict[str, Any] = field(default_factory=dict)  # Event attribute -> value
-    extra: dict[str, Any] = field(default_factory=dict)  # Event.extra key -> value (None: drop)
-    google: dict[str, Any] = field(default_factory=dict)  # passthrough member -> value (None)
-
-    @property
-    def moves_time(self) -> bool:
-        return "start" in self.fields or "end" in self.fields
-
-
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise bad_request(f"Invalid value for: {name}", reason="invalid")
-    return value
-
-
-def _parse_when(value: Any, which: str) -> tuple[datetime, bool, str]:
-    if not isinstance(value, dict) or not (value.get("date") or value.get("dateTime")):
-        raise GoogleError(400, f"Missing {which} time.", reason="required")
-    zone_name = value.get("timeZone")
-    if zone_name is not None and (not isinstance(zone_name, str) or _zone(zone_name) is None):
-        raise bad_request(f"Invalid time zone definition for {which} time.", reason="invalid")
-    if value.get("date"):
-        try:
-            day = date.fromisoformat(str(value["date"]))
-        except ValueError:
-            raise bad_request(f"Invalid {which} time.", reason="invalid") from None
-        return datetime.combine(day, time(), UTC), True, zone_name or "UTC"
-    try:
-        moment = datetime.fromisoformat(str(value["dateTime"]))
-    except ValueError:
-        raise bad_request(f"Invalid {which} time.", reason="invalid") from None
-    if moment.tzinfo is None:
-        if zone_name is None:
-            raise bad_request(f"Missing time zone definition for {which} time.",
-                              reason="required")
-        moment = moment.replace(tzinfo=_zone(zone_name))
-    return moment.astimezone(UTC), False, zone_name or "UTC"
-
-
-def _attendees(value: Any) -> list[Attendee]:
-    if not isinstance(value, list):
-        raise bad_request("Invalid value for: attendees", reason="invalid")
-    out: list[Attendee] = []
-    for item in value:
-        email = item.get("email") if isinstance(item, dict) else None
-        if not isinstance(email, str) or "@" not in email:
-            raise bad_request("Invalid attendee email.", reason="invalid")
-        kind = "resource" if item.get("resource") else (
-            "optional" if item.get("optional") else "required")
-        out.append(Attendee(email=email, name=str(item.get("displayName") or ""),
-                            type=kind,  # type: ignore[arg-type]
-                            response=_RESPONSE_FROM.get(str(item.get("responseStatus")),
-                                                        "none")))  # type: ignore[arg-type]
-    return out
-
-
-def parse_event(body: dict[str, Any], current: Event | None, *, partial: bool
-                ) -> EventChanges:
-    """What an insert (current None), update (partial=False) or patch (partial=True) body
-    changes. Members a full update leaves out are cleared, as Google's update does."""
-    ch = EventChanges()
-
-    def given(name: str) -> bool:
-        return name in body or not partial
-
-    for member, attr in (("summary", "subject"), ("description", "body"),
-                         ("location", "location")):
-        if given(member):
-            ch.fields[attr] = _text(body, member)
-    if given("attendees"):
-        ch.fields["attendees"] = _attendees(body.get("attendees") or [])
-    if given("visibility"):
-        vis = body.get("visibility") or "default"
-        if vis not in VISIBILITIES:
-            raise bad_request("Invalid visibility value.", reason="invalid")
-        ch.fields["sensitivity"] = _SENSITIVITY_OF[vis]
-        ch.extra["visibility"] = "public" if vis == "public" else None
-    if given("transparency"):
-        transparency = body.get("transparency") or "opaque"
-        if transparency not in ("opaque", "transparent"):
-            raise bad_request("Invalid transparency value.", reason="invalid")
-        ch.fields["show_as"] = "free" if transparency == "transparent" else "busy"
-    if given("status"):
-        status = body.get("status") or "confirmed"
-        if status not in ("confirmed", "tentative"):
-            raise bad_request("Invalid status value.", reason="invalid")
-        ch.extra["status"] = None if status == "confirmed" else status
-    for name in PASSTHROUGH:
-        if given(name):
-            ch.google[name] = body.get(name)
-    _parse_times(body, current, partial, ch)
-    return ch
-
-
-def _parse_times(body: dict[str, Any], current: Event | None, partial: bool,
-                 ch: EventChanges) -> None:
-    if partial and "start" not in body and "end" not in body:
-        return
-    if not partial or current is None:
-        start, start_all_day, zone = _parse_when(body.get("start"), "start")
-        end, end_all_day, _ = _parse_when(body.get("end"), "end")
-    else:
-        if "start" in body:
-            start, start_all_day, zone = _parse_when(body["start"], "start")
-        else:
-            start, start_all_day, zone = current.start, current.is_all_day, current.time_zone
-        if "end" in body:
-            end, end_all_day, _ = _parse_when(body["end"], "end")
-        else:
-            end, end_all_day = current.end, current.is_all_day
-    if start_all_day != end_all_day:
-        raise bad_request("Invalid start time.", reason="invalid")
-    if end < start or (start_all_day and end == start):
-        raise GoogleError(400, "The specified time range is empty.", reason="timeRangeEmpty")
-    if current is None or start != current.start:
-        ch.fields["start"] = start
-    if current is None or end != current.end:
-        ch.fields["end"] = end
-    ch.fields["is_all_day"] = start_all_day
-    ch.fields["time_zone"] = zone
-
-
-def apply_event_changes(event: Event, ch: EventChanges) -> None:
-    for attr, value in ch.fields.items():
-        setattr(event, attr, value)
-    for key, value in ch.extra.items():
-        if value is None:
-            event.extra.pop(key, None)
-        else:
-            event.extra[key] = value
-    if ch.google:
-        google: dict[str, Any] = event.extra.setdefault("google", {})
-        for name, value in ch.google.items():
-            if value is None:
-                google.pop(name, None)
-            else:
-                google[name] = value
-
-
-def meet_conference(create: dict[str, Any], gid: str) -> tuple[dict[str, Any], str]:
-    """conferenceData for a hangoutsMeet createRequest, and its join URL."""
-    digest = hashlib.sha256(f"{create.get('requestId', '')}|{gid}".encode()).digest()
-    letters = "".join("abcdefghijklmnopqrstuvwxyz"[b % 26] for b in digest[:10])
-    code = f"{letters[:3]}-{letters[3:7]}-{letters[7:]}"
-    url = f"https://meet.google.com/{code}"
-    data = {
-        "createRequest": {**create, "status": {"statusCode": "success"}},
-        "entryPoints": [{"entryPointType": "video", "uri": url, "label": f"meet.google.com/{code}"},
-                        {"entryPointType": "more", "uri": f"https://tel.meet/{code}?pin=1",
-                         "pin": "1"}],
-        "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet",
-                               "iconUri": MEET_ICON},
-        "conferenceId": code,
-    }
-    return data, url
-
-
 # -- persons --------------------------------------------------------------------------------------
 PERSON_FIELDS = frozenset({
     "addresses", "ageRanges", "biographies", "birthdays", "calendarUrls", "clientData",
@@ -410,8 +224,9 @@ UPDATE_FIELDS = frozenset({
     "events", "externalIds", "genders", "imClients", "interests", "locales", "locations",
     "memberships", "miscKeywords", "names", "nicknames", "occupations", "organizations",
     "phoneNumbers", "relations", "sipAddresses", "urls", "userDefined"})
-_NEUTRAL = frozenset({"names", "emailAddresses", "phoneNumbers", "organizations"})
-_RAW = "google.person"  # Contact.extra key: members without a neutral counterpart, verbatim
+NEUTRAL_MEMBERS = frozenset({"names", "emailAddresses", "phoneNumbers", "organizations"})
+# Contact.extra key: members without a neutral counterpart, verbatim
+PERSON_RAW = "google.person"
 
 
 def _source(contact: Contact) -> dict[str, str]:
@@ -426,7 +241,7 @@ def _entry_meta(contact: Contact, primary: bool) -> dict[str, Any]:
 
 
 def _typed(contact: Contact, member: str, value: str) -> str | None:
-    for entry in contact.extra.get(_RAW + ".types", {}).get(member, []):
+    for entry in contact.extra.get(PERSON_RAW + ".types", {}).get(member, []):
         if entry[0] == value:
             return str(entry[1])
     return None
@@ -471,7 +286,7 @@ def person_json(contact: Contact, fields: Iterable[str] | None = None) -> dict[s
         if contact.job_title:
             org["title"] = contact.job_title
         out["organizations"] = [org]
-    raw: dict[str, Any] = contact.extra.get(_RAW, {})
+    raw: dict[str, Any] = contact.extra.get(PERSON_RAW, {})
     for member in sorted(wanted & raw.keys()):
         out[member] = raw[member]
     return out
@@ -489,46 +304,3 @@ def _email(contact: Contact, index: int, value: str) -> dict[str, Any]:
 def deleted_person_json(contact_id: str, seq: int) -> dict[str, Any]:
     return {"resourceName": f"people/{person_id(contact_id)}",
             "etag": person_etag(f"deleted|{contact_id}|{seq}"), "metadata": {"deleted": True}}
-
-
-def _entries(body: dict[str, Any], member: str) -> list[dict[str, Any]]:
-    value = body.get(member) or []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise bad_request(f"Invalid JSON payload received. Invalid value at 'person.{member}'.")
-    return value
-
-
-def apply_person(contact: Contact, body: dict[str, Any], members: Iterable[str]) -> None:
-    """Replace each of `members` on the contact by the body's value (absent: cleared)."""
-    raw: dict[str, Any] = contact.extra.setdefault(_RAW, {})
-    types: dict[str, list[tuple[str, str]]] = contact.extra.setdefault(_RAW + ".types", {})
-    for member in members:
-        if member not in _NEUTRAL:
-            if body.get(member) is None:
-                raw.pop(member, None)
-            else:
-                raw[member] = body[member]
-            continue
-        entries = _entries(body, member)
-        if member == "names":
-            first = entries[0] if entries else {}
-            contact.given_name = str(first.get("givenName") or "")
-            contact.surname = str(first.get("familyName") or "")
-            contact.display_name = str(first.get("displayName") or first.get(
-                "unstructuredName") or " ".join(
-                p for p in (contact.given_name, contact.surname) if p))
-        elif member == "emailAddresses":
-            contact.emails = [str(e["value"]) for e in entries if e.get("value")]
-            types[member] = [(str(e["value"]), str(e["type"])) for e in entries
-                             if e.get("value") and e.get("type")]
-        elif member == "phoneNumbers":
-            mobile = [str(p["value"]) for p in entries
-                      if p.get("value") and p.get("type") == "mobile"]
-            others = [p for p in entries if p.get("value") and p.get("type") != "mobile"]
-            contact.mobile_phone = mobile[0] if mobile else None
-            contact.business_phones = [str(p["value"]) for p in others]
-            types[member] = [(str(p["value"]), str(p["type"])) for p in others if p.get("type")]
-        else:
-            first = entries[0] if entries else {}
-            contact.company_name = str(first["name"]) if first.get("name") else None
-            contact.job_title = str(first["title"]) if first.get("title") else None
