@@ -40,10 +40,12 @@ class _ProgressPlugin:
 
 def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, report_dir: Path,
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
-                 console: Console) -> int:
+                 console: Console, hub_server: str | None = None) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id, "--iut", iut,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
+    if hub_server:
+        args += ["--hub-server", hub_server]
     if tags:
         args += ["-m", tags]
     for req in requirement_ids:
