@@ -85,7 +85,8 @@ def _edges(graph: grimp.ImportGraph, squash_to: int | None) -> dict[str, set[str
 
 def test_import_contracts_hold() -> None:
     lint_imports = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
 
@@ -116,7 +117,8 @@ def test_every_module_imports_on_its_own(graph: grimp.ImportGraph) -> None:
         import importlib, sys, traceback
         failures = []
         for name in sys.argv[1:]:
-            for loaded in [m for m in sys.modules if m.split(".")[0] in {"harness", "mock_providers"}]:
+            ours = {"harness", "mock_providers"}
+            for loaded in [m for m in sys.modules if m.split(".")[0] in ours]:
                 del sys.modules[loaded]
             try:
                 importlib.import_module(name)
