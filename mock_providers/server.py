@@ -31,7 +31,7 @@ from typing import Any, Literal, cast, get_args
 import uvicorn
 
 from mock_providers.app import create_app
-from mock_providers.hub import Hub
+from mock_providers.hub import GRAPH_PREFIX, Hub
 from mock_providers.tls import ServerCert, default_state_dir, issue_server_cert
 from mock_providers.world.seed import WorldProfile
 
@@ -110,6 +110,12 @@ class ServerApp:
       of its own (uvicorn waits forever; granian's `header_read_timeout` covers the head only).
       Requests without a body pass straight through. `abort()` (on the server's loop) ends every
       body read in progress the same way, so a stop does not wait for a client that dribbles.
+    - The Graph mock directly. Graph requests (`/graph/v1.0/...`) go straight to the Graph route,
+      without Starlette's error and exception middleware, router and mount in front: those cost
+      ~7 us a request, as much as the mock's own work (docs/performance.md). Only when the app is
+      a Starlette app without user middleware or exception handlers whose router sends Graph
+      paths to a mount whose single route takes them all (the Graph mock's route answers every
+      error itself, Graph-style); anything else keeps the full stack. See `_direct_route`.
     - An app that raises after it started its response has the connection cut mid-response
       (the mocks' `drop` faults rely on it): uvicorn does so by itself, granian holds back a
       response start until the first body chunk and would answer 500 instead, so an empty chunk
@@ -119,23 +125,30 @@ class ServerApp:
 
     def __init__(self, app: ASGIApp, body_timeout: float) -> None:
         self.app, self.body_timeout = app, body_timeout
+        self.direct = _direct_route(app)
         self._reads: set[asyncio.Future[Message]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        app = self.app
+        direct = self.direct
+        if direct is not None and scope["path"].startswith(direct[0]) and \
+                not scope.get("root_path"):
+            scope["root_path"] = GRAPH_PREFIX  # as the mount sets it
+            app = direct[1]
         try:
             for name, value in scope["headers"]:
                 if (name == b"content-length" and value != b"0") or name == b"transfer-encoding":
-                    return await self._with_body(scope, receive, send)
-            await self.app(scope, receive, send)
+                    return await self._with_body(app, scope, receive, send)
+            await app(scope, receive, send)
         except Exception:
             with contextlib.suppress(Exception):  # refused after a complete response
                 await send(_CUT)
             raise
 
-    async def _with_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _with_body(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         loop = self._loop = asyncio.get_running_loop()
         deadline = loop.time() + self.body_timeout
         chunks: list[bytes] = []
@@ -168,7 +181,7 @@ class ServerApp:
         async def replay() -> Message:
             return queue.pop() if queue else await receive()
 
-        await self.app(scope, replay, send)
+        await app(scope, replay, send)
 
     def abort(self) -> None:
         """From any thread: end the body reads in progress (each is answered 408)."""
@@ -180,6 +193,32 @@ class ServerApp:
     def _abort(self) -> None:
         for read in list(self._reads):
             read.cancel()
+
+
+def _direct_route(app: ASGIApp) -> tuple[str, ASGIApp] | None:
+    """(path prefix, handler) of the Graph route when requests under the prefix may skip the
+    Starlette stack in front of it, else None. Checked with Starlette's own matching: a Graph
+    path must reach, as its first full match, a mount at GRAPH_PREFIX whose only route fully
+    matches it with no path parameters (the Graph mock's route matches every HTTP request)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Match, Mount
+
+    if not isinstance(app, Starlette) or app.user_middleware or app.exception_handlers:
+        return None
+    for method in ("GET", "POST"):
+        probe: Scope = {"type": "http", "method": method, "path": f"{GRAPH_PREFIX}/me/events",
+                        "root_path": "", "headers": [], "query_string": b""}
+        found = next(((route, child) for route in app.routes
+                      for match, child in [route.matches(probe)] if match == Match.FULL), None)
+        if found is None:
+            return None
+        mount, child = found
+        if not isinstance(mount, Mount) or mount.path != GRAPH_PREFIX or len(mount.routes) != 1:
+            return None
+        match, grandchild = mount.routes[0].matches({**probe, **child})
+        if match != Match.FULL or grandchild or child.get("root_path") != GRAPH_PREFIX:
+            return None
+    return f"{GRAPH_PREFIX}/", mount.routes[0].handle
 
 
 # -- uvicorn ---------------------------------------------------------------------------------------

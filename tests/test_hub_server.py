@@ -12,9 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 
+from mock_providers.app import create_app
+from mock_providers.hub import GRAPH_PREFIX, Hub
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, app_access_claims
-from mock_providers.server import DEFAULT_SERVER, SERVERS, HubServer, HubServerError
+from mock_providers.server import DEFAULT_SERVER, SERVERS, HubServer, HubServerError, ServerApp
 
 HEADER_TIMEOUT = 1.0  # short, so that the tests wait little
 BODY_TIMEOUT = 1.5
@@ -150,6 +154,14 @@ def test_stop_does_not_wait_for_slow_clients(tmp_path: Path) -> None:
         assert data == b"" or data.startswith(b"HTTP/1.1 408 "), (name, data[:200])
         mid_body.close()
         mid_head.close()
+
+
+def test_graph_requests_skip_the_starlette_stack_only_where_that_is_safe() -> None:
+    app = create_app(Hub.seeded(1, "http://127.0.0.1:1"))
+    direct = ServerApp(app, BODY_TIMEOUT).direct  # type: ignore[arg-type]
+    assert direct is not None and direct[0] == f"{GRAPH_PREFIX}/"  # the hub's own app
+    app.user_middleware.append(Middleware(GZipMiddleware))  # middleware must not be skipped
+    assert ServerApp(app, BODY_TIMEOUT).direct is None  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", SERVERS)
