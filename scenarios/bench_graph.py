@@ -508,7 +508,7 @@ def print_table(rows: list[Row]) -> dict[str, object]:
             ratio = mine.median("rate") / other.median("rate")
             label = f"{target} / {'WireMock ' if other.server == 'wiremock' else ''}{versus}"
             verdict = "met" if ratio >= aim else "NOT met"
-            print(f"{server:<{width}} {label:<47} {ratio:6.2f}x   (aim >= {aim:.2f}x: "
+            print(f"{server:<{width}} {label:<47} {ratio:6.3f}x   (aim >= {aim:.2f}x: "
                   f"{verdict})")
             summary[f"{server} {label}"] = round(ratio, 4)
         cv = by.get((server, CALENDAR_VIEW))

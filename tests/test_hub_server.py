@@ -164,6 +164,19 @@ def test_graph_requests_skip_the_starlette_stack_only_where_that_is_safe() -> No
     assert ServerApp(app, BODY_TIMEOUT).direct is None  # type: ignore[arg-type]
 
 
+def test_granian_that_cannot_adopt_a_socket_binds_the_same_port(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import granian._granian
+
+    def refuse(*args: object) -> None:
+        raise TypeError("no adoption")
+
+    monkeypatch.setattr(granian._granian, "SocketHolder", refuse)
+    with HubServer(server="granian", tls=False, state_dir=tmp_path) as server:
+        answer = httpx.get(f"{server.hub.graph_url}/me", timeout=10)
+        assert answer.status_code == 401 and answer.json()["error"]["code"]
+
+
 @pytest.mark.parametrize("name", SERVERS)
 def test_port_in_use_is_a_one_line_error(name: str, tmp_path: Path) -> None:
     with socket.socket() as taken:
