@@ -19,6 +19,7 @@ from mock_providers.app import create_app
 from mock_providers.hub import GRAPH_PREFIX, Hub
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, app_access_claims
 from mock_providers.server import DEFAULT_SERVER, SERVERS, HubServer, HubServerError, ServerApp
+from mock_providers.world import MsUser
 
 HEADER_TIMEOUT = 1.0  # short, so that the tests wait little
 BODY_TIMEOUT = 1.5
@@ -71,15 +72,20 @@ def test_unknown_server_is_a_one_line_error() -> None:
         HubServer(server="bogus")  # type: ignore[arg-type]
 
 
-def test_graph_get_over_tls_then_a_quick_stop(served: HubServer) -> None:
-    hub = served.hub
+def _app_token(hub: Hub, role: str) -> tuple[MsUser, str]:
+    """A user of tenant contoso, and an application token of that tenant with `role`."""
     tenant = hub.world.tenant("contoso")
     assert tenant is not None
     user = sorted(tenant.users.values(), key=lambda u: u.upn)[0]
     client_id = next(a.client_id for a in tenant.apps.values() if a.client_secret)
-    token = hub.signer.sign(app_access_claims(
-        tenant_id=tenant.id, client_id=client_id, resource=GRAPH_RESOURCE,
-        roles=["Calendars.Read"], now=hub.world.clock.timestamp()))
+    return user, hub.signer.sign(app_access_claims(
+        tenant_id=tenant.id, client_id=client_id, resource=GRAPH_RESOURCE, roles=[role],
+        now=hub.world.clock.timestamp()))
+
+
+def test_graph_get_over_tls_then_a_quick_stop(served: HubServer) -> None:
+    hub = served.hub
+    user, token = _app_token(hub, "Calendars.Read")
     event = next(iter(user.mailbox.default_calendar.events))
     verify = ssl.create_default_context(cafile=served.ca_bundle)
     client = httpx.Client(verify=verify, timeout=10)  # left open: an idle keep-alive client
@@ -104,6 +110,32 @@ def test_a_body_that_never_finishes_is_cut_off(served: HubServer) -> None:
         data, waited = _read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 408 "), data[:200]
     assert BODY_TIMEOUT - 0.2 < waited < BODY_TIMEOUT + 2, waited
+
+
+def test_a_client_gone_mid_body_is_audited_not_logged(
+        served: HubServer, caplog: pytest.LogCaptureFixture) -> None:
+    audit = served.hub.world.audit
+    before = len(list(audit))
+    user, token = _app_token(served.hub, "Calendars.ReadWrite")
+    with _tls_socket(served) as sock:
+        sock.sendall(f"POST /graph/v1.0/users/{user.upn}/events HTTP/1.1\r\n"
+                     f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                     f"0123456789".encode())
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while not [e for e in list(audit)[before:] if e.outcome == "ClientGone"]:
+        assert time.monotonic() < deadline, "no ClientGone audit entry"
+        time.sleep(0.05)
+    (entry,) = [e for e in list(audit)[before:] if e.outcome == "ClientGone"]
+    assert entry.status == 499 and entry.method == "POST"
+    with _tls_socket(served) as sock:  # Starlette raises ClientDisconnect in the control API
+        sock.sendall(b"POST /_control/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.2)
+    time.sleep(0.3)
+    served.stop()  # the server's own log records are in by now
+    assert not [r for r in caplog.records if r.levelno >= 40], caplog.text
 
 
 def test_a_request_head_that_never_finishes_is_cut_off(served: HubServer) -> None:
