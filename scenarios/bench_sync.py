@@ -6,10 +6,10 @@
 
 For each calendar size N, in a fresh world:
 
-- the mock hub runs with TLS in a child process (HubServer, uvicorn), so the server has a core
-  of its own and its CPU is not counted in the client's; its world is seeded there directly
-  (N events over the coming 80 days in the first member of tenant "contoso"'s calendar) and K
-  events are changed there on command, as Graph would see a user edit them;
+- the mock hub runs with TLS in a child process (HubServer, its default server), so the server
+  has a core of its own and its CPU is not counted in the client's; its world is seeded there
+  directly (N events over the coming 80 days in the first member of tenant "contoso"'s
+  calendar) and K events are changed there on command, as Graph would see a user edit them;
 - the reference implementation (ReferenceIntegration, SQLite file in a temp dir) has a real
   connected user: account set up, the user connects Office 365 with the default settings and
   the harness's user agent signs in on the identity mock's pages, as the features do.
@@ -449,7 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.changes <= min(sizes):
         parser.error("--changes must be between 1 and the smallest size")
     started = time.monotonic()
-    print(f"hub: HubServer (uvicorn, TLS) in a child process; client: ReferenceIntegration "
+    from mock_providers.server import DEFAULT_SERVER
+
+    print(f"hub: HubServer ({DEFAULT_SERVER}, TLS) in a child process; client: "
+          f"ReferenceIntegration "
           f"(SQLite file), {args.rounds} round(s) per figure, median shown; "
           f"K={args.changes} changes per incremental round")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start",
