@@ -42,12 +42,15 @@ def serve(
     state_dir: Annotated[Path | None, typer.Option(help="Where the local CA lives "
                                                         "(default: $CALHARNESS_STATE_DIR or "
                                                         "~/.local/state/calharness).")] = None,
+    server_name: Annotated[str | None, typer.Option(
+        "--server", help="HTTP server of the hub: granian (default) or uvicorn.")] = None,
 ) -> None:
     """Serve every mock provider and the control API until SIGINT/SIGTERM."""
     from mock_providers.describe import describe
     from mock_providers.server import HubServer, HubServerError
 
-    server = HubServer(seed=seed, host=host, port=port, tls=not no_tls, state_dir=state_dir)
+    server = HubServer(seed=seed, host=host, port=port, tls=not no_tls, state_dir=state_dir,
+                       **_hub_server(server_name))
     try:
         server.start()
     except HubServerError as exc:
@@ -56,7 +59,8 @@ def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        description = describe(server.hub, secrets=True)  # the user's own terminal
+        description = {**describe(server.hub, secrets=True),  # the user's own terminal
+                       "server": server.server}
         if json_output:
             print(json.dumps(description), flush=True)
         else:
@@ -67,7 +71,8 @@ def serve(
 
 
 def _print_hub(d: dict[str, Any]) -> None:
-    out.print(f"[bold]calharness mock hub[/] seed {d['seed']} at {d['base_url']}")
+    out.print(f"[bold]calharness mock hub[/] seed {d['seed']} at {d['base_url']} "
+              f"({d['server']})")
     out.print(f"  control API      {d['control']}")
     out.print(f"  CA bundle        {d['ca_bundle'] or '(plain HTTP)'}")
     if d.get("ca_bundle_with_system"):
@@ -79,6 +84,17 @@ def _print_hub(d: dict[str, Any]) -> None:
         users = ", ".join(u["upn"] for u in tenant["users"])
         out.print(f"  tenant {tenant['key']} ({tenant['id']}): {users}")
     out.print("Press Ctrl+C to stop; `calharness serve --json` prints credentials and URLs.")
+
+
+def _hub_server(name: str | None) -> dict[str, Any]:
+    """HubServer's `server` argument from --server (none: the hub's default)."""
+    from mock_providers.server import SERVERS
+
+    if name is None:
+        return {}
+    if name not in SERVERS:
+        raise CliError(f"unknown --server {name!r}; available: {', '.join(SERVERS)}")
+    return {"server": name}
 
 
 def _features_path(features: Path | None) -> Path:
@@ -197,6 +213,8 @@ def run(
         min=0, max=65535, help="Port of the --traffic proxy on 127.0.0.1 (default: a free one): "
                                "give a --target implementation HTTPS_PROXY=http://127.0.0.1:PORT "
                                "and the harness CA.")] = 0,
+    server_name: Annotated[str | None, typer.Option(
+        "--server", help="HTTP server of the mock hub: granian (default) or uvicorn.")] = None,
 ) -> None:
     """Start the mocks and the integration under test, run the features, write the reports."""
     from harness.pytest_plugin import DRIVERS, new_run_id
@@ -208,6 +226,7 @@ def run(
     if iut not in DRIVERS or iut == "http":
         choices = ", ".join(sorted(d for d in DRIVERS if d != "http"))
         raise CliError(f"unknown --iut {iut!r}; available: {choices} (or --target URL)")
+    _hub_server(server_name)
     if tags:
         _check_tag_expression(tags)
     path = _features_path(features)
@@ -219,7 +238,8 @@ def run(
     code = run_features(path, files, run_id=run_id, seed=seed, report_dir=report_dir, iut=iut,
                         tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out,
                         keep_stores=keep_stores, target=target, traffic=traffic,
-                        record_cassettes=record_cassettes, traffic_port=traffic_port)
+                        record_cassettes=record_cassettes, traffic_port=traffic_port,
+                        hub_server=server_name)
     raise typer.Exit(code)
 
 

@@ -127,6 +127,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", default=None, help="name of the report folder (default: new)")
     group.addoption("--req", action="append", default=[], metavar="ID",
                     help="run only scenarios tagged with this requirement id (repeatable)")
+    group.addoption("--hub-server", default=None, metavar="NAME",
+                    help="HTTP server of the mock hub: granian (default) or uvicorn")
     group.addoption("--db-url", default=None,
                     help="SQLAlchemy URL for the reference implementation's store "
                          "(default: a SQLite file per scenario, removed when the run ends)")
@@ -294,7 +296,9 @@ def calharness_hub(pytestconfig: pytest.Config) -> Iterator[Any]:
     """The mock hub (TLS, local CA), one per test session."""
     from mock_providers.server import HubServer
 
-    with HubServer(seed=pytestconfig.getoption("seed"), tls=True) as server:
+    name = pytestconfig.getoption("hub_server")
+    with HubServer(seed=pytestconfig.getoption("seed"), tls=True,
+                   **({"server": name} if name else {})) as server:
         yield server
 
 

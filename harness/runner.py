@@ -50,12 +50,15 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
                  console: Console, keep_stores: bool = False, target: str | None = None,
                  traffic: bool = False, record_cassettes: Path | None = None,
-                 traffic_port: int = 0) -> int:
+                 traffic_port: int = 0,
+                 hub_server: str | None = None) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id,
             "-W", "ignore::pytest.PytestUnknownMarkWarning"]
     args += _isolated_from_enclosing_projects(path)
     args += ["--target", target] if target else ["--iut", iut]
+    if hub_server:
+        args += ["--hub-server", hub_server]
     if tags:
         args += ["-m", tags]
     for req in requirement_ids:

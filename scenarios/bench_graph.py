@@ -1,15 +1,17 @@
-"""Load benchmark: the Graph mock against a bare Starlette endpoint and WireMock's static stub.
+"""Load benchmark: the hub as `calharness serve` runs it, against a bare endpoint on the same server
+and WireMock's static stubs of the same requests.
 
-    .venv/bin/python scenarios/bench_graph.py            # both servers + WireMock, ~2.7 min
-    .venv/bin/python scenarios/bench_graph.py --quick    # no calendarView, 1 round: ~35 s
-    .venv/bin/python scenarios/bench_graph.py --server granian --no-wiremock
+    .venv/bin/python scenarios/bench_graph.py            # default server + WireMock, ~2 min
+    .venv/bin/python scenarios/bench_graph.py --quick    # 1 round of 2 s, no warm-ups: ~50 s
+    .venv/bin/python scenarios/bench_graph.py --server both --no-wiremock   # granian and uvicorn
 
 Targets, all plain HTTP on 127.0.0.1 (TLS off, so the figures measure the servers, not TLS):
 
 1. `wiremock`: WireMock's standalone jar (npm package `wiremock`, pinned, fetched into the
-   git-ignored cache `.calharness/cache/wiremock/` by `npm install --prefix`) answering a static
-   stub of the same event GET: same path, the same bytes the mock answers (so the same size),
-   same Content-Type. Mapping template: scenarios/wiremock/mappings/graph-event.json.
+   git-ignored cache `.calharness/cache/wiremock/` by `npm install --prefix`) answering static
+   stubs of the event GET and of the calendarView page: same paths, the very bytes the mock
+   answers (so the same sizes), same Content-Type. Mapping templates:
+   scenarios/wiremock/mappings/graph-event.json and graph-calendar-view.json.
 2. `bare`: a bare Starlette endpoint `/bare` returning a small fixed JSON, mounted (in this
    benchmark's app instance only) in the same app on the same server as the hub.
 3. `event GET`: `GET /graph/v1.0/users/{upn}/events/{id}` with a valid application bearer token.
@@ -22,14 +24,19 @@ Targets, all plain HTTP on 127.0.0.1 (TLS off, so the figures measure the server
 The per-mailbox limits are raised with `set_limits` (concurrency 100,000, a billion requests per
 10 minutes): the throttle is still counted on every request but never answers 429.
 
-Servers, one process each (the mock's world is in-process state: a second worker would be a
-second world, so the comparison is per server process):
-- `uvicorn`: HubServer (uvicorn, uvloop + httptools) in a background thread of this process;
-- `granian`: granian's embedded server in a child process, on uvloop, with granian's Rust task
-  implementation where the Python version has it (< 3.12), one runtime thread, HTTP/1 only;
+Servers (`--server`), one process each (the mock's world is in-process state: a second worker
+would be a second world, so the comparison is per server process):
+- `default` (the default): HubServer with its default server, in a background thread of this
+  process: exactly `calharness serve --no-tls` (granian embedded, its header/body timeouts and
+  the ServerApp layer in front of the app);
+- `granian`, `uvicorn`: HubServer on that server (`both`: the two);
+- `granian-child`: the bare-bones variant measured before granian became the default: granian's
+  embedded server in a child process, without HubServer's layer, on uvloop, with granian's Rust
+  task implementation where the Python version has it (< 3.12) (`--granian-loop`,
+  `--granian-task-impl` tune it); `all`: granian, uvicorn and granian-child;
 - WireMock: one JVM with its default Jetty pool (25 container threads), no request journal, no
   request logging, async responses off (`--wiremock-async` turns them on), after a JIT warm-up
-  run of --wiremock-warmup seconds that is discarded.
+  of --wiremock-warmup seconds per stub that is discarded.
 
 Method: each target gets a discarded warm-up run, then --rounds rounds in which the targets take
 turns (so drifting background load hits them all alike); the table shows the median of the
@@ -70,6 +77,7 @@ from mock_providers.app import create_app  # noqa: E402
 from mock_providers.hub import GRAPH_PREFIX, Hub  # noqa: E402
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, app_access_claims  # noqa: E402
 from mock_providers.microsoft.graph import set_limits  # noqa: E402
+from mock_providers.server import DEFAULT_SERVER  # noqa: E402
 from mock_providers.world import Event  # noqa: E402
 from mock_providers.world.seed import change_key  # noqa: E402
 
@@ -166,15 +174,19 @@ def prepare(hub: Hub) -> list[Target]:
 
 # -- servers ---------------------------------------------------------------------------------------
 @contextmanager
-def uvicorn_server(seed: int) -> Iterator[tuple[str, list[Target], str]]:
+def hub_server(seed: int, name: str) -> Iterator[tuple[str, list[Target], str]]:
+    """HubServer on `name`, as `calharness serve --no-tls --server NAME` runs it, in a thread of
+    this process; its app instance also gets /bare."""
     import mock_providers.server as server_module
 
-    # HubServer builds its app with create_app; this benchmark's instance also gets /bare.
     original = server_module.create_app
     server_module.create_app = app_with_bare  # type: ignore[assignment]
     try:
-        with server_module.HubServer(seed=seed, tls=False) as server:
-            yield server.base_url, prepare(server.hub), "HubServer: uvicorn, uvloop + httptools"
+        with server_module.HubServer(seed=seed, tls=False, server=name) as server:  # type: ignore[arg-type]
+            how = ("granian embedded in this process, 1 worker, asyncio tasks on uvloop, HTTP/1.1"
+                   if name == "granian" else "uvicorn, uvloop + httptools")
+            yield (server.base_url, prepare(server.hub),
+                   f"HubServer ({how}; header/body read timeouts and HubServer's ASGI layer)")
     finally:
         server_module.create_app = original
 
@@ -263,17 +275,18 @@ def wiremock_jar(version: str) -> Path:
     return jars[-1]
 
 
-def write_stub(root: Path, path: str, body: bytes, content_type: str) -> Path:
-    """The committed mapping template with this run's exact path and body."""
-    mapping = json.loads((WIREMOCK_DIR / "mappings" / "graph-event.json").read_text())
-    mapping["request"]["url"] = path
-    mapping["response"]["body"] = body.decode()
-    mapping["response"]["headers"]["Content-Type"] = content_type
-    target = root / "mappings" / "graph-event.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
+def write_stubs(root: Path, stubs: dict[str, tuple[str, bytes, str]]) -> None:
+    """The committed mapping templates (file name -> url, body, content type) with this run's
+    exact paths and bodies; nothing else in the root."""
+    shutil.rmtree(root / "mappings", ignore_errors=True)
     shutil.rmtree(root / "__files", ignore_errors=True)
-    target.write_text(json.dumps(mapping, indent=2))
-    return target
+    (root / "mappings").mkdir(parents=True)
+    for name, (path, body, content_type) in stubs.items():
+        mapping = json.loads((WIREMOCK_DIR / "mappings" / name).read_text())
+        mapping["request"]["url"] = path
+        mapping["response"]["body"] = body.decode()
+        mapping["response"]["headers"]["Content-Type"] = content_type
+        (root / "mappings" / name).write_text(json.dumps(mapping, indent=2))
 
 
 WIREMOCK_JVM = ["-Xms256m", "-Xmx512m", "-XX:+UseParallelGC"]
@@ -465,43 +478,56 @@ def _fmt_rate(row: Row | None) -> str:
     return f"{row.median('rate'):>9.0f}" if row else f"{'-':>9}"
 
 
+CALENDAR_VIEW = f"calendarView {CALENDAR_VIEW_EVENTS}"
+# WireMock's stub of each mock target: the same path, the same bytes.
+STUB_OF = {"event GET": "static stub", CALENDAR_VIEW: "calendarView stub"}
+STUB_FILE = {"event GET": "graph-event.json", CALENDAR_VIEW: "graph-calendar-view.json"}
+# (numerator, denominator, aim): ratios of median req/s measured in the same run.
+AIMS = [("event GET", "bare", 0.60), ("event GET", "static stub", 1.20),
+        (CALENDAR_VIEW, "calendarView stub", 1.00)]
+
+
 def print_table(rows: list[Row]) -> dict[str, object]:
+    width = max(9, *(len(r.server) for r in rows))
     print()
-    print(f"{'server':<9} {'target':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"{'server':<{width}} {'target':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'bytes':>8}  runs (req/s)")
     for row in rows:
         runs = " ".join(f"{m.rate:.0f}" for m in row.runs)
-        print(f"{row.server:<9} {row.name:<18} {row.median('rate'):>9.0f} "
+        print(f"{row.server:<{width}} {row.name:<18} {row.median('rate'):>9.0f} "
               f"{row.median('p50_ms'):>8.2f} {row.median('p99_ms'):>8.2f} {row.size:>8}  {runs}")
     by = {(r.server, r.name): r for r in rows}
-    wiremock = by.get(("wiremock", "static stub"))
     summary: dict[str, object] = {}
     print()
     for server in dict.fromkeys(r.server for r in rows if r.server != "wiremock"):
-        event, bare_row = by.get((server, "event GET")), by.get((server, "bare"))
-        if event is None or bare_row is None:
-            continue
-        ratio_bare = event.median("rate") / bare_row.median("rate")
-        line = f"{server:<9} event GET / bare {ratio_bare:7.1%}   (aim >= 60%)"
-        summary[f"{server} event GET / bare"] = round(ratio_bare, 4)
-        if wiremock is not None:
-            ratio_wm = event.median("rate") / wiremock.median("rate")
-            line += f"   event GET / WireMock {ratio_wm:7.1%}   (aim > 100%)"
-            summary[f"{server} event GET / WireMock"] = round(ratio_wm, 4)
-        cv = by.get((server, f"calendarView {CALENDAR_VIEW_EVENTS}"))
+        for target, versus, aim in AIMS:
+            mine = by.get((server, target))
+            other = by.get((server, versus)) or by.get(("wiremock", versus))
+            if mine is None or other is None:
+                continue
+            ratio = mine.median("rate") / other.median("rate")
+            label = f"{target} / {'WireMock ' if other.server == 'wiremock' else ''}{versus}"
+            verdict = "met" if ratio >= aim else "NOT met"
+            print(f"{server:<{width}} {label:<47} {ratio:6.3f}x   (aim >= {aim:.2f}x: "
+                  f"{verdict})")
+            summary[f"{server} {label}"] = round(ratio, 4)
+        cv = by.get((server, CALENDAR_VIEW))
         if cv is not None:
-            line += (f"   calendarView: {cv.median('rate') * CALENDAR_VIEW_EVENTS:,.0f} "
-                     f"events/s")
-        print(line)
+            print(f"{server:<{width}} calendarView: "
+                  f"{cv.median('rate') * CALENDAR_VIEW_EVENTS:,.0f} events/s")
     return summary
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=("uvicorn", "granian", "both"), default="both")
+    parser.add_argument("--server", default="default",
+                        choices=("default", "granian", "uvicorn", "both", "granian-child", "all"),
+                        help=f"default: HubServer's default server ({DEFAULT_SERVER}), as "
+                             f"`calharness serve` runs it; both: granian and uvicorn; all: "
+                             f"both and granian-child (see the module docstring)")
     parser.add_argument("--quick", action="store_true",
-                        help="event GET, bare and the stub only, 1 round of 2 s, no warm-up "
-                             "run for the Python targets (~35 s in all)")
+                        help="1 round of 2 s, no warm-up run for the Python targets, a shorter "
+                             "WireMock warm-up (~50 s in all)")
     parser.add_argument("--duration", type=int, default=None,
                         help="seconds per measured run (default 5, --quick 2)")
     parser.add_argument("--rounds", type=int, default=None, help="default 3, --quick 1")
@@ -519,8 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wiremock-async", action="store_true",
                         help="WireMock with --async-response-enabled true")
     parser.add_argument("--granian-task-impl", choices=("rust", "asyncio"), default=None,
-                        help="default rust on Python < 3.12, else asyncio")
-    parser.add_argument("--granian-loop", choices=("uvloop", "asyncio"), default="uvloop")
+                        help="granian-child only: default rust on Python < 3.12, else asyncio")
+    parser.add_argument("--granian-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="granian-child only")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", action="store_true", help="print one JSON line at the end")
     args = parser.parse_args(argv)
@@ -537,13 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     run: Callable[..., Measured] = wrk_run if use_wrk else python_run
     generator = (f"wrk -t{args.threads} -c{args.connections} -d{duration}s --latency" if use_wrk
                  else f"python asyncio, {args.connections} connections, {duration}s")
-    servers = ["uvicorn", "granian"] if args.server == "both" else [args.server]
-    if "granian" in servers:
-        try:
-            import granian  # noqa: F401
-        except ImportError:
-            print("granian is not installed: skipping it (pip install granian)")
-            servers.remove("granian")
+    servers = {"default": [DEFAULT_SERVER], "both": ["granian", "uvicorn"],
+               "all": ["granian", "uvicorn", "granian-child"]}.get(args.server, [args.server])
     import httpx
 
     started = time.monotonic()
@@ -551,16 +573,15 @@ def main(argv: list[str] | None = None) -> int:
     descriptions: list[str] = []
     with ExitStack() as stack:
         for name in servers:
-            if name == "uvicorn":
-                server = uvicorn_server(args.seed)
-            else:
+            if name == "granian-child":
                 server = granian_server(args.seed, args.granian_task_impl, args.granian_loop)
+            else:
+                server = hub_server(args.seed, name)
             base_url, targets, description = stack.enter_context(server)
-            descriptions.append(f"{name}: {description}, on {base_url}")
+            default = " (the default)" if name == DEFAULT_SERVER else ""
+            descriptions.append(f"{name}{default}: {description}, on {base_url}")
             auth = next(t.headers for t in targets if t.name == "event GET")
             for target in targets:
-                if args.quick and target.name.startswith("calendarView"):
-                    continue
                 # Every target gets the event GET's request headers (bare ignores them), so
                 # the server parses the same request bytes for bare, event GET and the stub.
                 headers = {**auth, **target.headers}
@@ -568,19 +589,26 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             _check(row)
         if not args.no_wiremock:
-            event = next(r for r in rows if r.name == "event GET")
-            answer = httpx.get(event.url, headers=event.headers, timeout=30)
+            # The stubs answer what the first server's mock answered, byte for byte.
+            mocked = {name: next(r for r in rows if r.name == name) for name in STUB_OF}
+            stubs, paths = {}, {}
+            for name, row in mocked.items():
+                answer = httpx.get(row.url, headers=row.headers, timeout=30)
+                paths[name] = "/" + row.url.split("/", 3)[3]
+                stubs[STUB_FILE[name]] = (paths[name], answer.content,
+                                          answer.headers["content-type"])
             root = cache_dir() / "wiremock-root"
-            path = event.url.split("/", 3)[3]
-            write_stub(root, "/" + path, answer.content, answer.headers["content-type"])
+            write_stubs(root, stubs)
             wm_url, description = stack.enter_context(
                 wiremock_server(args.wiremock_version, root, args.wiremock_async))
             descriptions.append(f"wiremock: {description}, on {wm_url}")
-            stub = Row("wiremock", "static stub", f"{wm_url}/{path}", event.headers, 0)
-            _check(stub)
-            if stub.size != event.size:
-                raise SystemExit(f"the stub answers {stub.size} bytes, the mock {event.size}")
-            rows.insert(0, stub)
+            for i, (name, row) in enumerate(mocked.items()):
+                stub = Row("wiremock", STUB_OF[name], wm_url + paths[name], row.headers, 0)
+                _check(stub)
+                if stub.size != row.size:
+                    raise SystemExit(f"the {stub.name} answers {stub.size} bytes, the mock "
+                                     f"{row.size}")
+                rows.insert(i, stub)
         for line in descriptions:
             print(line)
         print(f"load: {generator}; {rounds} round(s), median shown; warm-up {warmup}s per "
@@ -592,9 +620,13 @@ def main(argv: list[str] | None = None) -> int:
               f"at start (above ~1: other processes, or a run that just ended, share the CPU)",
               flush=True)
         if not args.no_wiremock and wm_warmup:
-            history = warm_up_jvm(run, rows[0], wm_warmup, args.connections, args.threads)
-            print(f"wiremock: warm-up windows (req/s) {' '.join(f'{r:.0f}' for r in history)}; "
-                  f"{jvm_threads(wiremock_pid[0])} JVM threads", flush=True)
+            for row in (r for r in rows if r.server == "wiremock"):
+                # The event stub's warm-up settles the JIT; the page stub's needs less.
+                seconds = wm_warmup if row.name == "static stub" else max(4, wm_warmup // 3)
+                history = warm_up_jvm(run, row, seconds, args.connections, args.threads)
+                print(f"wiremock {row.name}: warm-up windows (req/s) "
+                      f"{' '.join(f'{r:.0f}' for r in history)}; "
+                      f"{jvm_threads(wiremock_pid[0])} JVM threads", flush=True)
         if warmup:
             for row in rows:
                 run(row.url, row.headers, warmup, args.connections, args.threads)

@@ -374,9 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.changes <= min(sizes) // 2:
         parser.error("--changes must be between 1 and half the smallest size")
     started = time.monotonic()
-    print(f"hub: HubServer (uvicorn, TLS) in a child process; client: SyncEngine + connector, "
-          f"MemoryPlatform/MemoryStore; {args.rounds} round(s) per figure (1 above N=20000), "
-          f"median shown; K={args.changes}")
+    print(f"hub: HubServer (its default server, TLS) in a child process; client: SyncEngine + "
+          f"connector, MemoryPlatform/MemoryStore; {args.rounds} round(s) per figure "
+          f"(1 above N=20000), median shown; K={args.changes}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start",
           flush=True)
     results = []

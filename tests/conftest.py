@@ -12,8 +12,12 @@ from mock_providers.server import HubServer
 
 
 @pytest.fixture(scope="session")
-def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    with HubServer(seed=42, tls=True, state_dir=tmp_path_factory.mktemp("hub-state")) as server:
+def hub_server(tmp_path_factory: pytest.TempPathFactory,
+               pytestconfig: pytest.Config) -> Iterator[HubServer]:
+    """On the default server; `pytest --hub-server uvicorn` runs the tests on the other one."""
+    name = pytestconfig.getoption("hub_server")
+    with HubServer(seed=42, tls=True, state_dir=tmp_path_factory.mktemp("hub-state"),
+                   **({"server": name} if name else {})) as server:
         yield server
 
 

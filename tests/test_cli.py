@@ -71,6 +71,11 @@ def test_port_in_use(tmp_path: Path) -> None:
     assert_one_line_error(result, "already in use")
 
 
+def test_unknown_server() -> None:
+    assert_one_line_error(run_cli("serve", "--server", "bogus"), "unknown --server 'bogus'")
+    assert_one_line_error(run_cli("run", "--server", "bogus"), "unknown --server 'bogus'")
+
+
 def test_validate_accepts_the_bundled_features() -> None:
     result = run_cli("validate")
     assert result.returncode == 0, result.stderr
@@ -103,6 +108,7 @@ def test_serve_json_and_msal_client_credentials(
         assert key in info
     assert Path(str(info["ca_bundle_with_system"])).read_text().endswith(
         Path(str(info["ca_bundle"])).read_text())
+    assert info["server"] == "granian"  # the default
     ms, google = info["microsoft"], info["google"]
     assert isinstance(ms, dict) and isinstance(google, dict)
     assert {"authority_host", "graph", "ews", "tenants"} <= ms.keys()
@@ -138,7 +144,8 @@ def test_serve_json_and_msal_client_credentials(
 
 
 def test_serve_no_tls_reports_no_ca(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*CLI, "serve", "--json", "--no-tls", "--state-dir", str(tmp_path)],
+    proc = subprocess.Popen([*CLI, "serve", "--json", "--no-tls", "--state-dir", str(tmp_path),
+                             "--server", "uvicorn"],
                             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 5.0)
@@ -146,6 +153,7 @@ def test_serve_no_tls_reports_no_ca(tmp_path: Path) -> None:
         info = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
         assert info["ca_bundle"] is None and info["base_url"].startswith("http://")
         assert info["ca_bundle_with_system"] is None
+        assert info["server"] == "uvicorn"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
