@@ -37,6 +37,9 @@ from harness.api.models import (
     SettingsChangeResult,
     SignInMethod,
     SignInResult,
+    StoredDataHit,
+    StoredSyncRecord,
+    SyncRunResult,
 )
 from harness.driver.base import IntegrationDriver
 
@@ -100,6 +103,12 @@ ANSWERS: dict[str, Any] = {
     "scheduling_privileges": [GRANT],
     "schedule_meeting_for": MEETING,
     "calendar_of": [MEETING],
+    "run_sync_service": SyncRunResult(ran=True, full=True, created=["m1"], discarded=["m0"]),
+    "platform_meetings": [MEETING],
+    "sync_records": [StoredSyncRecord(meeting_id="m1", columns={"topic": "Planning",
+                                                                 "etag": None})],
+    "search_stored_data": [StoredDataHit(table="sync_records", column="topic")],
+    "advance_clock": T0 + timedelta(days=31),
 }
 
 # One call per operation with arguments that exercise the wire: odd characters in users and
@@ -141,6 +150,11 @@ CALLS: dict[str, tuple[Any, ...]] = {
     "schedule_meeting_for": (BOB, ALICE, MeetingRequest(subject="For you", start=T0,
                                                         end=T0 + timedelta(minutes=15))),
     "calendar_of": (BOB, ALICE, T0, T0 + timedelta(days=1)),
+    "run_sync_service": (ALICE,),
+    "platform_meetings": (ALICE,),
+    "sync_records": ("o'brien+tag@contoso.example",),
+    "search_stored_data": ("Planning & 100% ü",),
+    "advance_clock": (86400.5,),
 }
 
 
@@ -267,6 +281,21 @@ class RecordingDriver(IntegrationDriver):
     def calendar_of(self, viewer: str, owner: str, start: datetime,
                     end: datetime) -> list[Meeting]:
         return self._do("calendar_of", viewer, owner, start, end)  # type: ignore[no-any-return]
+
+    def run_sync_service(self, user: str) -> SyncRunResult:
+        return self._do("run_sync_service", user)  # type: ignore[no-any-return]
+
+    def platform_meetings(self, user: str) -> list[Meeting]:
+        return self._do("platform_meetings", user)  # type: ignore[no-any-return]
+
+    def sync_records(self, user: str) -> list[StoredSyncRecord]:
+        return self._do("sync_records", user)  # type: ignore[no-any-return]
+
+    def search_stored_data(self, text: str) -> list[StoredDataHit]:
+        return self._do("search_stored_data", text)  # type: ignore[no-any-return]
+
+    def advance_clock(self, seconds: float) -> datetime:
+        return self._do("advance_clock", seconds)  # type: ignore[no-any-return]
 
 
 def refusal(code: str, message: str = "refused") -> Callable[[], BaseException]:
