@@ -21,6 +21,7 @@ from mock_providers.microsoft.ews.render import (
     EMAIL_KEYS,
     FREE_BUSY_OUT,
     SENSITIVITY_OUT,
+    slot_keys,
 )
 from mock_providers.microsoft.ews.stored import (
     INDEXED,
@@ -271,9 +272,11 @@ def apply_event(event: Event, patch: Patch) -> None:
 
 
 def apply_contact(contact: Contact, patch: Patch) -> None:
-    emails = dict(zip(EMAIL_KEYS, contact.emails, strict=False))
-    phones: dict[str, str | None] = dict(zip(BUSINESS_PHONE_KEYS, contact.business_phones,
-                                             strict=False))
+    emails = dict(zip(slot_keys(contact, "emails", EMAIL_KEYS, contact.emails), contact.emails,
+                      strict=False))
+    phones: dict[str, str | None] = dict(zip(
+        slot_keys(contact, "phones", BUSINESS_PHONE_KEYS, contact.business_phones),
+        contact.business_phones, strict=False))
     phones["MobilePhone"] = contact.mobile_phone
     for key, value in patch.items():
         if isinstance(key, tuple) and key[0].startswith("ews"):
@@ -284,8 +287,11 @@ def apply_contact(contact: Contact, patch: Patch) -> None:
             emails[key[1]] = value
         elif key[0] == "phone" and key[1] in _PHONE_KEYS:
             phones[key[1]] = value
-    contact.emails = [e for k in EMAIL_KEYS if (e := emails.get(k))]
-    contact.business_phones = [p for k in BUSINESS_PHONE_KEYS if (p := phones.get(k))]
+    email_keys = [k for k in EMAIL_KEYS if emails.get(k)]
+    phone_keys = [k for k in BUSINESS_PHONE_KEYS if phones.get(k)]
+    contact.emails = [emails[k] or "" for k in email_keys]
+    contact.business_phones = [phones[k] or "" for k in phone_keys]
+    contact.extra["ews_slots"] = {"emails": email_keys, "phones": phone_keys}
     contact.mobile_phone = phones.get("MobilePhone")
 
 

@@ -233,6 +233,18 @@ EMAIL_KEYS = ("EmailAddress1", "EmailAddress2", "EmailAddress3")
 BUSINESS_PHONE_KEYS = ("BusinessPhone", "BusinessPhone2")
 
 
+def slot_keys(contact: Contact, kind: str, defaults: tuple[str, ...],
+              values: list[str]) -> list[str]:
+    """The EWS dictionary keys of a contact's e-mail addresses or business phones: the world
+    keeps them as lists (Graph's shape), so the keys EWS last wrote are remembered beside them
+    (a lone BusinessPhone2 stays BusinessPhone2); values changed through another protocol to a
+    different count take the keys in order."""
+    remembered = contact.extra.get("ews_slots", {}).get(kind)
+    if isinstance(remembered, list) and len(remembered) == len(values):
+        return list(remembered)
+    return list(defaults[:len(values)])
+
+
 @dataclass(frozen=True, slots=True)
 class Shape:
     """What an ItemShape/FolderShape asked for: everything, or ItemId plus these FieldURIs
@@ -598,9 +610,11 @@ def contact_item(parent: etree._Element, contact: Contact, owner: MsUser, folder
         _sub(item, "CompanyName", contact.company_name)
     if w("contacts:EmailAddress") and contact.emails:
         box = _sub(item, "EmailAddresses")
-        for key, email in zip(EMAIL_KEYS, contact.emails, strict=False):
+        for key, email in zip(slot_keys(contact, "emails", EMAIL_KEYS, contact.emails),
+                              contact.emails, strict=False):
             _sub(box, "Entry", email, Key=key)
-    phones = list(zip(BUSINESS_PHONE_KEYS, contact.business_phones, strict=False))
+    phones = list(zip(slot_keys(contact, "phones", BUSINESS_PHONE_KEYS,
+                                contact.business_phones), contact.business_phones, strict=False))
     if contact.mobile_phone:
         phones.append(("MobilePhone", contact.mobile_phone))
     if w("contacts:PhoneNumber") and phones:
