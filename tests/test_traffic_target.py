@@ -1,6 +1,6 @@
 """The vendors' path through the proxy: the reference implementation behind the conformance API
 (`calharness reference serve`, its own process), told only the real provider host names and given
-only a proxy setting and the harness CA, passes Graph and EWS features through
+only a proxy setting and the harness CA, passes the Graph, EWS and Google features through
 `--target URL --traffic`; each scenario's cassette names real hosts only."""
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from harness.reports import load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_HOSTS = ("https://login.microsoftonline.com/", "https://graph.microsoft.com/",
-              "https://outlook.office365.com/")
+              "https://outlook.office365.com/", "https://accounts.google.com/",
+              "https://oauth2.googleapis.com/", "https://www.googleapis.com/",
+              "https://people.googleapis.com/")
 
 
 def free_port() -> int:
@@ -47,7 +49,8 @@ def test_reference_target_on_real_host_names_passes_through_the_proxy(tmp_path: 
         cassettes, reports = tmp_path / "cassettes", tmp_path / "reports"
         run = subprocess.run(
             [sys.executable, "-m", "pytest", str(ROOT / "features" / "office365_graph.feature"),
-             str(ROOT / "features" / "exchange_ews.feature"), "-q", "-p", "no:cacheprovider",
+             str(ROOT / "features" / "exchange_ews.feature"),
+             str(ROOT / "features" / "google.feature"), "-q", "-p", "no:cacheprovider",
              "--target", target, "--traffic", "--traffic-port", str(port),
              "--record-cassettes", str(cassettes), "--report-dir", str(reports),
              "--run-id", "via-proxy"], cwd=ROOT, capture_output=True, text=True, timeout=900,
@@ -72,3 +75,6 @@ def test_reference_target_on_real_host_names_passes_through_the_proxy(tmp_path: 
         sorted({u.split("/")[2] for u in uris if not u.startswith(REAL_HOSTS)})
     assert any(u.startswith("https://graph.microsoft.com/") for u in uris)
     assert any(u.startswith("https://outlook.office365.com/EWS/") for u in uris)
+    # Google through the proxy too (httplib2 needs PySocks for that): calendar and people
+    assert any(u.startswith("https://www.googleapis.com/calendar/v3/") for u in uris)
+    assert any(u.startswith("https://people.googleapis.com/v1/") for u in uris)
