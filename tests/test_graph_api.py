@@ -837,3 +837,56 @@ def test_every_request_is_audited_with_caller_and_mailbox(hub: Hub,
     assert entry.detail == {"event": event_id, "kind": "application", "caller": None}
     client.get("/me/events")
     assert graph_audit(hub)[-1].outcome == "InvalidAuthenticationToken"
+
+
+def test_calendar_view_pages_are_reused_only_while_nothing_they_show_changed(
+        hub: Hub, client: httpx.Client) -> None:
+    """calendarView pages are cached whole (PageCache): a repeated read answers the same bytes
+    and headers, and any change to the calendar, through any protocol, or a different caller's
+    view, time zone or window, gets a page of its own."""
+    from mock_providers.world.series import bump
+
+    boss, assistant = users(hub)[0], users(hub)[1]
+    calendar = boss.mailbox.default_calendar
+    private, public = _private_and_public(boss)
+    owner = bearer(user_token(hub, boss, ALL_CAL), Prefer="odata.maxpagesize=500")
+    params = {**WINDOW}
+
+    def page(headers: dict[str, str], **extra: str) -> httpx.Response:
+        r = client.get(f"/users/{boss.upn}/calendarView", params={**params, **extra},
+                       headers=headers)
+        assert r.status_code == 200, r.text
+        return r
+
+    first, again = page(owner), page(owner)
+    assert first.content == again.content
+    assert again.headers["preference-applied"] == "odata.maxpagesize=500"
+    # a write through Graph
+    r = client.patch(f"/me/events/{public.id}", json={"subject": "Moved by Graph"},
+                     headers=bearer(user_token(hub, boss, ALL_CAL)))
+    assert r.status_code == 200, r.text
+    subjects = {e["id"]: e["subject"] for e in page(owner).json()["value"]}
+    assert subjects[public.id] == "Moved by Graph"
+    # a change made the way EWS, Google and the control API make theirs (world.series.bump)
+    public.subject = "Renamed elsewhere"
+    bump(hub.world, calendar, public)
+    subjects = {e["id"]: e["subject"] for e in page(owner).json()["value"]}
+    assert subjects[public.id] == "Renamed elsewhere"
+    # a delete
+    assert client.delete(f"/me/events/{public.id}",
+                         headers=bearer(user_token(hub, boss, ALL_CAL))).status_code == 204
+    assert public.id not in {e["id"] for e in page(owner).json()["value"]}
+    # the same calendar, unchanged, seen by a delegate without private access: its own page
+    calendar.permissions[assistant.upn.lower()] = "delegateWithoutPrivateEventAccess"
+    delegate = bearer(user_token(hub, assistant, ["Calendars.Read.Shared"]))
+    seen = {e["id"]: e["subject"] for e in page(delegate).json()["value"]}
+    assert seen[private.id] == "Private"
+    assert {e["id"]: e["subject"] for e in page(owner).json()["value"]}[private.id] == \
+        private.subject
+    # another time zone: its own page and its own Preference-Applied header
+    paris = page(bearer(user_token(hub, boss, ALL_CAL), Prefer='outlook.timezone="Europe/Paris"'))
+    assert paris.headers["preference-applied"] == 'outlook.timezone="Europe/Paris"'
+    assert {e["start"]["timeZone"] for e in paris.json()["value"]} == {"Europe/Paris"}
+    # a reset world is a new world
+    hub.reset()
+    assert public.id in {e["id"] for e in page(owner).json()["value"]}

@@ -88,8 +88,13 @@ async def calendar_view(req: Req, args: list[str]) -> Result:
     fields = odata.parse_select(req.query, EVENT_PROPERTIES, EVENT_TYPE)
     start, end = _window(req)
     calendar, redact = calendar_for(req, args[0] if args else None, write=False)
+    mark = len(req.headers)
     view = req.event_view(calendar, redact)
     state = req.state
+    key = state.pages.key(req, calendar.id, calendar.events.last_seq, view)
+    cached = state.pages.get(req, key)
+    if cached is not None:
+        return cached
     items: list[Any] = []
     for event in calendar.events:
         if event.recurrence:
@@ -98,8 +103,10 @@ async def calendar_view(req: Req, args: list[str]) -> Result:
             items.append(event)
     items = event_query(req, items, view, default_order=True)
     suffix = "calendarView" if fields is None else f"calendarView({','.join(fields)})"
-    return paged(req, items, _item_renderer(req, calendar, view, fields, suffix),
-                 req.users_context(suffix))
+    result = paged(req, items, _item_renderer(req, calendar, view, fields, suffix),
+                   req.users_context(suffix))
+    state.pages.put(key, result, req.headers[mark:])
+    return result
 
 
 async def instances(req: Req, args: list[str]) -> Result:

@@ -354,5 +354,10 @@ def wrap_collection(context: str, fragments: list[bytes], *, next_link: str | No
         parts += [b',"@odata.nextLink":"', next_link.encode(), b'"']
     if delta_link is not None:
         parts += [b',"@odata.deltaLink":"', delta_link.encode(), b'"']
-    parts += [b',"value":[', b",".join(fragments), b"]}"]
-    return b"".join(parts)
+    # One join over the whole page (a 1000-event page is ~1.5 MB: a second copy shows).
+    head = b"".join(parts) + b',"value":['
+    if not fragments:
+        return head + b"]}"
+    if len(fragments) == 1:
+        return b"".join((head, fragments[0], b"]}"))
+    return b",".join([head + fragments[0], *fragments[1:-1], fragments[-1] + b"]}"])

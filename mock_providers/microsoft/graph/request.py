@@ -51,6 +51,7 @@ class GraphState:
         # (master id, change key, window) -> its occurrences in the window: a series is
         # expanded once per change and window, not per request.
         self.expansions: dict[tuple[str, str, datetime, datetime], list[Occurrence]] = {}
+        self.pages = PageCache()
 
     def remember_series(self, event: Event) -> None:
         if len(self.deleted_series) >= 10_000:
@@ -78,6 +79,7 @@ class GraphState:
         self.transactions.clear()
         self.deleted_series.clear()
         self.expansions.clear()
+        self.pages.clear()
 
 
 _prefixes: dict[tuple[bytes | None, str, str], bytes] = {}
@@ -175,6 +177,49 @@ class Req:
 class Result:
     status: int
     body: bytes
+
+
+class PageCache:
+    """Whole list pages (body and the Preference-Applied headers they set), keyed by the
+    collection's last change sequence and everything else the page depends on: the request
+    path and query, Prefer, the host the links name, the owner and the caller's view. Every
+    change to a calendar goes through `Collection.put`/`delete` with a new sequence, so a
+    changed calendar never hits a stale page; a repeated read of an unchanged 1000-event page
+    costs a lookup instead of rendering and joining ~1.5 MB. Bounded by entries and bytes."""
+
+    MAX_ENTRIES = 256
+    MAX_BYTES = 64 * 1024 * 1024
+    __slots__ = ("_pages", "_bytes")
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[Any, ...], tuple[Result, Headers]] = {}
+        self._bytes = 0
+
+    def clear(self) -> None:
+        self._pages.clear()
+        self._bytes = 0
+
+    @staticmethod
+    def key(req: Req, collection_id: str, last_seq: int, view: Any) -> tuple[Any, ...]:
+        return (collection_id, last_seq, view, req.user.id, req.base, req.route_path,
+                req.query_string, tuple(req.prefer_raw))
+
+    def get(self, req: Req, key: tuple[Any, ...]) -> Result | None:
+        hit = self._pages.get(key)
+        if hit is None:
+            return None
+        req.headers.extend(hit[1])
+        return hit[0]
+
+    def put(self, key: tuple[Any, ...], result: Result, headers: Headers) -> None:
+        if result.status != 200:
+            return
+        size = len(result.body)
+        if len(self._pages) >= self.MAX_ENTRIES or self._bytes + size > self.MAX_BYTES:
+            self.clear()
+        if size <= self.MAX_BYTES:
+            self._pages[key] = (result, list(headers))
+            self._bytes += size
 
 
 Handler = Callable[[Req, list[str]], Awaitable[Result]]
