@@ -8,6 +8,7 @@ import idna
 import pytest
 from hypothesis import HealthCheck, assume, given, seed, settings
 from hypothesis import strategies as st
+from property_support import examples
 
 from harness.reference.policy.domains import (
     DomainError,
@@ -20,7 +21,7 @@ from harness.reference.policy.domains import (
 # Derandomised from the harness seed (CALHARNESS_SEED, as `pytest --seed` defaults to it), so a
 # failing example reproduces with the same seed; no example database on disk.
 HARNESS_SEED = int(os.environ.get("CALHARNESS_SEED", "42"))
-PROPERTY = settings(max_examples=300, database=None, deadline=None,
+PROPERTY = settings(max_examples=examples(300), database=None, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"

@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from property_support import examples
 
 from harness.reference.policy import (
     SETTINGS,
@@ -25,7 +26,7 @@ from harness.reference.policy import (
 from harness.reference.policy.changes import INHERITED
 
 HARNESS_SEED = int(os.environ.get("CALHARNESS_SEED", "42"))
-PROPERTY = settings(max_examples=300, database=None, deadline=None,
+PROPERTY = settings(max_examples=examples(300), database=None, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # The pure engine is exercised with abstract values (ints); types are the validator's business.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
+from property_support import examples
 
 from harness.api.models import Meeting
 from harness.reference.policy import (
@@ -65,7 +66,7 @@ def test_exchange_2016_cu3(build: str, older: bool) -> None:
 
 
 @seed(HARNESS_SEED)
-@settings(max_examples=300, database=None, deadline=None)
+@settings(max_examples=examples(300), database=None, deadline=None)
 @given(st.lists(st.integers(0, 99999), min_size=1, max_size=4),
        st.lists(st.integers(0, 99999), min_size=1, max_size=4))
 def test_version_order_is_numeric_and_ignores_trailing_zeros(a: list[int], b: list[int]) -> None:
