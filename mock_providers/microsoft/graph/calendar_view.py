@@ -16,7 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mock_providers.microsoft.graph import delta, odata
-from mock_providers.microsoft.graph.bodies import EVENT_PROPERTIES, EVENT_TYPE
+from mock_providers.microsoft.graph.bodies import (
+    EVENT_PROPERTIES,
+    EVENT_TYPE,
+    MAX_INSTANT,
+    MIN_INSTANT,
+)
 from mock_providers.microsoft.graph.errors import GraphError, bad_request
 from mock_providers.microsoft.graph.events import (
     calendar_for,
@@ -56,11 +61,20 @@ def _window(req: Req) -> tuple[datetime, datetime]:
     out: list[datetime] = []
     for name, raw in (("StartDateTime", raw_start), ("EndDateTime", raw_end)):
         try:
+            if len(raw) > 40:
+                raise ValueError(raw)
             value = datetime.fromisoformat(raw.replace(" ", "+"))
+            value = value if value.tzinfo else value.replace(tzinfo=UTC)
         except ValueError:
-            raise bad_request(f"The value '{raw}' of parameter '{name}' is invalid.",
+            raise bad_request(f"The value '{raw[:40]}' of parameter '{name}' is invalid.",
                               code="ErrorInvalidParameter") from None
-        out.append((value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC))
+        try:
+            instant = value.astimezone(UTC)
+        except OverflowError:  # year 1 at +14:00, year 9999 at -11:00: the window's edge
+            instant = MIN_INSTANT if value.year == 1 else MAX_INSTANT
+        # A window reaching past what an event may hold is the same window, and keeping it
+        # inside that range keeps every instant in it renderable in every zone.
+        out.append(min(max(instant, MIN_INSTANT), MAX_INSTANT))
     if out[1] < out[0]:
         raise bad_request("The value of parameter 'EndDateTime' must be later than the value of "
                           "parameter 'StartDateTime'.", code="ErrorInvalidParameter")

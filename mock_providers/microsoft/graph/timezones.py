@@ -17,13 +17,20 @@ WINDOWS_ZONES = {
     "tokyo standard time": "Asia/Tokyo", "aus eastern standard time": "Australia/Sydney",
 }
 _tz_cache: dict[str, tzinfo | None] = {}
+# Longer than every Windows and IANA zone name; a longer one is unknown without a lookup (ZoneInfo
+# raises OSError for a name too long to be a file name).
+MAX_ZONE_NAME = 100
+_CACHE_MAX = 4096  # names looked up, the unknown ones too: bounded against a flood of junk
 
 
 def resolve_tz(name: str) -> tzinfo | None:
     """A tzinfo for a Graph time zone name (UTC, Windows or IANA), or None if unknown."""
     key = name.strip()
-    if key in _tz_cache:
-        return _tz_cache[key]
+    found = _tz_cache.get(key, _tz_cache)
+    if found is not _tz_cache:
+        return found  # type: ignore[return-value]
+    if len(key) > MAX_ZONE_NAME or not key.isascii() or "\x00" in key:
+        return None
     iana = WINDOWS_ZONES.get(key.lower(), key)
     zone: tzinfo | None
     if iana.upper() in ("UTC", "ETC/UTC", "Z"):
@@ -31,7 +38,9 @@ def resolve_tz(name: str) -> tzinfo | None:
     else:
         try:
             zone = ZoneInfo(iana) if iana and ".." not in iana else None
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             zone = None
+    if len(_tz_cache) >= _CACHE_MAX:
+        _tz_cache.clear()
     _tz_cache[key] = zone
     return zone
