@@ -306,6 +306,29 @@ def test_a_birthday_graph_writes_is_accepted(sweep: Sweep) -> None:
     assert created.json()["birthday"] == "1990-05-17T00:00:00Z"
 
 
+def test_a_series_running_past_what_zones_render_still_reads(sweep: Sweep) -> None:
+    """Yearly from 9000-12-31 every 999 years: the second occurrence, 9999-12-31, cannot be
+    written at +14:00; it is left out, and every read of the series answers."""
+    created = sweep.send("POST", "/me/events", body={
+        "subject": "Far", "start": {"dateTime": "9000-12-31T10:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "9000-12-31T11:00:00", "timeZone": "UTC"},
+        "recurrence": recurrence({"type": "absoluteYearly", "interval": 999, "month": 12,
+                                  "dayOfMonth": 31}, {"startDate": "9000-12-31"})})
+    assert created.status_code == 201, created.text[:300]
+    master = created.json()["id"]
+    kiritimati = {"Prefer": 'outlook.timezone="Pacific/Kiritimati"'}
+    for path, params in ((f"/me/events/{master}/instances", {
+            "startDateTime": "0001-01-01T00:00:00Z", "endDateTime": "9999-12-31T23:59:59Z"}),
+            ("/me/calendarView", {"startDateTime": "8999-01-01T00:00:00Z",
+                                  "endDateTime": "9999-12-31T23:59:59Z"})):
+        reply = sweep.send("GET", path, params=params, headers=kiritimati)
+        assert reply.status_code == 200, reply.text[:300]
+        assert [i["start"]["dateTime"][:10] for i in reply.json()["value"]
+                if i.get("seriesMasterId") == master] == ["9001-01-01"]
+    assert sweep.send("GET", f"/me/events/{master}_99991231T100000Z",
+                      headers=kiritimati).status_code == 404
+
+
 @pytest.mark.parametrize("value", ["9" * 5000, "²", "５", "-1", "1e3", " 5", "2147483648", ""])
 def test_paging_numbers_are_ascii_int32(sweep: Sweep, value: str) -> None:
     for name in ("$top", "$skip"):

@@ -16,7 +16,7 @@ from typing import Any
 from mock_providers.intake import IntakeError, parse_json
 from mock_providers.microsoft.graph.errors import MAX_DEPTH, GraphError, bad_request, body_error
 from mock_providers.microsoft.graph.recurrence import iana_zone, parse_recurrence
-from mock_providers.microsoft.graph.timezones import resolve_tz
+from mock_providers.microsoft.graph.timezones import MAX_INSTANT, MIN_INSTANT, resolve_tz
 from mock_providers.world import Attendee, Contact, Event
 
 EVENT_TYPE = "microsoft.graph.event"
@@ -160,10 +160,6 @@ def _check_names(body: dict[str, Any], known: frozenset[str], type_name: str) ->
             raise _unknown(name, type_name)
 
 
-# The instants an event may have: every zone (UTC-12 … UTC+14) can render them without leaving
-# the years 1–9999 a datetime (and Edm.DateTimeOffset) can write.
-MIN_INSTANT = datetime(1, 1, 1, tzinfo=UTC) + timedelta(days=1)
-MAX_INSTANT = datetime(9999, 12, 31, tzinfo=UTC) - timedelta(days=1)
 _MAX_DATE_TEXT = 40  # "2031-01-06T10:00:00.0000000+14:00" is 33
 
 

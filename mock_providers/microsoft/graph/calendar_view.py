@@ -16,12 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mock_providers.microsoft.graph import delta, odata
-from mock_providers.microsoft.graph.bodies import (
-    EVENT_PROPERTIES,
-    EVENT_TYPE,
-    MAX_INSTANT,
-    MIN_INSTANT,
-)
+from mock_providers.microsoft.graph.bodies import EVENT_PROPERTIES, EVENT_TYPE
 from mock_providers.microsoft.graph.errors import GraphError, bad_request
 from mock_providers.microsoft.graph.events import (
     calendar_for,
@@ -39,6 +34,7 @@ from mock_providers.microsoft.graph.render import (
     select,
 )
 from mock_providers.microsoft.graph.request import Req, Result, delta_result, paged
+from mock_providers.microsoft.graph.timezones import MAX_INSTANT, MIN_INSTANT
 from mock_providers.world import Event
 from mock_providers.world.recurrence import series_starts
 

@@ -1,9 +1,9 @@
 """Graph time zone names (UTC, Windows or IANA, as in `Prefer: outlook.timezone` and
-`dateTimeTimeZone`) resolved to tzinfo, cached."""
+`dateTimeTimeZone`) resolved to tzinfo, cached; the range of instants every zone can render."""
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The Windows names clients send most often (Prefer: outlook.timezone and dateTimeTimeZone).
@@ -17,6 +17,11 @@ WINDOWS_ZONES = {
     "tokyo standard time": "Asia/Tokyo", "aus eastern standard time": "Australia/Sydney",
 }
 _tz_cache: dict[str, tzinfo | None] = {}
+
+# The instants an event (or an occurrence) may have: every zone (UTC-12 … UTC+14) can render them
+# without leaving the years 1–9999 a datetime (and Edm.DateTimeOffset) can write.
+MIN_INSTANT = datetime(1, 1, 1, tzinfo=UTC) + timedelta(days=1)
+MAX_INSTANT = datetime(9999, 12, 31, tzinfo=UTC) - timedelta(days=1)
 # Longer than every Windows and IANA zone name; a longer one is unknown without a lookup (ZoneInfo
 # raises OSError for a name too long to be a file name).
 MAX_ZONE_NAME = 100
