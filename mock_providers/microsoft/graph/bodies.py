@@ -1,16 +1,22 @@
 """Request bodies: the event and contact properties Graph knows (what a body and $select may
 name) and the validation of create/PATCH bodies into model changes, with Graph's 400 answers.
+
+A body is validated whole before anything is stored (the handlers apply the changes only after
+this module returned them): strings are Unicode scalar values (the intake refuses lone
+surrogates), numbers fit their Edm type, dates and times lie in the range every time zone can
+render, structured values (addresses, locations, recurrence) have only their schema's members.
+Nothing a write stores can make a later read fail.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mock_providers.microsoft.graph.errors import GraphError, bad_request
+from mock_providers.intake import IntakeError, parse_json
+from mock_providers.microsoft.graph.errors import MAX_DEPTH, GraphError, bad_request, body_error
 from mock_providers.microsoft.graph.recurrence import iana_zone, parse_recurrence
-from mock_providers.microsoft.graph.timezones import resolve_tz
+from mock_providers.microsoft.graph.timezones import MAX_INSTANT, MIN_INSTANT, resolve_tz
 from mock_providers.world import Attendee, Contact, Event
 
 EVENT_TYPE = "microsoft.graph.event"
@@ -59,6 +65,11 @@ _ENUMS = {
                                "skypeForConsumer")),
     "contentType": ("microsoft.graph.bodyType", ("text", "html")),
     "attendeeType": ("microsoft.graph.attendeeType", ("required", "optional", "resource")),
+    "locationType": ("microsoft.graph.locationType", (
+        "default", "conferenceRoom", "homeAddress", "businessAddress", "geoCoordinates",
+        "streetAddress", "hotel", "restaurant", "localBusiness", "postalAddress")),
+    "uniqueIdType": ("microsoft.graph.locationUniqueIdType", (
+        "unknown", "locationStore", "directory", "private", "bing")),
 }
 
 
@@ -92,7 +103,7 @@ def _bool(value: Any) -> bool:
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not -2**31 <= value < 2**31:
         raise _not_primitive(value, "Edm.Int32")
     return value
 
@@ -133,9 +144,9 @@ def parse_json_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise bad_request("Empty Payload. JSON content expected.")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"Invalid JSON. {exc}") from None
+        data = parse_json(raw, MAX_DEPTH)
+    except IntakeError as exc:
+        raise body_error(exc) from None
     if not isinstance(data, dict):
         raise _obj(data)  # type: ignore[misc]  # always raises for a non-object
     return data
@@ -149,6 +160,32 @@ def _check_names(body: dict[str, Any], known: frozenset[str], type_name: str) ->
             raise _unknown(name, type_name)
 
 
+_MAX_DATE_TEXT = 40  # "2031-01-06T10:00:00.0000000+14:00" is 33
+
+
+def _not_a_date(name: str, text: str) -> GraphError:
+    return GraphError(400, "ErrorInvalidRequest",
+                      f"The value '{text[:_MAX_DATE_TEXT]}' of property '{name}' is not a valid "
+                      "date and time.")
+
+
+def _instant(name: str, text: str, zone: Any) -> datetime:
+    """The UTC instant `text` names (read in `zone` when it carries no offset), inside the
+    range every zone can render; 400 otherwise."""
+    if len(text) > _MAX_DATE_TEXT or not text.isascii():
+        raise _not_a_date(name, text)
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zone)
+        instant = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _not_a_date(name, text) from None
+    if not MIN_INSTANT <= instant <= MAX_INSTANT:
+        raise _not_a_date(name, text)
+    return instant
+
+
 def _date_time_zone(name: str, value: Any) -> tuple[datetime, str]:
     obj = _obj(value)
     _check_names(obj, frozenset({"dateTime", "timeZone"}), "microsoft.graph.dateTimeTimeZone")
@@ -158,16 +195,51 @@ def _date_time_zone(name: str, value: Any) -> tuple[datetime, str]:
     if zone is None:
         raise GraphError(400, "TimeZoneNotSupportedException",
                          "A valid TimeZone value must be specified. The following TimeZone value "
-                         f"is not supported: '{zone_name}'.")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise GraphError(400, "ErrorInvalidRequest",
-                         f"The value '{text}' of property '{name}.dateTime' is not a valid "
-                         "date and time.") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC), zone_name
+                         f"is not supported: '{zone_name[:100]}'.")
+    return _instant(f"{name}.dateTime", text, zone), zone_name
+
+
+_PATTERN_MEMBERS = frozenset({"type", "interval", "month", "dayOfMonth", "daysOfWeek",
+                              "firstDayOfWeek", "index"})
+_RANGE_MEMBERS = frozenset({"type", "startDate", "endDate", "recurrenceTimeZone",
+                            "numberOfOccurrences"})
+_LOCATION_MEMBERS = frozenset({"displayName", "locationEmailAddress", "locationUri",
+                               "locationType", "uniqueId", "uniqueIdType", "address",
+                               "coordinates"})
+_ADDRESS_MEMBERS = frozenset({"street", "city", "state", "countryOrRegion", "postalCode"})
+_COORDINATE_MEMBERS = frozenset({"accuracy", "altitude", "altitudeAccuracy", "latitude",
+                                 "longitude"})
+
+
+def _strings(obj: dict[str, Any], known: frozenset[str], type_name: str) -> dict[str, Any]:
+    """An object whose members are all known and all strings (or null)."""
+    _check_names(obj, known, type_name)
+    for name, member in obj.items():
+        if name in known:
+            _str(member)
+    return obj
+
+
+def _location(value: Any) -> dict[str, Any]:
+    """A microsoft.graph.location: only its schema's members, each of its type (the mock keeps
+    only the display name, but an unknown or malformed member is refused as Graph does)."""
+    obj = _obj(value)
+    _check_names(obj, _LOCATION_MEMBERS, "microsoft.graph.location")
+    for name in ("displayName", "locationEmailAddress", "locationUri", "uniqueId"):
+        _str(obj.get(name))
+    for name, enum in (("locationType", "locationType"), ("uniqueIdType", "uniqueIdType")):
+        if obj.get(name) is not None:
+            _enum(enum, obj[name])
+    if obj.get("address") is not None:
+        _strings(_obj(obj["address"]), _ADDRESS_MEMBERS, "microsoft.graph.physicalAddress")
+    if obj.get("coordinates") is not None:
+        coordinates = _obj(obj["coordinates"])
+        _check_names(coordinates, _COORDINATE_MEMBERS, "microsoft.graph.outlookGeoCoordinates")
+        for member in coordinates.values():
+            if member is not None and (isinstance(member, bool)
+                                       or not isinstance(member, int | float)):
+                raise _not_primitive(member, "Edm.Double")
+    return obj
 
 
 def _attendees(value: Any) -> list[Attendee]:
@@ -211,10 +283,10 @@ def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
             if name == "start":
                 changes["time_zone"] = zone_name
         elif name == "location":
-            obj = _obj(value) if value is not None else {}
+            obj = _location(value) if value is not None else {}
             changes["location"] = _str(obj.get("displayName")) or ""
         elif name == "locations":
-            items = [_obj(v) for v in _list(value)]
+            items = [_location(v) for v in _list(value)]
             if items and "location" not in body:
                 changes["location"] = _str(items[0].get("displayName")) or ""
         elif name == "attendees":
@@ -234,7 +306,10 @@ def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
                 rec = _obj(value)
                 _check_names(rec, frozenset({"pattern", "range"}),
                              "microsoft.graph.patternedRecurrence")
-                _obj(rec.get("pattern")), _obj(rec.get("range"))
+                _check_names(_obj(rec.get("pattern")), _PATTERN_MEMBERS,
+                             "microsoft.graph.recurrencePattern")
+                _check_names(_obj(rec.get("range")), _RANGE_MEMBERS,
+                             "microsoft.graph.recurrenceRange")
                 start = body.get("start") if isinstance(body.get("start"), dict) else {}
                 zone = start.get("timeZone") if isinstance(start.get("timeZone"), str) else "UTC"
                 value = parse_recurrence(rec, iana_zone(zone) or "UTC")
@@ -262,6 +337,23 @@ def check_event_times(start: datetime, end: datetime, is_all_day: bool) -> None:
         raise GraphError(400, "ErrorPropertyValidationFailure",
                          "All-day events must start and end at midnight and last at least one "
                          "day.")
+
+
+def _birthday(value: Any) -> str | None:
+    """Edm.DateTimeOffset: an ISO 8601 date and time with its offset, kept as Graph writes it
+    (UTC, `Z`)."""
+    text = _str(value)
+    if text is None:
+        return None
+    if "T" not in text or not (text.endswith(("Z", "z")) or text[-6:-5] in ("+", "-")):
+        raise _read_error(f"Cannot convert the literal '{text[:_MAX_DATE_TEXT]}' to the "
+                          "expected type 'Edm.DateTimeOffset'.")
+    try:
+        instant = _instant("birthday", text, UTC)
+    except GraphError:
+        raise _read_error(f"Cannot convert the literal '{text[:_MAX_DATE_TEXT]}' to the "
+                          "expected type 'Edm.DateTimeOffset'.") from None
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_contact_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -298,12 +390,16 @@ def parse_contact_body(body: dict[str, Any]) -> dict[str, Any]:
             changes["company_name"] = _str(value)
         elif name == "jobTitle":
             changes["job_title"] = _str(value)
+        elif name == "birthday":
+            extras[name] = _birthday(value)
         elif name in CONTACT_EXTRA_STRINGS:
             extras[name] = _str(value)
         elif name in CONTACT_EXTRA_LISTS:
             extras[name] = [_str(v, nullable=False) for v in _list(value)]
         elif name in CONTACT_EXTRA_OBJECTS:
-            extras[name] = _obj(value) if value is not None else {}
+            extras[name] = (_strings(_obj(value), _ADDRESS_MEMBERS,
+                                     "microsoft.graph.physicalAddress")
+                            if value is not None else {})
     if extras:
         changes["graph"] = extras
     return changes

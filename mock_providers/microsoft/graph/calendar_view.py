@@ -34,6 +34,7 @@ from mock_providers.microsoft.graph.render import (
     select,
 )
 from mock_providers.microsoft.graph.request import Req, Result, delta_result, paged
+from mock_providers.microsoft.graph.timezones import MAX_INSTANT, MIN_INSTANT
 from mock_providers.world import Event
 from mock_providers.world.recurrence import series_starts
 
@@ -56,11 +57,20 @@ def _window(req: Req) -> tuple[datetime, datetime]:
     out: list[datetime] = []
     for name, raw in (("StartDateTime", raw_start), ("EndDateTime", raw_end)):
         try:
+            if len(raw) > 40:
+                raise ValueError(raw)
             value = datetime.fromisoformat(raw.replace(" ", "+"))
+            value = value if value.tzinfo else value.replace(tzinfo=UTC)
         except ValueError:
-            raise bad_request(f"The value '{raw}' of parameter '{name}' is invalid.",
+            raise bad_request(f"The value '{raw[:40]}' of parameter '{name}' is invalid.",
                               code="ErrorInvalidParameter") from None
-        out.append((value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC))
+        try:
+            instant = value.astimezone(UTC)
+        except OverflowError:  # year 1 at +14:00, year 9999 at -11:00: the window's edge
+            instant = MIN_INSTANT if value.year == 1 else MAX_INSTANT
+        # A window reaching past what an event may hold is the same window, and keeping it
+        # inside that range keeps every instant in it renderable in every zone.
+        out.append(min(max(instant, MIN_INSTANT), MAX_INSTANT))
     if out[1] < out[0]:
         raise bad_request("The value of parameter 'EndDateTime' must be later than the value of "
                           "parameter 'StartDateTime'.", code="ErrorInvalidParameter")

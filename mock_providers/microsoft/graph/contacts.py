@@ -118,8 +118,8 @@ async def get_contact(req: Req, args: list[str]) -> Result:
 
 
 async def create_contact(req: Req, args: list[str]) -> Result:
+    changes = parse_contact_body(parse_json_body(await req.body()))  # before any lookup
     folder = _folder(req.user, args[0] if args else None)
-    changes = parse_contact_body(parse_json_body(await req.body()))
     world = req.hub.world
     now = world.now()
     contact_id = world.new_id()
@@ -135,11 +135,13 @@ async def create_contact(req: Req, args: list[str]) -> Result:
 
 
 async def update_contact(req: Req, args: list[str]) -> Result:
+    # Body first, then lookup, If-Match and commit with no `await` in between (see
+    # events.update_event): a delete answered meanwhile stays done.
+    changes = parse_contact_body(parse_json_body(await req.body()))
     folder_id, contact_id = (args[0], args[1]) if len(args) == 2 else (None, args[0])
     folder, contact = _find_contact(req.user, contact_id, folder_id)
     req.detail["contact"] = contact_id
     check_if_match(req, contact.change_key)
-    changes = parse_contact_body(parse_json_body(await req.body()))
     world = req.hub.world
     apply_changes(contact, changes)
     contact.last_modified = world.now()

@@ -11,6 +11,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from mock_providers.intake import IntakeError
+
 if TYPE_CHECKING:
     from mock_providers.world import Fault
 
@@ -20,6 +22,12 @@ WWW_AUTHENTICATE = (b'Bearer realm="", authorization_uri="https://login.microsof
                     b'common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"')
 
 Headers = list[tuple[bytes, bytes]]
+
+# Graph's limit on a request, body included ("The maximum request length supported is 4MB.").
+MAX_BODY_BYTES = 4 << 20
+# Deeper than any event or contact body (an attendee's emailAddress is 3 levels), as deep as
+# OData's JSON reader allows by default (MaxNestingDepth 100).
+MAX_DEPTH = 100
 
 _DEFAULT_CODES = {
     400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "ErrorAccessDenied",
@@ -120,3 +128,15 @@ def fault_error(fault: Fault) -> GraphError:
         headers.append((b"retry-after", str(retry_after).encode()))
     inner = "ApplicationThrottled" if status == 429 else None
     return GraphError(status, code, message, headers=headers, inner_code=inner)
+
+
+def body_error(exc: IntakeError) -> GraphError:
+    """Graph's answer to a body the intake refused: 413 over the size limit, else 400 as
+    Graph's JSON reader words it."""
+    if exc.kind == "size":
+        return GraphError(413, "RequestEntityTooLarge",
+                          "The maximum request length supported is 4MB.")
+    if exc.kind == "length":
+        return bad_request("The request's Content-Length is not a valid length.")
+    return bad_request("Unable to read JSON request payload. Please ensure Content-Type header "
+                       f"is set and payload is of valid JSON format. {exc.message}".rstrip())

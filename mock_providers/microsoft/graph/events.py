@@ -215,8 +215,8 @@ def _join_url(world: World) -> str:
 
 
 async def create_event(req: Req, args: list[str]) -> Result:
+    changes = parse_event_body(parse_json_body(await req.body()))  # before any lookup
     calendar, _ = calendar_for(req, args[0] if args else None, write=True)
-    changes = parse_event_body(parse_json_body(await req.body()))
     if "start" not in changes or "end" not in changes:
         raise GraphError(400, "ErrorInvalidRequest",
                          "Your request can't be completed. An event needs both a start and an "
@@ -262,6 +262,11 @@ async def create_event(req: Req, args: list[str]) -> Result:
 
 
 async def update_event(req: Req, args: list[str]) -> Result:
+    # The body is read and validated before the event is looked up, and from the lookup to the
+    # commit there is no `await` (the hub is one asyncio loop, so that is the lock): the
+    # If-Match check and "is it still there" hold at commit time. A DELETE answered while this
+    # body was arriving is never undone, and of two PATCHes with one If-Match only one wins.
+    changes = parse_event_body(parse_json_body(await req.body()))
     calendar_id, event_id = _ids(args)
     calendar, event, occ = find_item(req.user, event_id, calendar_id)
     req.detail["event"] = event_id
@@ -269,7 +274,6 @@ async def update_event(req: Req, args: list[str]) -> Result:
     if redact and (occ or event).sensitivity == "private":
         raise access_denied()
     check_if_match(req, (occ or event).change_key)
-    changes = parse_event_body(parse_json_body(await req.body()))
     world = req.hub.world
     if occ is not None:
         return _update_occurrence(req, calendar, event, occ, changes, redact)

@@ -75,14 +75,28 @@ def refuse_on_delta(query: Query, resource: str, not_supported: tuple[str, ...])
                           code="ErrorInvalidUrlQuery")
 
 
+# Int32, as OData reads $top and $skip. Only ASCII digits: str.isdigit() also takes "²" (which
+# int() then refuses) and "５" (which int() reads as 5), and int() refuses 4,300+ digits.
+_MAX_INT32 = 2**31 - 1
+
+
+def _digits(value: str) -> int | None:
+    """The value of an unsigned Int32 written in ASCII digits, else None."""
+    if not value or len(value) > 10 or not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if number <= _MAX_INT32 else None
+
+
 def non_negative(query: Query, name: str) -> int | None:
     value = query.get(name)
     if value is None:
         return None
-    if not value.isdigit():
-        raise bad_request(f"Invalid value '{value}' for {name} query option found. The {name} "
-                          "query option requires a non-negative integer value.")
-    return int(value)
+    number = _digits(value)
+    if number is None:
+        raise bad_request(f"Invalid value '{value[:100]}' for {name} query option found. The "
+                          f"{name} query option requires a non-negative integer value.")
+    return number
 
 
 def count_requested(query: Query) -> bool:
@@ -134,8 +148,10 @@ def parse_prefer(values: list[bytes]) -> Prefer:
         for m in _PREFER_ITEM.finditer(raw.decode("latin-1")):
             name = m.group(1).lower()
             value = m.group(3) if m.group(3) is not None else m.group(2)
-            if name == "odata.maxpagesize" and value.isdigit() and int(value) > 0:
-                out.max_page_size = int(value)
+            if name == "odata.maxpagesize":
+                size = _digits(value)
+                if size:  # a preference Graph cannot read is ignored, as any preference
+                    out.max_page_size = size
             elif name == "outlook.timezone":
                 out.timezone = value
     return out

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from mock_providers.microsoft.graph.errors import GraphError, bad_request
-from mock_providers.microsoft.graph.timezones import WINDOWS_ZONES
+from mock_providers.microsoft.graph.timezones import MAX_INSTANT, MIN_INSTANT, WINDOWS_ZONES
 from mock_providers.world import Event
 from mock_providers.world.recurrence import (
     PATTERN_TYPES,
@@ -93,7 +93,14 @@ def occurrences(event: Event, start: datetime | None, end: datetime | None) -> l
         return []
     return [Occurrence.of(event, i)
             for i in expand(event.recurrence, event.start, event.end, event.exceptions,
-                            start, end)]
+                            start, end) if _renderable(i)]
+
+
+def _renderable(found: Instance) -> bool:
+    """Whether every zone can render the instance: a series may run on past what an event may
+    hold (yearly from 9000 every 999 years reaches 9999-12-31), and such an occurrence is left out
+    rather than failing every read that meets it."""
+    return found.start >= MIN_INSTANT and found.end <= MAX_INSTANT
 
 
 def instance(event: Event, original_start: datetime) -> Occurrence | None:
@@ -103,7 +110,7 @@ def instance(event: Event, original_start: datetime) -> Occurrence | None:
         return None
     found = find_instance(event.recurrence, event.start, event.end, event.exceptions,
                           original_start)
-    return Occurrence.of(event, found) if found is not None else None
+    return Occurrence.of(event, found) if found is not None and _renderable(found) else None
 
 
 def _invalid(message: str) -> GraphError:

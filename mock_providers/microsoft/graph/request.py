@@ -12,9 +12,10 @@ from typing import Any
 from starlette.types import Receive, Scope
 
 from mock_providers.hub import Hub
+from mock_providers.intake import IntakeError, check_declared_length
 from mock_providers.microsoft.graph import delta, odata
 from mock_providers.microsoft.graph.auth import Authenticator, Caller, limited_role
-from mock_providers.microsoft.graph.errors import GraphError, Headers
+from mock_providers.microsoft.graph.errors import MAX_BODY_BYTES, GraphError, Headers, body_error
 from mock_providers.microsoft.graph.recurrence import Occurrence, occurrences
 from mock_providers.microsoft.graph.render import (
     EventView,
@@ -152,12 +153,25 @@ class Req:
         return prefix
 
     async def body(self) -> bytes:
+        """The whole body, capped at Graph's 4 MB request limit (413; a declared length over it
+        is refused unread). A write handler reads it before it looks anything up: from then on
+        it runs to its commit without an `await`, so nothing else happens in between."""
+        declared = next((v for n, v in self.scope["headers"] if n == b"content-length"), None)
+        try:
+            check_declared_length(declared, MAX_BODY_BYTES)
+        except IntakeError as exc:
+            raise body_error(exc) from None
         chunks: list[bytes] = []
+        size = 0
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 raise ClientGone()
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise body_error(IntakeError("size", ""))
+            chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
 

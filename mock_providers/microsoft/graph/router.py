@@ -452,7 +452,10 @@ class GraphRoute(BaseRoute):
                         detail)
             return
         except Exception as exc:
-            err = GraphError(500, "InternalServerError", f"{type(exc).__name__}: {exc}")
+            # A bug of the mock: Graph's own 500, never the exception's text (it can carry file
+            # paths or stored data); the audit entry names the exception's type for debugging.
+            detail["exception"] = type(exc).__name__
+            err = GraphError(500, "InternalServerError", "An internal server error occurred.")
             status, outcome = 500, err.code
             body = error_body(err, request_id.decode(), client_request_id.decode("latin-1"),
                               world.clock.timestamp())
