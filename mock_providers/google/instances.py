@@ -46,6 +46,12 @@ _INSTANCE_ID = re.compile(r"(?P<gid>[a-v0-9]{5,1024})_(?P<day>\d{8})(?:T(?P<t>\d
 
 
 # -- ids -----------------------------------------------------------------------------------------
+def event_gid(event_id: str) -> str:
+    """An event's Google id: its world id without dashes (render.py's rule, kept here so the
+    instance ids are built from the same one)."""
+    return event_id.replace("-", "")
+
+
 def stamp(original: datetime, all_day: bool) -> str:
     v = original.astimezone(UTC)
     day = f"{v.year:04d}{v.month:02d}{v.day:02d}"
@@ -202,8 +208,6 @@ def find(master: Event, original: datetime) -> Instance | None:
 
 def instance_event(master: Event, inst: Instance) -> Event:
     """The occurrence as a world Event of its own (for filtering, sorting and rendering)."""
-    from mock_providers.google.render import event_gid  # render imports this module
-
     change = inst.change
     google = {k: v for k, v in (master.extra.get("google") or {}).items() if k != "recurrence"}
     extra = {**master.extra, "google": google,

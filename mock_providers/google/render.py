@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mock_providers.google import validate
-from mock_providers.google.instances import CANCELLED, INSTANCE, recurrence_lines
+from mock_providers.google.instances import CANCELLED, INSTANCE, event_gid, recurrence_lines
 from mock_providers.world import Attendee, Contact, Event
 
 GID = re.compile(r"[a-v0-9]{5,1024}")
@@ -47,10 +47,6 @@ def rfc3339(value: datetime) -> str:
 
 
 # -- ids and etags ------------------------------------------------------------------------------
-def event_gid(event_id: str) -> str:
-    return event_id.replace("-", "")
-
-
 def event_id_candidates(gid: str) -> tuple[str, ...]:
     """World ids a Google event id can stand for (seeded events carry dashed uuids)."""
     if _HEX32.fullmatch(gid):
