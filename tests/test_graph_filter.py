@@ -117,7 +117,7 @@ def test_sdk_finds_a_contact_by_email_the_documented_way(hub_server: HubServer,
     assert run(go()) == set()
 
 
-def raw_client(server: HubServer, hub: Hub) -> httpx.Client:
+def raw_client(server: HubServer, hub: Hub) -> httpx.Client:  # noqa: F811
     user = owner(hub)
     tenant = hub.world.ms_tenants[user.tenant_id]
     client_id = next(a.client_id for a in tenant.apps.values() if a.client_secret)

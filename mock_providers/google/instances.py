@@ -93,11 +93,12 @@ def _exdate(event: Event) -> str | None:
     cancelled = sorted(event.exceptions.cancelled)
     if event.is_all_day:
         return "EXDATE;VALUE=DATE:" + ",".join(stamp(c, True) for c in cancelled)
-    zone = validate.zone(event.time_zone)
-    if zone is None or event.time_zone == "UTC":
+    zone_name = series_zone(event)
+    zone = validate.zone(zone_name)
+    if zone is None or zone_name == "UTC":
         return "EXDATE:" + ",".join(stamp(c, False) for c in cancelled)
     local = (c.astimezone(zone) for c in cancelled)
-    return (f"EXDATE;TZID={event.time_zone}:" +
+    return (f"EXDATE;TZID={zone_name}:" +
             ",".join(f"{v:%Y%m%dT%H%M%S}" for v in local))
 
 
@@ -117,9 +118,11 @@ def recurrence_lines(event: Event) -> list[str] | None:
 
 
 def series_zone(event: Event) -> str:
-    """The zone a series' wall-clock times live in: whole days are UTC days (the world stores an
-    all-day event at UTC midnights)."""
-    return "UTC" if event.is_all_day else event.time_zone
+    """The zone a series' wall-clock times live in (its pattern's, whichever protocol made it);
+    whole days are UTC days (the world stores an all-day event at UTC midnights)."""
+    if event.is_all_day:
+        return "UTC"
+    return event.recurrence.range.time_zone if event.recurrence else event.time_zone
 
 
 def read_rule(line: str, event: Event) -> Recurrence | None:
