@@ -35,6 +35,7 @@ from mock_providers.describe import describe
 from mock_providers.hub import GoogleAdmin, GraphAdmin, Hub, MicrosoftAdmin
 from mock_providers.world import Attendee, Calendar, Event, FaultSpec, MsTenant, MsUser
 from mock_providers.world.model import parse_build
+from mock_providers.world.recurrence import Instance, expand
 from mock_providers.world.seed import change_key
 
 
@@ -245,6 +246,46 @@ class EventIn(BaseModel):
         return self
 
 
+MAX_EXPAND_DAYS = 5 * 366  # an expanded listing covers at most about five years
+
+
+class EventListQuery(BaseModel):
+    """`GET /mailboxes/{owner}/events` options: `expand=true` with a `start`/`end` window lists a
+    recurring series as its occurrences and exceptions in the window (cancelled ones left out),
+    as calendar views do; without it every event, a series as its master."""
+
+    model_config = ConfigDict(extra="forbid")
+    expand: bool = False
+    start: Stamp | None = None
+    end: Stamp | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> EventListQuery:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("start and end go together")
+        if self.expand != (self.start is not None):
+            raise ValueError("expand=true goes with a start and an end window, and only it")
+        if self.start is not None and self.end is not None:
+            if self.end <= self.start:
+                raise ValueError("end must be after start")
+            if self.end - self.start > timedelta(days=MAX_EXPAND_DAYS):
+                raise ValueError(f"the window is at most {MAX_EXPAND_DAYS} days")
+        return self
+
+
+def _query(request: Request, model: type[BaseModel]) -> Any:
+    """Query options validated like bodies: unknown or repeated options refused (422)."""
+    params = request.query_params
+    if len(params.multi_items()) != len(params):
+        raise ControlError(422, "invalidRequest", "a query option is given twice")
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "query"
+        raise ControlError(422, "invalidRequest", f"{where}: {first['msg']}") from None
+
+
 class EventPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: str | None = Field(None, max_length=255)
@@ -341,13 +382,51 @@ def _calendar(hub: Hub, owner: str) -> Calendar:
 
 
 def event_view(event: Event) -> dict[str, Any]:
-    return {"id": event.id, "subject": event.subject, "start": event.start.isoformat(),
+    return {"id": event.id, "type": "seriesMaster" if event.recurrence else "singleInstance",
+            "subject": event.subject, "start": event.start.isoformat(),
             "end": event.end.isoformat(), "sensitivity": event.sensitivity,
             "location": event.location, "is_online_meeting": event.is_online_meeting,
             "join_url": event.join_url, "attendees": [a.email for a in event.attendees],
             "ical_uid": event.ical_uid, "change_key": event.change_key,
             "transaction_id": event.transaction_id,
             "last_modified": event.last_modified.isoformat()}
+
+
+def occurrence_view(master: Event, inst: Instance) -> dict[str, Any]:
+    """One occurrence of a series (its exception applied); its id is the master's id and the
+    original start in UTC, `{id}_{YYYYMMDDTHHMMSSZ}`, the same key every protocol uses."""
+    out = event_view(master)
+    change = inst.change
+    for name in ("subject", "body", "location", "sensitivity"):
+        value = getattr(change, name, None) if change is not None else None
+        if value is not None and name in out:
+            out[name] = value
+    original = inst.original_start.astimezone(UTC)
+    out.update(id=f"{master.id}_{original:%Y%m%dT%H%M%SZ}",
+               type="exception" if inst.is_exception else "occurrence",
+               series_master_id=master.id, original_start=original.isoformat(),
+               start=inst.start.isoformat(), end=inst.end.isoformat())
+    if change is not None and change.change_key:
+        out["change_key"] = change.change_key
+    if change is not None and change.last_modified:
+        out["last_modified"] = change.last_modified.isoformat()
+    return out
+
+
+def expanded_views(calendar: Calendar, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The calendar's events overlapping [start, end), each series as its occurrences."""
+    rows: list[tuple[datetime, str, dict[str, Any]]] = []
+    for event in calendar.events:
+        if event.recurrence is None:
+            if event.end > start and event.start < end or event.start == event.end == start:
+                rows.append((event.start, event.id, event_view(event)))
+            continue
+        for inst in expand(event.recurrence, event.start, event.end, event.exceptions,
+                           start, end):
+            view = occurrence_view(event, inst)
+            rows.append((inst.start, view["id"], view))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [r[2] for r in rows]
 
 
 def routes(hub: Hub) -> list[BaseRoute]:
@@ -468,8 +547,13 @@ def routes(hub: Hub) -> list[BaseRoute]:
     async def events(request: Request) -> Response:
         calendar = _calendar(hub, request.path_params["owner"])
         if request.method == "GET":
+            query: EventListQuery = _query(request, EventListQuery)
+            if query.expand and query.start is not None and query.end is not None:
+                return JSONResponse({"calendar": calendar.id, "expanded": True,
+                                     "events": expanded_views(calendar, query.start,
+                                                              query.end)})
             ordered = sorted(calendar.events, key=lambda e: (e.start, e.id))
-            return JSONResponse({"calendar": calendar.id,
+            return JSONResponse({"calendar": calendar.id, "expanded": False,
                                  "events": [event_view(e) for e in ordered]})
         body: EventIn = await _body(request, EventIn)
         world = hub.world

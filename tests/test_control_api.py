@@ -99,6 +99,43 @@ def test_mailbox_events_and_audit(control: httpx.Client) -> None:
     assert control.get("/audit", params={"since": "x"}).status_code == 400
 
 
+def test_mailbox_events_expand_series_in_a_window(control: httpx.Client,
+                                                  hub_server: HubServer) -> None:
+    """The seeded weekly series (12 occurrences, the 4th moved, the 5th cancelled) as its
+    occurrences; the same listing unexpanded shows its master once."""
+    world = hub_server.hub.world
+    owner = next(u for t in world.ms_tenants.values() if t.key == "contoso"
+                 for u in t.users.values() if u.is_admin)
+    master = next(e for e in owner.mailbox.default_calendar.events
+                  if e.recurrence is not None and e.recurrence.pattern.type == "weekly")
+    low, high = master.start - timedelta(days=1), master.start + timedelta(weeks=13)
+    reply = control.get(f"/mailboxes/{owner.upn}/events",
+                        params={"expand": "true", "start": low.isoformat(),
+                                "end": high.isoformat()})
+    assert reply.status_code == 200, reply.text
+    rows = [r for r in reply.json()["events"] if r.get("series_master_id") == master.id]
+    assert len(rows) == 11
+    assert [r["type"] for r in rows].count("exception") == 1
+    moved = next(r for r in rows if r["type"] == "exception")
+    assert moved["subject"].endswith("(moved)") and moved["start"] != moved["original_start"]
+    cancelled = sorted(master.exceptions.cancelled)[0]
+    assert cancelled.isoformat() not in {r["original_start"] for r in rows}
+    starts = [r["start"] for r in reply.json()["events"]]
+    assert starts == sorted(starts, key=datetime.fromisoformat)
+    plain = control.get(f"/mailboxes/{owner.upn}/events").json()["events"]
+    assert [r["type"] for r in plain if r["id"] == master.id] == ["seriesMaster"]
+    for params in ({"expand": "true"}, {"start": low.isoformat(), "end": high.isoformat()},
+                   {"expand": "true", "start": high.isoformat(), "end": low.isoformat()},
+                   {"expand": "maybe", "start": low.isoformat(), "end": high.isoformat()},
+                   {"expand": "true", "start": "2020-01-01T00:00:00Z",
+                    "end": "2030-01-01T00:00:00Z"},
+                   {"expand": "true", "start": "yesterday", "end": high.isoformat()},
+                   {"top": "3"}):
+        bad = control.get(f"/mailboxes/{owner.upn}/events", params=params)
+        assert bad.status_code == 422, (params, bad.text)
+        assert bad.json()["error"]["code"] == "invalidRequest"
+
+
 def test_admin_side_actions(control: httpx.Client) -> None:
     world = control.get("/world", params={"secrets": "true"}).json()
     tenant = world["microsoft"]["tenants"][1]

@@ -57,7 +57,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from mock_providers.google import validate
+from mock_providers.google import instances, validate
 from mock_providers.google.calendar_query import ListQuery, Tombstones, parse_list_query
 from mock_providers.google.discovery import document
 from mock_providers.google.errors import (
@@ -78,7 +78,11 @@ from mock_providers.google.errors import (
     not_found,
     serve,
 )
-from mock_providers.google.event_body import apply_event_changes, parse_event
+from mock_providers.google.event_body import (
+    apply_event_changes,
+    instance_changes,
+    parse_event,
+)
 from mock_providers.google.render import (
     GID,
     cancelled_json,
@@ -96,6 +100,7 @@ from mock_providers.google.tokens import GoogleTokens, google_tokens
 from mock_providers.world import Calendar, Event, GoogleUser, World
 from mock_providers.world.extensions import per_world
 from mock_providers.world.seed import change_key
+from mock_providers.world.series import SeriesError, cancel_occurrence, modify_occurrence
 
 if TYPE_CHECKING:
     from mock_providers.hub import Hub
@@ -132,6 +137,7 @@ OPS = {name: Operation(name, f"calendar.v3.{method}", scopes) for name, method, 
     ("events.update", "Events.Update", WRITE_EVENTS),
     ("events.patch", "Events.Patch", WRITE_EVENTS),
     ("events.delete", "Events.Delete", WRITE_EVENTS),
+    ("events.instances", "Events.Instances", READ_EVENTS),
     ("freebusy.query", "Freebusy.Query", FREEBUSY),
 )}
 
@@ -144,8 +150,8 @@ SortKey = tuple[Any, ...]
 class CalendarState:
     # (calendar id, event id, change key, viewer, view) -> rendered JSON
     render: dict[tuple[str, str, str, str, str], dict[str, Any]] = field(default_factory=dict)
-    # (calendar id, order) -> (collection last_seq, sort keys, events in that order)
-    order: dict[tuple[str, str], tuple[int, list[SortKey], list[Event]]] = field(
+    # (calendar id, order, listing) -> (collection last_seq, sort keys, items in that order)
+    order: dict[tuple[str, str, Any], tuple[int, list[SortKey], list[Event]]] = field(
         default_factory=dict)
     # when, and what, events deleted through this API were (showDeleted / updatedMin filters)
     tombstones: Tombstones = field(default_factory=Tombstones)
@@ -159,20 +165,63 @@ _SORT_KEYS: dict[str, Callable[[Event], SortKey]] = {
     "startTime": lambda e: (0, e.start.timestamp(), event_gid(e.id)),
     "updated": lambda e: (0, e.last_modified.timestamp(), event_gid(e.id)),
 }
+_ORDER_CACHE_MAX = 64
 
 
-def sorted_events(world: World, calendar: Calendar, order: str
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Which items a list shows: masters or their instances (singleEvents), in which window,
+    with cancelled instances (showDeleted / updatedMin) or not."""
+
+    single: bool = False
+    low: datetime | None = None
+    high: datetime | None = None
+    cancelled: bool = False
+
+
+def listing_items(world: World, calendar: Calendar, shape: Listing) -> list[Event]:
+    """The calendar's live events as `shape` lists them; series rendered from the neutral model:
+    instances in the window, or the master with its modified instances beside it."""
+    out: list[Event] = []
+    for event in calendar.events:
+        if event.recurrence is None:
+            out.append(event)
+        elif shape.single:
+            found = instances.instances(event, shape.low, shape.high, _today(world))
+            high = shape.high or (found[-1].end if found else None)
+            out += [instances.instance_event(event, i) for i in found]
+            if shape.cancelled:
+                out += instances.cancelled_in(event, shape.low, high)
+        else:
+            out.append(event)
+            out += [instances.instance_event(event, i)
+                    for i in instances.exception_instances(event)]
+            if shape.cancelled:
+                out += instances.cancelled_in(event, None, None)
+    return out
+
+
+def _today(world: World) -> datetime:
+    """Now to the day: an open-ended series' horizon stays put between the pages of a list."""
+    return world.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def sorted_events(world: World, calendar: Calendar, order: str, shape: Listing = Listing()
                   ) -> tuple[list[SortKey], list[Event]]:
-    """The calendar's live events in `order`, recomputed only after the calendar changed."""
+    """The calendar's items in `order`, recomputed only after the calendar changed."""
     cache = calendar_state(world).order
     last_seq = calendar.events.last_seq
-    hit = cache.get((calendar.id, order))
+    cache_key = (calendar.id, order, shape)
+    hit = cache.get(cache_key)
     if hit is not None and hit[0] == last_seq:
         return hit[1], hit[2]
     key = _SORT_KEYS[order]
-    pairs = sorted(((key(e), e) for e in calendar.events), key=lambda p: p[0])
+    pairs = sorted(((key(e), e) for e in listing_items(world, calendar, shape)),
+                   key=lambda p: p[0])
     keys, events = [p[0] for p in pairs], [p[1] for p in pairs]
-    cache[(calendar.id, order)] = (last_seq, keys, events)
+    if len(cache) >= _ORDER_CACHE_MAX:
+        cache.clear()
+    cache[cache_key] = (last_seq, keys, events)
     return keys, events
 
 
@@ -262,6 +311,8 @@ class _CalendarApi:
              {"GET": ("events.get", self.events_get), "PUT": ("events.update", self.events_put),
               "PATCH": ("events.patch", self.events_patch),
               "DELETE": ("events.delete", self.events_delete)}),
+            ("/calendars/{calendarId}/events/{eventId}/instances",
+             {"GET": ("events.instances", self.events_instances)}),
             ("/freeBusy", {"POST": ("freebusy.query", self.freebusy)}),
         ]
         out: list[BaseRoute] = [Route(path, self.endpoint(methods), methods=ALL_METHODS)
@@ -417,7 +468,8 @@ class _CalendarApi:
                 since = self.open_sync_token(tokens, bound, str(query.sync_token),
                                              access.calendar)
                 page = ["s", since, world.seq, since]
-            return 200, self.sync_page(access, page, query.size, tokens, bound)
+            return 200, self.sync_page(access, page, query.size, tokens, bound,
+                                       query.single_events)
         if page is None:
             page = ["f", world.seq, query.order, None]
         return 200, self.full_page(access, page, query, tokens, bound)
@@ -438,8 +490,22 @@ class _CalendarApi:
         issued = int(self.hub.world.clock.timestamp())
         return tokens.mint("events.sync", bound, [snapshot, issued])
 
+    def changed_items(self, event: Event, single: bool) -> list[Event]:
+        """What a sync reports for a changed event: a series as its instances (singleEvents) or
+        its master and modified instances, with every cancelled instance either way."""
+        if event.recurrence is None:
+            return [event]
+        if single:
+            found = instances.instances(event, None, None, _today(self.hub.world))
+            high = found[-1].end if found else None
+            return ([instances.instance_event(event, i) for i in found]
+                    + instances.cancelled_in(event, None, high))
+        return ([event] + [instances.instance_event(event, i)
+                           for i in instances.exception_instances(event)]
+                + instances.cancelled_in(event, None, None))
+
     def sync_page(self, access: Access, page: list[Any], size: int, tokens: GoogleTokens,
-                  bound: str) -> dict[str, Any]:
+                  bound: str, single: bool = False) -> dict[str, Any]:
         _, since, snapshot, after = page
         calendar = access.calendar
         items: list[dict[str, Any]] = []
@@ -448,14 +514,16 @@ class _CalendarApi:
         for change in calendar.events.changes_since(int(after)):
             if change.seq > snapshot:
                 break
-            if len(items) == size:
-                more = True
-                break
             event = None if change.deleted else calendar.events.get(change.item_id)
             if event is None:
-                items.append(cancelled_json(event_gid(change.item_id), seq_etag(change.seq)))
+                batch = [cancelled_json(event_gid(change.item_id), seq_etag(change.seq))]
             else:
-                items.append(self.render(access, event))
+                batch = [self.render(access, e) for e in self.changed_items(event, single)]
+            # A series' items stay on one page, so a page may hold more than maxResults.
+            if items and len(items) + len(batch) > size:
+                more = True
+                break
+            items += batch
             last = change.seq
         body = self.list_body(access, items)
         if more:
@@ -468,7 +536,9 @@ class _CalendarApi:
                   tokens: GoogleTokens, bound: str) -> dict[str, Any]:
         _, snapshot, order, cursor = page
         calendar, size, filters = access.calendar, query.size, query.filters
-        keys, events = sorted_events(self.hub.world, calendar, order)
+        shape = Listing(query.single_events, filters.time_min, filters.time_max,
+                        query.wants_deleted)
+        keys, events = sorted_events(self.hub.world, calendar, order, shape)
         cursor_key = tuple(cursor) if cursor is not None else None
         items: list[dict[str, Any]] = []
         more = False
@@ -519,11 +589,32 @@ class _CalendarApi:
         gid = call.request.path_params["eventId"]
         event = self.find(access.calendar, gid)
         if event is None:
+            found = self.find_instance(access.calendar, gid)
+            if found is not None:
+                return 200, self.render(access, found[2])
             seq = self.deleted_seq(access.calendar, gid)
             if seq is None:
                 raise not_found()
             return 200, cancelled_json(gid, seq_etag(seq))
         return 200, self.render(access, event)
+
+    def find_instance(self, calendar: Calendar, gid: str
+                      ) -> tuple[Event, datetime, Event] | None:
+        """(master, original start, the instance as an Event) for an instance id; a cancelled
+        occurrence comes back as its cancelled stub. None when no such occurrence."""
+        parsed = instances.parse_instance_gid(gid)
+        if parsed is None:
+            return None
+        master = self.find(calendar, parsed[0])
+        if master is None or master.recurrence is None:
+            return None
+        original = parsed[1]
+        if original in master.exceptions.cancelled:
+            return master, original, instances.cancelled_instance(master, original)
+        inst = instances.find(master, original)
+        if inst is None:
+            return None
+        return master, original, instances.instance_event(master, inst)
 
     # Every write reads its body first; from the lookup of the calendar and the event to the
     # write there is no await, so nothing else runs in between (the hub is one asyncio loop):
@@ -572,6 +663,9 @@ class _CalendarApi:
         gid = call.request.path_params["eventId"]
         event = self.find(calendar, gid)
         if event is None:
+            found = self.find_instance(calendar, gid)
+            if found is not None:
+                return self.write_instance(call, access, found, body, partial, version)
             raise deleted() if self.deleted_seq(calendar, gid) else not_found()
         self.check_if_match(call.request, event)
         changes = parse_event(body, event, partial=partial, conference_version=version,
@@ -585,6 +679,28 @@ class _CalendarApi:
         calendar.events.put(event.id, event, seq)
         call.detail["event"] = gid
         return 200, self.render(access, event)
+
+    def write_instance(self, call: Call, access: Access, found: tuple[Event, datetime, Event],
+                       body: dict[str, Any], partial: bool, version: int) -> Reply:
+        """PATCH/PUT of one instance: an exception of the series (world/series.py), which Graph
+        and EWS then show too; `status: cancelled` cancels the occurrence."""
+        master, original, current = found
+        if current.extra.get(instances.CANCELLED):
+            raise deleted()
+        self.check_if_match(call.request, current)
+        calendar, world = access.calendar, self.hub.world
+        call.detail["event"] = call.request.path_params["eventId"]
+        if body.get("status") == "cancelled":
+            cancel_occurrence(world, calendar, master, original)
+            return 200, self.render(access, instances.cancelled_instance(master, original))
+        changes = parse_event(body, current, partial=partial, conference_version=version,
+                              gid=event_gid(current.id))
+        try:
+            inst = modify_occurrence(world, calendar, master, original,
+                                     **instance_changes(current, changes))
+        except SeriesError:
+            raise not_found() from None
+        return 200, self.render(access, instances.instance_event(master, inst))
 
     @staticmethod
     def conference_version(request: Request) -> int:
@@ -605,12 +721,71 @@ class _CalendarApi:
         gid = call.request.path_params["eventId"]
         event = self.find(calendar, gid)
         if event is None:
-            raise deleted() if self.deleted_seq(calendar, gid) else not_found()
+            found = self.find_instance(calendar, gid)
+            if found is None:
+                raise deleted() if self.deleted_seq(calendar, gid) else not_found()
+            master, original, current = found
+            if current.extra.get(instances.CANCELLED):
+                raise deleted()
+            self.check_if_match(call.request, current)
+            cancel_occurrence(world, calendar, master, original)
+            call.detail["event"] = gid
+            return 204, None
         self.check_if_match(call.request, event)
         calendar_state(world).tombstones.add(calendar.id, event, world.now())
         calendar.events.delete(event.id, world.next_seq())
         call.detail["event"] = gid
         return 204, None
+
+    # -- events.instances ------------------------------------------------------------------------
+    async def events_instances(self, call: Call) -> Reply:
+        """A series' instances by start (timeMin/timeMax overlap, originalStart, showDeleted
+        for the cancelled ones); an event that is not recurring is its own only instance."""
+        params = call.request.query_params
+        size = validate.query_int(params, "maxResults", 250, 1, 2500)
+        validate.query_int(params, "maxAttendees", 0, 1, 2**31 - 1, clamp=False)
+        validate.query_zone(params, "timeZone")
+        validate.query_bool(params, "alwaysIncludeEmail")
+        show_deleted = validate.query_bool(params, "showDeleted")
+        low = validate.query_timestamp(params, "timeMin")
+        high = validate.query_timestamp(params, "timeMax")
+        original = validate.query_timestamp(params, "originalStart")
+        if low is not None and high is not None and high <= low:
+            raise GoogleError(400, "The specified time range is empty.",
+                              reason="timeRangeEmpty")
+        access = self.access(call)
+        calendar = access.calendar
+        gid = call.request.path_params["eventId"]
+        master = self.find(calendar, gid)
+        if master is None:
+            raise deleted() if self.deleted_seq(calendar, gid) else not_found()
+        call.detail["event"] = gid
+        if master.recurrence is None:
+            found = [master] if ((low is None or master.end > low)
+                                 and (high is None or master.start < high)) else []
+        else:
+            live = instances.instances(master, low, high, _today(self.hub.world))
+            top = high or (live[-1].end if live else None)
+            found = [instances.instance_event(master, i) for i in live]
+            if show_deleted:
+                found += instances.cancelled_in(master, low, top)
+            found.sort(key=lambda e: (e.start, event_gid(e.id)))
+            if original is not None:
+                found = [e for e in found if e.extra[instances.INSTANCE][1] == original]
+        tokens = google_tokens(self.hub.world)
+        bound = f"{calendar.id}|{access.viewer}|{gid}"
+        offset = 0
+        raw = params.get("pageToken")
+        if raw:
+            payload = tokens.open("events.instances", bound, raw)
+            if payload is None:
+                raise invalid_value("pageToken", raw)
+            offset = int(payload[0])
+        body = self.list_body(access, [self.render(access, e)
+                                       for e in found[offset:offset + size]])
+        if offset + size < len(found):
+            body["nextPageToken"] = tokens.mint("events.instances", bound, [offset + size])
+        return 200, self.reorder(body)
 
     # -- freeBusy --------------------------------------------------------------------------------
     async def freebusy(self, call: Call) -> Reply:

@@ -19,9 +19,10 @@ nothing it could apply to, validated and documented:
 - `showDeleted`: cancelled events too (`{kind, etag, id, status}`), after the live ones.
 - `iCalUID`, `privateExtendedProperty` / `sharedExtendedProperty` (name=value, all must match).
 - `eventTypes`: every event in the world is a `default` event.
-- `singleEvents`: accepted; recurring events are not expanded yet (the world's recurrence model
-  is wired in separately). `maxAttendees`, `timeZone`, `showHiddenInvitations`,
-  `alwaysIncludeEmail`: validated, no effect on what the mock renders.
+- `singleEvents`: recurring events expanded into their instances (instances.py), the masters
+  left out; without it a master is listed with its modified instances beside it, and with
+  showDeleted its cancelled instances too, as Google lists them. `maxAttendees`, `timeZone`,
+  `showHiddenInvitations`, `alwaysIncludeEmail`: validated, no effect on what the mock renders.
 - `syncToken` cannot be combined with iCalUID, orderBy, privateExtendedProperty, q,
   sharedExtendedProperty, timeMin, timeMax or updatedMin: 400 invalid.
 
@@ -45,7 +46,7 @@ from starlette.datastructures import QueryParams
 from mock_providers.google import validate
 from mock_providers.google.errors import GoogleError, bad_request, invalid_value
 from mock_providers.world import Event
-from mock_providers.world.recurrence import RecurrenceError, from_rrule, last_end
+from mock_providers.world.recurrence import last_end
 
 MAX_RESULTS, DEFAULT_RESULTS = 2500, 250
 SYNC_RESTRICTED = ("iCalUID", "orderBy", "privateExtendedProperty", "q",
@@ -161,6 +162,7 @@ class ListQuery:
     order: str
     show_deleted: bool
     filters: Filters
+    single_events: bool = False
 
     @property
     def wants_deleted(self) -> bool:
@@ -214,23 +216,18 @@ def parse_list_query(params: QueryParams) -> ListQuery:
     if time_min is not None and time_max is not None and time_max <= time_min:
         raise GoogleError(400, "The specified time range is empty.", reason="timeRangeEmpty")
     return ListQuery(size, sync_token, params.get("pageToken") or None, order, show_deleted,
-                     filters)
+                     filters, single_events)
 
 
 _OPEN_ENDED = datetime.max.replace(tzinfo=UTC)
 
 
 def listing_end(event: Event) -> datetime:
-    """The end timeMin is judged against: the event's own end, or for a recurring event (Google
-    keeps its RRULE line) the end of its last instance, as Google lists a series while any
-    instance ends after timeMin (an open-ended series: always)."""
-    lines = event.extra.get("google", {}).get("recurrence") or ()
-    rule = next((line for line in lines if str(line).upper().startswith("RRULE:")), None)
-    if rule is None:
+    """The end timeMin is judged against: the event's own end, or for a series master the end
+    of its last instance, as Google lists a series while any instance ends after timeMin (an
+    open-ended series: always)."""
+    if event.recurrence is None:
         return event.end
-    try:
-        end = last_end(from_rrule(rule, event.start, event.time_zone), event.start, event.end)
-    except (RecurrenceError, ValueError):
-        return event.end
+    end = last_end(event.recurrence, event.start, event.end)
     return _OPEN_ENDED if end is None else max(end, event.end)
 

@@ -28,8 +28,10 @@ from typing import Any
 from mock_providers.google import validate
 from mock_providers.google.discovery import document
 from mock_providers.google.errors import GoogleError, bad_request
+from mock_providers.google.instances import read_lines, recurrence_lines
 from mock_providers.google.schema import SchemaError, conform, without_nulls
 from mock_providers.world import Attendee, Event
+from mock_providers.world.recurrence import SeriesExceptions
 
 VISIBILITIES = ("default", "public", "private", "confidential")
 _SENSITIVITY_OF = {"default": "normal", "public": "normal", "private": "private",
@@ -187,6 +189,7 @@ def parse_event(body: dict[str, Any], current: Event | None, *, partial: bool,
             value = merge_patch(stored.get(name), value)
         ch.google[name] = without_nulls(value)
     _parse_times(body, current, partial, ch)
+    _parse_series(body, current, partial, ch)
     if conference_version == 1:
         _parse_conference(body, current, gid, ch, replace=not partial)
     return ch
@@ -220,6 +223,37 @@ def _parse_times(body: dict[str, Any], current: Event | None, partial: bool,
     ch.fields["time_zone"] = zone
 
 
+def _parse_series(body: dict[str, Any], current: Event | None, partial: bool,
+                  ch: EventChanges) -> None:
+    """The neutral series (world/recurrence.py) the `recurrence` lines describe at the event's
+    (new) start: every protocol expands and renders from it. A new pattern or series start drops
+    the exceptions, as Graph and Exchange do; EXDATEs are the cancelled occurrences."""
+    lines_given = "recurrence" in body or not partial
+    if not lines_given and not ch.moves_time:
+        return
+    if lines_given:
+        lines = [str(line) for line in body.get("recurrence") or []]
+    else:
+        lines = (recurrence_lines(current) or []) if current is not None else []
+    probe = Event(id="", subject="", created=_EPOCH, last_modified=_EPOCH, ical_uid="",
+                  change_key="",
+                  start=ch.fields.get("start", current.start if current else _EPOCH),
+                  end=ch.fields.get("end", current.end if current else _EPOCH),
+                  is_all_day=ch.fields.get("is_all_day", current.is_all_day if current
+                                           else False),
+                  time_zone=ch.fields.get("time_zone", current.time_zone if current else "UTC"))
+    rec, cancelled = read_lines(lines, probe) if lines else (None, set())
+    kept: dict[datetime, Any] = {}
+    if current is not None and rec is not None and rec == current.recurrence \
+            and probe.start == current.start:
+        kept = dict(current.exceptions.modified)
+    ch.fields["recurrence"] = rec
+    ch.fields["exceptions"] = SeriesExceptions(kept, cancelled - set(kept))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _parse_conference(body: dict[str, Any], current: Event | None, gid: str, ch: EventChanges,
                       *, replace: bool) -> None:
     """conferenceData (read only with conferenceDataVersion=1; 0 ignores it)."""
@@ -247,6 +281,40 @@ def _parse_conference(body: dict[str, Any], current: Event | None, gid: str, ch:
         video = next((e for e in entry_points if e.get("entryPointType") == "video"), None)
         ch.fields.update(is_online_meeting=video is not None,
                          join_url=video.get("uri") if video else None)
+
+
+# What one instance may change (the world's OccurrenceChange); the rest is the series'.
+_INSTANCE_FIELDS = ("subject", "body", "location", "sensitivity", "show_as", "start", "end")
+_SERIES_ONLY = ("time_zone", "recurrence", "exceptions")  # an instance has none of its own
+# What render.py shows for a member nothing was stored for: a body echoing it changes nothing.
+_RENDERED_DEFAULTS: dict[str, Any] = {"reminders": {"useDefault": True}}
+
+
+def instance_changes(current: Event, ch: EventChanges) -> dict[str, Any]:
+    """The exception a body makes of one instance (`current`, rendered from its series): the
+    members the neutral model keeps per occurrence. A body that changes anything else on one
+    instance (its attendees, reminders, …) is refused with 400 rather than silently dropped:
+    the world keeps those per series."""
+    out: dict[str, Any] = {}
+    for attr, value in ch.fields.items():
+        if attr in _INSTANCE_FIELDS:
+            if value != getattr(current, attr):
+                out[attr] = value
+        elif attr not in _SERIES_ONLY and value != getattr(current, attr):
+            raise _series_member(attr)
+    for key, value in ch.extra.items():
+        if value != current.extra.get(key):
+            raise _series_member(key)
+    stored = current.extra.get("google") or {}
+    for name, value in ch.google.items():
+        if value != stored.get(name) and value != _RENDERED_DEFAULTS.get(name):
+            raise _series_member(name)
+    return out
+
+
+def _series_member(name: str) -> GoogleError:
+    return bad_request(f"Invalid value for: {name} (kept for the whole series; change it on "
+                       "the recurring event)", reason="invalid")
 
 
 def apply_event_changes(event: Event, ch: EventChanges) -> None:
@@ -286,4 +354,5 @@ def meet_conference(create: dict[str, Any], gid: str) -> tuple[dict[str, Any], s
     return data, url
 
 
-__all__ = ["EventChanges", "apply_event_changes", "meet_conference", "parse_event"]
+__all__ = ["EventChanges", "apply_event_changes", "instance_changes", "meet_conference",
+           "parse_event"]

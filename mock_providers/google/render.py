@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mock_providers.google import validate
+from mock_providers.google.instances import CANCELLED, INSTANCE, event_gid, recurrence_lines
 from mock_providers.world import Attendee, Contact, Event
 
 GID = re.compile(r"[a-v0-9]{5,1024}")
@@ -46,10 +47,6 @@ def rfc3339(value: datetime) -> str:
 
 
 # -- ids and etags ------------------------------------------------------------------------------
-def event_gid(event_id: str) -> str:
-    return event_id.replace("-", "")
-
-
 def event_id_candidates(gid: str) -> tuple[str, ...]:
     """World ids a Google event id can stand for (seeded events carry dashed uuids)."""
     if _HEX32.fullmatch(gid):
@@ -154,6 +151,8 @@ def event_json(event: Event, calendar_id: str, viewer: str, view: str = "full"
     """`view`: "full"; "private" (a reader looking at someone's private event: start, end,
     status and visibility only); "freebusy" (a free/busy reader: start, end and status)."""
     gid = event_gid(event.id)
+    if event.extra.get(CANCELLED):
+        return cancelled_instance_json(event)
     base: dict[str, Any] = {"kind": "calendar#event", "etag": event_etag(event), "id": gid,
                             "status": event.extra.get("status", "confirmed")}
     start = _when(event.start, event.time_zone, event.is_all_day)
@@ -182,8 +181,13 @@ def event_json(event: Event, calendar_id: str, viewer: str, view: str = "full"
     out["creator"] = _person(creator, "", viewer)
     out["organizer"] = _person(event.organizer_email, event.organizer_name, viewer)
     out["start"], out["end"] = start, end
-    if "recurrence" in google:
-        out["recurrence"] = google["recurrence"]
+    lines = recurrence_lines(event)
+    if lines:
+        out["recurrence"] = lines
+    instance_of = event.extra.get(INSTANCE)
+    if instance_of is not None:
+        out["recurringEventId"] = instance_of[0]
+        out["originalStartTime"] = _when(instance_of[1], event.time_zone, instance_of[2])
     if event.show_as == "free":
         out["transparency"] = "transparent"
     vis = visibility(event)
@@ -210,6 +214,15 @@ def event_json(event: Event, calendar_id: str, viewer: str, view: str = "full"
 
 def cancelled_json(gid: str, etag: str) -> dict[str, Any]:
     return {"kind": "calendar#event", "etag": etag, "id": gid, "status": "cancelled"}
+
+
+def cancelled_instance_json(event: Event) -> dict[str, Any]:
+    """A cancelled occurrence: the stub plus which series and occurrence it was."""
+    master_gid, original, all_day = event.extra[INSTANCE]
+    out = cancelled_json(event_gid(event.id), event_etag(event))
+    out["recurringEventId"] = master_gid
+    out["originalStartTime"] = _when(original, event.time_zone, all_day)
+    return out
 
 
 # -- persons --------------------------------------------------------------------------------------

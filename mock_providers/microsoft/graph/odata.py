@@ -1,13 +1,11 @@
 """OData query options ($select, $top, $skip, $filter, $orderby, $count, $expand), the `Prefer`
 header, and the links a page points on with.
 
-$filter supports a small useful subset: comparisons `eq ne gt ge lt le` joined by `and`, on
-`start/dateTime`, `end/dateTime`, `subject`, `sensitivity`, `showAs`, `isAllDay`,
-`isOnlineMeeting`, `iCalUId`, `transactionId`; for contacts on `displayName`, `givenName`,
-`surname`, `companyName`, `jobTitle`. String comparisons ignore case, as Outlook's do. Anything
-else is a 400 `ErrorInvalidUrlQueryFilter`, a syntax error a 400 `BadRequest` "Invalid filter
-clause". $select/$expand/$filter/$orderby/$search on a delta route → 400 `ErrorInvalidUrlQuery`
-(`refuse_on_delta`).
+$filter: the OData grammar Graph accepts on events and contacts (odata_filter.py, a lark
+grammar), over the properties EVENT_FILTER_FIELDS / CONTACT_FILTER_FIELDS expose; a property
+it does not is a 400 `ErrorInvalidUrlQueryFilter`, a syntax error a 400 `BadRequest` "Invalid
+filter clause". $select/$expand/$filter/$orderby/$search on a delta route → 400
+`ErrorInvalidUrlQuery` (`refuse_on_delta`).
 """
 
 from __future__ import annotations
@@ -15,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from mock_providers.microsoft.graph.errors import GraphError, bad_request
+from mock_providers.microsoft.graph import odata_filter
+from mock_providers.microsoft.graph.errors import bad_request
 from mock_providers.world import Contact, Event
 
 MAX_PAGE = 1000
@@ -168,103 +166,89 @@ def page_size(query: Query, prefer: Prefer) -> tuple[int, bool]:
 
 
 # -- $filter ---------------------------------------------------------------------------------------
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<word>[A-Za-z_][A-Za-z0-9_/]*)"
-                    r"|(?P<lit>[0-9][0-9T:\-.Z+]*)|(?P<paren>[()]))")
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
-}
-EVENT_FILTER_FIELDS = {
-    "start/datetime": "start", "end/datetime": "end", "subject": "subject",
-    "sensitivity": "sensitivity", "showas": "show_as", "isallday": "is_all_day",
-    "isonlinemeeting": "is_online_meeting", "icaluid": "ical_uid",
-    "transactionid": "transaction_id",
-}
-CONTACT_FILTER_FIELDS = {
-    "displayname": "display_name", "givenname": "given_name", "surname": "surname",
-    "companyname": "company_name", "jobtitle": "job_title",
-}
+# The grammar, type checks and errors are odata_filter.py's; here, what events and contacts
+# expose to it. `view(entity, attribute)` reads an attribute as the caller may see it (a private
+# event's subject reads "Private" for a delegate without access).
+View = Callable[[Any, str], Any]
 Predicate = Callable[[Any], bool]
+_SENSITIVITY = ("normal", "personal", "private", "confidential")
+_SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
+_IMPORTANCE = ("low", "normal", "high")
+_ATTENDEE_TYPE = ("required", "optional", "resource")
+_RESPONSE = ("none", "organizer", "tentativelyAccepted", "accepted", "declined",
+             "notResponded")
 
 
-def _invalid_filter(text: str, detail: str) -> GraphError:
-    return bad_request(f"Invalid filter clause: {detail} in '{text}'.")
+def _graph_extra(entity: Any, view: View, name: str, default: Any) -> Any:
+    return ((view(entity, "extra") or {}).get("graph") or {}).get(name, default)
 
 
-def _literal(kind: str, token: str, text: str) -> Any:
-    if kind == "str":
-        return token[1:-1].replace("''", "'")
-    if token.lower() in ("true", "false"):
-        return token.lower() == "true"
-    if token.lower() == "null":
-        return None
-    return token
+def EVENT_FILTER_FIELDS(view: View) -> odata_filter.Schema:
+    """The event properties $filter reads, as Graph types them."""
+    P, enum = odata_filter.Prop, odata_filter.enum
+    text, flag, instant = odata_filter.STRING, odata_filter.BOOLEAN, odata_filter.INSTANT
+
+    def attr(name: str) -> Callable[[Any], Any]:
+        return lambda e: view(e, name)
+
+    attendee_props: dict[str, odata_filter.Prop] = {
+        "emailaddress/address": P(text, lambda a: a.email),
+        "emailaddress/name": P(text, lambda a: a.name),
+        "type": enum("attendeeType", _ATTENDEE_TYPE, lambda a: a.type),
+        "status/response": enum("responseType", _RESPONSE, lambda a: a.response),
+    }
+    return {
+        # start/end dateTime are strings on Graph's wire; compared as instants, as Outlook does
+        "start/datetime": P(instant, attr("start")), "end/datetime": P(instant, attr("end")),
+        "subject": P(text, attr("subject")),
+        "sensitivity": enum("sensitivity", _SENSITIVITY, attr("sensitivity")),
+        "showas": enum("freeBusyStatus", _SHOW_AS, attr("show_as")),
+        "importance": enum("importance", _IMPORTANCE,
+                           lambda e: _graph_extra(e, view, "importance", "normal")),
+        "isallday": P(flag, attr("is_all_day")),
+        "isonlinemeeting": P(flag, attr("is_online_meeting")),
+        "iscancelled": P(flag, attr("is_cancelled")),
+        "icaluid": P(text, attr("ical_uid")), "transactionid": P(text, attr("transaction_id")),
+        "createddatetime": P(instant, attr("created")),
+        "lastmodifieddatetime": P(instant, attr("last_modified")),
+        "location/displayname": P(text, attr("location")),
+        "organizer/emailaddress/address": P(text, attr("organizer_email")),
+        "organizer/emailaddress/name": P(text, attr("organizer_name")),
+        "attendees": odata_filter.Collection(attr("attendees"), props=attendee_props),
+        "categories": odata_filter.Collection(attr("categories"), item=P(text, lambda c: c)),
+    }
 
 
-def _coerce(field: str, value: Any, text: str) -> Any:
-    if field in ("start", "end"):
-        if not isinstance(value, str):
-            raise _invalid_filter(text, "a date and time is expected")
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise _invalid_filter(text, f"'{value}' is not a date and time") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return value
+def CONTACT_FILTER_FIELDS(view: View) -> odata_filter.Schema:
+    """The contact properties $filter reads, as Graph types them."""
+    P, text, instant = odata_filter.Prop, odata_filter.STRING, odata_filter.INSTANT
+
+    def attr(name: str) -> Callable[[Any], Any]:
+        return lambda c: view(c, name)
+
+    def categories(contact: Any) -> list[str]:
+        return list(_graph_extra(contact, view, "categories", []) or [])
+
+    return {
+        "displayname": P(text, attr("display_name")), "givenname": P(text, attr("given_name")),
+        "surname": P(text, attr("surname")), "companyname": P(text, attr("company_name")),
+        "jobtitle": P(text, attr("job_title")), "mobilephone": P(text, attr("mobile_phone")),
+        "createddatetime": P(instant, attr("created")),
+        "lastmodifieddatetime": P(instant, attr("last_modified")),
+        "emailaddresses": odata_filter.Collection(
+            attr("emails"), props={"address": P(text, lambda e: e),
+                                   # the world keeps addresses only; a name never matches
+                                   "name": P(text, lambda e: None)}),
+        "businessphones": odata_filter.Collection(attr("business_phones"),
+                                                  item=P(text, lambda p: p)),
+        "categories": odata_filter.Collection(categories, item=P(text, lambda c: c)),
+    }
 
 
-def parse_filter(text: str, fields: dict[str, str],
-                 view: Callable[[Any, str], Any]) -> Predicate:
+def parse_filter(text: str, fields: Callable[[View], odata_filter.Schema],
+                 view: View) -> Predicate:
     """A predicate over entities; `view(entity, field)` reads a field as the caller sees it."""
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise _invalid_filter(text, f"Syntax error at position {pos}")
-        kind = m.lastgroup or ""
-        tokens.append((kind, m.group(kind)))
-        pos = m.end()
-    clauses: list[tuple[str, Callable[[Any, Any], bool], Any]] = []
-    i = 0
-    while i < len(tokens):
-        if i + 3 > len(tokens):
-            raise _invalid_filter(text, "Syntax error at the end of the expression")
-        (k1, prop), (k2, op), (k3, lit) = tokens[i:i + 3]
-        if k1 != "word" or k2 != "word" or k3 not in ("str", "lit", "word"):
-            raise _invalid_filter(text, f"Syntax error near '{prop}'")
-        field = fields.get(prop.lower())
-        func = _OPS.get(op.lower())
-        if field is None or func is None:
-            raise GraphError(400, "ErrorInvalidUrlQueryFilter",
-                             "The query filter contains one or more invalid nodes.")
-        clauses.append((field, func, _coerce(field, _literal(k3, lit, text), text)))
-        i += 3
-        if i < len(tokens):
-            if tokens[i] != ("word", "and") and tokens[i][1].lower() != "and":
-                raise GraphError(400, "ErrorInvalidUrlQueryFilter",
-                                 "The query filter contains one or more invalid nodes.")
-            i += 1
-            if i == len(tokens):
-                raise _invalid_filter(text, "Syntax error at the end of the expression")
-
-    def predicate(entity: Any) -> bool:
-        for field, func, value in clauses:
-            current = view(entity, field)
-            if isinstance(current, str) and isinstance(value, str):
-                current, expected = current.lower(), value.lower()  # Outlook compares ignoring case
-            else:
-                expected = value
-            try:
-                if not func(current, expected):
-                    return False
-            except TypeError:  # ordering against null
-                return False
-        return True
-
-    return predicate
+    return odata_filter.parse(text, fields(view))
 
 
 # -- $orderby --------------------------------------------------------------------------------------
