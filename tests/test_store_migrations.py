@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from harness.reference.migrations import config, current
 from harness.reference.store import Base, IntegrationRow, Store
 
-HEAD = "0002_sync_core"
+HEAD = "0003_sync_feed_and_due_index"
 
 
 def _shape(engine: Engine) -> dict[str, Any]:

@@ -169,6 +169,68 @@ def test_the_plan_is_pure_and_deletions_win() -> None:
         CreateEvent(meeting, "calharness-m1", verify_first=False)]
 
 
+def test_a_meeting_moved_ahead_and_deleted_between_rounds_takes_its_event_along() -> None:
+    """The in-memory soak's shrunk counter-example: the meeting ended (its record discarded),
+    was moved ahead and deleted before the next round; the platform's change feed reports the
+    deletion and the event its create made is deleted by key."""
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    engine = _engine(provider, platform, store)
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields(hours=0))
+    engine.run_round(NOW)
+    later = NOW + timedelta(hours=1)
+    assert engine.run_round(later).discarded == ["m1"] and store.rows == {}
+    platform.update_meeting("m1", MeetingFields("Review", "agenda", later,
+                                                later + timedelta(hours=1)))
+    del platform.meetings_by_id["m1"]
+    assert engine.run_round(later).deleted_remote == ["m1"]
+    assert provider.events == {}
+
+
+class _Counting(MemoryStore):
+    """A store that counts the full reads an incremental round must not make."""
+
+    full_reads = 0
+
+    def records(self) -> dict[str, Record]:
+        self.full_reads += 1
+        return dict(super().records())
+
+
+def test_an_incremental_round_reads_only_what_changed() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), _Counting()
+    for i in range(50):
+        platform.meetings_by_id[f"m{i}"] = _meeting(f"m{i}", _fields(hours=2 + i * 24))
+    engine = _engine(provider, platform, store)
+    assert len(engine.run_round(NOW).created) == 50
+    full_reads = store.full_reads  # the first round is full: it reads everything
+    [event] = provider.linked_events("m3")
+    provider.user_edits(event.id, _fields("Moved", hours=80))
+    platform.update_meeting("m7", _fields("Renamed", hours=7 * 24 + 2))
+    report = engine.run_round(NOW + timedelta(hours=3))
+    assert report.updated_meetings == ["m3"] and report.updated_remote == ["m7"]
+    assert report.discarded == ["m0"]  # found through the due index, not a walk of the store
+    assert store.full_reads == full_reads
+    # Days later: meetings that entered the window gain their content from the platform's
+    # start index, again without a walk of every record.
+    assert store.rows["m40"].fields is None
+    engine.run_round(NOW + timedelta(days=12))
+    assert store.rows["m40"].fields == platform.meetings_by_id["m40"].fields
+    assert store.full_reads == full_reads
+
+
+def test_content_stripped_in_a_failed_round_is_still_settled_next_round() -> None:
+    provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields(hours=1))
+    engine = _engine(provider, platform, store)
+    engine.run_round(NOW)
+    provider.faults = ["error"] * 5  # the read fails after its retries
+    with pytest.raises(RoundIncomplete):
+        engine.run_round(NOW + timedelta(hours=3))
+    assert store.rows["m1"].fields is None, "content goes with the event even in a failed round"
+    assert engine.run_round(NOW + timedelta(hours=3)).discarded == ["m1"]
+    assert store.rows == {}
+
+
 # -- the state machine ---------------------------------------------------------------------------
 topics = st.sampled_from(["Review", "Standup", "Planning", "1:1", "Retro"])
 offsets = st.integers(min_value=-6, max_value=24 * 40)  # hours from now
@@ -185,7 +247,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.provider, self.platform, self.store = MemoryProvider(), MemoryPlatform(), MemoryStore()
         self.engine = SyncEngine(self.provider, self.platform, self.store, sleep=lambda _: None)
         self.next_id = 0
-        self.deleted_live: set[str] = set()
+        self.deleted: set[str] = set()
         self.applied_at: datetime | None = None  # the clock of the last round that planned
 
     def _fields(self, topic: str, hours: int, length: int) -> MeetingFields:
@@ -209,9 +271,8 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def delete_on_platform(self, data: st.DataObject) -> None:
         meeting_id = data.draw(st.sampled_from(sorted(self.platform.meetings_by_id)))
-        meeting = self.platform.meetings_by_id.pop(meeting_id)
-        if live(meeting.fields, self.now):
-            self.deleted_live.add(meeting_id)  # its event must go; an ended one may stay
+        del self.platform.meetings_by_id[meeting_id]
+        self.deleted.add(meeting_id)  # its event must go, ended or not
 
     @precondition(lambda self: self.provider.events)
     @rule(data=st.data(), topic=topics, hours=offsets)
@@ -281,10 +342,9 @@ class SyncMachine(RuleBasedStateMachine):
             assert record.fields == expected
         for event in self.provider.events.values():
             meeting_id = event.join_url and event.join_url.rsplit("/", 1)[-1]
-            # No event left behind for a meeting the platform deleted while it was ahead. (A
-            # meeting deleted after it ended needs nothing: its event had ended too, and if a
-            # user later moves that event ahead, it is theirs.)
-            assert meeting_id not in self.deleted_live, event
+            # No event left behind for a meeting the platform deleted, whenever it was deleted
+            # (a round between the deletion and the last change must not matter).
+            assert meeting_id not in self.deleted, event
         assert set(self.store.rows) <= set(meetings)
 
 

@@ -24,7 +24,7 @@ NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 USER = "host@contoso.test"
 DOCUMENTED = {"description", "organizer", "topic", "start", "end", "time_zone", "recurrence",
               "organizer_id"}
-BOOKKEEPING = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key"}
+BOOKKEEPING = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key", "due_at"}
 
 
 def _store(url: str) -> Store:
@@ -117,3 +117,58 @@ def _fields(topic: str):
 
     start = NOW + timedelta(days=1, hours=3)
     return MeetingFields(topic, "", start, start + timedelta(hours=1))
+
+
+class _CountingRecords(SqlRecordStore):
+    full_reads = 0
+
+    def records(self):  # type: ignore[no-untyped-def]
+        self.full_reads += 1
+        return super().records()
+
+
+class _CountingPlatform(SqlPlatform):
+    full_reads = 0
+
+    def meetings(self):  # type: ignore[no-untyped-def]
+        self.full_reads += 1
+        return super().meetings()
+
+
+def test_an_incremental_round_reads_the_feed_and_indexes_only(db_url: str) -> None:
+    """After the first (full) round, a round reads the platform's change feed, the records of
+    the events the provider reported, the records that are due and the meetings entering the
+    window — never every meeting or record — and a meeting deleted after its record was
+    discarded still takes its event along (the feed reports the deletion)."""
+    store, provider = _store(db_url), MemoryProvider()
+    for i in range(12):
+        _meeting(store, f"{i}00", f"Meeting {i}", NOW + timedelta(hours=2 + 24 * 5 * i))
+    records, platform = _CountingRecords(store, USER), _CountingPlatform(store, USER)
+    engine = SyncEngine(provider, platform, records, sleep=lambda _s: None)
+    assert len(engine.run_round(NOW).created) == 12
+    full = (records.full_reads, platform.full_reads)
+
+    event_id = records.records_for(["100"])["100"].event_id or ""
+    assert provider.user_edits(event_id, replace(provider.events[event_id].fields,
+                                                 topic="Moved by the user"))
+    platform.update_meeting("200", replace(platform.meetings_for(["200"])["200"].fields,
+                                           topic="Renamed on the platform"))
+    report = engine.run_round(NOW + timedelta(hours=3))
+    assert report.updated_meetings == ["100"] and report.updated_remote == ["200"]
+    assert report.discarded == ["000"]  # the due index: its event ended
+    assert records.records_for(["700"])["700"].fields is None  # day 35: beyond the window
+    engine.run_round(NOW + timedelta(days=6))
+    assert records.records_for(["700"])["700"].fields is not None  # entered the window
+    assert (records.full_reads, platform.full_reads) == full
+
+    # Ended (record discarded), moved ahead and deleted between two rounds: the feed says so.
+    ended = NOW + timedelta(days=12)
+    assert "200" in engine.run_round(ended).discarded
+    start = ended + timedelta(days=1)
+    platform.update_meeting("200", replace(platform.meetings_for(["200"])["200"].fields,
+                                           start=start, end=start + timedelta(hours=1)))
+    platform.cancel_meeting("200")
+    assert engine.run_round(ended).deleted_remote == ["200"]
+    assert not [e for e in provider.events.values() if (e.join_url or "").endswith("/j/200")]
+    assert (records.full_reads, platform.full_reads) == full
+    store.engine.dispose()

@@ -24,11 +24,13 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     create_engine,
     delete,
+    event,
     select,
     text,
 )
@@ -191,6 +193,8 @@ class IntegrationRow(Base):
     credentials: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
     pending_flow: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
     sync_cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Where the sync round read the platform's change feed up to (`harness.sync.FeedState`).
+    sync_feed: Mapped[str | None] = mapped_column(Text, nullable=True)
     setup_by: Mapped[str] = mapped_column(String(20), default="user_oauth")
     calendar_state: Mapped[str] = mapped_column(String(8), default="off")
     contacts_state: Mapped[str] = mapped_column(String(8), default="off")
@@ -221,6 +225,8 @@ class PlatformMeetingRow(Base):
     bi-directional sync is on: the platform's own data, what the sync core pushes."""
 
     __tablename__ = "platform_meetings"
+    # What enters the stored window between two rounds: meetings of an owner by start time.
+    __table_args__ = (Index("ix_platform_meetings_owner_start", "owner", "start"),)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(320), index=True)  # whose calendar it lands on
     organizer: Mapped[str] = mapped_column(String(320))
@@ -243,6 +249,10 @@ class SyncRecordRow(Base):
     (ids, etag, digest of the agreed values, pending create key). Deleted after the event."""
 
     __tablename__ = "sync_records"
+    # A round reads records by the events the provider reported and by due time (the end-time
+    # index retention reads), never the whole table.
+    __table_args__ = (Index("ix_sync_records_event", "user", "event_id"),
+                      Index("ix_sync_records_due", "user", "due_at"))
     user: Mapped[str] = mapped_column(ForeignKey("integrations.user", ondelete="CASCADE"),
                                       primary_key=True)
     meeting_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -258,6 +268,30 @@ class SyncRecordRow(Base):
     event_id: Mapped[str | None] = mapped_column(String(400), nullable=True)
     etag: Mapped[str | None] = mapped_column(String(400), nullable=True)
     pending_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Bookkeeping: when the record must be looked at again (its event's end while it holds
+    # content; kept when retention strips the content so the next round settles the link).
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PlatformMeetingChangeRow(Base):
+    """The platform's change feed: one row per write to a platform meeting (scheduled,
+    changed, deleted), in commit order for SQLite (its writers are serialized). Every ORM write
+    to `PlatformMeetingRow` adds one (a session listener), so no writer can forget to."""
+
+    __tablename__ = "platform_meeting_changes"
+    __table_args__ = (Index("ix_platform_meeting_changes_owner_seq", "owner", "seq"),
+                      {"sqlite_autoincrement": True})  # a seq is never reused
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(320))
+    meeting_id: Mapped[str] = mapped_column(String(64))
+
+
+def _log_meeting_writes(session: Session, _context: object, _instances: object) -> None:
+    """Before each flush: a feed row for every platform meeting added, changed or deleted."""
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, PlatformMeetingRow) and (
+                row in session.new or row in session.deleted or session.is_modified(row)):
+            session.add(PlatformMeetingChangeRow(owner=row.owner, meeting_id=row.id))
 
 
 def _engine(url: str) -> Engine:
@@ -273,6 +307,7 @@ class Store:
         self.engine = _engine(url)
         self._migrate()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", _log_meeting_writes)
         self._cipher = fernet(key or run_key())
 
     @contextmanager
@@ -360,3 +395,6 @@ class Store:
     def clear_sync(self, session: Session, user: str) -> None:
         """Another calendar (or none): its links and cursor mean nothing any more."""
         session.execute(delete(SyncRecordRow).where(SyncRecordRow.user == user.lower()))
+        row = session.get(IntegrationRow, user.lower())
+        if row is not None:
+            row.sync_feed = None

@@ -1,4 +1,7 @@
-"""The sync core's `Platform` and `RecordStore` on the SQL store, for one user's integration.
+"""The sync core's `Platform` and `RecordStore` on the SQL store, for one user's integration,
+with the change feed and indexes of an incremental round (`PlatformFeed`,
+`IndexedRecordStore`): meetings changed since a feed cursor, meetings by start, records by
+meeting, by event and by due time — each an indexed query, never a walk of the table.
 
 Every call is its own transaction: the engine records a create's key before the create and
 relies on it surviving a crash, and a dropped record must be gone (deleted, not flagged) the
@@ -7,13 +10,27 @@ moment the engine says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
-from harness.reference.store import IntegrationRow, PlatformMeetingRow, Store, SyncRecordRow
-from harness.sync.model import Meeting, MeetingFields, Record
+from harness.reference.store import (
+    IntegrationRow,
+    PlatformMeetingChangeRow,
+    PlatformMeetingRow,
+    Store,
+    SyncRecordRow,
+)
+from harness.sync.model import Meeting, MeetingChanges, MeetingFields, Record
+
+CHUNK = 500  # ids per IN (...): well under every backend's bound on parameters
+
+
+def _chunks(ids: Collection[str]) -> Iterator[list[str]]:
+    items = list(ids)
+    for at in range(0, len(items), CHUNK):
+        yield items[at:at + CHUNK]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -34,7 +51,8 @@ def record_of(row: SyncRecordRow) -> Record:
         fields = MeetingFields(row.topic, row.description or "", _aware(row.start),
                                _aware(row.end), row.time_zone or "UTC", row.recurrence)
     return Record(row.meeting_id, row.digest, fields, row.organizer, row.organizer_id,
-                  row.event_id, row.etag, row.pending_key)
+                  row.event_id, row.etag, row.pending_key,
+                  _aware(row.due_at) if row.due_at is not None else None)
 
 
 def record_values(record: Record) -> dict[str, object]:
@@ -49,7 +67,8 @@ def record_values(record: Record) -> dict[str, object]:
             "time_zone": f.time_zone if f else None,
             "recurrence": f.recurrence if f else None,
             "organizer_id": record.organizer_id if f else None,
-            "event_id": record.event_id, "etag": record.etag, "pending_key": record.pending_key}
+            "event_id": record.event_id, "etag": record.etag, "pending_key": record.pending_key,
+            "due_at": record.due.astimezone(UTC) if record.due is not None else None}
 
 
 class SqlPlatform:
@@ -73,8 +92,45 @@ class SqlPlatform:
 
     def cancel_meeting(self, meeting_id: str) -> None:
         with self.store.session() as s:
-            s.execute(delete(PlatformMeetingRow).where(PlatformMeetingRow.id == meeting_id,
-                                                       PlatformMeetingRow.owner == self.owner))
+            row = s.get(PlatformMeetingRow, meeting_id)
+            if row is not None and row.owner == self.owner:
+                s.delete(row)  # through the ORM: the feed logs it
+
+    # -- the change feed -------------------------------------------------------------------------
+    def feed_cursor(self) -> str:
+        with self.store.session() as s:
+            seq = s.scalar(select(func.max(PlatformMeetingChangeRow.seq))
+                           .where(PlatformMeetingChangeRow.owner == self.owner))
+        return str(seq or 0)
+
+    def meeting_changes(self, since: str) -> MeetingChanges | None:
+        if not since.isdigit():
+            return None
+        with self.store.session() as s:
+            rows = s.execute(select(PlatformMeetingChangeRow.seq,
+                                    PlatformMeetingChangeRow.meeting_id)
+                             .where(PlatformMeetingChangeRow.owner == self.owner,
+                                    PlatformMeetingChangeRow.seq > int(since))
+                             .order_by(PlatformMeetingChangeRow.seq)).all()
+        ids = list(dict.fromkeys(meeting_id for _, meeting_id in rows))
+        return MeetingChanges(ids, str(rows[-1][0]) if rows else since)
+
+    def meetings_for(self, ids: Collection[str]) -> Mapping[str, Meeting]:
+        found: dict[str, Meeting] = {}
+        with self.store.session() as s:
+            for chunk in _chunks(ids):
+                for row in s.scalars(select(PlatformMeetingRow).where(
+                        PlatformMeetingRow.owner == self.owner, PlatformMeetingRow.id.in_(chunk))):
+                    found[row.id] = meeting_of(row)
+        return found
+
+    def meetings_starting(self, lo: datetime, hi: datetime) -> Mapping[str, Meeting]:
+        with self.store.session() as s:
+            rows = s.scalars(select(PlatformMeetingRow).where(
+                PlatformMeetingRow.owner == self.owner,
+                PlatformMeetingRow.start >= lo.astimezone(UTC),
+                PlatformMeetingRow.start < hi.astimezone(UTC)))
+            return {row.id: meeting_of(row) for row in rows}
 
 
 class SqlRecordStore:
@@ -102,10 +158,45 @@ class SqlRecordStore:
             s.execute(delete(SyncRecordRow).where(SyncRecordRow.user == self.user,
                                                   SyncRecordRow.meeting_id == meeting_id))
 
+    def records_for(self, meeting_ids: Collection[str]) -> Mapping[str, Record]:
+        found: dict[str, Record] = {}
+        with self.store.session() as s:
+            for chunk in _chunks(meeting_ids):
+                for row in s.scalars(select(SyncRecordRow).where(
+                        SyncRecordRow.user == self.user, SyncRecordRow.meeting_id.in_(chunk))):
+                    found[row.meeting_id] = record_of(row)
+        return found
+
+    def records_for_events(self, event_ids: Collection[str]) -> Mapping[str, Record]:
+        found: dict[str, Record] = {}
+        with self.store.session() as s:
+            for chunk in _chunks(event_ids):
+                for row in s.scalars(select(SyncRecordRow).where(
+                        SyncRecordRow.user == self.user, SyncRecordRow.event_id.in_(chunk))):
+                    found[row.meeting_id] = record_of(row)
+        return found
+
+    def due(self, now: datetime) -> Mapping[str, Record]:
+        with self.store.session() as s:
+            rows = s.scalars(select(SyncRecordRow).where(
+                SyncRecordRow.user == self.user, SyncRecordRow.due_at <= now.astimezone(UTC)))
+            return {row.meeting_id: record_of(row) for row in rows}
+
     def cursor(self) -> str | None:
         with self.store.session() as s:
             return s.scalar(select(IntegrationRow.sync_cursor)
                             .where(IntegrationRow.user == self.user))
+
+    def feed_state(self) -> str | None:
+        with self.store.session() as s:
+            return s.scalar(select(IntegrationRow.sync_feed)
+                            .where(IntegrationRow.user == self.user))
+
+    def set_feed_state(self, state: str | None) -> None:
+        with self.store.session() as s:
+            row = s.get(IntegrationRow, self.user)
+            if row is not None:
+                row.sync_feed = state
 
     def set_cursor(self, cursor: str | None) -> None:
         with self.store.session() as s:

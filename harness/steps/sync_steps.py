@@ -29,7 +29,8 @@ CHANGE_READS = {"calendarView.delta", "SyncFolderItems", "events.list"}
 # the store names them, and the bookkeeping a link needs.
 DOCUMENTED_COLUMNS = {"description", "organizer", "topic", "start", "end", "time_zone",
                       "recurrence", "organizer_id"}
-BOOKKEEPING_COLUMNS = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key"}
+BOOKKEEPING_COLUMNS = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key",
+                       "due_at"}
 
 
 def _calendar(ctx: ScenarioContext) -> dict[str, Any]:

@@ -10,10 +10,10 @@ finishes the work without loss or duplicates. A forgotten cursor becomes a full 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol, TypeVar
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from harness.sync.connector import (
     Conflict,
@@ -23,17 +23,27 @@ from harness.sync.connector import (
     Throttled,
     Transient,
 )
-from harness.sync.model import Changes, Meeting, MeetingFields, Record, RoundReport, digest
+from harness.sync.model import (
+    Changes,
+    Meeting,
+    MeetingChanges,
+    MeetingFields,
+    Record,
+    RoundReport,
+    digest,
+)
 from harness.sync.planner import (
     LISTING_DAYS,
     WINDOW_DAYS,
     CancelMeeting,
     CreateEvent,
+    DeleteCreated,
     DeleteEvent,
     DropRecord,
     PutRecord,
     UpdateEvent,
     UpdateMeeting,
+    meeting_id_from_link,
     plan,
     retained,
     settle,
@@ -51,6 +61,30 @@ class Platform(Protocol):
     def cancel_meeting(self, meeting_id: str) -> None: ...
 
 
+@runtime_checkable
+class PlatformFeed(Platform, Protocol):
+    """A platform that can say what changed: with it (and an `IndexedRecordStore`) an
+    incremental round reads only what changed instead of every meeting and record."""
+
+    def feed_cursor(self) -> str:
+        """The feed's position now (read before a full listing of the meetings)."""
+        ...
+
+    def meeting_changes(self, since: str) -> MeetingChanges | None:
+        """Ids of meetings created, changed or deleted after `since`; None when the feed no
+        longer knows that cursor (the round then plans over every meeting)."""
+        ...
+
+    def meetings_for(self, ids: Collection[str]) -> Mapping[str, Meeting]:
+        """The meetings among `ids` that exist now."""
+        ...
+
+    def meetings_starting(self, lo: datetime, hi: datetime) -> Mapping[str, Meeting]:
+        """Meetings starting in [lo, hi): those that entered the stored window since the last
+        round, whose records gain their content."""
+        ...
+
+
 class RecordStore(Protocol):
     """The sanitized store of one integration: records and the connector's cursor."""
 
@@ -59,6 +93,47 @@ class RecordStore(Protocol):
     def drop(self, meeting_id: str) -> None: ...
     def cursor(self) -> str | None: ...
     def set_cursor(self, cursor: str | None) -> None: ...
+
+
+@runtime_checkable
+class IndexedRecordStore(RecordStore, Protocol):
+    """A store that finds records by meeting, by event and by due time (`Record.due`, the
+    end-time index retention reads), and keeps the platform feed's state beside the cursor."""
+
+    def records_for(self, meeting_ids: Collection[str]) -> Mapping[str, Record]: ...
+
+    def records_for_events(self, event_ids: Collection[str]) -> Mapping[str, Record]:
+        """Records linked to any of `event_ids`, by meeting id."""
+        ...
+
+    def due(self, now: datetime) -> Mapping[str, Record]:
+        """Records whose `due` is at or before `now`, by meeting id."""
+        ...
+
+    def feed_state(self) -> str | None: ...
+    def set_feed_state(self, state: str | None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """Where the platform's feed was read up to, and the `now` of that round (the window's edge
+    then: meetings starting between that edge and this round's enter the window)."""
+
+    cursor: str
+    horizon: datetime
+
+    def encode(self) -> str:
+        return f"{self.horizon.isoformat()} {self.cursor}"
+
+    @staticmethod
+    def decode(text: str | None) -> FeedState | None:
+        if not text:
+            return None
+        horizon, _, cursor = text.partition(" ")
+        try:
+            return FeedState(cursor, datetime.fromisoformat(horizon))
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +163,10 @@ class SyncEngine:
         report = RoundReport()
         bounds = window(now, LISTING_DAYS)
         cursor = self.store.cursor()
+        feed = self._feed()
+        # The feed's position before anything is read: a change made while the round runs is
+        # read again next round (harmless: planning is idempotent), never skipped.
+        feed_cursor = feed.feed_cursor() if feed is not None else None
         try:
             try:
                 changes = self._call(report, lambda: self.connector.changes(cursor, bounds))
@@ -100,12 +179,22 @@ class SyncEngine:
         except (Throttled, Transient) as exc:
             self._enforce_retention(now)
             raise RoundIncomplete(report, [f"reading changes: {exc}"]) from exc
-        failures = self._apply(changes, now, report)
+        failures = self._apply(changes, now, report, feed)
         self._enforce_retention(now)
         if failures:
             raise RoundIncomplete(report, failures)
         self.store.set_cursor(changes.cursor)
+        if feed is not None and feed_cursor is not None:
+            cast(IndexedRecordStore, self.store).set_feed_state(
+                FeedState(feed_cursor, now).encode())
         return report
+
+    def _feed(self) -> PlatformFeed | None:
+        """The platform's change feed, when both sides can serve an incremental round."""
+        if isinstance(self.platform, PlatformFeed) and \
+                isinstance(self.store, IndexedRecordStore):
+            return self.platform
+        return None
 
     def _resolve_unlisted(self, changes: Changes, report: RoundReport) -> Changes:
         """A full listing covers a window; a linked event it did not list may have moved out of
@@ -124,15 +213,50 @@ class SyncEngine:
         return Changes(found, gone, changes.cursor, full=True, window=None)
 
     def _enforce_retention(self, now: datetime) -> None:
-        """Whatever happened this round, no content outlives its event or leaves the window."""
-        for record in list(self.store.records().values()):
+        """Whatever happened this round, no content outlives its event or leaves the window.
+        With an indexed store only the records that are due are read."""
+        store = self.store
+        due = store.due(now) if isinstance(store, IndexedRecordStore) else store.records()
+        for record in list(due.values()):
             kept = retained(record, now, self.window_days)
             if kept is not record:
-                self.store.put(kept)
+                store.put(kept)
 
-    def _apply(self, changes: Changes, now: datetime, report: RoundReport) -> list[str]:
-        the_plan = plan(self.platform.meetings(), self.store.records(), changes, now,
-                        self.window_days)
+    def _scope(self, changes: Changes, now: datetime, feed: PlatformFeed | None
+               ) -> tuple[Mapping[str, Meeting], Mapping[str, Record], Collection[str]]:
+        """What this round plans over: (meetings, records, meeting ids the feed reports).
+
+        Incremental (a cursor on both sides): only the meetings the platform's feed reports,
+        the records of the events the provider reports, the meetings those events' join links
+        name, the records that are due, and the meetings that entered the window since the
+        last round — so a round costs what changed, not what is stored. Otherwise (the first
+        round, a forgotten cursor on either side, a platform or store without the indexes):
+        every meeting and record."""
+        store = self.store
+        state = FeedState.decode(store.feed_state()) \
+            if feed is not None and isinstance(store, IndexedRecordStore) else None
+        reported = feed.meeting_changes(state.cursor) if feed is not None and state else None
+        feed_ids = reported.ids if reported is not None else []
+        if changes.full or reported is None or state is None or feed is None:
+            return self.platform.meetings(), store.records(), feed_ids
+        indexed = cast(IndexedRecordStore, store)
+        event_ids = [e.id for e in changes.events] + list(changes.removed)
+        by_event = indexed.records_for_events(event_ids) if event_ids else {}
+        due = indexed.due(now)
+        span = timedelta(days=self.window_days)
+        entering = feed.meetings_starting(state.horizon + span, now + span) \
+            if now > state.horizon else {}
+        ids = set(feed_ids) | set(by_event) | set(due) | set(entering)
+        ids.update(m for e in changes.events if (m := meeting_id_from_link(e.join_url)))
+        meetings = feed.meetings_for(ids) if ids else {}
+        rest = ids - set(by_event) - set(due)
+        records = {**(indexed.records_for(rest) if rest else {}), **by_event, **due}
+        return meetings, records, feed_ids
+
+    def _apply(self, changes: Changes, now: datetime, report: RoundReport,
+               feed: PlatformFeed | None = None) -> list[str]:
+        meetings, records, deleted = self._scope(changes, now, feed)
+        the_plan = plan(meetings, records, changes, now, self.window_days, deleted=deleted)
         report.linked.extend(the_plan.linked)
         failures: list[str] = []
         for action in the_plan.actions:
@@ -163,6 +287,12 @@ class SyncEngine:
                 report.updated_remote.append(record.meeting_id)
             case DeleteEvent(record=record):
                 self._delete(record, report)
+            case DeleteCreated(meeting_id=meeting_id, key=key):
+                found = self._call(report, lambda: self.connector.find_created(key))
+                if found is not None:
+                    with contextlib.suppress(NotFound):
+                        self._call(report, lambda: self.connector.delete(found.id))
+                    report.deleted_remote.append(meeting_id)
             case UpdateMeeting(meeting_id=meeting_id, fields=fields):
                 self.platform.update_meeting(meeting_id, fields)
                 report.updated_meetings.append(meeting_id)

@@ -8,9 +8,11 @@ scheduled per call (throttling with Retry-After, 5xx, a create whose response is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from harness.sync.connector import (
     Conflict,
@@ -20,15 +22,106 @@ from harness.sync.connector import (
     Throttled,
     Transient,
 )
-from harness.sync.model import Changes, Meeting, MeetingFields, Record, RemoteEvent
+from harness.sync.model import (
+    Changes,
+    Meeting,
+    MeetingChanges,
+    MeetingFields,
+    Record,
+    RemoteEvent,
+)
 from harness.sync.planner import meeting_id_from_link
 from harness.sync.series import series_end
 
 
+class MeetingTable(dict[str, Meeting]):
+    """The platform's meetings by id, as a dict that tests and load scripts write to directly,
+    which logs every write as the platform's change feed (id -> sequence number, oldest first,
+    so reading what changed since a cursor walks only those entries) and keeps a start-time
+    index (what enters the stored window)."""
+
+    def __init__(self, *args: object, **kwargs: Meeting) -> None:
+        super().__init__()
+        self.seq = 0
+        self.log: dict[str, int] = {}
+        self.starts: list[tuple[datetime, str]] = []
+        self.update(*args, **kwargs)
+
+    def _logged(self, meeting_id: str) -> None:
+        self.seq += 1
+        self.log.pop(meeting_id, None)  # re-inserted last: the dict stays in sequence order
+        self.log[meeting_id] = self.seq
+
+    def _unindex(self, meeting_id: str) -> None:
+        old = dict.get(self, meeting_id)
+        if old is not None:
+            key = (old.fields.start, meeting_id)
+            at = bisect.bisect_left(self.starts, key)
+            if at < len(self.starts) and self.starts[at] == key:
+                del self.starts[at]
+
+    def __setitem__(self, meeting_id: str, meeting: Meeting) -> None:
+        self._unindex(meeting_id)
+        super().__setitem__(meeting_id, meeting)
+        bisect.insort(self.starts, (meeting.fields.start, meeting_id))
+        self._logged(meeting_id)
+
+    def __delitem__(self, meeting_id: str) -> None:
+        self._unindex(meeting_id)
+        super().__delitem__(meeting_id)
+        self._logged(meeting_id)
+
+    def pop(self, meeting_id: str, *default: Any) -> Any:  # type: ignore[override]
+        if meeting_id in self:
+            meeting = self[meeting_id]
+            del self[meeting_id]
+            return meeting
+        if default:
+            return default[0]
+        raise KeyError(meeting_id)
+
+    def popitem(self) -> tuple[str, Meeting]:
+        meeting_id = next(reversed(self))
+        return meeting_id, self.pop(meeting_id)
+
+    def clear(self) -> None:
+        for meeting_id in list(self):
+            del self[meeting_id]
+
+    def update(self, *args: Any, **kwargs: Meeting) -> None:  # type: ignore[override]
+        for meeting_id, meeting in dict(*args, **kwargs).items():
+            self[meeting_id] = meeting
+
+    def setdefault(self, meeting_id: str, default: Meeting) -> Meeting:  # type: ignore[override]
+        if meeting_id not in self:
+            self[meeting_id] = default
+        return self[meeting_id]
+
+    def changed_since(self, since: int) -> list[str]:
+        ids: list[str] = []
+        for meeting_id, seq in reversed(self.log.items()):
+            if seq <= since:
+                break
+            ids.append(meeting_id)
+        ids.reverse()
+        return ids
+
+    def starting(self, lo: datetime, hi: datetime) -> list[str]:
+        at = bisect.bisect_left(self.starts, (lo, ""))
+        end = bisect.bisect_left(self.starts, (hi, ""))
+        return [meeting_id for _, meeting_id in self.starts[at:end]]
+
+
 @dataclass
 class MemoryPlatform:
-    meetings_by_id: dict[str, Meeting] = field(default_factory=dict)
+    """The platform's side, with its change feed (`PlatformFeed`)."""
+
+    meetings_by_id: MeetingTable = field(default_factory=MeetingTable)
     cancelled: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.meetings_by_id, MeetingTable):
+            self.meetings_by_id = MeetingTable(self.meetings_by_id)
 
     def meetings(self) -> Mapping[str, Meeting]:
         return dict(self.meetings_by_id)
@@ -42,26 +135,85 @@ class MemoryPlatform:
         if self.meetings_by_id.pop(meeting_id, None) is not None:
             self.cancelled.append(meeting_id)
 
+    # -- the change feed ------------------------------------------------------------------------
+    def feed_cursor(self) -> str:
+        return str(self.meetings_by_id.seq)
+
+    def meeting_changes(self, since: str) -> MeetingChanges | None:
+        if not since.isdigit() or int(since) > self.meetings_by_id.seq:
+            return None
+        return MeetingChanges(self.meetings_by_id.changed_since(int(since)), self.feed_cursor())
+
+    def meetings_for(self, ids: Collection[str]) -> Mapping[str, Meeting]:
+        table = self.meetings_by_id
+        return {i: table[i] for i in ids if i in table}
+
+    def meetings_starting(self, lo: datetime, hi: datetime) -> Mapping[str, Meeting]:
+        table = self.meetings_by_id
+        return {i: table[i] for i in table.starting(lo, hi)}
+
 
 @dataclass
 class MemoryStore:
+    """The sanitized store, indexed by event id and by due time (`IndexedRecordStore`)."""
+
     rows: dict[str, Record] = field(default_factory=dict)
     cursor_value: str | None = None
+    feed_value: str | None = None
+    _by_event: dict[str, str] = field(default_factory=dict, repr=False)
+    _due: list[tuple[datetime, str]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        rows, self.rows = self.rows, {}
+        for record in rows.values():
+            self.put(record)
 
     def records(self) -> Mapping[str, Record]:
         return dict(self.rows)
 
     def put(self, record: Record) -> None:
+        self.drop(record.meeting_id)
         self.rows[record.meeting_id] = record
+        if record.event_id:
+            self._by_event[record.event_id] = record.meeting_id
+        if record.due is not None:
+            bisect.insort(self._due, (record.due, record.meeting_id))
 
     def drop(self, meeting_id: str) -> None:
-        self.rows.pop(meeting_id, None)
+        old = self.rows.pop(meeting_id, None)
+        if old is None:
+            return
+        if old.event_id and self._by_event.get(old.event_id) == meeting_id:
+            del self._by_event[old.event_id]
+        if old.due is not None:
+            key = (old.due, meeting_id)
+            at = bisect.bisect_left(self._due, key)
+            if at < len(self._due) and self._due[at] == key:
+                del self._due[at]
+
+    def records_for(self, meeting_ids: Collection[str]) -> Mapping[str, Record]:
+        rows = self.rows
+        return {i: rows[i] for i in meeting_ids if i in rows}
+
+    def records_for_events(self, event_ids: Collection[str]) -> Mapping[str, Record]:
+        found = (self._by_event.get(e) for e in event_ids)
+        return {m: self.rows[m] for m in found if m is not None}
+
+    def due(self, now: datetime) -> Mapping[str, Record]:
+        end = bisect.bisect_right(self._due, (now, "\U0010ffff"))
+        return {m: self.rows[m] for _, m in self._due[:end]}
 
     def cursor(self) -> str | None:
         return self.cursor_value
 
     def set_cursor(self, cursor: str | None) -> None:
         self.cursor_value = cursor
+
+    def feed_state(self) -> str | None:
+        return self.feed_value
+
+    def set_feed_state(self, state: str | None) -> None:
+        self.feed_value = state
 
 
 Fault = str  # "throttle", "error", "lost-response", "cursor-gone", "revoked"
@@ -111,10 +263,13 @@ class MemoryProvider:
         if not since.isdigit() or int(epoch) != self.epoch:
             raise CursorInvalid("cursor no longer known")
         after = int(since)
-        events, removed = [], []
-        for event_id, (seq, deleted) in sorted(self.log.items(), key=lambda kv: kv[1][0]):
+        newer = []  # the log is in sequence order (an entry moves last when written): walk back
+        for event_id, (seq, deleted) in reversed(self.log.items()):
             if seq <= after:
-                continue
+                break
+            newer.append((event_id, deleted))
+        events, removed = [], []
+        for event_id, deleted in reversed(newer):
             if deleted:
                 removed.append(event_id)
             else:

@@ -65,6 +65,21 @@ class Record:
     event_id: str | None = None  # None while a create's outcome is unknown
     etag: str | None = None
     pending_key: str | None = None  # idempotency key of a create not yet confirmed
+    # Bookkeeping: when the record must be looked at again even if neither side changes (the
+    # agreed event's end while the record holds content). Retention keeps it when it strips the
+    # content, so the next round still settles the link: a store indexes it, and a round reads
+    # only the records that are due instead of every record.
+    due: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingChanges:
+    """The platform's change feed: ids of meetings created, changed or deleted since a feed
+    cursor (their state is read afterwards: an id the platform no longer has was deleted), and
+    the cursor to read from next time."""
+
+    ids: list[str]
+    cursor: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ Rules (docs/architecture.md, "Sync core", says why):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
@@ -81,7 +81,7 @@ def settle(meeting: Meeting, fields: MeetingFields, event_id: str | None, etag: 
     keep = in_window(fields, now, window_days)
     return Record(meeting.id, digest(fields), fields if keep else None,
                   meeting.organizer if keep else None, meeting.organizer_id if keep else None,
-                  event_id=event_id, etag=etag)
+                  event_id=event_id, etag=etag, due=series_end(fields) if keep else None)
 
 
 def merge(base: MeetingFields, platform: MeetingFields, provider: MeetingFields) -> MeetingFields:
@@ -117,6 +117,16 @@ class DeleteEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteCreated:
+    """The platform deleted a meeting the store holds no record of (its record was discarded
+    when the event ended, or its create was never confirmed): delete the event a create under
+    this key made, if the service has one."""
+
+    meeting_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateMeeting:
     meeting_id: str
     fields: MeetingFields
@@ -138,8 +148,8 @@ class DropRecord:
     reason: str  # "ended", "deleted", "out-of-window"
 
 
-Action = CreateEvent | UpdateEvent | DeleteEvent | UpdateMeeting | CancelMeeting | PutRecord | \
-    DropRecord
+Action = CreateEvent | UpdateEvent | DeleteEvent | DeleteCreated | UpdateMeeting | CancelMeeting | \
+    PutRecord | DropRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +159,15 @@ class Plan:
 
 
 def plan(meetings: Mapping[str, Meeting], records: Mapping[str, Record], changes: Changes,
-         now: datetime, window_days: int = WINDOW_DAYS) -> Plan:
-    """The actions of one round. Pure: the same inputs always give the same plan."""
+         now: datetime, window_days: int = WINDOW_DAYS, *,
+         deleted: Collection[str] = ()) -> Plan:
+    """The actions of one round. Pure: the same inputs always give the same plan.
+
+    `meetings` and `records` may be the whole of both sides or only the part a round touches
+    (what changed on either side, records that are due, meetings entering the window, and the
+    meetings the changed events' join links name): every decision reads only the meeting, the
+    record and the provider's events of one meeting id. `deleted` names meetings the
+    platform's change feed reports deleted since the last round."""
     by_event = {r.event_id: r for r in records.values() if r.event_id}
     changed: dict[str, RemoteEvent] = {}  # meeting id -> the provider's new state
     removed: set[str] = set()  # meeting ids whose event the provider deleted
@@ -187,6 +204,11 @@ def plan(meetings: Mapping[str, Meeting], records: Mapping[str, Record], changes
                 removed.add(record.meeting_id)
 
     actions: list[Action] = []
+    for meeting_id in sorted(set(deleted) - set(meetings) - set(records)):
+        # Deleted while the store held no record of it: the event an earlier create made may
+        # still be there (e.g. the meeting ended, its record was discarded, then it was moved
+        # ahead and deleted between two rounds). A deletion on the platform deletes the event.
+        actions.append(DeleteCreated(meeting_id, create_key(meeting_id)))
     for meeting_id in sorted(set(meetings) | set(records)):
         meeting, record = meetings.get(meeting_id), records.get(meeting_id)
         actions.extend(_decide(meeting, record, changed.get(meeting_id),
