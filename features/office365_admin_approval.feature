@@ -24,7 +24,7 @@ Feature: Admin approval when the tenant does not let users consent to apps
     Then the integration status is "connected"
     And the identity provider was asked for exactly the resource scopes "Calendars.Read"
 
-  @req:APPROVAL-03 @req:CONSENT-07
+  @req:APPROVAL-03 @req:CONSENT-07 @req:CONSENT-06
   Scenario: Re-enabled user consent counts only after it has propagated
     When the Office 365 admin allows users to consent to apps
     And the user tries to set up the calendar integration with the default service
@@ -32,3 +32,32 @@ Feature: Admin approval when the tenant does not let users consent to apps
     When 31 minutes pass
     And the user sets up the calendar integration again with the default service
     Then the integration status is "connected"
+
+  @req:CONSENT-06 @req:CONSENT-09
+  Scenario: Admin consent granted to this app alone in Entra ID lets users integrate without approval
+    When the user tries to set up the calendar integration with the default service
+    Then the sign-in stops on the page "Need admin approval"
+    When the Office 365 admin grants admin consent to the app in Entra ID for "Calendars.Read"
+    And the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
+    And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
+
+  @req:CONSENT-09
+  Scenario: After admin consent in Entra ID the user goes straight back without a consent page
+    Given the Office 365 admin grants admin consent to the app in Entra ID for "Calendars.Read"
+    When the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
+    And the user's last sign-in at Microsoft went straight back without a consent page
+
+  @req:CONSENT-02
+  Scenario: Platform permissions wider than those consented in Office 365 fail until they are the same
+    Given the Office 365 admin grants admin consent to the app in Entra ID for "Calendars.Read"
+    And the admin sets the calendar permission to "Write" and the contacts permission to "None"
+    When the user tries to set up the calendar integration with the default service
+    Then the sign-in stops on the page "Need admin approval"
+    And the identity provider stopped the user for admin approval of "Calendars.ReadWrite"
+    And the integration status is not "connected"
+    When the admin changes the calendar permission to "Read" and the contacts permission to "None"
+    And the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
+    And the user's last sign-in at Microsoft went straight back without a consent page

@@ -74,3 +74,11 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     When the user tries to set up the calendar integration with the default service from the profile
     Then the set-up is refused with "admin_setup_required" and a message containing "Office 365 admin has not set up"
     And nothing changed
+
+  @req:CONSENT-05 @req:ROOMS-05 @needs:rooms
+  Scenario: A plain member of the account cannot start the authorization on behalf of the company
+    Given a meeting platform account owned by the admin of tenant "contoso"
+    And the admin enables calendar and contacts integration
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    When the first member of tenant "contoso" tries to authorize the integration as Office 365 admin on behalf of the company
+    Then the authorization is refused with "not_an_admin" before anyone is sent to Microsoft
