@@ -82,3 +82,27 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
     When the first member of tenant "contoso" tries to authorize the integration as Office 365 admin on behalf of the company
     Then the authorization is refused with "not_an_admin" before anyone is sent to Microsoft
+
+  @req:ROOMS-03 @req:ROOMS-04 @needs:rooms
+  Scenario: The Office 365 room calendar service authorized with OAuth 2.0 asks the admin's consent for Graph
+    Given a meeting platform account owned by the admin of tenant "fabrikam"
+    And the admin enables calendar and contacts integration
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    And the user is the first member of tenant "fabrikam"
+    When the admin authorizes the integration as Office 365 admin on behalf of the company
+    Then the Office 365 admin's consent for the company covered exactly the resource scopes "Calendars.Read"
+    When the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
+
+  @req:ROOMS-03 @req:ROOMS-04 @needs:rooms @needs:office365-ews
+  Scenario: The Office 365 room calendar service authorized with EWS asks the admin's consent for EWS
+    Given a meeting platform account owned by the admin of tenant "fabrikam"
+    And the admin enables calendar and contacts integration
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the admin sets the default calendar service to "Office 365" authorized with "EWS URL"
+    And the user is the first member of tenant "fabrikam"
+    When the admin authorizes the integration as Office 365 admin on behalf of the company
+    Then the Office 365 admin's consent for the company covered exactly the resource scopes "EWS.AccessAsUser.All"
+    When the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"

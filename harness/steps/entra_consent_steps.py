@@ -110,3 +110,49 @@ def admin_consent_covered(calharness_ctx: ScenarioContext, scopes: str) -> None:
     assert consents, "the Office 365 admin never consented on behalf of the organisation"
     granted = {bare_scope(s) for s in consents[-1].get("scopes") or []} - OIDC_SCOPES
     assert granted == set(scopes.split()), f"the admin consented to {sorted(granted)}"
+
+
+@then(
+    "the Office 365 admin's approval asked Microsoft for the app's whole set of application "
+    "permissions"
+)
+def approval_asked_default(calharness_ctx: ScenarioContext) -> None:
+    """v2 admin consent with `.default`: the approval has no choice of scopes to narrow."""
+    ctx = calharness_ctx
+    asked = [
+        e
+        for e in ctx.control.audit(since=ctx.audit_start, provider="identity")
+        if e.get("operation") == "adminconsent"
+    ]
+    assert asked, "the admin's approval never reached Microsoft's admin consent"
+    scopes = {s for e in asked for s in e.get("scopes") or []}
+    assert scopes == {"https://graph.microsoft.com/.default"}, f"the approval asked {scopes}"
+
+
+def _app_token_roles(ctx: ScenarioContext) -> set[str]:
+    tokens = [
+        e
+        for e in ctx.control.audit(since=ctx.audit_start, provider="identity")
+        if (e.get("operation") or "").startswith("token")
+        and e.get("status") == 200
+        and "roles" in (e.get("detail") or {})
+    ]
+    assert tokens, "Microsoft issued the integration no app token"
+    return set(tokens[-1]["detail"]["roles"])
+
+
+@then(parsers.parse('Microsoft gave the integration an app token with the roles "{roles}"'))
+def app_token_roles(calharness_ctx: ScenarioContext, roles: str) -> None:
+    got = _app_token_roles(calharness_ctx)
+    assert got == set(roles.split()), f"the app token carries {sorted(got)}"
+
+
+@then(parsers.parse('the user\'s integration reports the access "{scopes}" that Microsoft granted'))
+def integration_reports_granted(calharness_ctx: ScenarioContext, scopes: str) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    reported = {bare_scope(s) for s in status.granted_scopes}
+    assert reported == set(scopes.split()) == _app_token_roles(ctx), (
+        f"the integration reports {sorted(reported)}"
+    )
