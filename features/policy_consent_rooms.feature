@@ -106,3 +106,20 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     Then the Office 365 admin's consent for the company covered exactly the resource scopes "EWS.AccessAsUser.All"
     When the user sets up the calendar integration again with the default service
     Then the integration status is "connected"
+
+  @req:CONSENT-08 @req:CONSENT-04 @needs:rooms
+  Scenario: Consent for the company needs a Microsoft account that can grant admin consent, not only an account admin
+    Given a meeting platform account owned by the admin of tenant "contoso" whose first member is an account admin
+    And the admin enables calendar and contacts integration
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the admin changes the account settings:
+      | setting                      | value |
+      | consent_on_behalf_of_account | on    |
+    And the user is the second member of tenant "contoso"
+    When the account admin tries to authorize the integration as Office 365 admin on behalf of the company
+    Then the authorization is not granted and says "not an administrator"
+    And the identity provider recorded no consent on behalf of the organisation
+    When the user tries to set up the calendar integration with the default service from the profile
+    Then the set-up is refused with "admin_consent_pending" and a message containing "waiting for the Office 365 admin"
+    And the user was never sent to sign in at Microsoft

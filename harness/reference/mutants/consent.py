@@ -29,8 +29,12 @@ def _retry_keeps_earlier_permissions(original):
             row = self.ctx.store.integration(s, user)
             earlier = (row.calendar, row.contacts) if row is not None else None
         if earlier and request.calendar is None and request.contacts is None:
-            request = ConnectRequest(service=request.service, calendar=earlier[0],
-                                     contacts=earlier[1], password=request.password)
+            request = ConnectRequest(
+                service=request.service,
+                calendar=earlier[0],
+                contacts=earlier[1],
+                password=request.password,
+            )
         return original(self, user, request)
 
     return begin_connect
@@ -77,24 +81,50 @@ def _app_access_reported_as_chosen(original):
 
 
 MUTANTS = [
-    mutant("admin-consent-by-any-member", ("CONSENT-05", "ROOMS-05"),
-           "any member of the account may start the account-wide admin consent",
-           (f"{CONSENT}:SETTINGS_ROLES",
-            lambda _: frozenset({"owner", "admin", "member", "user"}), False)),
-    mutant("user-sign-in-forces-consent-prompt", ("CONSENT-06", "CONSENT-09", "ROOMS-01"),
-           "the users' Graph sign-in always sends prompt=consent, so the admin's consent for the "
-           "tenant does not spare users who may not consent the admin-approval stop",
-           (f"{GRAPH}:GraphProvider.begin_auth", _always_prompt_consent)),
-    mutant("retry-keeps-earlier-permissions", ("CONSENT-02", "LOCK-03"),
-           "a set-up tried again asks for the permissions of the earlier attempt, not the "
-           "admin's current ones, so matching them to Office 365 does not help",
-           (f"{SETUP}:Setup.begin_connect", _retry_keeps_earlier_permissions)),
-    mutant("room-authorization-always-graph", ("ROOMS-04", "ROOMS-03"),
-           "the Office 365 room calendar service's admin authorization goes through Graph even "
-           "when EWS is chosen",
-           (f"{CONSENT}:AdminConsent.begin_admin_consent", _room_authorization_through_graph)),
-    mutant("app-permissions-reported-as-chosen", "APPPERM-03",
-           "with application permissions the integration reports the platform's permission "
-           "choices as its access, not the wider roles Microsoft granted on approval",
-           (f"{SETUP}:Setup._connect_with_app_permissions", _app_access_reported_as_chosen)),
+    mutant(
+        "admin-consent-by-any-member",
+        ("CONSENT-05", "ROOMS-05"),
+        "any member of the account may start the account-wide admin consent",
+        (
+            f"{CONSENT}:SETTINGS_ROLES",
+            lambda _: frozenset({"owner", "admin", "member", "user"}),
+            False,
+        ),
+    ),
+    mutant(
+        "user-sign-in-forces-consent-prompt",
+        ("CONSENT-06", "CONSENT-09", "ROOMS-01"),
+        "the users' Graph sign-in always sends prompt=consent, so the admin's consent for the "
+        "tenant does not spare users who may not consent the admin-approval stop",
+        (f"{GRAPH}:GraphProvider.begin_auth", _always_prompt_consent),
+    ),
+    mutant(
+        "retry-keeps-earlier-permissions",
+        ("CONSENT-02", "LOCK-03"),
+        "a set-up tried again asks for the permissions of the earlier attempt, not the "
+        "admin's current ones, so matching them to Office 365 does not help",
+        (f"{SETUP}:Setup.begin_connect", _retry_keeps_earlier_permissions),
+    ),
+    mutant(
+        "room-authorization-always-graph",
+        ("ROOMS-04", "ROOMS-03"),
+        "the Office 365 room calendar service's admin authorization goes through Graph even "
+        "when EWS is chosen",
+        (f"{CONSENT}:AdminConsent.begin_admin_consent", _room_authorization_through_graph),
+    ),
+    mutant(
+        "app-permissions-reported-as-chosen",
+        "APPPERM-03",
+        "with application permissions the integration reports the platform's permission "
+        "choices as its access, not the wider roles Microsoft granted on approval",
+        (f"{SETUP}:Setup._connect_with_app_permissions", _app_access_reported_as_chosen),
+    ),
+    mutant(
+        "admin-consent-role-not-checked",
+        "CONSENT-08",
+        "an account admin's authorization for the company counts even when their Microsoft "
+        "account holds no role that can grant admin consent (Microsoft recorded a personal "
+        "consent only)",
+        ("harness.reference.policy.entra_roles:admin_consent_refusal", lambda _: lambda a, r: None),
+    ),
 ]
