@@ -61,3 +61,15 @@ Feature: Admin approval when the tenant does not let users consent to apps
     And the user sets up the calendar integration again with the default service
     Then the integration status is "connected"
     And the user's last sign-in at Microsoft went straight back without a consent page
+
+  @req:APPROVAL-05 @req:ROOMS-04 @needs:rooms @needs:office365-ews
+  Scenario: The admin's consent for the company clears "Need admin approval" for Graph only when given with OAuth 2.0
+    Given the admin sets the default calendar service to "Office 365" authorized with "EWS URL"
+    And the admin authorizes the integration as Office 365 admin on behalf of the company
+    When the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    And the user tries to set up the calendar integration with the default service
+    Then the sign-in stops on the page "Need admin approval"
+    When the admin authorizes the integration as Office 365 admin on behalf of the company
+    Then the Office 365 admin's consent for the company covered exactly the resource scopes "Calendars.Read"
+    When the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"

@@ -40,27 +40,30 @@ def _retry_keeps_earlier_permissions(original):
     return begin_connect
 
 
-def _room_authorization_through_graph(original):
-    """The admin's authorization for the company always goes through Graph, whatever the
-    room calendar service's choice between EWS and OAuth 2.0."""
+def _room_authorization_through(method: str):
+    """The admin's authorization for the company always goes through `method` ("graph":
+    OAuth 2.0, "ews"), whatever the room calendar service's choice."""
 
-    def begin_admin_consent(self, actor):
-        settings = self.settings
+    def wrap(original):
+        def begin_admin_consent(self, actor):
+            settings = self.settings
 
-        class _GraphOnly:
-            def settings(self):
-                return settings.settings().model_copy(update={"authorize_with": "graph"})
+            class _Forced:
+                def settings(self):
+                    return settings.settings().model_copy(update={"authorize_with": method})
 
-            def __getattr__(self, name):
-                return getattr(settings, name)
+                def __getattr__(self, name):
+                    return getattr(settings, name)
 
-        self.settings = _GraphOnly()
-        try:
-            return original(self, actor)
-        finally:
-            self.settings = settings
+            self.settings = _Forced()
+            try:
+                return original(self, actor)
+            finally:
+                self.settings = settings
 
-    return begin_admin_consent
+        return begin_admin_consent
+
+    return wrap
 
 
 def _app_access_reported_as_chosen(original):
@@ -110,7 +113,7 @@ MUTANTS = [
         ("ROOMS-04", "ROOMS-03"),
         "the Office 365 room calendar service's admin authorization goes through Graph even "
         "when EWS is chosen",
-        (f"{CONSENT}:AdminConsent.begin_admin_consent", _room_authorization_through_graph),
+        (f"{CONSENT}:AdminConsent.begin_admin_consent", _room_authorization_through("graph")),
     ),
     mutant(
         "app-permissions-reported-as-chosen",
@@ -126,5 +129,12 @@ MUTANTS = [
         "account holds no role that can grant admin consent (Microsoft recorded a personal "
         "consent only)",
         ("harness.reference.policy.entra_roles:admin_consent_refusal", lambda _: lambda a, r: None),
+    ),
+    mutant(
+        "room-authorization-always-ews",
+        ("APPROVAL-05", "ROOMS-04"),
+        "the admin's authorization for the company goes through EWS even when OAuth 2.0 is "
+        "chosen, so it never covers the Graph permissions users ask for",
+        (f"{CONSENT}:AdminConsent.begin_admin_consent", _room_authorization_through("ews")),
     ),
 ]
