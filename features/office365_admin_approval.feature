@@ -73,3 +73,26 @@ Feature: Admin approval when the tenant does not let users consent to apps
     Then the Office 365 admin's consent for the company covered exactly the resource scopes "Calendars.Read"
     When the user sets up the calendar integration again with the default service
     Then the integration status is "connected"
+
+  @req:APPROVAL-04 @needs:sso @needs:rooms
+  Scenario: Once the Office 365 admin consented for the company, the user-consent option can be off and users integrate at login
+    Given the admin changes the account settings:
+      | setting                     | value |
+      | sso_configured              | on    |
+      | idp_federated               | on    |
+      | office365_users_can_consent | on    |
+      | auto_integrate_on_login     | on    |
+    When the admin tries to change the account settings:
+      | setting                     | value |
+      | office365_users_can_consent | off   |
+    Then the change is refused with "users_cannot_consent" and a message containing "consent on behalf of the company"
+    When the admin authorizes the integration as Office 365 admin on behalf of the company
+    And the admin changes the account settings:
+      | setting                     | value |
+      | office365_users_can_consent | off   |
+    Then the account setting "office365_users_can_consent" is "off"
+    When the user signs in with SSO using client 5.17.11 on windows
+    Then the sign-in integrates automatically
+    When the user follows the redirect and accepts the consent
+    Then the integration status is "connected"
+    And the user's last sign-in at Microsoft went straight back without a consent page
