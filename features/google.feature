@@ -78,7 +78,7 @@ Feature: Google as the default calendar and contacts service
   Scenario: An assistant without private access sees a Google private event as a time slot only
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"
     And the executive and the assistant are the first and second members of the Google Workspace domain
-    And the executive has a private meeting "Board strategy" tomorrow at 09:00 with an invitation link and attendees
+    And the executive has a private meeting "Board strategy" tomorrow at 09:00 in "Boardroom 4" with an invitation link and attendees
     And the executive has a meeting "Team sync" tomorrow at 11:00 with attendees
     And the executive has connected Google with the default settings
     And the executive gives the assistant scheduling privilege

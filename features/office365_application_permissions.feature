@@ -31,3 +31,10 @@ Feature: Office 365 integration set up by the Office 365 admin with application 
     Then the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
     And the calendar status is "ok"
     And the contact list is empty and the contacts status is "denied" with a message about contacts
+
+  @req:APPPERM-03
+  Scenario: Approving the app grants its whole set of application permissions, wider than the platform's choices
+    When the integration runs its periodic sync
+    Then the Office 365 admin's approval asked Microsoft for the app's whole set of application permissions
+    And Microsoft gave the integration an app token with the roles "Calendars.ReadWrite Contacts.ReadWrite User.Read.All"
+    And the user's integration reports the access "Calendars.ReadWrite Contacts.ReadWrite User.Read.All" that Microsoft granted

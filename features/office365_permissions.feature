@@ -48,6 +48,15 @@ Feature: Office 365 permission choices map to Microsoft Graph scopes
     Then the user's Office 365 calendar has exactly one meeting "Project kickoff"
     And the meeting list shows "Project kickoff"
 
+  @req:GRAPH-02 @req:ADMIN-01
+  Scenario: A user cannot ask for more than the permissions the admin allows
+    Given the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the user is the first member of tenant "contoso"
+    When the user tries to set up the calendar integration choosing calendar "Write" and contacts "None"
+    Then the set-up is refused with "permission_not_allowed" and a message containing "exceed what the admin allows"
+    And the user was never sent to sign in at Microsoft
+    And nothing changed
+
   @req:PERM-02 @req:SCOPE-02 @needs:bidirectional-sync
   Scenario: With Calendar/Write the user moves and deletes meetings of their Office 365 calendar
     Given the admin sets the calendar permission to "Write" and the contacts permission to "None"

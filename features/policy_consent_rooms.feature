@@ -74,3 +74,52 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     When the user tries to set up the calendar integration with the default service from the profile
     Then the set-up is refused with "admin_setup_required" and a message containing "Office 365 admin has not set up"
     And nothing changed
+
+  @req:CONSENT-05 @req:ROOMS-05 @needs:rooms
+  Scenario: A plain member of the account cannot start the authorization on behalf of the company
+    Given a meeting platform account owned by the admin of tenant "contoso"
+    And the admin enables calendar and contacts integration
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    When the first member of tenant "contoso" tries to authorize the integration as Office 365 admin on behalf of the company
+    Then the authorization is refused with "not_an_admin" before anyone is sent to Microsoft
+
+  @req:ROOMS-03 @req:ROOMS-04 @needs:rooms
+  Scenario: The Office 365 room calendar service authorized with OAuth 2.0 asks the admin's consent for Graph
+    Given a meeting platform account owned by the admin of tenant "fabrikam"
+    And the admin enables calendar and contacts integration
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    And the user is the first member of tenant "fabrikam"
+    When the admin authorizes the integration as Office 365 admin on behalf of the company
+    Then the Office 365 admin's consent for the company covered exactly the resource scopes "Calendars.Read"
+    When the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
+
+  @req:ROOMS-03 @req:ROOMS-04 @needs:rooms @needs:office365-ews
+  Scenario: The Office 365 room calendar service authorized with EWS asks the admin's consent for EWS
+    Given a meeting platform account owned by the admin of tenant "fabrikam"
+    And the admin enables calendar and contacts integration
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the admin sets the default calendar service to "Office 365" authorized with "EWS URL"
+    And the user is the first member of tenant "fabrikam"
+    When the admin authorizes the integration as Office 365 admin on behalf of the company
+    Then the Office 365 admin's consent for the company covered exactly the resource scopes "EWS.AccessAsUser.All"
+    When the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
+
+  @req:CONSENT-08 @req:CONSENT-04 @needs:rooms
+  Scenario: Consent for the company needs a Microsoft account that can grant admin consent, not only an account admin
+    Given a meeting platform account owned by the admin of tenant "contoso" whose first member is an account admin
+    And the admin enables calendar and contacts integration
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the admin changes the account settings:
+      | setting                      | value |
+      | consent_on_behalf_of_account | on    |
+    And the user is the second member of tenant "contoso"
+    When the account admin tries to authorize the integration as Office 365 admin on behalf of the company
+    Then the authorization is not granted and says "not an administrator"
+    And the identity provider recorded no consent on behalf of the organisation
+    When the user tries to set up the calendar integration with the default service from the profile
+    Then the set-up is refused with "admin_consent_pending" and a message containing "waiting for the Office 365 admin"
+    And the user was never sent to sign in at Microsoft

@@ -52,6 +52,17 @@ Feature: Only users in specific domains can integrate calendar and contacts
     When the user signs in with a password using client 5.2.2 on windows
     Then the user gets no prompt
 
+  @req:DOMAIN-02
+  Scenario: A current user whose address writes the allowed domain in capitals is unaffected
+    Given the user is the first member of tenant "contoso", who writes the domain of their address in capitals
+    When the user sets up the calendar integration again with the default service
+    And the admin changes the account settings:
+      | setting         | value     |
+      | allowed_domains | <contoso> |
+    Then the integration status is "connected"
+    When the user sets up the calendar integration again with the default service
+    Then the integration status is "connected"
+
   @req:DOMAIN-03
   Scenario: A current user outside the allowed domains with an integration is prompted to set it up
     Given the first member of tenant "contoso" has connected Office 365 with the default settings

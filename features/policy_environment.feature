@@ -83,6 +83,15 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
     Then the change is refused with "graph_hybrid_unsupported" and a message containing "select Authorize with EWS URL"
     And the policy is unchanged
 
+  @req:HYBRID-02 @needs:office365-graph
+  Scenario: A hybrid server on Exchange 2016 CU23 is newer than CU3: builds compare as numbers, not text
+    When the admin tries to change the account settings:
+      | setting               | value       |
+      | office365_environment | hybrid      |
+      | exchange_onprem_build | 15.1.2507.6 |
+    Then the change is refused with "graph_hybrid_unsupported" and a message containing "select Authorize with EWS URL"
+    And the policy is unchanged
+
   @req:HYBRID-03 @needs:office365-ews
   Scenario: Authorize with EWS URL cannot be saved without the EWS URL
     When the admin tries to change the account settings:

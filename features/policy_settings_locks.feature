@@ -57,6 +57,20 @@ Feature: Account, group and user settings with locks
     Then the change is accepted
     And the effective "calendar_integration" of the second member of tenant "contoso" is "off" from the user level
 
+  @req:LOCK-06
+  Scenario: A group lock overrides what a member had chosen for themselves before it
+    Given the account has a group "Sales" with the first member of tenant "contoso"
+    When the first member of tenant "contoso" turns "calendar_integration" off for themselves
+    And the admin then locks "calendar_integration" for the group "Sales"
+    Then the effective "calendar_integration" of the first member of tenant "contoso" is "on" from the account level
+
+  @req:ADMIN-04
+  Scenario: A plain member cannot change another user's settings
+    When the second member of tenant "contoso" tries to turn "calendar_integration" off for the first member of tenant "contoso"
+    Then the change is refused with "not_allowed" and a message containing "only their own settings"
+    And the policy is unchanged
+    And the effective "calendar_integration" of the first member of tenant "contoso" is "on" from the account level
+
   @req:ADMIN-04
   Scenario: A plain member cannot change a group's settings
     Given the account has a group "Sales" with the first member of tenant "contoso"
@@ -129,6 +143,23 @@ Feature: Account, group and user settings with locks
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
     When the user signs in with a password using client 5.2.2 on windows
     Then the user gets no prompt
+
+  @req:LOCK-02
+  Scenario: After a contacts-permission lock, a user whose contacts permission differs loses access
+    Given the first member of tenant "contoso" has connected Office 365 with the default settings
+    When the admin sets "contacts_permission" to "none" and locks it at the account level
+    Then the integration status is "reintegration_required"
+    And the integration status says "locked the contacts permission to none"
+    And the meeting list is empty
+
+  @req:LOCK-01 @req:LOCK-03
+  Scenario: After the default service is locked, a user integrated with another service is prompted to integrate again
+    Given the first member of tenant "contoso" has connected Office 365 with the default settings
+    When the admin sets "default_calendar_service" to "Google" and locks it at the account level
+    Then the integration status is "reintegration_required"
+    And the meeting list is empty
+    When the user signs in with a password using client 5.2.2 on windows
+    Then the user is prompted to integrate again
 
   @req:LOCK-02
   Scenario: After a lock, a user whose integration already matches keeps access

@@ -38,6 +38,8 @@ pytest_plugins = [
     "harness.steps.policy_steps",
     "harness.steps.privacy_steps",
     "harness.steps.sync_steps",
+    "harness.steps.edge_steps",
+    "harness.steps.entra_consent_steps",
 ]
 
 DEFAULT_SEED = 42

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mock_providers.world import MsUser
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -19,6 +22,10 @@ RESOURCE_AUDIENCES = {
     EXCHANGE_RESOURCE: {EXCHANGE_RESOURCE, EXCHANGE_RESOURCE + "/", EXCHANGE_APP_ID},
 }
 ACCESS_TOKEN_LIFETIME = 3600
+# Entra built-in role template ids, as the `wids` claim carries them: every member has the
+# default user role; the tenant's admin is a Global Administrator (who can grant admin consent).
+DEFAULT_USER_ROLE = "b79fbf4d-3ef9-4689-8143-76b194e85509"
+GLOBAL_ADMINISTRATOR_ROLE = "62e90394-69f5-4237-9190-012177145e10"
 
 
 def _common(tenant_id: str, client_id: str, resource: str, now: float,
@@ -82,3 +89,11 @@ def access_context(claims: dict[str, Any]) -> AccessContext:
     return AccessContext("delegated", claims["tid"], claims["appid"], resource, claims.get("oid"),
                          claims.get("upn"), frozenset(str(claims.get("scp", "")).split()),
                          frozenset())
+
+
+def directory_role_ids(user: MsUser) -> list[str]:
+    """The `wids` claim of a user's tokens: the tenant-wide directory roles they hold."""
+    roles = [DEFAULT_USER_ROLE]
+    if user.is_admin:
+        roles.append(GLOBAL_ADMINISTRATOR_ROLE)
+    return roles

@@ -57,7 +57,7 @@ def _no_group_lock_check(original):
 
 
 MUTANTS = [
-    mutant("lock-account-not-enforced", ("ADMIN-02", "LOCK-01"),
+    mutant("lock-account-not-enforced", ("ADMIN-02", "LOCK-01", "LOCK-02", "LOCK-03"),
            "an account-level lock no longer forces the account's value on groups and users",
            (f"{R}:resolve_setting", lambda _: _resolve_ignoring(True, False))),
     mutant("lock-group-not-enforced", "LOCK-06",

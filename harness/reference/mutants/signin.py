@@ -18,8 +18,8 @@ def _sso_without(code: str):
 
 def _auto_without(code: str):
     def wrap(original):
-        def auto_integrate_refusals(values):
-            return [r for r in original(values) if r.code != code]
+        def auto_integrate_refusals(values, company_consent=False):
+            return [r for r in original(values, company_consent) if r.code != code]
         return auto_integrate_refusals
     return wrap
 
@@ -66,4 +66,9 @@ MUTANTS = [
            "users whose integration a lock or a domain restriction suspended are not prompted",
            (f"{PROMPTS}:decide", lambda orig: lambda facts: orig(replace(
                facts, conflicts=())) if facts.conflicts else orig(facts))),
+    mutant("company-consent-ignored-for-user-consent-option", "APPROVAL-04",
+           "the Office 365 admin's consent on behalf of the company does not let the admin "
+           "switch the user-consent option off while users integrate automatically at login",
+           (f"{RULES}:auto_integrate_refusals",
+            lambda orig: lambda values, company_consent=False: orig(values, False))),
 ]

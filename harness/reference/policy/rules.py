@@ -81,7 +81,11 @@ def sso_refusals(values: Mapping[str, Any], feature: str) -> list[Refusal]:
     return out
 
 
-def auto_integrate_refusals(values: Mapping[str, Any]) -> list[Refusal]:
+def auto_integrate_refusals(values: Mapping[str, Any], company_consent: bool = False
+                            ) -> list[Refusal]:
+    """`company_consent`: the Office 365 admin has consented on behalf of the company, so users
+    need not consent themselves and the platform's user-consent option may be off (the
+    documents' second fix for "Needs admin approval")."""
     feature = "automatic integration upon login"
     out = []
     if values.get("default_calendar_service") != "office365":
@@ -91,15 +95,17 @@ def auto_integrate_refusals(values: Mapping[str, Any]) -> list[Refusal]:
     out += [r for r in sso_refusals(values, feature)
             if r.code != "office365_integration_required" or values.get(
                 "default_calendar_service") == "office365"]
-    if not values.get("office365_users_can_consent"):
+    if not values.get("office365_users_can_consent") and not company_consent:
         out.append(Refusal("users_cannot_consent", f"{feature} needs 'Office 365 users can "
                                                    "consent to enterprise applications "
                                                    "accessing company data on their behalf' "
-                                                   "switched on"))
+                                                   "switched on, or the Office 365 admin's "
+                                                   "consent on behalf of the company"))
     return out
 
 
-def settings_refusals(values: Mapping[str, Any]) -> list[Refusal]:
+def settings_refusals(values: Mapping[str, Any], company_consent: bool = False
+                      ) -> list[Refusal]:
     """Every rule a configuration in effect (account or group) must satisfy."""
     out = ews_refusals(values) + build_refusals(values)
     if values.get("default_calendar_service") == "office365" and \
@@ -111,7 +117,7 @@ def settings_refusals(values: Mapping[str, Any]) -> list[Refusal]:
     if values.get("ask_to_integrate_on_sign_in", "off") != "off":
         out += sso_refusals(values, "asking users to integrate Office 365 on sign-in")
     if values.get("auto_integrate_on_login"):
-        out += auto_integrate_refusals(values)
+        out += auto_integrate_refusals(values, company_consent)
     return out
 
 

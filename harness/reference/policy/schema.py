@@ -15,7 +15,10 @@ from harness.reference.policy.rules import combined, settings_refusals
 DEFAULTS: dict[str, Any] = AccountSettings().model_dump()
 
 
-def validate_settings(values: dict[str, Any], where: str = "") -> dict[str, Any] | Refusal:
+def validate_settings(values: dict[str, Any], where: str = "", *,
+                      company_consent: bool = False) -> dict[str, Any] | Refusal:
+    """`company_consent`: the Office 365 admin has consented on behalf of the company (a fact
+    from outside the settings that some rules depend on)."""
     prefix = f"{where}: " if where else ""
     data = dict(values)
     domains = data.get("allowed_domains")
@@ -33,5 +36,5 @@ def validate_settings(values: dict[str, Any], where: str = "") -> dict[str, Any]
         return Refusal("invalid_value",
                        f"{prefix}{'.'.join(map(str, first['loc']))}: {first['msg']}")
     dumped = settings.model_dump()
-    refusal = combined(settings_refusals(dumped), prefix)
+    refusal = combined(settings_refusals(dumped, company_consent), prefix)
     return refusal if refusal is not None else dumped

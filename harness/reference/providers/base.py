@@ -100,6 +100,9 @@ class Credentials:
     account_ref: str | None = None
     scopes: list[str] = field(default_factory=list)
     changed: bool = False
+    # Entra directory role template ids of the signed-in account (the ID token's `wids`); not
+    # stored, only read when an admin authorizes for the company.
+    directory_roles: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -117,7 +117,8 @@ class EwsProvider(Provider):
                            blob=json.dumps({"msal": cache.serialize(),
                                             "endpoint": self.endpoint}),
                            account_ref=f"{claims.get('oid')}.{claims.get('tid')}",
-                           scopes=sorted(str(result.get("scope", "")).split()))
+                           scopes=sorted(str(result.get("scope", "")).split()),
+                           directory_roles=list(claims.get("wids") or []))
 
     def password_credentials(self, password: str) -> Credentials:
         creds = Credentials(mode="delegated", account_ref=self.user,

@@ -94,7 +94,8 @@ class GraphProvider(Provider):
         claims = result.get("id_token_claims", {})
         return Credentials(mode="delegated", blob=cache.serialize(),
                            account_ref=f"{claims.get('oid')}.{claims.get('tid')}",
-                           scopes=sorted(str(result.get("scope", "")).split()))
+                           scopes=sorted(str(result.get("scope", "")).split()),
+                           directory_roles=list(claims.get("wids") or []))
 
     def application_credentials(self) -> Credentials:
         return Credentials(mode="application", scopes=token_roles(self._clients().app_token()))

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from harness.api.errors import DriverError
 from harness.api.models import AdminConsentResult, ConnectStart
 from harness.reference import policy
+from harness.reference.policy.entra_roles import admin_consent_refusal
 from harness.reference.providers.base import AuthError
 from harness.reference.service import convert
 from harness.reference.service.context import Context
@@ -62,9 +63,14 @@ class AdminConsent:
                     return AdminConsentResult(granted=False, message="consent was not granted")
             else:
                 try:
-                    provider.finish_auth(pending.flow or {}, params)
+                    creds = provider.finish_auth(pending.flow or {}, params)
                 except AuthError as exc:
                     return AdminConsentResult(granted=False, message=exc.summary)
+                # Microsoft lets a member without an admin role consent for themselves only;
+                # that is no consent for the company, whatever the account role here.
+                refusal = admin_consent_refusal(actor, creds.directory_roles)
+                if refusal is not None:
+                    return AdminConsentResult(granted=False, message=refusal.message)
             tenant = provider.tenant_key()
             s.merge(TenantConsentRow(tenant_id=tenant, mode=pending.mode, admin=actor.lower(),
                                      granted_at=self.ctx.now()))

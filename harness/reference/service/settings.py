@@ -6,6 +6,7 @@ parts look up a user's membership and the settings in effect for them here."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from harness.reference.policy.resolution import values_of
 from harness.reference.policy.rules import ews_permission_refusal, service_notices
 from harness.reference.service import convert
 from harness.reference.service.context import Context
-from harness.reference.store import AccountRow, GroupRow, MemberRow
+from harness.reference.store import AccountRow, GroupRow, MemberRow, TenantConsentRow
 
 
 class Settings:
@@ -101,7 +102,9 @@ class Settings:
                 actor=actor, role=self.ctx.store.role_of(s, actor), level=target.level,
                 target=target.name, values=dict(change.values), inherit=tuple(change.inherit),
                 lock=dict(change.lock))
-            outcome = policy.apply_change(state, request, policy.validate_settings)
+            consented = s.query(TenantConsentRow).first() is not None
+            outcome = policy.apply_change(state, request, partial(
+                policy.validate_settings, company_consent=consented))
             if isinstance(outcome, policy.Refusal):
                 return outcome
             if target.level in ("account", "group"):

@@ -29,6 +29,7 @@ from mock_providers.microsoft.claims import (
     ACCESS_TOKEN_LIFETIME,
     app_access_claims,
     delegated_access_claims,
+    directory_role_ids,
 )
 from mock_providers.microsoft.identity.directory import find_app, granted, resolve_tenant
 from mock_providers.microsoft.identity.discovery import issuer
@@ -371,4 +372,5 @@ class TokenGrant:
             claims["auth_time"] = int(auth_time)
         if "email" in request.oidc:
             claims["email"] = user.upn
+        claims["wids"] = directory_role_ids(user)
         return claims
