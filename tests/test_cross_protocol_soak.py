@@ -70,8 +70,9 @@ class Ledger:
 class Mailboxes:
     """Clients for the three protocols, each writer with its own connection."""
 
-    def __init__(self, server: HubServer, ms_user: MsUser, google_user: GoogleUser,
-                 google_token: str) -> None:
+    def __init__(
+        self, server: HubServer, ms_user: MsUser, google_user: GoogleUser, google_token: str
+    ) -> None:
         hub = server.hub
         self.server, self.hub, self.ms_user, self.google_user = server, hub, ms_user, google_user
         self.graph_token = _ms_token(hub, ms_user, GRAPH_RESOURCE, ["Calendars.ReadWrite"])
@@ -79,24 +80,43 @@ class Mailboxes:
         self.google_token = google_token
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.server.base_url, timeout=30.0,
-                            verify=httpx_verify(self.server.ca_bundle))
+        return httpx.Client(
+            base_url=self.server.base_url, timeout=30.0, verify=httpx_verify(self.server.ca_bundle)
+        )
 
     # -- Graph ---------------------------------------------------------------------------------
-    def graph(self, http: httpx.Client, method: str, path: str, body: Any = None,
-              headers: dict[str, str] | None = None, **params: str) -> httpx.Response:
-        return http.request(method, "/graph/v1.0" + path, json=body, params=params or None,
-                            headers={"Authorization": f"Bearer {self.graph_token}",
-                                     **(headers or {})})
+    def graph(
+        self,
+        http: httpx.Client,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **params: str,
+    ) -> httpx.Response:
+        return http.request(
+            method,
+            "/graph/v1.0" + path,
+            json=body,
+            params=params or None,
+            headers={"Authorization": f"Bearer {self.graph_token}", **(headers or {})},
+        )
 
     # -- EWS -----------------------------------------------------------------------------------
     def ews(self, http: httpx.Client, body: str) -> etree._Element:
-        envelope = (f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{S}" '
-                    f'xmlns:m="{M}" xmlns:t="{T}"><s:Header><t:RequestServerVersion '
-                    f'Version="Exchange2016"/></s:Header><s:Body>{body}</s:Body></s:Envelope>')
-        reply = http.post("/EWS/Exchange.asmx", content=envelope.encode(), headers={
-            "Authorization": f"Bearer {self.ews_token}",
-            "Content-Type": "text/xml; charset=utf-8"})
+        envelope = (
+            f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{S}" '
+            f'xmlns:m="{M}" xmlns:t="{T}"><s:Header><t:RequestServerVersion '
+            f'Version="Exchange2016"/></s:Header><s:Body>{body}</s:Body></s:Envelope>'
+        )
+        reply = http.post(
+            "/EWS/Exchange.asmx",
+            content=envelope.encode(),
+            headers={
+                "Authorization": f"Bearer {self.ews_token}",
+                "Content-Type": "text/xml; charset=utf-8",
+            },
+        )
         assert reply.status_code == 200, reply.text[:300]
         return etree.fromstring(reply.content)
 
@@ -104,19 +124,40 @@ class Mailboxes:
         return encode_id("event", self.ms_user, world_id)
 
     # -- Google --------------------------------------------------------------------------------
-    def google(self, http: httpx.Client, method: str, path: str, body: Any = None,
-               headers: dict[str, str] | None = None, **params: str) -> httpx.Response:
-        return http.request(method, path, json=body, params=params or None, headers={
-            "Authorization": f"Bearer {self.google_token}", **(headers or {})})
+    def google(
+        self,
+        http: httpx.Client,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **params: str,
+    ) -> httpx.Response:
+        return http.request(
+            method,
+            path,
+            json=body,
+            params=params or None,
+            headers={"Authorization": f"Bearer {self.google_token}", **(headers or {})},
+        )
 
 
 def _ms_token(hub: Hub, user: MsUser, resource: str, scopes: list[str]) -> str:
     tenant = hub.world.ms_tenants[user.tenant_id]
     client_id = next(a.client_id for a in tenant.apps.values() if a.client_secret)
-    return hub.signer.sign(delegated_access_claims(
-        tenant_id=tenant.id, client_id=client_id, resource=resource, oid=user.id,
-        upn=user.upn, name=user.display_name, scopes=scopes, now=hub.world.clock.timestamp(),
-        lifetime=3 * 3600))
+    return hub.signer.sign(
+        delegated_access_claims(
+            tenant_id=tenant.id,
+            client_id=client_id,
+            resource=resource,
+            oid=user.id,
+            upn=user.upn,
+            name=user.display_name,
+            scopes=scopes,
+            now=hub.world.clock.timestamp(),
+            lifetime=3 * 3600,
+        )
+    )
 
 
 def code(root: etree._Element) -> str:
@@ -132,8 +173,15 @@ class Writer:
     """Creates, changes and deletes its own events on one protocol; now and then writes to an
     event another writer deleted (which must be refused)."""
 
-    def __init__(self, boxes: Mailboxes, ledger: Ledger, protocol: str, number: int,
-                 deadline: float, max_ops: int) -> None:
+    def __init__(
+        self,
+        boxes: Mailboxes,
+        ledger: Ledger,
+        protocol: str,
+        number: int,
+        deadline: float,
+        max_ops: int,
+    ) -> None:
         self.boxes, self.ledger, self.protocol = boxes, ledger, protocol
         self.name = f"{protocol}{number}"
         self.deadline, self.max_ops = deadline, max_ops
@@ -170,23 +218,41 @@ class Writer:
         subject = f"{self.name}-new"
         self.count("create")
         if self.protocol == "graph":
-            reply = self.boxes.graph(self.http, "POST", "/me/events", {
-                "subject": subject, "start": {"dateTime": f"{DAY}T10:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{DAY}T11:00:00", "timeZone": "UTC"}})
+            reply = self.boxes.graph(
+                self.http,
+                "POST",
+                "/me/events",
+                {
+                    "subject": subject,
+                    "start": {"dateTime": f"{DAY}T10:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": f"{DAY}T11:00:00", "timeZone": "UTC"},
+                },
+            )
             assert reply.status_code == 201, reply.text[:300]
             key, tag = ("ms", reply.json()["id"]), reply.json()["@odata.etag"]
         elif self.protocol == "ews":
-            root = self.boxes.ews(self.http, (
-                '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
-                f"<t:Subject>{subject}</t:Subject><t:Start>{DAY}T12:00:00Z</t:Start>"
-                f"<t:End>{DAY}T13:00:00Z</t:End></t:CalendarItem></m:Items></m:CreateItem>"))
+            root = self.boxes.ews(
+                self.http,
+                (
+                    '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
+                    f"<t:Subject>{subject}</t:Subject><t:Start>{DAY}T12:00:00Z</t:Start>"
+                    f"<t:End>{DAY}T13:00:00Z</t:End></t:CalendarItem></m:Items></m:CreateItem>"
+                ),
+            )
             assert code(root) == "NoError", etree.tostring(root)[:300]
             item = root.find(".//t:CalendarItem/t:ItemId", NS)
             key, tag = ("ms", world_id_of(item.get("Id"))), item.get("ChangeKey")
         else:
-            reply = self.boxes.google(self.http, "POST", GCAL, {
-                "summary": subject, "start": {"dateTime": f"{DAY}T14:00:00Z"},
-                "end": {"dateTime": f"{DAY}T15:00:00Z"}})
+            reply = self.boxes.google(
+                self.http,
+                "POST",
+                GCAL,
+                {
+                    "summary": subject,
+                    "start": {"dateTime": f"{DAY}T14:00:00Z"},
+                    "end": {"dateTime": f"{DAY}T15:00:00Z"},
+                },
+            )
             assert reply.status_code == 200, reply.text[:300]
             key, tag = ("google", reply.json()["id"]), reply.json()["etag"]
         with self.ledger.lock:
@@ -212,26 +278,40 @@ class Writer:
 
     def _update(self, item: str, tag: str | None, subject: str) -> bool:
         if self.protocol == "graph":
-            reply = self.boxes.graph(self.http, "PATCH", f"/me/events/{item}",
-                                     {"subject": subject},
-                                     headers={"If-Match": tag} if tag else None)
+            reply = self.boxes.graph(
+                self.http,
+                "PATCH",
+                f"/me/events/{item}",
+                {"subject": subject},
+                headers={"If-Match": tag} if tag else None,
+            )
             assert reply.status_code in (200, 404, 412), reply.text[:300]
             return reply.status_code == 200
         if self.protocol == "ews":
             mode = "NeverOverwrite" if tag else "AlwaysOverwrite"
-            root = self.boxes.ews(self.http, (
-                f'<m:UpdateItem ConflictResolution="{mode}" MessageDisposition="SaveOnly" '
-                'SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges>'
-                f'<t:ItemChange><t:ItemId Id="{self.boxes.ews_id(item)}" '
-                f'ChangeKey="{tag or "x"}"/><t:Updates><t:SetItemField><t:FieldURI '
-                f'FieldURI="item:Subject"/><t:CalendarItem><t:Subject>{subject}</t:Subject>'
-                "</t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange>"
-                "</m:ItemChanges></m:UpdateItem>"))
-            assert code(root) in ("NoError", "ErrorItemNotFound", "ErrorIrresolvableConflict"), \
+            root = self.boxes.ews(
+                self.http,
+                (
+                    f'<m:UpdateItem ConflictResolution="{mode}" MessageDisposition="SaveOnly" '
+                    'SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges>'
+                    f'<t:ItemChange><t:ItemId Id="{self.boxes.ews_id(item)}" '
+                    f'ChangeKey="{tag or "x"}"/><t:Updates><t:SetItemField><t:FieldURI '
+                    f'FieldURI="item:Subject"/><t:CalendarItem><t:Subject>{subject}</t:Subject>'
+                    "</t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange>"
+                    "</m:ItemChanges></m:UpdateItem>"
+                ),
+            )
+            assert code(root) in ("NoError", "ErrorItemNotFound", "ErrorIrresolvableConflict"), (
                 etree.tostring(root)[:300]
+            )
             return code(root) == "NoError"
-        reply = self.boxes.google(self.http, "PATCH", f"{GCAL}/{item}", {"summary": subject},
-                                  headers={"If-Match": tag} if tag else None)
+        reply = self.boxes.google(
+            self.http,
+            "PATCH",
+            f"{GCAL}/{item}",
+            {"summary": subject},
+            headers={"If-Match": tag} if tag else None,
+        )
         assert reply.status_code in (200, 404, 410, 412), reply.text[:300]
         return reply.status_code == 200
 
@@ -242,10 +322,14 @@ class Writer:
             status = self.boxes.graph(self.http, "DELETE", f"/me/events/{item}").status_code
             done = status == 204
         elif self.protocol == "ews":
-            root = self.boxes.ews(self.http, (
-                '<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone">'
-                f'<m:ItemIds><t:ItemId Id="{self.boxes.ews_id(item)}"/></m:ItemIds>'
-                "</m:DeleteItem>"))
+            root = self.boxes.ews(
+                self.http,
+                (
+                    '<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone">'
+                    f'<m:ItemIds><t:ItemId Id="{self.boxes.ews_id(item)}"/></m:ItemIds>'
+                    "</m:DeleteItem>"
+                ),
+            )
             done = code(root) == "NoError"
         else:
             done = self.boxes.google(self.http, "DELETE", f"{GCAL}/{item}").status_code == 204
@@ -287,13 +371,13 @@ def boxes(server: HubServer) -> Mailboxes:
     assert tenant is not None
     ms_user = sorted(tenant.users.values(), key=lambda u: u.upn)[0]
     google_user = users_of(server)[0]
-    google_token = access_token(server, google_user,
-                                ["https://www.googleapis.com/auth/calendar"])
+    google_token = access_token(server, google_user, ["https://www.googleapis.com/auth/calendar"])
     return Mailboxes(server, ms_user, google_user, google_token)
 
 
-def _graph_all(boxes: Mailboxes, http: httpx.Client, path: str,
-               **params: str) -> tuple[list[dict[str, Any]], str | None]:
+def _graph_all(
+    boxes: Mailboxes, http: httpx.Client, path: str, **params: str
+) -> tuple[list[dict[str, Any]], str | None]:
     """Every item of a Graph list or delta round, and its deltaLink."""
     items: list[dict[str, Any]] = []
     reply = boxes.graph(http, "GET", path, **params)
@@ -307,8 +391,9 @@ def _graph_all(boxes: Mailboxes, http: httpx.Client, path: str,
     raise AssertionError("more than 500 pages")
 
 
-def _google_all(boxes: Mailboxes, http: httpx.Client, **params: str
-                ) -> tuple[list[dict[str, Any]], str]:
+def _google_all(
+    boxes: Mailboxes, http: httpx.Client, **params: str
+) -> tuple[list[dict[str, Any]], str]:
     items: list[dict[str, Any]] = []
     query = {"maxResults": "2500", **params}
     for _ in range(100):
@@ -326,18 +411,23 @@ def _ews_find(boxes: Mailboxes, http: httpx.Client) -> dict[str, str]:
     """world id -> subject of every calendar item, through FindItem (paged)."""
     found: dict[str, str] = {}
     for offset in range(0, 100_000, 1000):
-        root = boxes.ews(http, (
-            '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>'
-            '<t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/>'
-            "</t:AdditionalProperties></m:ItemShape>"
-            f'<m:IndexedPageItemView MaxEntriesReturned="1000" Offset="{offset}" '
-            'BasePoint="Beginning"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/>'
-            "</m:ParentFolderIds></m:FindItem>"))
+        root = boxes.ews(
+            http,
+            (
+                '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>'
+                '<t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/>'
+                "</t:AdditionalProperties></m:ItemShape>"
+                f'<m:IndexedPageItemView MaxEntriesReturned="1000" Offset="{offset}" '
+                'BasePoint="Beginning"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/>'
+                "</m:ParentFolderIds></m:FindItem>"
+            ),
+        )
         assert code(root) == "NoError", etree.tostring(root)[:300]
         items = root.findall(".//t:CalendarItem", NS)
         for item in items:
             found[world_id_of(item.find("t:ItemId", NS).get("Id"))] = item.findtext(
-                "t:Subject", default="", namespaces=NS)
+                "t:Subject", default="", namespaces=NS
+            )
         view = root.find(".//m:RootFolder", NS)
         if view is None or view.get("IncludesLastItemInRange") == "true" or not items:
             return found
@@ -351,8 +441,11 @@ def soak(boxes: Mailboxes, seconds: float, max_ops: int) -> Ledger:
     _, google_sync = _google_all(boxes, http)
     began = time.monotonic()
     deadline = began + seconds
-    writers = [Writer(boxes, ledger, protocol, n, deadline, max_ops)
-               for protocol, count in WRITERS.items() for n in range(count)]
+    writers = [
+        Writer(boxes, ledger, protocol, n, deadline, max_ops)
+        for protocol, count in WRITERS.items()
+        for n in range(count)
+    ]
     threads = [threading.Thread(target=w.run, name=w.name) for w in writers]
     for thread in threads:
         thread.start()
@@ -366,27 +459,31 @@ def soak(boxes: Mailboxes, seconds: float, max_ops: int) -> Ledger:
     return ledger
 
 
-def check(boxes: Mailboxes, http: httpx.Client, ledger: Ledger, graph_link: str | None,
-          google_sync: str) -> None:
+def check(
+    boxes: Mailboxes, http: httpx.Client, ledger: Ledger, graph_link: str | None, google_sync: str
+) -> None:
     calendar = boxes.ms_user.mailbox.default_calendar
     world_ms = {e.id: e.subject for e in calendar.events}
-    graph_items = {i["id"]: i["subject"] for i in _graph_all(boxes, http, "/me/events",
-                                                              **{"$top": "1000"})[0]}
+    graph_items = {
+        i["id"]: i["subject"] for i in _graph_all(boxes, http, "/me/events", **{"$top": "1000"})[0]
+    }
     ews_items = _ews_find(boxes, http)
     google_cal = boxes.hub.world.google_calendar(boxes.google_user, "primary")
     assert google_cal is not None
     world_google = {event_gid(e.id): e.subject for e in google_cal.events}
     google_items = {i["id"]: i.get("summary", "") for i in _google_all(boxes, http)[0]}
     for key in ledger.deleted:
-        views = ((world_ms, graph_items, ews_items) if key[0] == "ms"
-                 else (world_google, google_items))
+        views = (
+            (world_ms, graph_items, ews_items) if key[0] == "ms" else (world_google, google_items)
+        )
         for view in views:
             assert key[1] not in view, f"deleted {key} is back"
     for key, subject in ledger.live.items():
         if key in ledger.unknown:
             continue  # a write whose answer was lost: either value may stand
-        views = ((world_ms, graph_items, ews_items) if key[0] == "ms"
-                 else (world_google, google_items))
+        views = (
+            (world_ms, graph_items, ews_items) if key[0] == "ms" else (world_google, google_items)
+        )
         for view in views:
             assert view.get(key[1]) == subject, f"lost write on {key}: {view.get(key[1])!r}"
     # Delta and sync from before the soak still answer, and show no deleted event as present
@@ -400,24 +497,30 @@ def check(boxes: Mailboxes, http: httpx.Client, ledger: Ledger, graph_link: str 
     present = {i["id"] for i in google_changes if i.get("status") != "cancelled"}
     assert not present & {k[1] for k in ledger.deleted if k[0] == "google"}
     assert {k[1] for k in ledger.live if k[0] == "google"} <= present
-    sync = boxes.ews(http, (
-        '<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>'
-        '<m:SyncFolderId><t:DistinguishedFolderId Id="calendar"/></m:SyncFolderId>'
-        "<m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>"))
+    sync = boxes.ews(
+        http,
+        (
+            "<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>"
+            '<m:SyncFolderId><t:DistinguishedFolderId Id="calendar"/></m:SyncFolderId>'
+            "<m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>"
+        ),
+    )
     assert code(sync) == "NoError"
     assert not ledger.resurrections, ledger.resurrections
 
 
 def report(ledger: Ledger, capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
-        print(f"\ncross-protocol soak, {sum(WRITERS.values())} writers for "
-              f"{ledger.seconds:.1f} s: "
-              f"{sum(ledger.ops.values())} operations {dict(sorted(ledger.ops.items()))}, "
-              f"{len(ledger.deleted)} acknowledged deletes, 0 resurrected, "
-              f"{ledger.zombies_refused} writes to deleted events refused, "
-              f"{len(ledger.live)} live events checked ({len(ledger.unknown)} with a lost "
-              "answer skipped), 0 lost writes; every list, delta, FindItem, SyncFolderItems and "
-              "sync answered 200")
+        print(
+            f"\ncross-protocol soak, {sum(WRITERS.values())} writers for "
+            f"{ledger.seconds:.1f} s: "
+            f"{sum(ledger.ops.values())} operations {dict(sorted(ledger.ops.items()))}, "
+            f"{len(ledger.deleted)} acknowledged deletes, 0 resurrected, "
+            f"{ledger.zombies_refused} writes to deleted events refused, "
+            f"{len(ledger.live)} live events checked ({len(ledger.unknown)} with a lost "
+            "answer skipped), 0 lost writes; every list, delta, FindItem, SyncFolderItems and "
+            "sync answered 200"
+        )
 
 
 def test_cross_protocol_soak(boxes: Mailboxes, capsys: pytest.CaptureFixture[str]) -> None:
@@ -427,8 +530,9 @@ def test_cross_protocol_soak(boxes: Mailboxes, capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.slow
-def test_cross_protocol_soak_long(boxes: Mailboxes, pytestconfig: pytest.Config,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_cross_protocol_soak_long(
+    boxes: Mailboxes, pytestconfig: pytest.Config, capsys: pytest.CaptureFixture[str]
+) -> None:
     if "slow" not in (pytestconfig.getoption("markexpr") or ""):
         pytest.skip("a long run: pytest -m slow")
     ledger = soak(boxes, seconds=60.0, max_ops=5_000)

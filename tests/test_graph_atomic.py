@@ -41,8 +41,11 @@ from mock_providers.server import HubServer
 from mock_providers.world import MsUser
 
 SCOPES = ["Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read"]
-EVENT = {"subject": "Doomed", "start": {"dateTime": "2031-01-06T10:00:00", "timeZone": "UTC"},
-         "end": {"dateTime": "2031-01-06T11:00:00", "timeZone": "UTC"}}
+EVENT = {
+    "subject": "Doomed",
+    "start": {"dateTime": "2031-01-06T10:00:00", "timeZone": "UTC"},
+    "end": {"dateTime": "2031-01-06T11:00:00", "timeZone": "UTC"},
+}
 
 
 def owner(hub: Hub) -> MsUser:
@@ -54,34 +57,61 @@ def owner(hub: Hub) -> MsUser:
 def token(hub: Hub, user: MsUser) -> str:
     tenant = hub.world.ms_tenants[user.tenant_id]
     client_id = next(a.client_id for a in tenant.apps.values() if a.client_secret)
-    return hub.signer.sign(delegated_access_claims(
-        tenant_id=tenant.id, client_id=client_id, resource=GRAPH_RESOURCE, oid=user.id,
-        upn=user.upn, name=user.display_name, scopes=SCOPES, now=hub.world.clock.timestamp(),
-        lifetime=3600))
+    return hub.signer.sign(
+        delegated_access_claims(
+            tenant_id=tenant.id,
+            client_id=client_id,
+            resource=GRAPH_RESOURCE,
+            oid=user.id,
+            upn=user.upn,
+            name=user.display_name,
+            scopes=SCOPES,
+            now=hub.world.clock.timestamp(),
+            lifetime=3600,
+        )
+    )
 
 
 # -- in-process: the route with a body that arrives in two halves ---------------------------------
 class Call:
     """One request to the Graph route; its body's second half waits for `release()`."""
 
-    def __init__(self, route: GraphRoute, bearer: str, method: str, path: str,
-                 body: Any = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        route: GraphRoute,
+        bearer: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = json.dumps(body).encode() if body is not None else b""
-        self.halves = [data[:len(data) // 2], data[len(data) // 2:]]
+        self.halves = [data[: len(data) // 2], data[len(data) // 2 :]]
         self.waiting = asyncio.Event()  # the route asked for the second half
         self.released = asyncio.Event()
         self.status = 0
         self.body = b""
-        raw_headers = [(b"host", b"graph.test"), (b"authorization", f"Bearer {bearer}".encode()),
-                       *[(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]]
+        raw_headers = [
+            (b"host", b"graph.test"),
+            (b"authorization", f"Bearer {bearer}".encode()),
+            *[(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        ]
         if data:
-            raw_headers += [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(data)).encode())]
+            raw_headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ]
         route_path, _, query = path.partition("?")
-        scope = {"type": "http", "method": method, "path": GRAPH_PREFIX + route_path,
-                 "root_path": GRAPH_PREFIX, "query_string": query.encode(),
-                 "headers": raw_headers,
-                 "scheme": "https", "server": ("graph.test", 443)}
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": GRAPH_PREFIX + route_path,
+            "root_path": GRAPH_PREFIX,
+            "query_string": query.encode(),
+            "headers": raw_headers,
+            "scheme": "https",
+            "server": ("graph.test", 443),
+        }
         self.task = asyncio.ensure_future(route.handle(scope, self.receive, self.send))
         self.sent = 0
 
@@ -128,7 +158,8 @@ async def _list(route: GraphRoute, bearer: str, path: str) -> tuple[int, Any]:
 
 @pytest.mark.parametrize("kind", ["events", "contacts"])
 def test_in_process_a_delete_answered_during_a_patch_body_stays_deleted(
-        route: GraphRoute, kind: str) -> None:
+    route: GraphRoute, kind: str
+) -> None:
     hub = route.hub
     user = owner(hub)
     bearer = token(hub, user)
@@ -137,9 +168,14 @@ def test_in_process_a_delete_answered_during_a_patch_body_stays_deleted(
         body = EVENT if kind == "events" else {"givenName": "Doomed"}
         item = await _create(route, bearer, f"/me/{kind}", body)
         path = f"/me/{kind}/{item['id']}"
-        _, before = await _list(route, bearer, f"/me/{kind}/delta" if kind == "contacts" else
-                                "/me/calendarView/delta?startDateTime=2031-01-01T00:00:00Z"
-                                "&endDateTime=2031-02-01T00:00:00Z")
+        _, before = await _list(
+            route,
+            bearer,
+            f"/me/{kind}/delta"
+            if kind == "contacts"
+            else "/me/calendarView/delta?startDateTime=2031-01-01T00:00:00Z"
+            "&endDateTime=2031-02-01T00:00:00Z",
+        )
         change = {"subject": "Resurrected?"} if kind == "events" else {"givenName": "Back?"}
         patch = await Call(route, bearer, "PATCH", path, change).held()
         status, _ = await Call(route, bearer, "DELETE", path).finish()
@@ -147,8 +183,11 @@ def test_in_process_a_delete_answered_during_a_patch_body_stays_deleted(
         status, reply = await patch.finish()
         assert status == 404 and reply["error"]["code"] == "ErrorItemNotFound", reply
 
-        held = (user.mailbox.default_calendar.events if kind == "events"
-                else user.mailbox.default_contacts.contacts)
+        held = (
+            user.mailbox.default_calendar.events
+            if kind == "events"
+            else user.mailbox.default_contacts.contacts
+        )
         assert held.get(item["id"]) is None
         status, listing = await _list(route, bearer, f"/me/{kind}?$top=1000")
         assert status == 200 and item["id"] not in {i["id"] for i in listing["value"]}
@@ -167,8 +206,9 @@ def test_in_process_two_patches_with_one_if_match_one_wins(route: GraphRoute, ki
     name = "subject" if kind == "events" else "givenName"
 
     async def scenario() -> None:
-        item = await _create(route, bearer, f"/me/{kind}",
-                             EVENT if kind == "events" else {"givenName": "Contested"})
+        item = await _create(
+            route, bearer, f"/me/{kind}", EVENT if kind == "events" else {"givenName": "Contested"}
+        )
         path = f"/me/{kind}/{item['id']}"
         if_match = {"If-Match": item["@odata.etag"]}
         first = await Call(route, bearer, "PATCH", path, {name: "First"}, if_match).held()
@@ -192,11 +232,17 @@ def test_in_process_a_refused_patch_changes_nothing(route: GraphRoute) -> None:
     async def scenario() -> None:
         item = await _create(route, bearer, "/me/events", EVENT)
         path = f"/me/events/{item['id']}"
-        for refused in ({"subject": "Changed", "end": {"dateTime": "junk", "timeZone": "UTC"}},
-                        {"subject": "Changed", "recurrence": {
-                            "pattern": {"type": "daily", "interval": 0},
-                            "range": {"type": "noEnd", "startDate": "2031-01-06"}}},
-                        {"subject": "Changed", "reminderMinutesBeforeStart": 2**40}):
+        for refused in (
+            {"subject": "Changed", "end": {"dateTime": "junk", "timeZone": "UTC"}},
+            {
+                "subject": "Changed",
+                "recurrence": {
+                    "pattern": {"type": "daily", "interval": 0},
+                    "range": {"type": "noEnd", "startDate": "2031-01-06"},
+                },
+            },
+            {"subject": "Changed", "reminderMinutesBeforeStart": 2**40},
+        ):
             status, reply = await Call(route, bearer, "PATCH", path, refused).finish()
             assert status == 400, reply
         status, got = await _list(route, bearer, path)
@@ -212,12 +258,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
         yield srv
 
 
-def _send(server: HubServer, bearer: str, method: str, path: str, body: Any = None,
-          headers: dict[str, str] | None = None, held: bool = False) -> RawConnection:
+def _send(
+    server: HubServer,
+    bearer: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    held: bool = False,
+) -> RawConnection:
     conn = RawConnection(server)
     data = json.dumps(body).encode() if body is not None else b""
-    conn.start(method, GRAPH_PREFIX + path, bearer, data, headers,
-               send=len(data) // 2 if held else None)
+    conn.start(
+        method, GRAPH_PREFIX + path, bearer, data, headers, send=len(data) // 2 if held else None
+    )
     return conn
 
 
@@ -253,8 +307,7 @@ def test_over_http_two_patches_with_one_if_match_one_wins(server: HubServer) -> 
 # -- the state machine (in-process, so thousands of interleavings run in seconds) -----------------
 OPS = ("patch", "patch_if_match", "delete", "delete_if_match")
 STEPS = {"steps": 0}
-VIEW = ("/me/calendarView/delta?startDateTime=2031-01-01T00:00:00Z"
-        "&endDateTime=2031-02-01T00:00:00Z")
+VIEW = "/me/calendarView/delta?startDateTime=2031-01-01T00:00:00Z&endDateTime=2031-02-01T00:00:00Z"
 subjects = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 
 
@@ -325,8 +378,10 @@ def graph_machine(route: GraphRoute) -> type[RuleBasedStateMachine]:
                 assert reply["subject"] == subject
                 self.live[event_id] = (reply["@odata.etag"], subject)
             else:
-                assert reply["error"]["code"] in ("ErrorItemNotFound",
-                                                  "ErrorIrresolvableConflict"), reply
+                assert reply["error"]["code"] in (
+                    "ErrorItemNotFound",
+                    "ErrorIrresolvableConflict",
+                ), reply
 
         def call(self, op: str, event_id: str, subject: str) -> tuple[Call, str | None]:
             if_match = None
@@ -359,10 +414,16 @@ def graph_machine(route: GraphRoute) -> type[RuleBasedStateMachine]:
 
             asyncio.run(run())
 
-        @rule(event_id=events, held_op=st.sampled_from(OPS[:2]), other_op=st.sampled_from(OPS),
-              held_subject=subjects, other_subject=subjects)
-        def race(self, event_id: str, held_op: str, other_op: str, held_subject: str,
-                 other_subject: str) -> None:
+        @rule(
+            event_id=events,
+            held_op=st.sampled_from(OPS[:2]),
+            other_op=st.sampled_from(OPS),
+            held_subject=subjects,
+            other_subject=subjects,
+        )
+        def race(
+            self, event_id: str, held_op: str, other_op: str, held_subject: str, other_subject: str
+        ) -> None:
             """The held PATCH's body completes after the other request was answered."""
             STEPS["steps"] += 1
 
@@ -385,9 +446,11 @@ def graph_machine(route: GraphRoute) -> type[RuleBasedStateMachine]:
         def world_list_and_delta_agree(self) -> None:
             mine = {e.id: e.subject for e in calendar.events if e.id in self.made}
             assert mine == {k: v[1] for k, v in self.live.items()}
-            listed = {i["id"]: (i["@odata.etag"], i["subject"])
-                      for i in _all(route, bearer, "/me/events?$top=1000")
-                      if i["id"] in self.made}
+            listed = {
+                i["id"]: (i["@odata.etag"], i["subject"])
+                for i in _all(route, bearer, "/me/events?$top=1000")
+                if i["id"] in self.made
+            }
             assert listed == self.live
             replayed: dict[str, str] = {}
             for change in _all(route, bearer, self.base_link):
@@ -403,10 +466,17 @@ def graph_machine(route: GraphRoute) -> type[RuleBasedStateMachine]:
 
 
 def _run(route: GraphRoute, examples: int, steps: int, derandomize: bool = True) -> None:
-    run_machine(graph_machine(route), settings=settings(
-        max_examples=examples, stateful_step_count=steps, deadline=None,
-        derandomize=derandomize, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_machine(
+        graph_machine(route),
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            derandomize=derandomize,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
 
 
 def test_concurrent_writes_keep_world_list_and_delta_in_agreement(route: GraphRoute) -> None:
@@ -416,8 +486,9 @@ def test_concurrent_writes_keep_world_list_and_delta_in_agreement(route: GraphRo
 
 
 @pytest.mark.slow
-def test_concurrent_writes_long_run(pytestconfig: pytest.Config,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_concurrent_writes_long_run(
+    pytestconfig: pytest.Config, capsys: pytest.CaptureFixture[str]
+) -> None:
     """At least 10,000 steps, each followed by the invariant check, in random runs of up to 50
     steps on fresh hubs; only with `-m slow`. Bounded: at most 400 runs."""
     if "slow" not in (pytestconfig.getoption("markexpr") or ""):
@@ -426,10 +497,16 @@ def test_concurrent_writes_long_run(pytestconfig: pytest.Config,
     for _ in range(400):
         if STEPS["steps"] - start >= 10_000:
             break
-        _run(GraphRoute(Hub.seeded(16, "https://graph.test")), examples=20, steps=50,
-             derandomize=False)
+        _run(
+            GraphRoute(Hub.seeded(16, "https://graph.test")),
+            examples=20,
+            steps=50,
+            derandomize=False,
+        )
     steps = STEPS["steps"] - start
     with capsys.disabled():
-        print(f"\nGraph state machine: {steps} steps, each checked, in "
-              f"{time.monotonic() - began:.0f} s: 0 lost updates, 0 resurrected events")
+        print(
+            f"\nGraph state machine: {steps} steps, each checked, in "
+            f"{time.monotonic() - began:.0f} s: 0 lost updates, 0 resurrected events"
+        )
     assert steps >= 10_000
