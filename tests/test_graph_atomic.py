@@ -12,17 +12,27 @@ Forced interleavings, two ways:
 
 After each: the world, a full list and a delta round from before agree that the item is gone (or
 carries the winner's change).
+
+A hypothesis state machine runs creates, PATCHes and DELETEs (with and without If-Match),
+sequential and interleaved that way, against a model, and after every step checks that the world,
+a full list and a calendarView delta round from the start agree with it. Bounded: a few examples
+by default; `-m slow` runs more than 10,000 steps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from google_support import RawConnection
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import run_state_machine_as_test as run_machine
 
 from mock_providers.hub import GRAPH_PREFIX, Hub
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, delegated_access_claims
@@ -31,8 +41,11 @@ from mock_providers.server import HubServer
 from mock_providers.world import MsUser
 
 SCOPES = ["Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read"]
-EVENT = {"subject": "Doomed", "start": {"dateTime": "2031-01-06T10:00:00", "timeZone": "UTC"},
-         "end": {"dateTime": "2031-01-06T11:00:00", "timeZone": "UTC"}}
+EVENT = {
+    "subject": "Doomed",
+    "start": {"dateTime": "2031-01-06T10:00:00", "timeZone": "UTC"},
+    "end": {"dateTime": "2031-01-06T11:00:00", "timeZone": "UTC"},
+}
 
 
 def owner(hub: Hub) -> MsUser:
@@ -44,34 +57,61 @@ def owner(hub: Hub) -> MsUser:
 def token(hub: Hub, user: MsUser) -> str:
     tenant = hub.world.ms_tenants[user.tenant_id]
     client_id = next(a.client_id for a in tenant.apps.values() if a.client_secret)
-    return hub.signer.sign(delegated_access_claims(
-        tenant_id=tenant.id, client_id=client_id, resource=GRAPH_RESOURCE, oid=user.id,
-        upn=user.upn, name=user.display_name, scopes=SCOPES, now=hub.world.clock.timestamp(),
-        lifetime=3600))
+    return hub.signer.sign(
+        delegated_access_claims(
+            tenant_id=tenant.id,
+            client_id=client_id,
+            resource=GRAPH_RESOURCE,
+            oid=user.id,
+            upn=user.upn,
+            name=user.display_name,
+            scopes=SCOPES,
+            now=hub.world.clock.timestamp(),
+            lifetime=3600,
+        )
+    )
 
 
 # -- in-process: the route with a body that arrives in two halves ---------------------------------
 class Call:
     """One request to the Graph route; its body's second half waits for `release()`."""
 
-    def __init__(self, route: GraphRoute, bearer: str, method: str, path: str,
-                 body: Any = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        route: GraphRoute,
+        bearer: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = json.dumps(body).encode() if body is not None else b""
-        self.halves = [data[:len(data) // 2], data[len(data) // 2:]]
+        self.halves = [data[: len(data) // 2], data[len(data) // 2 :]]
         self.waiting = asyncio.Event()  # the route asked for the second half
         self.released = asyncio.Event()
         self.status = 0
         self.body = b""
-        raw_headers = [(b"host", b"graph.test"), (b"authorization", f"Bearer {bearer}".encode()),
-                       *[(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]]
+        raw_headers = [
+            (b"host", b"graph.test"),
+            (b"authorization", f"Bearer {bearer}".encode()),
+            *[(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        ]
         if data:
-            raw_headers += [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(data)).encode())]
+            raw_headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ]
         route_path, _, query = path.partition("?")
-        scope = {"type": "http", "method": method, "path": GRAPH_PREFIX + route_path,
-                 "root_path": GRAPH_PREFIX, "query_string": query.encode(),
-                 "headers": raw_headers,
-                 "scheme": "https", "server": ("graph.test", 443)}
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": GRAPH_PREFIX + route_path,
+            "root_path": GRAPH_PREFIX,
+            "query_string": query.encode(),
+            "headers": raw_headers,
+            "scheme": "https",
+            "server": ("graph.test", 443),
+        }
         self.task = asyncio.ensure_future(route.handle(scope, self.receive, self.send))
         self.sent = 0
 
@@ -118,7 +158,8 @@ async def _list(route: GraphRoute, bearer: str, path: str) -> tuple[int, Any]:
 
 @pytest.mark.parametrize("kind", ["events", "contacts"])
 def test_in_process_a_delete_answered_during_a_patch_body_stays_deleted(
-        route: GraphRoute, kind: str) -> None:
+    route: GraphRoute, kind: str
+) -> None:
     hub = route.hub
     user = owner(hub)
     bearer = token(hub, user)
@@ -127,9 +168,14 @@ def test_in_process_a_delete_answered_during_a_patch_body_stays_deleted(
         body = EVENT if kind == "events" else {"givenName": "Doomed"}
         item = await _create(route, bearer, f"/me/{kind}", body)
         path = f"/me/{kind}/{item['id']}"
-        _, before = await _list(route, bearer, f"/me/{kind}/delta" if kind == "contacts" else
-                                "/me/calendarView/delta?startDateTime=2031-01-01T00:00:00Z"
-                                "&endDateTime=2031-02-01T00:00:00Z")
+        _, before = await _list(
+            route,
+            bearer,
+            f"/me/{kind}/delta"
+            if kind == "contacts"
+            else "/me/calendarView/delta?startDateTime=2031-01-01T00:00:00Z"
+            "&endDateTime=2031-02-01T00:00:00Z",
+        )
         change = {"subject": "Resurrected?"} if kind == "events" else {"givenName": "Back?"}
         patch = await Call(route, bearer, "PATCH", path, change).held()
         status, _ = await Call(route, bearer, "DELETE", path).finish()
@@ -137,8 +183,11 @@ def test_in_process_a_delete_answered_during_a_patch_body_stays_deleted(
         status, reply = await patch.finish()
         assert status == 404 and reply["error"]["code"] == "ErrorItemNotFound", reply
 
-        held = (user.mailbox.default_calendar.events if kind == "events"
-                else user.mailbox.default_contacts.contacts)
+        held = (
+            user.mailbox.default_calendar.events
+            if kind == "events"
+            else user.mailbox.default_contacts.contacts
+        )
         assert held.get(item["id"]) is None
         status, listing = await _list(route, bearer, f"/me/{kind}?$top=1000")
         assert status == 200 and item["id"] not in {i["id"] for i in listing["value"]}
@@ -157,8 +206,9 @@ def test_in_process_two_patches_with_one_if_match_one_wins(route: GraphRoute, ki
     name = "subject" if kind == "events" else "givenName"
 
     async def scenario() -> None:
-        item = await _create(route, bearer, f"/me/{kind}",
-                             EVENT if kind == "events" else {"givenName": "Contested"})
+        item = await _create(
+            route, bearer, f"/me/{kind}", EVENT if kind == "events" else {"givenName": "Contested"}
+        )
         path = f"/me/{kind}/{item['id']}"
         if_match = {"If-Match": item["@odata.etag"]}
         first = await Call(route, bearer, "PATCH", path, {name: "First"}, if_match).held()
@@ -182,11 +232,17 @@ def test_in_process_a_refused_patch_changes_nothing(route: GraphRoute) -> None:
     async def scenario() -> None:
         item = await _create(route, bearer, "/me/events", EVENT)
         path = f"/me/events/{item['id']}"
-        for refused in ({"subject": "Changed", "end": {"dateTime": "junk", "timeZone": "UTC"}},
-                        {"subject": "Changed", "recurrence": {
-                            "pattern": {"type": "daily", "interval": 0},
-                            "range": {"type": "noEnd", "startDate": "2031-01-06"}}},
-                        {"subject": "Changed", "reminderMinutesBeforeStart": 2**40}):
+        for refused in (
+            {"subject": "Changed", "end": {"dateTime": "junk", "timeZone": "UTC"}},
+            {
+                "subject": "Changed",
+                "recurrence": {
+                    "pattern": {"type": "daily", "interval": 0},
+                    "range": {"type": "noEnd", "startDate": "2031-01-06"},
+                },
+            },
+            {"subject": "Changed", "reminderMinutesBeforeStart": 2**40},
+        ):
             status, reply = await Call(route, bearer, "PATCH", path, refused).finish()
             assert status == 400, reply
         status, got = await _list(route, bearer, path)
@@ -202,12 +258,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
         yield srv
 
 
-def _send(server: HubServer, bearer: str, method: str, path: str, body: Any = None,
-          headers: dict[str, str] | None = None, held: bool = False) -> RawConnection:
+def _send(
+    server: HubServer,
+    bearer: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    held: bool = False,
+) -> RawConnection:
     conn = RawConnection(server)
     data = json.dumps(body).encode() if body is not None else b""
-    conn.start(method, GRAPH_PREFIX + path, bearer, data, headers,
-               send=len(data) // 2 if held else None)
+    conn.start(
+        method, GRAPH_PREFIX + path, bearer, data, headers, send=len(data) // 2 if held else None
+    )
     return conn
 
 
@@ -238,3 +302,211 @@ def test_over_http_two_patches_with_one_if_match_one_wins(server: HubServer) -> 
     statuses = sorted([second.finish()[0], first.finish()[0]])
     assert statuses == [200, 412]
     assert _send(server, bearer, "GET", path).finish()[1]["givenName"] in ("First", "Second")
+
+
+# -- the state machine (in-process, so thousands of interleavings run in seconds) -----------------
+OPS = ("patch", "patch_if_match", "delete", "delete_if_match")
+STEPS = {"steps": 0}
+VIEW = "/me/calendarView/delta?startDateTime=2031-01-01T00:00:00Z&endDateTime=2031-02-01T00:00:00Z"
+subjects = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+def _all(route: GraphRoute, bearer: str, path: str) -> list[dict[str, Any]]:
+    """Every item of a list or delta round, following nextLinks (at most 100 pages)."""
+
+    async def pages() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        link = path
+        for _ in range(100):
+            status, page = await _list(route, bearer, link)
+            assert status == 200, page
+            items += page["value"]
+            if "@odata.nextLink" not in page:
+                return items
+            link = page["@odata.nextLink"].split(GRAPH_PREFIX, 1)[1]
+        raise AssertionError("more than 100 pages")
+
+    return asyncio.run(pages())
+
+
+def _delta_link(route: GraphRoute, bearer: str, path: str) -> str:
+    async def follow() -> str:
+        link = path
+        for _ in range(100):
+            _, page = await _list(route, bearer, link)
+            if "@odata.deltaLink" in page:
+                return str(page["@odata.deltaLink"]).split(GRAPH_PREFIX, 1)[1]
+            link = page["@odata.nextLink"].split(GRAPH_PREFIX, 1)[1]
+        raise AssertionError("more than 100 pages")
+
+    return asyncio.run(follow())
+
+
+def graph_machine(route: GraphRoute) -> type[RuleBasedStateMachine]:
+    hub = route.hub
+    user = owner(hub)
+    bearer = token(hub, user)
+    calendar = user.mailbox.default_calendar
+
+    class GraphWrites(RuleBasedStateMachine):
+        """Model: live event id -> (etag, subject); deleted ids. Writes commit in the order
+        their bodies complete."""
+
+        events = Bundle("events")
+
+        def __init__(self) -> None:
+            super().__init__()
+            # The seeded events (and series occurrences) are not the model's: it follows the
+            # events it made, from a delta link taken before the first.
+            self.base_link = _delta_link(route, bearer, VIEW)
+            self.live: dict[str, tuple[str, str]] = {}
+            self.made: set[str] = set()
+            self.deleted: set[str] = set()
+
+        def expect(self, op: str, event_id: str, if_match: str | None) -> int:
+            if event_id not in self.live:
+                return 404
+            if if_match is not None and if_match != self.live[event_id][0]:
+                return 412
+            return 204 if op.startswith("delete") else 200
+
+        def commit(self, event_id: str, status: int, reply: Any, subject: str) -> None:
+            if status == 204:
+                del self.live[event_id]
+                self.deleted.add(event_id)
+            elif status == 200:
+                assert reply["subject"] == subject
+                self.live[event_id] = (reply["@odata.etag"], subject)
+            else:
+                assert reply["error"]["code"] in (
+                    "ErrorItemNotFound",
+                    "ErrorIrresolvableConflict",
+                ), reply
+
+        def call(self, op: str, event_id: str, subject: str) -> tuple[Call, str | None]:
+            if_match = None
+            if op.endswith("if_match"):
+                if_match = self.live[event_id][0] if event_id in self.live else 'W/"stale"'
+            headers = {"If-Match": if_match} if if_match else None
+            path = f"/me/events/{event_id}"
+            if op.startswith("delete"):
+                return Call(route, bearer, "DELETE", path, None, headers), if_match
+            return Call(route, bearer, "PATCH", path, {"subject": subject}, headers), if_match
+
+        @rule(target=events, subject=subjects)
+        def create(self, subject: str) -> str:
+            STEPS["steps"] += 1
+            item = asyncio.run(_create(route, bearer, "/me/events", {**EVENT, "subject": subject}))
+            self.live[item["id"]] = (item["@odata.etag"], subject)
+            self.made.add(item["id"])
+            return str(item["id"])
+
+        @rule(event_id=events, op=st.sampled_from(OPS), subject=subjects)
+        def write(self, event_id: str, op: str, subject: str) -> None:
+            STEPS["steps"] += 1
+
+            async def run() -> None:
+                call, if_match = self.call(op, event_id, subject)
+                expected = self.expect(op, event_id, if_match)
+                status, reply = await call.finish()
+                assert status == expected, (op, reply)
+                self.commit(event_id, status, reply, subject)
+
+            asyncio.run(run())
+
+        @rule(
+            event_id=events,
+            held_op=st.sampled_from(OPS[:2]),
+            other_op=st.sampled_from(OPS),
+            held_subject=subjects,
+            other_subject=subjects,
+        )
+        def race(
+            self, event_id: str, held_op: str, other_op: str, held_subject: str, other_subject: str
+        ) -> None:
+            """The held PATCH's body completes after the other request was answered."""
+            STEPS["steps"] += 1
+
+            async def run() -> None:
+                held, held_if_match = self.call(held_op, event_id, held_subject)
+                await held.held()
+                other, other_if_match = self.call(other_op, event_id, other_subject)
+                expected = self.expect(other_op, event_id, other_if_match)
+                status, reply = await other.finish()
+                assert status == expected, (other_op, reply)
+                self.commit(event_id, status, reply, other_subject)
+                expected = self.expect(held_op, event_id, held_if_match)
+                status, reply = await held.finish()
+                assert status == expected, (held_op, reply)
+                self.commit(event_id, status, reply, held_subject)
+
+            asyncio.run(run())
+
+        @invariant()
+        def world_list_and_delta_agree(self) -> None:
+            mine = {e.id: e.subject for e in calendar.events if e.id in self.made}
+            assert mine == {k: v[1] for k, v in self.live.items()}
+            listed = {
+                i["id"]: (i["@odata.etag"], i["subject"])
+                for i in _all(route, bearer, "/me/events?$top=1000")
+                if i["id"] in self.made
+            }
+            assert listed == self.live
+            replayed: dict[str, str] = {}
+            for change in _all(route, bearer, self.base_link):
+                if change["id"] not in self.made:
+                    continue
+                if "@removed" in change:
+                    replayed.pop(change["id"], None)
+                else:
+                    replayed[change["id"]] = change["subject"]
+            assert replayed == {k: v[1] for k, v in self.live.items()}
+
+    return GraphWrites
+
+
+def _run(route: GraphRoute, examples: int, steps: int, derandomize: bool = True) -> None:
+    run_machine(
+        graph_machine(route),
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            derandomize=derandomize,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+
+
+def test_concurrent_writes_keep_world_list_and_delta_in_agreement(route: GraphRoute) -> None:
+    before = STEPS["steps"]
+    _run(route, examples=5, steps=15)
+    assert STEPS["steps"] - before >= 15
+
+
+@pytest.mark.slow
+def test_concurrent_writes_long_run(
+    pytestconfig: pytest.Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At least 10,000 steps, each followed by the invariant check, in random runs of up to 50
+    steps on fresh hubs; only with `-m slow`. Bounded: at most 400 runs."""
+    if "slow" not in (pytestconfig.getoption("markexpr") or ""):
+        pytest.skip("a long run: pytest -m slow")
+    began, start = time.monotonic(), STEPS["steps"]
+    for _ in range(400):
+        if STEPS["steps"] - start >= 10_000:
+            break
+        _run(
+            GraphRoute(Hub.seeded(16, "https://graph.test")),
+            examples=20,
+            steps=50,
+            derandomize=False,
+        )
+    steps = STEPS["steps"] - start
+    with capsys.disabled():
+        print(
+            f"\nGraph state machine: {steps} steps, each checked, in "
+            f"{time.monotonic() - began:.0f} s: 0 lost updates, 0 resurrected events"
+        )
+    assert steps >= 10_000

@@ -5,13 +5,13 @@
    "yesterday"`, `{"value": 5}` as an e-mail address, numbers that are not Int32, ...) is refused
    with Graph's own error JSON, nothing of it is stored, and the mailbox still lists.
 2. A sweep: a table of hostile values over every route's query options, headers, bodies and ids,
-   plus hypothesis-made bodies and queries. Bounded (about 1,500 requests, each under a few
-   seconds). It asserts no 5xx (no fault is injected), every 4xx in Graph's error shape, no
-   exception text or file path in any answer, no refused-by-contract case accepted, and that
-   afterwards the mailbox still lists, pages, expands and syncs (events, calendarView and its
-   delta, contacts and their delta). The figures are printed at the end: requests tried, 5xx,
-   wrong shapes, wrong acceptances, slowest request, and the process's memory (the hub runs in
-   it) before and after.
+   plus hypothesis-made bodies and queries. Bounded (about 2,000 requests; the slowest is
+   printed, not asserted: timing belongs to the benchmarks). It asserts no 5xx (no fault is
+   injected), every 4xx in Graph's error shape, no exception text or file path in any answer, no
+   refused-by-contract case accepted, and that afterwards the mailbox still lists, pages, expands
+   and syncs (events, calendarView and its delta, contacts and their delta). The figures are
+   printed at the end: requests tried, 5xx, wrong shapes, wrong acceptances, slowest request, and
+   the process's memory (the hub runs in it) before and after.
 """
 
 from __future__ import annotations
@@ -37,12 +37,16 @@ from mock_providers.microsoft.graph.bodies import CONTACT_PROPERTIES, EVENT_WRIT
 from mock_providers.server import HubServer
 from mock_providers.world import MsUser
 
-SCOPES = ["Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read", "Mail.Read",
-          "User.ReadBasic.All"]
+SCOPES = [
+    "Calendars.ReadWrite",
+    "Contacts.ReadWrite",
+    "User.Read",
+    "Mail.Read",
+    "User.ReadBasic.All",
+]
 START = {"dateTime": "2031-01-06T10:00:00", "timeZone": "UTC"}
 END = {"dateTime": "2031-01-06T11:00:00", "timeZone": "UTC"}
 WINDOW = {"startDateTime": "2031-01-01T00:00:00Z", "endDateTime": "2031-02-01T00:00:00Z"}
-MAX_SECONDS = 5.0  # per request, on a shared and loaded machine
 LEAKS = ("Traceback", 'File "', "mock_providers/", "site-packages", "Exception:", "Error: ")
 
 
@@ -75,22 +79,33 @@ def graph_shape(reply: httpx.Response) -> bool:
         error = body["error"]
     except (ValueError, KeyError, TypeError):
         return False
-    return (reply.headers.get("content-type", "").startswith("application/json")
-            and set(body) == {"error"} and isinstance(error.get("code"), str)
-            and isinstance(error.get("message"), str)
-            and error.get("innerError", {}).get("request-id") == reply.headers.get("request-id"))
+    return (
+        reply.headers.get("content-type", "").startswith("application/json")
+        and set(body) == {"error"}
+        and isinstance(error.get("code"), str)
+        and isinstance(error.get("message"), str)
+        and error.get("innerError", {}).get("request-id") == reply.headers.get("request-id")
+    )
 
 
 class Sweep:
     def __init__(self, server: HubServer, token: str) -> None:
         self.server, self.token = server, token
-        self.client = httpx.Client(base_url=server.hub.graph_url, timeout=30.0,
-                                   verify=httpx_verify(server.ca_bundle))
+        self.client = httpx.Client(
+            base_url=server.hub.graph_url, timeout=30.0, verify=httpx_verify(server.ca_bundle)
+        )
 
-    def send(self, method: str, path: str, *, refuse: bool = False,
-             params: dict[str, Any] | list[tuple[str, str]] | None = None,
-             content: bytes | None = None, body: Any = None,
-             headers: dict[str, str] | None = None) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        refuse: bool = False,
+        params: dict[str, Any] | list[tuple[str, str]] | None = None,
+        content: bytes | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """One request, tallied. `refuse`: the contract says 4xx; a 2xx is a wrong acceptance."""
         sent: dict[str, Any] = {"Authorization": f"Bearer {self.token}"}
         if body is not None:
@@ -114,7 +129,6 @@ class Sweep:
             TALLY.wrong_acceptance.append(f"{reply.status_code} {label}")
         if reply.status_code >= 400 and any(leak in reply.text for leak in LEAKS):
             TALLY.bad_shape.append(f"leak {label}: {reply.text[:200]}")
-        assert elapsed < MAX_SECONDS, label
         return reply
 
 
@@ -141,10 +155,19 @@ def sweep(server: HubServer, owner: MsUser) -> Iterator[Sweep]:
     hub = server.hub
     tenant = hub.world.ms_tenants[owner.tenant_id]
     client_id = next(a.client_id for a in tenant.apps.values() if a.client_secret)
-    token = hub.signer.sign(delegated_access_claims(
-        tenant_id=tenant.id, client_id=client_id, resource=GRAPH_RESOURCE, oid=owner.id,
-        upn=owner.upn, name=owner.display_name, scopes=SCOPES, now=hub.world.clock.timestamp(),
-        lifetime=3 * 3600))
+    token = hub.signer.sign(
+        delegated_access_claims(
+            tenant_id=tenant.id,
+            client_id=client_id,
+            resource=GRAPH_RESOURCE,
+            oid=owner.id,
+            upn=owner.upn,
+            name=owner.display_name,
+            scopes=SCOPES,
+            now=hub.world.clock.timestamp(),
+            lifetime=3 * 3600,
+        )
+    )
     swept = Sweep(server, token)
     yield swept
     swept.client.close()
@@ -154,15 +177,18 @@ def sweep(server: HubServer, owner: MsUser) -> Iterator[Sweep]:
 def before(sweep: Sweep) -> dict[str, str]:
     """Delta links taken before anything hostile was sent."""
     links = {}
-    for name, path, params in (("events", "/me/calendarView/delta", WINDOW),
-                               ("contacts", "/me/contacts/delta", None)):
+    for name, path, params in (
+        ("events", "/me/calendarView/delta", WINDOW),
+        ("contacts", "/me/contacts/delta", None),
+    ):
         reply = sweep.send("GET", path, params=params, headers={"Prefer": "odata.maxpagesize=1000"})
         page = reply.json()
         for _ in range(100):
             if "@odata.deltaLink" in page:
                 break
-            page = sweep.client.get(page["@odata.nextLink"],
-                                    headers={"Authorization": f"Bearer {sweep.token}"}).json()
+            page = sweep.client.get(
+                page["@odata.nextLink"], headers={"Authorization": f"Bearer {sweep.token}"}
+            ).json()
         links[name] = page["@odata.deltaLink"]
     return links
 
@@ -173,13 +199,17 @@ def event(**members: Any) -> dict[str, Any]:
 
 def raw_event(subject_json: bytes) -> bytes:
     """An event body whose subject is written as given (bytes json.dumps would not produce)."""
-    return (b'{"subject": ' + subject_json + b', "start": {"dateTime": "2031-01-06T10:00:00", '
-            b'"timeZone": "UTC"}, "end": {"dateTime": "2031-01-06T11:00:00", "timeZone": "UTC"}}')
+    return (
+        b'{"subject": ' + subject_json + b', "start": {"dateTime": "2031-01-06T10:00:00", '
+        b'"timeZone": "UTC"}, "end": {"dateTime": "2031-01-06T11:00:00", "timeZone": "UTC"}}'
+    )
 
 
 def recurrence(pattern: dict[str, Any], rng: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"pattern": {"type": "daily", "interval": 1, **pattern},
-            "range": {"type": "noEnd", "startDate": "2031-01-06", **(rng or {})}}
+    return {
+        "pattern": {"type": "daily", "interval": 1, **pattern},
+        "range": {"type": "noEnd", "startDate": "2031-01-06", **(rng or {})},
+    }
 
 
 def nested(depth: int) -> bytes:
@@ -188,9 +218,10 @@ def nested(depth: int) -> bytes:
 
 def deep_pattern(depth: int) -> bytes:
     inner = '{"a": ' * depth + "1" + "}" * depth
-    return ('{"subject": "x", "recurrence": {"pattern": {"type": "daily", "interval": 1, '
-            f'"junk": {inner}}}, "range": {{"type": "noEnd", "startDate": "2031-01-06"}}}}'
-            ).encode()
+    return (
+        '{"subject": "x", "recurrence": {"pattern": {"type": "daily", "interval": 1, '
+        f'"junk": {inner}}}, "range": {{"type": "noEnd", "startDate": "2031-01-06"}}}}'
+    ).encode()
 
 
 # -- 1. exact refusals -----------------------------------------------------------------------------
@@ -206,56 +237,132 @@ REFUSED_EVENTS: list[tuple[str, bytes, int, str]] = [
     ("5,000 digits", b'{"reminderMinutesBeforeStart": ' + b"9" * 5000 + b"}", 400, "BadRequest"),
     ("nested 100,000 deep", nested(100_000), 400, "BadRequest"),
     ("900-deep unknown structure in recurrence.pattern", deep_pattern(900), 400, "BadRequest"),
-    ("unknown member in recurrence.pattern", json.dumps(event(recurrence=recurrence(
-        {"junk": {"a": 1}}))).encode(), 400, "RequestBodyRead"),
+    (
+        "unknown member in recurrence.pattern",
+        json.dumps(event(recurrence=recurrence({"junk": {"a": 1}}))).encode(),
+        400,
+        "RequestBodyRead",
+    ),
     ("top level array", b"[]", 400, "RequestBodyRead"),
     ("subject an object", json.dumps(event(subject={"a": 1})).encode(), 400, "RequestBodyRead"),
-    ("attendee address a number", json.dumps(event(attendees=[
-        {"emailAddress": {"address": 5}}])).encode(), 400, "RequestBodyRead"),
-    ("{value: 5} as an e-mail address", json.dumps(event(attendees=[
-        {"emailAddress": {"value": 5}}])).encode(), 400, "RequestBodyRead"),
-    ("Int32 overflow", json.dumps(event(reminderMinutesBeforeStart=2**40)).encode(), 400,
-     "RequestBodyRead"),
-    ("interval abc", json.dumps(event(recurrence=recurrence({"interval": "abc"}))).encode(),
-     400, "InvalidRequest"),
-    ("month 13", json.dumps(event(recurrence=recurrence(
-        {"type": "absoluteYearly", "month": 13, "dayOfMonth": 1}))).encode(), 400,
-     "InvalidRequest"),
-    ("interval 10^15", json.dumps(event(recurrence=recurrence(
-        {"interval": 10**15}))).encode(), 400, "InvalidRequest"),
-    ("day name", json.dumps(event(recurrence=recurrence(
-        {"type": "weekly", "daysOfWeek": ["someday"]}))).encode(), 400, "InvalidRequest"),
-    ("range start year 1", json.dumps(event(recurrence=recurrence(
-        {}, {"startDate": "0001-01-01"}))).encode(), 400, "InvalidRequest"),
-    ("year 1 +14:00", json.dumps(event(start={"dateTime": "0001-01-01T00:00:00",
-                                              "timeZone": "Pacific/Kiritimati"})).encode(),
-     400, "ErrorInvalidRequest"),
-    ("year 9999 -11:00", json.dumps(event(end={"dateTime": "9999-12-31T23:00:00",
-                                               "timeZone": "Pacific/Pago_Pago"})).encode(),
-     400, "ErrorInvalidRequest"),
-    ("February 30", json.dumps(event(start={"dateTime": "2031-02-30T10:00:00",
-                                            "timeZone": "UTC"})).encode(), 400,
-     "ErrorInvalidRequest"),
-    ("10,000-character zone", json.dumps(event(start={
-        "dateTime": "2031-01-06T10:00:00", "timeZone": "Europe/" + "x" * 10_000})).encode(),
-     400, "TimeZoneNotSupportedException"),
-    ("zone path", json.dumps(event(start={"dateTime": "2031-01-06T10:00:00",
-                                          "timeZone": "../../../etc/passwd"})).encode(),
-     400, "TimeZoneNotSupportedException"),
-    ("end before start", json.dumps(event(end={"dateTime": "2031-01-06T09:00:00",
-                                               "timeZone": "UTC"})).encode(), 400,
-     "ErrorCalendarEndDateIsEarlierThanStartDate"),
+    (
+        "attendee address a number",
+        json.dumps(event(attendees=[{"emailAddress": {"address": 5}}])).encode(),
+        400,
+        "RequestBodyRead",
+    ),
+    (
+        "{value: 5} as an e-mail address",
+        json.dumps(event(attendees=[{"emailAddress": {"value": 5}}])).encode(),
+        400,
+        "RequestBodyRead",
+    ),
+    (
+        "Int32 overflow",
+        json.dumps(event(reminderMinutesBeforeStart=2**40)).encode(),
+        400,
+        "RequestBodyRead",
+    ),
+    (
+        "interval abc",
+        json.dumps(event(recurrence=recurrence({"interval": "abc"}))).encode(),
+        400,
+        "InvalidRequest",
+    ),
+    (
+        "month 13",
+        json.dumps(
+            event(recurrence=recurrence({"type": "absoluteYearly", "month": 13, "dayOfMonth": 1}))
+        ).encode(),
+        400,
+        "InvalidRequest",
+    ),
+    (
+        "interval 10^15",
+        json.dumps(event(recurrence=recurrence({"interval": 10**15}))).encode(),
+        400,
+        "InvalidRequest",
+    ),
+    (
+        "day name",
+        json.dumps(
+            event(recurrence=recurrence({"type": "weekly", "daysOfWeek": ["someday"]}))
+        ).encode(),
+        400,
+        "InvalidRequest",
+    ),
+    (
+        "range start year 1",
+        json.dumps(event(recurrence=recurrence({}, {"startDate": "0001-01-01"}))).encode(),
+        400,
+        "InvalidRequest",
+    ),
+    (
+        "year 1 +14:00",
+        json.dumps(
+            event(start={"dateTime": "0001-01-01T00:00:00", "timeZone": "Pacific/Kiritimati"})
+        ).encode(),
+        400,
+        "ErrorInvalidRequest",
+    ),
+    (
+        "year 9999 -11:00",
+        json.dumps(
+            event(end={"dateTime": "9999-12-31T23:00:00", "timeZone": "Pacific/Pago_Pago"})
+        ).encode(),
+        400,
+        "ErrorInvalidRequest",
+    ),
+    (
+        "February 30",
+        json.dumps(event(start={"dateTime": "2031-02-30T10:00:00", "timeZone": "UTC"})).encode(),
+        400,
+        "ErrorInvalidRequest",
+    ),
+    (
+        "10,000-character zone",
+        json.dumps(
+            event(start={"dateTime": "2031-01-06T10:00:00", "timeZone": "Europe/" + "x" * 10_000})
+        ).encode(),
+        400,
+        "TimeZoneNotSupportedException",
+    ),
+    (
+        "zone path",
+        json.dumps(
+            event(start={"dateTime": "2031-01-06T10:00:00", "timeZone": "../../../etc/passwd"})
+        ).encode(),
+        400,
+        "TimeZoneNotSupportedException",
+    ),
+    (
+        "end before start",
+        json.dumps(event(end={"dateTime": "2031-01-06T09:00:00", "timeZone": "UTC"})).encode(),
+        400,
+        "ErrorCalendarEndDateIsEarlierThanStartDate",
+    ),
     ("showAs", json.dumps(event(showAs="maybe")).encode(), 400, "RequestBodyRead"),
-    ("location member", json.dumps(event(location={"displayName": "x", "shoe": 1})).encode(),
-     400, "RequestBodyRead"),
+    (
+        "location member",
+        json.dumps(event(location={"displayName": "x", "shoe": 1})).encode(),
+        400,
+        "RequestBodyRead",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "body", "status", "code"), REFUSED_EVENTS,
-                         ids=[c[0] for c in REFUSED_EVENTS])
+@pytest.mark.parametrize(
+    ("case", "body", "status", "code"), REFUSED_EVENTS, ids=[c[0] for c in REFUSED_EVENTS]
+)
 def test_events_refused_with_graphs_error_and_nothing_stored(
-        sweep: Sweep, owner: MsUser, before: dict[str, str], case: str, body: bytes, status: int,
-        code: str) -> None:
+    sweep: Sweep,
+    owner: MsUser,
+    before: dict[str, str],
+    case: str,
+    body: bytes,
+    status: int,
+    code: str,
+) -> None:
     events = owner.mailbox.default_calendar.events
     last_change = events.last_seq
     created = sweep.send("POST", "/me/events", content=body, refuse=True)
@@ -269,21 +376,25 @@ REFUSED_CONTACTS: list[tuple[str, bytes, str]] = [
     ("lone surrogate in a name", b'{"givenName": "x\\ud800y"}', "BadRequest"),
     ("birthday yesterday", b'{"birthday": "yesterday"}', "RequestBodyRead"),
     ("birthday without offset", b'{"birthday": "1990-01-01T00:00:00"}', "RequestBodyRead"),
-    ("{value: 5} as an e-mail address", b'{"emailAddresses": [{"value": 5}]}',
-     "RequestBodyRead"),
+    ("{value: 5} as an e-mail address", b'{"emailAddresses": [{"value": 5}]}', "RequestBodyRead"),
     ("e-mail address a number", b'{"emailAddresses": [{"address": 5}]}', "RequestBodyRead"),
     ("address member", b'{"homeAddress": {"street": "x", "shoe": 1}}', "RequestBodyRead"),
     ("address street an object", b'{"homeAddress": {"street": {"a": [1]}}}', "RequestBodyRead"),
     ("phones a string", b'{"businessPhones": "123"}', "RequestBodyRead"),
-    ("nested 100,000 deep", b'{"children": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-     "BadRequest"),
+    (
+        "nested 100,000 deep",
+        b'{"children": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "BadRequest",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "body", "code"), REFUSED_CONTACTS,
-                         ids=[c[0] for c in REFUSED_CONTACTS])
+@pytest.mark.parametrize(
+    ("case", "body", "code"), REFUSED_CONTACTS, ids=[c[0] for c in REFUSED_CONTACTS]
+)
 def test_contacts_refused_with_graphs_error_and_nothing_stored(
-        sweep: Sweep, owner: MsUser, case: str, body: bytes, code: str) -> None:
+    sweep: Sweep, owner: MsUser, case: str, body: bytes, code: str
+) -> None:
     contacts = owner.mailbox.default_contacts.contacts
     last_change = contacts.last_seq
     reply = sweep.send("POST", "/me/contacts", content=body, refuse=True)
@@ -300,8 +411,9 @@ def test_a_body_over_4_mb_is_413(sweep: Sweep) -> None:
 
 
 def test_a_birthday_graph_writes_is_accepted(sweep: Sweep) -> None:
-    created = sweep.send("POST", "/me/contacts", body={"givenName": "B",
-                                                        "birthday": "1990-05-17T00:00:00Z"})
+    created = sweep.send(
+        "POST", "/me/contacts", body={"givenName": "B", "birthday": "1990-05-17T00:00:00Z"}
+    )
     assert created.status_code == 201, created.text
     assert created.json()["birthday"] == "1990-05-17T00:00:00Z"
 
@@ -309,24 +421,43 @@ def test_a_birthday_graph_writes_is_accepted(sweep: Sweep) -> None:
 def test_a_series_running_past_what_zones_render_still_reads(sweep: Sweep) -> None:
     """Yearly from 9000-12-31 every 999 years: the second occurrence, 9999-12-31, cannot be
     written at +14:00; it is left out, and every read of the series answers."""
-    created = sweep.send("POST", "/me/events", body={
-        "subject": "Far", "start": {"dateTime": "9000-12-31T10:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "9000-12-31T11:00:00", "timeZone": "UTC"},
-        "recurrence": recurrence({"type": "absoluteYearly", "interval": 999, "month": 12,
-                                  "dayOfMonth": 31}, {"startDate": "9000-12-31"})})
+    created = sweep.send(
+        "POST",
+        "/me/events",
+        body={
+            "subject": "Far",
+            "start": {"dateTime": "9000-12-31T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "9000-12-31T11:00:00", "timeZone": "UTC"},
+            "recurrence": recurrence(
+                {"type": "absoluteYearly", "interval": 999, "month": 12, "dayOfMonth": 31},
+                {"startDate": "9000-12-31"},
+            ),
+        },
+    )
     assert created.status_code == 201, created.text[:300]
     master = created.json()["id"]
     kiritimati = {"Prefer": 'outlook.timezone="Pacific/Kiritimati"'}
-    for path, params in ((f"/me/events/{master}/instances", {
-            "startDateTime": "0001-01-01T00:00:00Z", "endDateTime": "9999-12-31T23:59:59Z"}),
-            ("/me/calendarView", {"startDateTime": "8999-01-01T00:00:00Z",
-                                  "endDateTime": "9999-12-31T23:59:59Z"})):
+    for path, params in (
+        (
+            f"/me/events/{master}/instances",
+            {"startDateTime": "0001-01-01T00:00:00Z", "endDateTime": "9999-12-31T23:59:59Z"},
+        ),
+        (
+            "/me/calendarView",
+            {"startDateTime": "8999-01-01T00:00:00Z", "endDateTime": "9999-12-31T23:59:59Z"},
+        ),
+    ):
         reply = sweep.send("GET", path, params=params, headers=kiritimati)
         assert reply.status_code == 200, reply.text[:300]
-        assert [i["start"]["dateTime"][:10] for i in reply.json()["value"]
-                if i.get("seriesMasterId") == master] == ["9001-01-01"]
-    assert sweep.send("GET", f"/me/events/{master}_99991231T100000Z",
-                      headers=kiritimati).status_code == 404
+        assert [
+            i["start"]["dateTime"][:10]
+            for i in reply.json()["value"]
+            if i.get("seriesMasterId") == master
+        ] == ["9001-01-01"]
+    assert (
+        sweep.send("GET", f"/me/events/{master}_99991231T100000Z", headers=kiritimati).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("value", ["9" * 5000, "²", "５", "-1", "1e3", " 5", "2147483648", ""])
@@ -343,15 +474,67 @@ def test_paging_numbers_are_ascii_int32(sweep: Sweep, value: str) -> None:
 
 
 # -- 2. the sweep ---------------------------------------------------------------------------------
-HOSTILE = ["", "²", "５", "9" * 5000, "-1", "0", "1_0", " 5", "true", "yes", "x" * 10_000,
-           "\x01", "\u202e", "😀", "../../../etc/passwd", "%", "Europe/" + "x" * 10_000,
-           "0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-11:00", "2031-13-45T99:99:99Z",
-           "null", "[]", "a=b", "=", "'", "subject eq 'x", "\ufffd", "<script>x</script>",
-           "start/dateTime ge '0001-01-01T00:00:00'", "(((((((((", "2147483647"]
-HOSTILE_IDS = ["x" * 10_000, "%00", "..", "UPPERCASE", "a" * 1025, "\u202e", "id;drop",
-               "AAMk_20310106T100000Z", "x_99999999T999999Z", "nobody@nowhere.invalid"]
-OPTIONS = ("$top", "$skip", "$select", "$filter", "$orderby", "$count", "$expand", "$search",
-           "$skiptoken", "$deltatoken", "$format", "startDateTime", "endDateTime", "$unknown")
+HOSTILE = [
+    "",
+    "²",
+    "５",
+    "9" * 5000,
+    "-1",
+    "0",
+    "1_0",
+    " 5",
+    "true",
+    "yes",
+    "x" * 10_000,
+    "\x01",
+    "\u202e",
+    "😀",
+    "../../../etc/passwd",
+    "%",
+    "Europe/" + "x" * 10_000,
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:00:00-11:00",
+    "2031-13-45T99:99:99Z",
+    "null",
+    "[]",
+    "a=b",
+    "=",
+    "'",
+    "subject eq 'x",
+    "\ufffd",
+    "<script>x</script>",
+    "start/dateTime ge '0001-01-01T00:00:00'",
+    "(((((((((",
+    "2147483647",
+]
+HOSTILE_IDS = [
+    "x" * 10_000,
+    "%00",
+    "..",
+    "UPPERCASE",
+    "a" * 1025,
+    "\u202e",
+    "id;drop",
+    "AAMk_20310106T100000Z",
+    "x_99999999T999999Z",
+    "nobody@nowhere.invalid",
+]
+OPTIONS = (
+    "$top",
+    "$skip",
+    "$select",
+    "$filter",
+    "$orderby",
+    "$count",
+    "$expand",
+    "$search",
+    "$skiptoken",
+    "$deltatoken",
+    "$format",
+    "startDateTime",
+    "endDateTime",
+    "$unknown",
+)
 
 
 def values_for(index: int, count: int = 6) -> list[str]:
@@ -362,11 +545,21 @@ def values_for(index: int, count: int = 6) -> list[str]:
 def list_routes(sweep: Sweep) -> list[tuple[str, dict[str, str]]]:
     """Every list route of the mailbox, with the parameters it needs."""
     folder = sweep.send("GET", "/me/mailFolders").json()["value"][0]["id"]
-    return [("/me/events", {}), ("/me/calendar/events", {}), ("/me/calendars", {}),
-            ("/me/calendarView", WINDOW), ("/me/calendar/calendarView", WINDOW),
-            ("/me/calendarView/delta", WINDOW), ("/me/contacts", {}), ("/me/contacts/delta", {}),
-            ("/me/contactFolders", {}), ("/me/mailFolders", {}),
-            (f"/me/mailFolders/{folder}/messages", {}), ("/me/messages", {}), ("/users", {})]
+    return [
+        ("/me/events", {}),
+        ("/me/calendar/events", {}),
+        ("/me/calendars", {}),
+        ("/me/calendarView", WINDOW),
+        ("/me/calendar/calendarView", WINDOW),
+        ("/me/calendarView/delta", WINDOW),
+        ("/me/contacts", {}),
+        ("/me/contacts/delta", {}),
+        ("/me/contactFolders", {}),
+        ("/me/mailFolders", {}),
+        (f"/me/mailFolders/{folder}/messages", {}),
+        ("/me/messages", {}),
+        ("/users", {}),
+    ]
 
 
 def test_sweep_query_options(sweep: Sweep) -> None:
@@ -382,12 +575,22 @@ def test_sweep_headers(sweep: Sweep) -> None:
         if value and (value[0] == " " or value[0] == "\x01"):
             continue  # not a header value a client can send
         for path, needed in list_routes(sweep)[:6]:
-            sweep.send("GET", path, params=needed, headers={
-                "Prefer": f'outlook.timezone="{value}", odata.maxpagesize={value}'})
-        sweep.send("GET", f"/me/events/{target['id']}",
-                   headers={"Prefer": f'outlook.timezone="{value}"'})
-        sweep.send("PATCH", f"/me/events/{target['id']}", body={"subject": "If"},
-                   headers={"If-Match": value}, refuse=value not in ("", "*"))
+            sweep.send(
+                "GET",
+                path,
+                params=needed,
+                headers={"Prefer": f'outlook.timezone="{value}", odata.maxpagesize={value}'},
+            )
+        sweep.send(
+            "GET", f"/me/events/{target['id']}", headers={"Prefer": f'outlook.timezone="{value}"'}
+        )
+        sweep.send(
+            "PATCH",
+            f"/me/events/{target['id']}",
+            body={"subject": "If"},
+            headers={"If-Match": value},
+            refuse=value not in ("", "*"),
+        )
         sweep.send("GET", "/me", headers={"client-request-id": value[:200] or "x"})
         if index % 3 == 0:
             sweep.send("GET", "/me/events", headers={"Prefer": value})
@@ -396,16 +599,28 @@ def test_sweep_headers(sweep: Sweep) -> None:
 def test_sweep_ids_in_paths(sweep: Sweep) -> None:
     for bad in HOSTILE_IDS:
         item = quote(bad, safe="")
-        for kind in ("events", "calendar/events", f"calendars/{item}/events", "contacts",
-                     f"contactFolders/{item}/contacts"):
+        for kind in (
+            "events",
+            "calendar/events",
+            f"calendars/{item}/events",
+            "contacts",
+            f"contactFolders/{item}/contacts",
+        ):
             sweep.send("GET", f"/me/{kind}/{item}")
-            sweep.send("PATCH", f"/me/{kind}/{item}", body={"subject": "x"}
-                       if "events" in kind else {"givenName": "x"})
+            sweep.send(
+                "PATCH",
+                f"/me/{kind}/{item}",
+                body={"subject": "x"} if "events" in kind else {"givenName": "x"},
+            )
             sweep.send("DELETE", f"/me/{kind}/{item}")
         for sub in ("instances", "accept", "decline", "cancel", "tentativelyAccept", item):
             method = "GET" if sub == "instances" else "POST"
-            sweep.send(method, f"/me/events/{item}/{sub}", params=WINDOW if
-                       method == "GET" else None, body=None if method == "GET" else {})
+            sweep.send(
+                method,
+                f"/me/events/{item}/{sub}",
+                params=WINDOW if method == "GET" else None,
+                body=None if method == "GET" else {},
+            )
         sweep.send("GET", f"/users/{item}/events")
         sweep.send("GET", f"/me/calendars/{item}")
         sweep.send("GET", f"/me/mailFolders/{item}/messages")
@@ -418,22 +633,46 @@ EVENT_BODIES: list[tuple[bytes, bool]] = [(body, True) for _, body, _, _ in REFU
     (json.dumps(event(subject="\u202eevil", body={"content": "😀" * 1000})).encode(), False),
     (json.dumps(event(body={"contentType": "html", "content": "d" * 900_000})).encode(), False),
     (json.dumps(event(location=None, locations=[], categories=[])).encode(), False),
-    (json.dumps(event(recurrence=recurrence({"type": "weekly", "daysOfWeek": ["monday"],
-                                             "interval": 999}))).encode(), False),
+    (
+        json.dumps(
+            event(
+                recurrence=recurrence({"type": "weekly", "daysOfWeek": ["monday"], "interval": 999})
+            )
+        ).encode(),
+        False,
+    ),
     (json.dumps(event(recurrence=recurrence({"interval": "2"}))).encode(), False),
-    (json.dumps(event(recurrence=recurrence({}, {"type": "numbered",
-                                                 "numberOfOccurrences": 10**9}))).encode(),
-     True),
-    (json.dumps(event(recurrence=recurrence({}, {"type": "endDate",
-                                                 "endDate": "9999-12-31"}))).encode(), False),
-    (json.dumps(event(start={"dateTime": "0001-01-02T00:00:00", "timeZone": "UTC"})).encode(),
-     False),
+    (
+        json.dumps(
+            event(recurrence=recurrence({}, {"type": "numbered", "numberOfOccurrences": 10**9}))
+        ).encode(),
+        True,
+    ),
+    (
+        json.dumps(
+            event(recurrence=recurrence({}, {"type": "endDate", "endDate": "9999-12-31"}))
+        ).encode(),
+        False,
+    ),
+    (
+        json.dumps(event(start={"dateTime": "0001-01-02T00:00:00", "timeZone": "UTC"})).encode(),
+        False,
+    ),
     (json.dumps(event(isAllDay=True)).encode(), True),
     (json.dumps(event(transactionId="t" * 10_000)).encode(), False),
-    (json.dumps(event(attendees=[{"emailAddress": {"address": "a@b.c"}, "type": "boss"}])
-                ).encode(), True),
-    (b"", True), (b"null", True), (b'"x"', True), (b"5", True), (b'{"subject": ', True),
-    (b"\xff\xfe{}", True), (b"{" * 200 + b"}" * 200, True),
+    (
+        json.dumps(
+            event(attendees=[{"emailAddress": {"address": "a@b.c"}, "type": "boss"}])
+        ).encode(),
+        True,
+    ),
+    (b"", True),
+    (b"null", True),
+    (b'"x"', True),
+    (b"5", True),
+    (b'{"subject": ', True),
+    (b"\xff\xfe{}", True),
+    (b"{" * 200 + b"}" * 200, True),
 ]
 
 
@@ -460,7 +699,9 @@ def test_sweep_contact_bodies(sweep: Sweep) -> None:
         (json.dumps({"birthday": "0001-01-01T00:00:00+14:00"}).encode(), True),
         (json.dumps({"birthday": None, "homeAddress": None}).encode(), False),
         (json.dumps({"imAddresses": [None]}).encode(), True),
-        (b"[]", True), (b"", True), (b'{"givenName": "x"', True),
+        (b"[]", True),
+        (b"", True),
+        (b'{"givenName": "x"', True),
     ]
     for body, must_refuse in bodies:
         sweep.send("POST", "/me/contacts", content=body, refuse=must_refuse)
@@ -468,68 +709,128 @@ def test_sweep_contact_bodies(sweep: Sweep) -> None:
 
 
 # -- hypothesis: bodies and queries nobody thought of ----------------------------------------------
-json_leaves = (st.none() | st.booleans() | st.integers(-(2**40), 2**40)
-               | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20))
-json_values = st.recursive(json_leaves, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                           max_leaves=8)
-date_times = st.fixed_dictionaries({
-    "dateTime": st.sampled_from(["0001-01-01T00:00:00", "9999-12-31T23:59:59", "2031-01-06",
-                                 "2031-01-06T10:00:00.1234567", "2031-01-06T10:00:00+14:00"])
-    | st.text(max_size=25),
-    "timeZone": st.sampled_from(["UTC", "Pacific/Kiritimati", "Etc/GMT+12",
-                                 "Pacific Standard Time", "x" * 200]) | st.text(max_size=10)})
-patterns = st.fixed_dictionaries({
-    "type": st.sampled_from(["daily", "weekly", "absoluteMonthly", "relativeMonthly",
-                             "absoluteYearly", "relativeYearly", "hourly"]),
-    "interval": st.integers(-2, 2**33) | st.text(max_size=4),
-    "month": st.integers(-1, 14), "dayOfMonth": st.integers(-1, 32),
-    "daysOfWeek": st.lists(st.sampled_from(["monday", "friday", "x"]), max_size=3),
-    "index": st.sampled_from(["first", "last", "fifth"])})
-ranges = st.fixed_dictionaries({
-    "type": st.sampled_from(["noEnd", "endDate", "numbered"]),
-    "startDate": st.sampled_from(["2031-01-06", "0001-01-01", "9000-12-31", "2031-02-30"]),
-    "endDate": st.sampled_from(["2031-03-01", "0001-01-01", "9999-12-31"]),
-    "numberOfOccurrences": st.integers(-1, 2000)})
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow,
-                                           HealthCheck.function_scoped_fixture])
+json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_leaves,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+date_times = st.fixed_dictionaries(
+    {
+        "dateTime": st.sampled_from(
+            [
+                "0001-01-01T00:00:00",
+                "9999-12-31T23:59:59",
+                "2031-01-06",
+                "2031-01-06T10:00:00.1234567",
+                "2031-01-06T10:00:00+14:00",
+            ]
+        )
+        | st.text(max_size=25),
+        "timeZone": st.sampled_from(
+            ["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Pacific Standard Time", "x" * 200]
+        )
+        | st.text(max_size=10),
+    }
+)
+patterns = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(
+            [
+                "daily",
+                "weekly",
+                "absoluteMonthly",
+                "relativeMonthly",
+                "absoluteYearly",
+                "relativeYearly",
+                "hourly",
+            ]
+        ),
+        "interval": st.integers(-2, 2**33) | st.text(max_size=4),
+        "month": st.integers(-1, 14),
+        "dayOfMonth": st.integers(-1, 32),
+        "daysOfWeek": st.lists(st.sampled_from(["monday", "friday", "x"]), max_size=3),
+        "index": st.sampled_from(["first", "last", "fifth"]),
+    }
+)
+ranges = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["noEnd", "endDate", "numbered"]),
+        "startDate": st.sampled_from(["2031-01-06", "0001-01-01", "9000-12-31", "2031-02-30"]),
+        "endDate": st.sampled_from(["2031-03-01", "0001-01-01", "9999-12-31"]),
+        "numberOfOccurrences": st.integers(-1, 2000),
+    }
+)
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 @SETTINGS
-@given(members=st.dictionaries(st.sampled_from(sorted(EVENT_WRITABLE)), json_values, max_size=4),
-       start=date_times, end=date_times, times=st.booleans())
-def test_hypothesis_event_bodies(sweep: Sweep, members: dict[str, Any], start: dict[str, str],
-                                 end: dict[str, str], times: bool) -> None:
+@given(
+    members=st.dictionaries(st.sampled_from(sorted(EVENT_WRITABLE)), json_values, max_size=4),
+    start=date_times,
+    end=date_times,
+    times=st.booleans(),
+)
+def test_hypothesis_event_bodies(
+    sweep: Sweep, members: dict[str, Any], start: dict[str, str], end: dict[str, str], times: bool
+) -> None:
     body = {**(event(start=start, end=end) if times else {}), **members}
     sweep.send("POST", "/me/events", body=body)
 
 
 @SETTINGS
 @given(pattern=patterns, rng=ranges, zone=st.sampled_from(["UTC", "Pacific/Kiritimati"]))
-def test_hypothesis_recurrences(sweep: Sweep, pattern: dict[str, Any], rng: dict[str, Any],
-                                zone: str) -> None:
-    created = sweep.send("POST", "/me/events", body=event(recurrence={"pattern": pattern,
-                                                                      "range": rng}))
+def test_hypothesis_recurrences(
+    sweep: Sweep, pattern: dict[str, Any], rng: dict[str, Any], zone: str
+) -> None:
+    created = sweep.send(
+        "POST", "/me/events", body=event(recurrence={"pattern": pattern, "range": rng})
+    )
     if created.status_code == 201:  # whatever was stored must expand and render, in any zone
-        reply = sweep.send("GET", f"/me/events/{created.json()['id']}/instances",
-                           params={"startDateTime": "0001-01-01T00:00:00Z",
-                                   "endDateTime": "9999-12-31T00:00:00Z"},
-                           headers={"Prefer": f'outlook.timezone="{zone}"'})
+        reply = sweep.send(
+            "GET",
+            f"/me/events/{created.json()['id']}/instances",
+            params={"startDateTime": "0001-01-01T00:00:00Z", "endDateTime": "9999-12-31T00:00:00Z"},
+            headers={"Prefer": f'outlook.timezone="{zone}"'},
+        )
         assert reply.status_code == 200, reply.text[:300]
 
 
 @SETTINGS
-@given(members=st.dictionaries(st.sampled_from(sorted(CONTACT_PROPERTIES)), json_values,
-                               max_size=4))
+@given(
+    members=st.dictionaries(st.sampled_from(sorted(CONTACT_PROPERTIES)), json_values, max_size=4)
+)
 def test_hypothesis_contact_bodies(sweep: Sweep, members: dict[str, Any]) -> None:
     sweep.send("POST", "/me/contacts", body=members)
 
 
 @SETTINGS
-@given(params=st.lists(st.tuples(st.sampled_from(OPTIONS), st.text(max_size=30)), max_size=4),
-       path=st.sampled_from(["/me/events", "/me/calendarView", "/me/contacts",
-                             "/me/calendarView/delta", "/me/contacts/delta"]))
+@given(
+    params=st.lists(st.tuples(st.sampled_from(OPTIONS), st.text(max_size=30)), max_size=4),
+    path=st.sampled_from(
+        [
+            "/me/events",
+            "/me/calendarView",
+            "/me/contacts",
+            "/me/calendarView/delta",
+            "/me/contacts/delta",
+        ]
+    ),
+)
 def test_hypothesis_list_queries(sweep: Sweep, params: list[tuple[str, str]], path: str) -> None:
     sweep.send("GET", path, params=params)
 
@@ -549,16 +850,22 @@ def _follow(sweep: Sweep, path: str, params: dict[str, str] | None) -> list[dict
     raise AssertionError("more than 200 pages")
 
 
-def test_after_the_sweep_the_mailbox_lists_and_syncs(sweep: Sweep, before: dict[str, str]
-                                                    ) -> None:
+def test_after_the_sweep_the_mailbox_lists_and_syncs(sweep: Sweep, before: dict[str, str]) -> None:
     events = _follow(sweep, "/me/events", None)
     assert events
     for item in events[:40]:
         assert sweep.send("GET", f"/me/events/{item['id']}").status_code == 200
     for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
-        view = sweep.send("GET", "/me/calendarView", params={
-            "startDateTime": "0001-01-01T00:00:00Z", "endDateTime": "9999-12-31T00:00:00Z",
-            "$top": "1000"}, headers={"Prefer": f'outlook.timezone="{zone}"'})
+        view = sweep.send(
+            "GET",
+            "/me/calendarView",
+            params={
+                "startDateTime": "0001-01-01T00:00:00Z",
+                "endDateTime": "9999-12-31T00:00:00Z",
+                "$top": "1000",
+            },
+            headers={"Prefer": f'outlook.timezone="{zone}"'},
+        )
         assert view.status_code == 200, view.text[:300]
     assert _follow(sweep, "/me/calendarView", WINDOW) is not None
     assert _follow(sweep, "/me/contacts", None)
@@ -571,14 +878,16 @@ def test_after_the_sweep_the_mailbox_lists_and_syncs(sweep: Sweep, before: dict[
 def test_sweep_figures(capsys: pytest.CaptureFixture[str]) -> None:
     rss_after = rss_kib()
     with capsys.disabled():
-        print(f"\nGraph hostile sweep: {TALLY.requests} requests, "
-              f"{sum(n for s, n in TALLY.statuses.items() if s >= 500)} 5xx, "
-              f"{len(TALLY.bad_shape)} wrong error shapes, "
-              f"{len(TALLY.wrong_acceptance)} wrong acceptances, "
-              f"slowest {TALLY.slowest * 1000:.0f} ms, "
-              f"statuses {dict(sorted(TALLY.statuses.items()))}, "
-              f"process RSS {TALLY.rss_before // 1024} MiB before the hub, "
-              f"{rss_after // 1024} MiB after")
+        print(
+            f"\nGraph hostile sweep: {TALLY.requests} requests, "
+            f"{sum(n for s, n in TALLY.statuses.items() if s >= 500)} 5xx, "
+            f"{len(TALLY.bad_shape)} wrong error shapes, "
+            f"{len(TALLY.wrong_acceptance)} wrong acceptances, "
+            f"slowest {TALLY.slowest * 1000:.0f} ms, "
+            f"statuses {dict(sorted(TALLY.statuses.items()))}, "
+            f"process RSS {TALLY.rss_before // 1024} MiB before the hub, "
+            f"{rss_after // 1024} MiB after"
+        )
     assert TALLY.requests >= 1000
     assert TALLY.five_xx == []
     assert TALLY.bad_shape == []

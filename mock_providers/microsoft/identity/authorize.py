@@ -39,6 +39,13 @@ if TYPE_CHECKING:
 PROMPTS = frozenset({"none", "login", "consent", "select_account", "admin_consent"})
 
 
+def small_number(text: str) -> int | None:
+    """A non-negative number in ASCII digits of at most 10 (str.isdigit() also takes "²", which
+    int() refuses, and int() refuses 4,300 digits), else None: an unreadable max_age is no
+    max_age."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+
+
 class Authorize(Endpoint):
     def __init__(self, hub: Hub) -> None:
         super().__init__(hub)
@@ -140,7 +147,7 @@ class Authorize(Endpoint):
             code_challenge=params.get("code_challenge") or None,
             code_challenge_method=(method or "plain") if params.get("code_challenge") else None,
             prompt=prompt, login_hint=params.get("login_hint", ""),
-            max_age=int(max_age) if max_age.isdigit() else None,
+            max_age=small_number(max_age),
         )
         self.state.add_flow(flow, self.now())
         return flow

@@ -99,7 +99,7 @@ class Discovery(Endpoint):
 
     async def error_info(self, request: Request) -> Response:
         raw = request.query_params.get("code", "")
-        code = int(raw) if raw.isdigit() else 0
+        code = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else 0
         message = catalogue_message(code)
         return HTMLResponse(pages.error_code_page(code=code, message=message),
                             status_code=200 if message else 404)

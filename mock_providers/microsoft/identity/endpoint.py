@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from mock_providers.intake import IntakeError, read_capped
 from mock_providers.microsoft.identity import pages
 from mock_providers.microsoft.identity.errors import AadError, Trace, redirect_error_params
 from mock_providers.microsoft.identity.state import ClientTarget, IdentityState, identity_state
@@ -78,15 +79,22 @@ def trace_lines(trace: Trace) -> list[str]:
             f"Timestamp: {trace.timestamp}"]
 
 
+# Far above any form a flow posts (an authorize POST with a long claims parameter is a few KiB).
+MAX_FORM_BYTES = 1 << 20
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """Form fields (first value wins); anything but urlencoded reads as empty, which then fails
-    as a missing parameter exactly like Entra."""
+    as a missing parameter exactly like Entra. So does a form over MAX_FORM_BYTES, and it is
+    read no further than that (a declared length over it is not read at all)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return {}
     try:
-        text = (await request.body()).decode("utf-8")
-    except UnicodeDecodeError:
+        raw = await read_capped(request.stream(), request.headers.get("content-length"),
+                                MAX_FORM_BYTES)
+        text = raw.decode("utf-8")
+    except (IntakeError, UnicodeDecodeError):
         return {}
     out: dict[str, str] = {}
     for key, value in parse_qsl(text, keep_blank_values=True):

@@ -83,6 +83,8 @@ _CATALOGUE: dict[int, tuple[str, int, str, str | None]] = {
              "was issued on {issued} and was inactive for {inactive}.", "bad_token"),
     900144: ("invalid_request", 400, "The request body must contain the following parameter: "
              "'{param}'.", None),
+    900561: ("invalid_request", 400, "The endpoint only accepts POST, OPTIONS requests. "
+             "Received a {method} request.", None),
     1002012: ("invalid_scope", 400, "The provided value for scope {scope} is not valid. Client "
               "credential flows must have a scope value with /.default suffixed to the resource "
               "identifier (application ID URI).", None),

@@ -95,8 +95,12 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 class TokenEndpoint(Endpoint):
     async def token(self, request: Request) -> Response:
-        form = await read_form(request)
         trace = self.trace(request)
+        if request.method != "POST":  # Entra's JSON error, not the web server's plain 405
+            err = aad_error(900561, method=request.method)
+            self.record(request, err.status, outcome=err.outcome, operation="token")
+            return token_error_response(err, trace, self.hub.base_url)
+        form = await read_form(request)
         grant_type = form.get("grant_type", "")
         basic = _basic_credentials(request.headers.get("authorization"))
         principal = self.token_principal(form)
