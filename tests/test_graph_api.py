@@ -24,7 +24,10 @@ from mock_providers.microsoft.graph import reset_limits, set_limits
 from mock_providers.server import HubServer
 from mock_providers.world import Event, FaultSpec, MsTenant, MsUser
 
-WINDOW = {"startDateTime": "2000-01-01T00:00:00Z", "endDateTime": "2100-01-01T00:00:00Z"}
+# Graph refuses calendarView windows over 1825 days; this one holds every event the tests make.
+_TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+WINDOW = {"startDateTime": f"{_TODAY - timedelta(days=900):%Y-%m-%dT%H:%M:%SZ}",
+          "endDateTime": f"{_TODAY + timedelta(days=900):%Y-%m-%dT%H:%M:%SZ}"}
 GRAPH_CT = ("application/json;odata.metadata=minimal;odata.streaming=true;"
             "IEEE754Compatible=false;charset=utf-8")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

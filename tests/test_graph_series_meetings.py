@@ -310,9 +310,15 @@ def test_hostile_inputs_get_graph_errors(hub_server: HubServer, hub: Hub) -> Non
     holder_headers = {"Authorization": f"Bearer {_token(hub, holder, ['Calendars.ReadWrite'])}"}
     single = next(iter(user.mailbox.default_calendar.events))
     ctx = ssl.create_default_context(cafile=hub_server.ca_bundle)
-    window = {"startDateTime": "2020-01-01T00:00:00Z", "endDateTime": "2030-01-01T00:00:00Z"}
+    wide = {"startDateTime": "2020-01-01T00:00:00Z", "endDateTime": "2030-01-01T00:00:00Z"}
+    today = datetime.now(UTC)
+    window = {"startDateTime": f"{today - timedelta(days=800):%Y-%m-%dT%H:%M:%SZ}",
+              "endDateTime": f"{today + timedelta(days=800):%Y-%m-%dT%H:%M:%SZ}"}
     cases: list[tuple[str, str, dict[str, str], Any, dict[str, str]]] = [
         ("GET", f"/me/events/{single.id}/instances", {}, None, headers),
+        ("GET", f"/me/events/{series.id}/instances", wide, None, holder_headers),  # > 1825 d
+        ("GET", "/me/calendarView", wide, None, headers),
+        ("GET", "/me/calendarView/delta", wide, None, headers),
         ("GET", f"/me/events/{single.id}/instances",
          {"startDateTime": "yesterday", "endDateTime": "x"}, None, headers),
         ("GET", f"/me/events/{single.id}/instances",

@@ -12,7 +12,7 @@ series deleted through Graph is reported as `@removed` for each of its instances
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mock_providers.microsoft.graph import delta, odata
@@ -39,6 +39,7 @@ from mock_providers.world import Event
 from mock_providers.world.recurrence import series_starts
 
 _EVENT = "#microsoft.graph.event"
+MAX_WINDOW = timedelta(days=1825)
 
 
 def _overlaps(event: Event, start: datetime, end: datetime) -> bool:
@@ -74,6 +75,14 @@ def _window(req: Req) -> tuple[datetime, datetime]:
     if out[1] < out[0]:
         raise bad_request("The value of parameter 'EndDateTime' must be later than the value of "
                           "parameter 'StartDateTime'.", code="ErrorInvalidParameter")
+    if out[1] - out[0] > MAX_WINDOW:
+        # Graph's own limit (seen since 2019, not in its docs); it also bounds what one request
+        # may expand, so a window of 0001-9999 cannot hold the single-threaded hub for seconds.
+        # The mock applies it to a series' /instances too.
+        raise GraphError(400, "ErrorInvalidRequest",
+                         "Your request can't be completed. The range between the start and end "
+                         f"dates is greater than the allowed range. Maximum number of days: "
+                         f"{MAX_WINDOW.days}")
     return out[0], out[1]
 
 
