@@ -84,7 +84,7 @@ Feature: Only users in specific domains can integrate calendar and contacts
     When the user tries to set up the calendar integration with the default service from the profile
     Then the integration status is "connected"
 
-  @req:DOMAIN-04
+  @req:DOMAIN-04 @req:DOMAIN-01
   Scenario Outline: A new user is refused unless their domain is exactly an allowed one (<allowed>)
     Given the admin changes the account settings:
       | setting         | value     |

@@ -93,7 +93,7 @@ Feature: Account, group and user settings with locks
     And the integration status is "connected"
     And the user's integration uses the service "Office 365" with calendar "Write" and contacts "Read"
 
-  @req:SVC-01
+  @req:SVC-01 @req:ADMIN-01
   Scenario: With the integration turned off no user can set it up and nothing changes
     Given the admin changes the account settings:
       | setting              | value |

@@ -21,6 +21,7 @@ def catalogue() -> dict[str, Mutant]:
     """Every mutant, by name, in catalogue order."""
     from harness.reference.mutants import (
         access,
+        approval,
         consent,
         domains,
         locks,
@@ -31,7 +32,7 @@ def catalogue() -> dict[str, Mutant]:
     )
 
     out: dict[str, Mutant] = {}
-    for area in (versions, domains, privacy, locks, scopes, access, signin, consent):
+    for area in (versions, domains, privacy, locks, scopes, access, signin, consent, approval):
         for m in area.MUTANTS:
             if m.name in out:
                 raise ValueError(f"two mutants named {m.name!r}")
