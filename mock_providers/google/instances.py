@@ -134,7 +134,7 @@ def series_zone(event: Event) -> str:
 def read_rule(line: str, event: Event) -> Recurrence | None:
     try:
         return from_rrule(line, event.start, series_zone(event))
-    except (RecurrenceError, ValueError):
+    except (RecurrenceError, ValueError, OverflowError):  # UNTIL at the edge of time
         return None
 
 
@@ -170,14 +170,18 @@ def _exdates(line: str, zone_name: str) -> set[datetime]:
     zone = validate.zone(params.get("TZID") or zone_name) or UTC
     out: set[datetime] = set()
     for item in value.split(","):
-        if len(item) == 8:
-            out.add(
-                datetime.combine(date(int(item[:4]), int(item[4:6]), int(item[6:])), time(), UTC)
-            )
+        # A PERIOD value (start/duration) names no occurrence start; an instant no zone can
+        # render names none either: both are left out rather than failing the write.
+        try:
+            if len(item) == 8:
+                day = date(int(item[:4]), int(item[4:6]), int(item[6:]))
+                out.add(datetime.combine(day, time(), UTC))
+                continue
+            moment = datetime.strptime(item.rstrip("Z"), "%Y%m%dT%H%M%S")
+            aware = moment.replace(tzinfo=UTC if item.endswith("Z") else zone)
+            out.add(aware.astimezone(UTC))
+        except (ValueError, OverflowError):
             continue
-        moment = datetime.strptime(item.rstrip("Z"), "%Y%m%dT%H%M%S")
-        aware = moment.replace(tzinfo=UTC if item.endswith("Z") else zone)
-        out.add(aware.astimezone(UTC))
     return out
 
 
