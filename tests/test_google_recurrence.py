@@ -13,7 +13,7 @@ from typing import Any
 import google_auth_httplib2
 import httplib2
 import pytest
-from google_support import connect, users_of
+from google_support import access_token, connect, request, users_of
 from googleapiclient.discovery import Resource, build
 from googleapiclient.errors import HttpError
 
@@ -270,3 +270,56 @@ def test_changing_the_rule_through_the_master_re_expands(api: Resource) -> None:
     ).execute()
     single = api.events().instances(calendarId="primary", eventId=master["id"]).execute()
     assert [i["id"] for i in single["items"]] == [master["id"]]
+
+
+def test_hostile_instance_requests_get_google_errors(api: Resource, server: HubServer) -> None:
+    """Bad instance ids, options and bodies on the recurrence routes: 4xx in Google's shape,
+    never a 5xx; the series still lists afterwards."""
+    master = insert_series(api, "Hostile")
+    token = access_token(server, users_of(server)[0], [CAL])
+    base = "/calendar/v3/calendars/primary/events"
+    gid = master["id"]
+    first = f"{gid}_{stamp(originals()[0])}"
+    cases: list[tuple[str, str, Any]] = [
+        ("GET", f"{base}/{gid}_20321399T000000Z", None),
+        ("GET", f"{base}/{gid}_20320315T080001Z", None),
+        ("GET", f"{base}/{gid}_99991231T235959Z", None),
+        ("GET", f"{base}/{gid}_2032", None),
+        ("DELETE", f"{base}/{gid}_20320316T080000Z", None),
+        ("PATCH", f"{base}/{first}", {"recurrence": ["RRULE:FREQ=DAILY"]}),
+        ("PATCH", f"{base}/{first}", {"start": {"date": "2032-03-15"}}),
+        ("PATCH", f"{base}/{first}", {"start": "soon"}),
+        ("PATCH", f"{base}/{first}", {"end": {"dateTime": "2000-01-01T00:00:00Z"}}),
+        ("PATCH", f"{base}/{first}", {"status": "bogus"}),
+        ("GET", f"{base}/{gid}/instances?maxResults=0", None),
+        ("GET", f"{base}/{gid}/instances?timeMin=yesterday", None),
+        ("GET", f"{base}/{gid}/instances?originalStart=x", None),
+        ("GET", f"{base}/{gid}/instances?pageToken=garbage", None),
+        (
+            "GET",
+            f"{base}/{gid}/instances?timeMin=2032-04-01T00:00:00Z&timeMax=2032-03-01T00:00:00Z",
+            None,
+        ),
+        ("GET", f"{base}/nosuchevent/instances", None),
+        (
+            "POST",
+            base,
+            {
+                "summary": "x",
+                "start": {"dateTime": "2032-03-15T09:00:00Z"},
+                "end": {"dateTime": "2032-03-15T10:00:00Z"},
+                "recurrence": [
+                    "RRULE:FREQ=WEEKLY;UNTIL=99991231T235959Z",
+                    "EXDATE;VALUE=PERIOD:20320322T090000Z/PT1H",
+                ],
+            },
+        ),
+        ("GET", f"{base}?singleEvents=true&timeMin=2032-03-01T00:00:00Z&maxResults=5", None),
+    ]
+    for method, path, body in cases:
+        status, reply = request(server, method, path, token, body)
+        assert status < 500, (method, path, status, reply)
+        if status >= 400:
+            assert set(reply["error"]) >= {"code", "message", "errors"}, (path, reply)
+    listed = api.events().instances(calendarId="primary", eventId=gid).execute()
+    assert len(listed["items"]) == 6
