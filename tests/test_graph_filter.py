@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.attendee import Attendee
 from msgraph.generated.models.contact import Contact
@@ -24,8 +26,11 @@ from test_graph_sdk import owner, run, sdk_client
 
 from mock_providers.hub import Hub
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, delegated_access_claims
-from mock_providers.microsoft.graph import reset_limits
+from mock_providers.microsoft.graph import odata, reset_limits
+from mock_providers.microsoft.graph.errors import GraphError
 from mock_providers.server import HubServer
+from mock_providers.world import Attendee as WorldAttendee
+from mock_providers.world import Event as WorldEvent
 
 BASE = datetime(2033, 2, 7, 9, tzinfo=UTC)
 TAG = "filtertest"
@@ -244,3 +249,77 @@ def test_deep_parentheses_are_fine(hub_server: HubServer, hub: Hub) -> None:
     with raw_client(hub_server, hub) as http:
         reply = http.get("/me/events", params={"$filter": "(" * 300 + "subject eq 'a'" + ")" * 300})
     assert reply.status_code == 200 and reply.json()["value"] == []
+
+
+_TOKENS = st.sampled_from(
+    [
+        "subject",
+        "isAllDay",
+        "sensitivity",
+        "start/dateTime",
+        "attendees",
+        "categories",
+        "emailAddress/address",
+        "a",
+        "a/emailAddress/address",
+        "c",
+        "/",
+        "any",
+        "all",
+        "(",
+        ")",
+        ":",
+        ",",
+        "eq",
+        "ne",
+        "gt",
+        "and",
+        "or",
+        "not",
+        "startswith",
+        "contains",
+        "tolower",
+        "'x'",
+        "'private'",
+        "''''",
+        "true",
+        "null",
+        "1",
+        "-2.5e3",
+        "2033-02-07T10:00:00Z",
+        "microsoft.graph.sensitivity'private'",
+        "01234567-89ab-cdef-0123-456789abcdef",
+        "'",
+        "importance",
+        "organizer/emailAddress/address",
+        "createdDateTime",
+        "é",
+        "$it",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TOKENS, min_size=1, max_size=14).map(" ".join))
+def test_any_filter_text_parses_or_is_a_graph_400(text: str) -> None:
+    """Token soup from the grammar's own words: a predicate that evaluates without raising,
+    or a GraphError 400 (which the router renders as Graph's error JSON), never anything else."""
+    now = datetime(2033, 2, 7, 10, tzinfo=UTC)
+    event = WorldEvent(
+        id="e",
+        subject="Board",
+        start=now,
+        end=now,
+        created=now,
+        last_modified=now,
+        ical_uid="u",
+        change_key="k",
+        attendees=[WorldAttendee("grace@example.org", "Grace")],
+        categories=["Red"],
+    )
+    try:
+        predicate = odata.parse_filter(text, odata.EVENT_FILTER_FIELDS, getattr)
+    except GraphError as err:
+        assert err.status == 400
+        return
+    assert predicate(event) in (True, False)
