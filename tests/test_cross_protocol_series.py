@@ -56,8 +56,12 @@ GCAL = "https://www.googleapis.com/auth/calendar"
 
 
 def originals() -> list[datetime]:
-    return [datetime.combine(FIRST_DAY + timedelta(weeks=n), datetime.min.time()
-                             ).replace(hour=9, tzinfo=BERLIN).astimezone(UTC) for n in range(6)]
+    return [
+        datetime.combine(FIRST_DAY + timedelta(weeks=n), datetime.min.time())
+        .replace(hour=9, tzinfo=BERLIN)
+        .astimezone(UTC)
+        for n in range(6)
+    ]
 
 
 def moved_start() -> datetime:
@@ -106,9 +110,15 @@ def clients(hub_server: HubServer, hub: Hub) -> Clients:  # noqa: F811
     guser.calendars[calendar.id] = calendar  # the alias: see the module's docstring
     creds = connect(hub_server, guser, [GCAL])
     http = google_auth_httplib2.AuthorizedHttp(
-        creds, http=httplib2.Http(ca_certs=hub_server.ca_bundle))
-    google = build("calendar", "v3", http=http, static_discovery=True,
-                   client_options={"api_endpoint": f"{hub_server.base_url}/calendar/v3/"})
+        creds, http=httplib2.Http(ca_certs=hub_server.ca_bundle)
+    )
+    google = build(
+        "calendar",
+        "v3",
+        http=http,
+        static_discovery=True,
+        client_options={"api_endpoint": f"{hub_server.base_url}/calendar/v3/"},
+    )
     return Clients(hub_server, hub, setup, google, calendar)
 
 
@@ -116,30 +126,51 @@ def clients(hub_server: HubServer, hub: Hub) -> Clients:  # noqa: F811
 def write_graph(c: Clients) -> None:
     async def go() -> None:
         client, _ = sdk_client(c.server, c.user)
-        master = await client.me.events.post(Event(
-            subject=SUBJECT,
-            start=DateTimeTimeZone(date_time=f"{FIRST_DAY}T09:00:00", time_zone="Europe/Berlin"),
-            end=DateTimeTimeZone(date_time=f"{FIRST_DAY}T09:30:00", time_zone="Europe/Berlin"),
-            recurrence=PatternedRecurrence(
-                pattern=RecurrencePattern(type=RecurrencePatternType.Weekly, interval=1,
-                                          days_of_week=[DayOfWeek.Monday],
-                                          first_day_of_week=DayOfWeek.Monday),
-                range=RecurrenceRange(type=RecurrenceRangeType.Numbered, start_date=FIRST_DAY,
-                                      number_of_occurrences=6,
-                                      recurrence_time_zone="Europe/Berlin"))))
+        master = await client.me.events.post(
+            Event(
+                subject=SUBJECT,
+                start=DateTimeTimeZone(
+                    date_time=f"{FIRST_DAY}T09:00:00", time_zone="Europe/Berlin"
+                ),
+                end=DateTimeTimeZone(date_time=f"{FIRST_DAY}T09:30:00", time_zone="Europe/Berlin"),
+                recurrence=PatternedRecurrence(
+                    pattern=RecurrencePattern(
+                        type=RecurrencePatternType.Weekly,
+                        interval=1,
+                        days_of_week=[DayOfWeek.Monday],
+                        first_day_of_week=DayOfWeek.Monday,
+                    ),
+                    range=RecurrenceRange(
+                        type=RecurrenceRangeType.Numbered,
+                        start_date=FIRST_DAY,
+                        number_of_occurrences=6,
+                        recurrence_time_zone="Europe/Berlin",
+                    ),
+                ),
+            )
+        )
         assert master is not None and master.id
         config = RequestConfiguration(
             query_parameters=InstancesRequestBuilder.InstancesRequestBuilderGetQueryParameters(
-                start_date_time=_z(WINDOW[0]), end_date_time=_z(WINDOW[1])))
+                start_date_time=_z(WINDOW[0]), end_date_time=_z(WINDOW[1])
+            )
+        )
         listed = await client.me.events.by_event_id(master.id).instances.get(config)
         assert listed is not None and listed.value is not None and len(listed.value) == 6
         second, third = listed.value[1], listed.value[2]
         new = moved_start()
-        await client.me.events.by_event_id(second.id).patch(Event(
-            subject=MOVED,
-            start=DateTimeTimeZone(date_time=new.strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC"),
-            end=DateTimeTimeZone(date_time=(new + timedelta(minutes=30)).strftime(
-                "%Y-%m-%dT%H:%M:%S"), time_zone="UTC")))
+        await client.me.events.by_event_id(second.id).patch(
+            Event(
+                subject=MOVED,
+                start=DateTimeTimeZone(
+                    date_time=new.strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC"
+                ),
+                end=DateTimeTimeZone(
+                    date_time=(new + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"),
+                    time_zone="UTC",
+                ),
+            )
+        )
         await client.me.events.by_event_id(third.id).delete()
 
     run(go())
@@ -150,12 +181,17 @@ def write_ews(c: Clients) -> None:
     tz = EWSTimeZone("Europe/Berlin")
     start = EWSDateTime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, 9, tzinfo=tz)
     item = CalendarItem(
-        account=account, folder=account.calendar, subject=SUBJECT, start=start,
+        account=account,
+        folder=account.calendar,
+        subject=SUBJECT,
+        start=start,
         end=start + timedelta(minutes=30),
-        recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[1],
-                                                    first_day_of_week=1),
-                              start=EWSDate(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day),
-                              number=6))
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[1], first_day_of_week=1),
+            start=EWSDate(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day),
+            number=6,
+        ),
+    )
     item.save()
     master = account.calendar.get(id=item.id)
     second = master.occurrence(2)
@@ -170,17 +206,27 @@ def write_ews(c: Clients) -> None:
 
 def write_google(c: Clients) -> None:
     events = c.google.events()
-    master = events.insert(calendarId=c.calendar.id, body={
-        "summary": SUBJECT,
-        "start": {"dateTime": f"{FIRST_DAY}T09:00:00", "timeZone": "Europe/Berlin"},
-        "end": {"dateTime": f"{FIRST_DAY}T09:30:00", "timeZone": "Europe/Berlin"},
-        "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6"]}).execute()
+    master = events.insert(
+        calendarId=c.calendar.id,
+        body={
+            "summary": SUBJECT,
+            "start": {"dateTime": f"{FIRST_DAY}T09:00:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": f"{FIRST_DAY}T09:30:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6"],
+        },
+    ).execute()
     listed = events.instances(calendarId=c.calendar.id, eventId=master["id"]).execute()
     second, third = listed["items"][1], listed["items"][2]
     new = moved_start()
-    events.patch(calendarId=c.calendar.id, eventId=second["id"], body={
-        "summary": MOVED, "start": {"dateTime": _z(new)},
-        "end": {"dateTime": _z(new + timedelta(minutes=30))}}).execute()
+    events.patch(
+        calendarId=c.calendar.id,
+        eventId=second["id"],
+        body={
+            "summary": MOVED,
+            "start": {"dateTime": _z(new)},
+            "end": {"dateTime": _z(new + timedelta(minutes=30))},
+        },
+    ).execute()
     events.delete(calendarId=c.calendar.id, eventId=third["id"]).execute()
 
 
@@ -199,14 +245,15 @@ def read_graph(c: Clients) -> Seen:
         client, _ = sdk_client(c.server, c.user)
         config = RequestConfiguration(
             query_parameters=CalendarViewRequestBuilder.CalendarViewRequestBuilderGetQueryParameters(
-                start_date_time=_z(WINDOW[0]), end_date_time=_z(WINDOW[1]), top=100))
+                start_date_time=_z(WINDOW[0]), end_date_time=_z(WINDOW[1]), top=100
+            )
+        )
         page = await client.me.calendar_view.get(config)
         assert page is not None and page.value is not None
         mine = [e for e in page.value if (e.subject or "").startswith(SUBJECT)]
         masters = {e.series_master_id for e in mine}
         assert len(masters) == 1 and None not in masters
-        live = [(_graph_time(e.start), e.subject or "", e.type.value == "exception")
-                for e in mine]
+        live = [(_graph_time(e.start), e.subject or "", e.type.value == "exception") for e in mine]
         master = await client.me.events.by_event_id(masters.pop()).get()
         assert master is not None and master.type.value == "seriesMaster"
         assert master.recurrence.range.number_of_occurrences == 6
@@ -220,25 +267,39 @@ def read_graph(c: Clients) -> Seen:
 
 def read_ews(c: Clients) -> Seen:
     account = c.ews.account
-    view = [i for i in account.calendar.view(start=EWSDateTime.from_datetime(WINDOW[0]),
-                                             end=EWSDateTime.from_datetime(WINDOW[1]))
-            if (i.subject or "").startswith(SUBJECT)]
-    live = [(datetime.fromtimestamp(i.start.timestamp(), UTC), i.subject, i.type == "Exception")
-            for i in view]
+    view = [
+        i
+        for i in account.calendar.view(
+            start=EWSDateTime.from_datetime(WINDOW[0]), end=EWSDateTime.from_datetime(WINDOW[1])
+        )
+        if (i.subject or "").startswith(SUBJECT)
+    ]
+    live = [
+        (datetime.fromtimestamp(i.start.timestamp(), UTC), i.subject, i.type == "Exception")
+        for i in view
+    ]
     master = view[0].recurring_master()
     master.refresh()
     assert master.type == "RecurringMaster" and master.recurrence.boundary.number == 6
-    cancelled = {datetime.fromtimestamp(o.start.timestamp(), UTC)
-                 for o in master.deleted_occurrences or []}
-    modified = {datetime.fromtimestamp(o.original_start.timestamp(), UTC)
-                for o in master.modified_occurrences or []}
+    cancelled = {
+        datetime.fromtimestamp(o.start.timestamp(), UTC) for o in master.deleted_occurrences or []
+    }
+    modified = {
+        datetime.fromtimestamp(o.original_start.timestamp(), UTC)
+        for o in master.modified_occurrences or []
+    }
     return Seen(live, cancelled, modified)
 
 
 def read_google(c: Clients) -> Seen:
     events = c.google.events()
-    page = events.list(calendarId=c.calendar.id, singleEvents=True, orderBy="startTime",
-                       timeMin=_z(WINDOW[0]), timeMax=_z(WINDOW[1])).execute()
+    page = events.list(
+        calendarId=c.calendar.id,
+        singleEvents=True,
+        orderBy="startTime",
+        timeMin=_z(WINDOW[0]),
+        timeMax=_z(WINDOW[1]),
+    ).execute()
     mine = [i for i in page["items"] if i.get("summary", "").startswith(SUBJECT)]
     masters = {i["recurringEventId"] for i in mine}
     assert len(masters) == 1
@@ -256,23 +317,33 @@ def read_google(c: Clients) -> Seen:
     rule, *rest = master["recurrence"]
     assert rule.startswith("RRULE:FREQ=WEEKLY") and "COUNT=6" in rule and "BYDAY=MO" in rule
     assert len(rest) == 1 and rest[0].startswith("EXDATE;TZID=Europe/Berlin:")
-    cancelled = {datetime.strptime(v, "%Y%m%dT%H%M%S").replace(tzinfo=BERLIN).astimezone(UTC)
-                 for v in rest[0].split(":", 1)[1].split(",")}
-    stub = events.get(calendarId=c.calendar.id,
-                      eventId=f"{master_id}_{originals()[2]:%Y%m%dT%H%M%SZ}").execute()
+    cancelled = {
+        datetime.strptime(v, "%Y%m%dT%H%M%S").replace(tzinfo=BERLIN).astimezone(UTC)
+        for v in rest[0].split(":", 1)[1].split(",")
+    }
+    stub = events.get(
+        calendarId=c.calendar.id, eventId=f"{master_id}_{originals()[2]:%Y%m%dT%H%M%SZ}"
+    ).execute()
     assert stub["status"] == "cancelled"
     return Seen(live, cancelled, modified)
 
 
 WRITERS: dict[str, Callable[[Clients], None]] = {
-    "graph": write_graph, "ews": write_ews, "google": write_google}
+    "graph": write_graph,
+    "ews": write_ews,
+    "google": write_google,
+}
 READERS: dict[str, Callable[[Clients], Seen]] = {
-    "graph": read_graph, "ews": read_ews, "google": read_google}
+    "graph": read_graph,
+    "ews": read_ews,
+    "google": read_google,
+}
 
 
 @pytest.mark.parametrize("writer", list(WRITERS))
 def test_a_series_written_through_one_protocol_reads_the_same_through_all(
-        clients: Clients, writer: str) -> None:
+    clients: Clients, writer: str
+) -> None:
     WRITERS[writer](clients)
     want = expected()
     seen: dict[str, Any] = {name: read(clients) for name, read in READERS.items()}

@@ -13,7 +13,7 @@ from typing import Any
 import google_auth_httplib2
 import httplib2
 import pytest
-from google_support import connect, users_of
+from google_support import access_token, connect, request, users_of
 from googleapiclient.discovery import Resource, build
 from googleapiclient.errors import HttpError
 
@@ -43,10 +43,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
 @pytest.fixture(scope="module")
 def api(server: HubServer) -> Resource:
     creds = connect(server, users_of(server)[0], [CAL])
-    http = google_auth_httplib2.AuthorizedHttp(creds,
-                                               http=httplib2.Http(ca_certs=server.ca_bundle))
-    return build("calendar", "v3", http=http, static_discovery=True,
-                 client_options={"api_endpoint": f"{server.base_url}/google/calendar/v3/"})
+    http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(ca_certs=server.ca_bundle))
+    return build(
+        "calendar",
+        "v3",
+        http=http,
+        static_discovery=True,
+        client_options={"api_endpoint": f"{server.base_url}/google/calendar/v3/"},
+    )
 
 
 def originals() -> list[datetime]:
@@ -54,16 +58,19 @@ def originals() -> list[datetime]:
     out = []
     for week in range(6):
         day = FIRST + timedelta(weeks=week)
-        out.append(day - timedelta(hours=1) if day >= datetime(2032, 3, 28, tzinfo=UTC)
-                   else day)
+        out.append(day - timedelta(hours=1) if day >= datetime(2032, 3, 28, tzinfo=UTC) else day)
     return out
 
 
 def insert_series(api: Resource, summary: str) -> dict[str, Any]:
-    body = {"summary": summary, "description": "weekly", "location": "Room 1",
-            "start": {"dateTime": "2032-03-15T09:00:00", "timeZone": "Europe/Berlin"},
-            "end": {"dateTime": "2032-03-15T09:30:00", "timeZone": "Europe/Berlin"},
-            "recurrence": [RULE]}
+    body = {
+        "summary": summary,
+        "description": "weekly",
+        "location": "Room 1",
+        "start": {"dateTime": "2032-03-15T09:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2032-03-15T09:30:00", "timeZone": "Europe/Berlin"},
+        "recurrence": [RULE],
+    }
     result: dict[str, Any] = api.events().insert(calendarId="primary", body=body).execute()
     return result
 
@@ -96,36 +103,53 @@ def test_master_echoes_its_rule_and_is_listed_once_without_single_events(api: Re
 
 def test_single_events_expands_in_wall_clock_time(api: Resource) -> None:
     master = insert_series(api, "Expand")
-    items = [i for i in all_items(api, singleEvents=True, orderBy="startTime", **window())
-             if i.get("recurringEventId") == master["id"]]
+    items = [
+        i
+        for i in all_items(api, singleEvents=True, orderBy="startTime", **window())
+        if i.get("recurringEventId") == master["id"]
+    ]
     assert [i["id"] for i in items] == [f"{master['id']}_{stamp(o)}" for o in originals()]
     for item, original in zip(items, originals(), strict=True):
-        assert item["start"] == {"dateTime": original.astimezone(
-            __import__("zoneinfo").ZoneInfo("Europe/Berlin")).isoformat(),
-            "timeZone": "Europe/Berlin"}
+        assert item["start"] == {
+            "dateTime": original.astimezone(
+                __import__("zoneinfo").ZoneInfo("Europe/Berlin")
+            ).isoformat(),
+            "timeZone": "Europe/Berlin",
+        }
         assert item["start"]["dateTime"].startswith(f"{original:%Y-%m-%d}T09:00:00")
         assert item["originalStartTime"] == item["start"]
         assert item["summary"] == "Expand"
         assert "recurrence" not in item
         assert item["iCalUID"] == master["iCalUID"]
     # timeMin/timeMax cut the expansion: only instances overlapping the window.
-    part = [i for i in all_items(api, singleEvents=True, timeMin=z(originals()[2]),
-                                 timeMax=z(originals()[4]))
-            if i.get("recurringEventId") == master["id"]]
+    part = [
+        i
+        for i in all_items(
+            api, singleEvents=True, timeMin=z(originals()[2]), timeMax=z(originals()[4])
+        )
+        if i.get("recurringEventId") == master["id"]
+    ]
     assert [i["id"] for i in part] == [f"{master['id']}_{stamp(o)}" for o in originals()[2:4]]
 
 
 def test_instances_endpoint_and_paging(api: Resource) -> None:
     master = insert_series(api, "Instances")
-    first = api.events().instances(calendarId="primary", eventId=master["id"],
-                                   maxResults=4).execute()
+    first = (
+        api.events().instances(calendarId="primary", eventId=master["id"], maxResults=4).execute()
+    )
     assert len(first["items"]) == 4 and "nextPageToken" in first
-    rest = api.events().instances(calendarId="primary", eventId=master["id"],
-                                  pageToken=first["nextPageToken"]).execute()
+    rest = (
+        api.events()
+        .instances(calendarId="primary", eventId=master["id"], pageToken=first["nextPageToken"])
+        .execute()
+    )
     ids = [i["id"] for i in first["items"] + rest["items"]]
     assert ids == [f"{master['id']}_{stamp(o)}" for o in originals()]
-    one = api.events().instances(calendarId="primary", eventId=master["id"],
-                                 originalStart=z(originals()[3])).execute()
+    one = (
+        api.events()
+        .instances(calendarId="primary", eventId=master["id"], originalStart=z(originals()[3]))
+        .execute()
+    )
     assert [i["id"] for i in one["items"]] == [ids[3]]
     with pytest.raises(HttpError) as caught:
         api.events().instances(calendarId="primary", eventId="nosuchevent0").execute()
@@ -138,20 +162,37 @@ def test_exception_and_cancellation_through_instance_ids(api: Resource) -> None:
     start = api.events().list(calendarId="primary", **window()).execute()
     sync = start.get("nextSyncToken")
     while sync is None:  # page to the end for the sync token
-        start = api.events().list(calendarId="primary", pageToken=start["nextPageToken"],
-                                  **window()).execute()
+        start = (
+            api.events()
+            .list(calendarId="primary", pageToken=start["nextPageToken"], **window())
+            .execute()
+        )
         sync = start.get("nextSyncToken")
     moved_start = originals()[1] + timedelta(hours=3)
-    patched = api.events().patch(calendarId="primary", eventId=ids[1], body={
-        "summary": "Moved", "start": {"dateTime": z(moved_start)},
-        "end": {"dateTime": z(moved_start + timedelta(minutes=30))}}).execute()
+    patched = (
+        api.events()
+        .patch(
+            calendarId="primary",
+            eventId=ids[1],
+            body={
+                "summary": "Moved",
+                "start": {"dateTime": z(moved_start)},
+                "end": {"dateTime": z(moved_start + timedelta(minutes=30))},
+            },
+        )
+        .execute()
+    )
     assert patched["id"] == ids[1] and patched["summary"] == "Moved"
     assert patched["recurringEventId"] == master["id"]
     assert patched["originalStartTime"]["dateTime"].startswith("2032-03-22T09:00:00")
     api.events().delete(calendarId="primary", eventId=ids[2]).execute()
     # the cancelled instance: gone from the expansion, 410 on a second delete, a stub on get
-    items = {i["id"]: i for i in api.events().instances(calendarId="primary",
-                                                          eventId=master["id"]).execute()["items"]}
+    items = {
+        i["id"]: i
+        for i in api.events()
+        .instances(calendarId="primary", eventId=master["id"])
+        .execute()["items"]
+    }
     assert ids[2] not in items and items[ids[1]]["summary"] == "Moved"
     assert items[ids[0]]["summary"] == "Exceptions"
     stub = api.events().get(calendarId="primary", eventId=ids[2]).execute()
@@ -165,8 +206,11 @@ def test_exception_and_cancellation_through_instance_ids(api: Resource) -> None:
     # without singleEvents: the master and its modified instance; showDeleted adds the stub
     listed = {i["id"] for i in all_items(api, **window()) if i["id"].startswith(master["id"])}
     assert listed == {master["id"], ids[1]}
-    listed = {i["id"] for i in all_items(api, showDeleted=True, **window())
-              if i["id"].startswith(master["id"])}
+    listed = {
+        i["id"]
+        for i in all_items(api, showDeleted=True, **window())
+        if i["id"].startswith(master["id"])
+    }
     assert listed == {master["id"], ids[1], ids[2]}
     # the incremental sync reports the master, the exception and the cancelled instance
     changed = {i["id"]: i for i in all_items(api, syncToken=sync)}
@@ -183,25 +227,29 @@ def test_an_instance_keeps_series_members_and_refuses_changing_them(api: Resourc
     master = insert_series(api, "Series members")
     instance_id = f"{master['id']}_{stamp(originals()[0])}"
     with pytest.raises(HttpError) as caught:
-        api.events().patch(calendarId="primary", eventId=instance_id,
-                           body={"attendees": [{"email": "x@example.org"}]}).execute()
+        api.events().patch(
+            calendarId="primary",
+            eventId=instance_id,
+            body={"attendees": [{"email": "x@example.org"}]},
+        ).execute()
     assert caught.value.status_code == 400
     # a full update with the instance as read changes nothing and is accepted
     current = api.events().get(calendarId="primary", eventId=instance_id).execute()
-    again = api.events().update(calendarId="primary", eventId=instance_id,
-                                body=current).execute()
+    again = api.events().update(calendarId="primary", eventId=instance_id, body=current).execute()
     assert again["summary"] == "Series members"
     with pytest.raises(HttpError) as caught:
-        api.events().get(calendarId="primary",
-                         eventId=f"{master['id']}_20320316T080000Z").execute()
+        api.events().get(calendarId="primary", eventId=f"{master['id']}_20320316T080000Z").execute()
     assert caught.value.status_code == 404
 
 
 def test_status_cancelled_on_an_instance_cancels_it(api: Resource) -> None:
     master = insert_series(api, "Cancel by status")
     instance_id = f"{master['id']}_{stamp(originals()[5])}"
-    out = api.events().patch(calendarId="primary", eventId=instance_id,
-                             body={"status": "cancelled"}).execute()
+    out = (
+        api.events()
+        .patch(calendarId="primary", eventId=instance_id, body={"status": "cancelled"})
+        .execute()
+    )
     assert out["status"] == "cancelled"
     left = api.events().instances(calendarId="primary", eventId=master["id"]).execute()
     assert instance_id not in [i["id"] for i in left["items"]]
@@ -210,11 +258,68 @@ def test_status_cancelled_on_an_instance_cancels_it(api: Resource) -> None:
 
 def test_changing_the_rule_through_the_master_re_expands(api: Resource) -> None:
     master = insert_series(api, "Rule change")
-    api.events().patch(calendarId="primary", eventId=master["id"],
-                       body={"recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=2"]}).execute()
+    api.events().patch(
+        calendarId="primary",
+        eventId=master["id"],
+        body={"recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=2"]},
+    ).execute()
     left = api.events().instances(calendarId="primary", eventId=master["id"]).execute()
     assert len(left["items"]) == 2
-    api.events().patch(calendarId="primary", eventId=master["id"],
-                       body={"recurrence": None}).execute()
+    api.events().patch(
+        calendarId="primary", eventId=master["id"], body={"recurrence": None}
+    ).execute()
     single = api.events().instances(calendarId="primary", eventId=master["id"]).execute()
     assert [i["id"] for i in single["items"]] == [master["id"]]
+
+
+def test_hostile_instance_requests_get_google_errors(api: Resource, server: HubServer) -> None:
+    """Bad instance ids, options and bodies on the recurrence routes: 4xx in Google's shape,
+    never a 5xx; the series still lists afterwards."""
+    master = insert_series(api, "Hostile")
+    token = access_token(server, users_of(server)[0], [CAL])
+    base = "/calendar/v3/calendars/primary/events"
+    gid = master["id"]
+    first = f"{gid}_{stamp(originals()[0])}"
+    cases: list[tuple[str, str, Any]] = [
+        ("GET", f"{base}/{gid}_20321399T000000Z", None),
+        ("GET", f"{base}/{gid}_20320315T080001Z", None),
+        ("GET", f"{base}/{gid}_99991231T235959Z", None),
+        ("GET", f"{base}/{gid}_2032", None),
+        ("DELETE", f"{base}/{gid}_20320316T080000Z", None),
+        ("PATCH", f"{base}/{first}", {"recurrence": ["RRULE:FREQ=DAILY"]}),
+        ("PATCH", f"{base}/{first}", {"start": {"date": "2032-03-15"}}),
+        ("PATCH", f"{base}/{first}", {"start": "soon"}),
+        ("PATCH", f"{base}/{first}", {"end": {"dateTime": "2000-01-01T00:00:00Z"}}),
+        ("PATCH", f"{base}/{first}", {"status": "bogus"}),
+        ("GET", f"{base}/{gid}/instances?maxResults=0", None),
+        ("GET", f"{base}/{gid}/instances?timeMin=yesterday", None),
+        ("GET", f"{base}/{gid}/instances?originalStart=x", None),
+        ("GET", f"{base}/{gid}/instances?pageToken=garbage", None),
+        (
+            "GET",
+            f"{base}/{gid}/instances?timeMin=2032-04-01T00:00:00Z&timeMax=2032-03-01T00:00:00Z",
+            None,
+        ),
+        ("GET", f"{base}/nosuchevent/instances", None),
+        (
+            "POST",
+            base,
+            {
+                "summary": "x",
+                "start": {"dateTime": "2032-03-15T09:00:00Z"},
+                "end": {"dateTime": "2032-03-15T10:00:00Z"},
+                "recurrence": [
+                    "RRULE:FREQ=WEEKLY;UNTIL=99991231T235959Z",
+                    "EXDATE;VALUE=PERIOD:20320322T090000Z/PT1H",
+                ],
+            },
+        ),
+        ("GET", f"{base}?singleEvents=true&timeMin=2032-03-01T00:00:00Z&maxResults=5", None),
+    ]
+    for method, path, body in cases:
+        status, reply = request(server, method, path, token, body)
+        assert status < 500, (method, path, status, reply)
+        if status >= 400:
+            assert set(reply["error"]) >= {"code", "message", "errors"}, (path, reply)
+    listed = api.events().instances(calendarId="primary", eventId=gid).execute()
+    assert len(listed["items"]) == 6

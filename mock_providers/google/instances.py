@@ -69,8 +69,15 @@ def parse_instance_gid(text: str) -> tuple[str, datetime] | None:
         return None
     day, clock = match.group("day"), match.group("t") or "000000"
     try:
-        original = datetime(int(day[:4]), int(day[4:6]), int(day[6:]), int(clock[:2]),
-                            int(clock[2:4]), int(clock[4:]), tzinfo=UTC)
+        original = datetime(
+            int(day[:4]),
+            int(day[4:6]),
+            int(day[6:]),
+            int(clock[:2]),
+            int(clock[2:4]),
+            int(clock[4:]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
     return match.group("gid"), original
@@ -98,8 +105,7 @@ def _exdate(event: Event) -> str | None:
     if zone is None or zone_name == "UTC":
         return "EXDATE:" + ",".join(stamp(c, False) for c in cancelled)
     local = (c.astimezone(zone) for c in cancelled)
-    return (f"EXDATE;TZID={zone_name}:" +
-            ",".join(f"{v:%Y%m%dT%H%M%S}" for v in local))
+    return f"EXDATE;TZID={zone_name}:" + ",".join(f"{v:%Y%m%dT%H%M%S}" for v in local)
 
 
 def recurrence_lines(event: Event) -> list[str] | None:
@@ -128,7 +134,7 @@ def series_zone(event: Event) -> str:
 def read_rule(line: str, event: Event) -> Recurrence | None:
     try:
         return from_rrule(line, event.start, series_zone(event))
-    except (RecurrenceError, ValueError):
+    except (RecurrenceError, ValueError, OverflowError):  # UNTIL at the edge of time
         return None
 
 
@@ -149,8 +155,11 @@ def read_lines(lines: list[str], event: Event) -> tuple[Recurrence | None, set[d
             wanted |= _exdates(line, series_zone(event))
             if len(wanted) > MAX_EXDATES:
                 return None, set()
-    cancelled = {moment for moment in wanted
-                 if find_instance(rec, event.start, event.end, None, moment) is not None}
+    cancelled = {
+        moment
+        for moment in wanted
+        if find_instance(rec, event.start, event.end, None, moment) is not None
+    }
     return rec, cancelled
 
 
@@ -161,13 +170,18 @@ def _exdates(line: str, zone_name: str) -> set[datetime]:
     zone = validate.zone(params.get("TZID") or zone_name) or UTC
     out: set[datetime] = set()
     for item in value.split(","):
-        if len(item) == 8:
-            out.add(datetime.combine(date(int(item[:4]), int(item[4:6]), int(item[6:])),
-                                     time(), UTC))
+        # A PERIOD value (start/duration) names no occurrence start; an instant no zone can
+        # render names none either: both are left out rather than failing the write.
+        try:
+            if len(item) == 8:
+                day = date(int(item[:4]), int(item[4:6]), int(item[6:]))
+                out.add(datetime.combine(day, time(), UTC))
+                continue
+            moment = datetime.strptime(item.rstrip("Z"), "%Y%m%dT%H%M%S")
+            aware = moment.replace(tzinfo=UTC if item.endswith("Z") else zone)
+            out.add(aware.astimezone(UTC))
+        except (ValueError, OverflowError):
             continue
-        moment = datetime.strptime(item.rstrip("Z"), "%Y%m%dT%H%M%S")
-        aware = moment.replace(tzinfo=UTC if item.endswith("Z") else zone)
-        out.add(aware.astimezone(UTC))
     return out
 
 
@@ -182,8 +196,9 @@ def horizon(master: Event, today: datetime, low: datetime | None) -> datetime | 
     return max(today, low or today, master.start) + HORIZON
 
 
-def instances(master: Event, low: datetime | None, high: datetime | None,
-              today: datetime) -> list[Instance]:
+def instances(
+    master: Event, low: datetime | None, high: datetime | None, today: datetime
+) -> list[Instance]:
     """The master's live instances overlapping [low, high)."""
     assert master.recurrence is not None
     top = high if high is not None else horizon(master, today, low)
@@ -195,8 +210,9 @@ def exception_instances(master: Event) -> list[Instance]:
     assert master.recurrence is not None
     out = []
     for original in sorted(master.exceptions.modified):
-        found = find_instance(master.recurrence, master.start, master.end, master.exceptions,
-                              original)
+        found = find_instance(
+            master.recurrence, master.start, master.end, master.exceptions, original
+        )
         if found is not None:
             out.append(found)
     return out
@@ -205,16 +221,18 @@ def exception_instances(master: Event) -> list[Instance]:
 def find(master: Event, original: datetime) -> Instance | None:
     if master.recurrence is None:
         return None
-    return find_instance(master.recurrence, master.start, master.end, master.exceptions,
-                         original)
+    return find_instance(master.recurrence, master.start, master.end, master.exceptions, original)
 
 
 def instance_event(master: Event, inst: Instance) -> Event:
     """The occurrence as a world Event of its own (for filtering, sorting and rendering)."""
     change = inst.change
     google = {k: v for k, v in (master.extra.get("google") or {}).items() if k != "recurrence"}
-    extra = {**master.extra, "google": google,
-             INSTANCE: (event_gid(master.id), inst.original_start, master.is_all_day)}
+    extra = {
+        **master.extra,
+        "google": google,
+        INSTANCE: (event_gid(master.id), inst.original_start, master.is_all_day),
+    }
     fields: dict[str, Any] = {}
     if change is not None:
         for name in ("subject", "body", "location", "sensitivity", "show_as"):
@@ -222,13 +240,22 @@ def instance_event(master: Event, inst: Instance) -> Event:
             if value is not None:
                 fields[name] = value
     key = master.change_key + (f"|{change.change_key}" if change and change.change_key else "")
-    return replace(master, id=f"{master.id}_{stamp(inst.original_start, master.is_all_day)}",
-                   start=inst.start, end=inst.end, recurrence=None,
-                   exceptions=SeriesExceptions(), extra=extra, change_key=key,
-                   last_modified=(change.last_modified if change and change.last_modified
-                                  else master.last_modified),
-                   attendees=list(master.attendees), categories=list(master.categories),
-                   **fields)
+    return replace(
+        master,
+        id=f"{master.id}_{stamp(inst.original_start, master.is_all_day)}",
+        start=inst.start,
+        end=inst.end,
+        recurrence=None,
+        exceptions=SeriesExceptions(),
+        extra=extra,
+        change_key=key,
+        last_modified=(
+            change.last_modified if change and change.last_modified else master.last_modified
+        ),
+        attendees=list(master.attendees),
+        categories=list(master.categories),
+        **fields,
+    )
 
 
 def cancelled_instance(master: Event, original: datetime) -> Event:
@@ -242,6 +269,8 @@ def cancelled_instance(master: Event, original: datetime) -> Event:
 
 def cancelled_in(master: Event, low: datetime | None, high: datetime | None) -> list[Event]:
     duration = master.end - master.start
-    return [cancelled_instance(master, original)
-            for original in sorted(master.exceptions.cancelled)
-            if (low is None or original + duration > low) and (high is None or original < high)]
+    return [
+        cancelled_instance(master, original)
+        for original in sorted(master.exceptions.cancelled)
+        if (low is None or original + duration > low) and (high is None or original < high)
+    ]

@@ -53,6 +53,14 @@ class PersonChanges:
     fields: dict[str, Any] = field(default_factory=dict)  # Contact attribute -> value
     raw: dict[str, Any] = field(default_factory=dict)  # verbatim member -> value (None: drop)
     types: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # the first name's / organization's members the neutral contact has no field for
+    # (middleName, department, …): kept so they read back
+    more: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+_NAME_MAPPED = frozenset({"givenName", "familyName", "displayName", "unstructuredName",
+                          "displayNameLastFirst", "metadata"})
+_ORG_MAPPED = frozenset({"name", "title", "metadata"})
 
 
 def parse_person(body: dict[str, Any], members: Iterable[str]) -> PersonChanges:
@@ -71,20 +79,27 @@ def parse_person(body: dict[str, Any], members: Iterable[str]) -> PersonChanges:
             ch.fields.update(given_name=given, surname=family, display_name=(
                 first.get("displayName") or first.get("unstructuredName")
                 or " ".join(p for p in (given, family) if p)))
+            ch.more[member] = {k: v for k, v in first.items() if k not in _NAME_MAPPED}
         elif member == "emailAddresses":
             ch.fields["emails"] = [e["value"] for e in entries if e.get("value")]
             ch.types[member] = [(e["value"], e["type"]) for e in entries
                                 if e.get("value") and e.get("type")]
         elif member == "phoneNumbers":
+            # the first mobile number is the contact's mobile phone; the others (a second mobile
+            # too) are its other phones, their types kept
             mobile = [p["value"] for p in entries if p.get("value") and p.get("type") == "mobile"]
-            others = [p for p in entries if p.get("value") and p.get("type") != "mobile"]
+            others = [p for p in entries if p.get("value") and (
+                p.get("type") != "mobile" or p["value"] != mobile[0])]
             ch.fields["mobile_phone"] = mobile[0] if mobile else None
             ch.fields["business_phones"] = [p["value"] for p in others]
             ch.types[member] = [(p["value"], p["type"]) for p in others if p.get("type")]
+            # the order the client gave (the neutral contact keeps the mobile number apart)
+            ch.more["phoneOrder"] = {"values": [p["value"] for p in entries if p.get("value")]}
         else:
             first = entries[0] if entries else {}
             ch.fields["company_name"] = first.get("name") or None
             ch.fields["job_title"] = first.get("title") or None
+            ch.more[member] = {k: v for k, v in first.items() if k not in _ORG_MAPPED}
     return ch
 
 
@@ -100,3 +115,5 @@ def apply_person_changes(contact: Contact, ch: PersonChanges) -> None:
             raw[member] = value
     types: dict[str, list[tuple[str, str]]] = contact.extra.setdefault(PERSON_RAW + ".types", {})
     types.update(ch.types)
+    more: dict[str, dict[str, Any]] = contact.extra.setdefault(PERSON_RAW + ".more", {})
+    more.update(ch.more)

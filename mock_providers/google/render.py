@@ -228,15 +228,16 @@ def cancelled_instance_json(event: Event) -> dict[str, Any]:
 # -- persons --------------------------------------------------------------------------------------
 PERSON_FIELDS = frozenset({
     "addresses", "ageRanges", "biographies", "birthdays", "calendarUrls", "clientData",
-    "coverPhotos", "emailAddresses", "events", "externalIds", "genders", "imClients", "interests",
+    "coverPhotos", "emailAddresses", "events", "externalIds", "fileAses", "genders", "imClients",
+    "interests",
     "locales", "locations", "memberships", "metadata", "miscKeywords", "names", "nicknames",
     "occupations", "organizations", "phoneNumbers", "photos", "relations", "sipAddresses",
     "skills", "urls", "userDefined"})
 UPDATE_FIELDS = frozenset({
     "addresses", "biographies", "birthdays", "calendarUrls", "clientData", "emailAddresses",
-    "events", "externalIds", "genders", "imClients", "interests", "locales", "locations",
-    "memberships", "miscKeywords", "names", "nicknames", "occupations", "organizations",
-    "phoneNumbers", "relations", "sipAddresses", "urls", "userDefined"})
+    "events", "externalIds", "fileAses", "genders", "imClients", "interests", "locales",
+    "locations", "memberships", "miscKeywords", "names", "nicknames", "occupations",
+    "organizations", "phoneNumbers", "relations", "sipAddresses", "urls", "userDefined"})
 NEUTRAL_MEMBERS = frozenset({"names", "emailAddresses", "phoneNumbers", "organizations"})
 # Contact.extra key: members without a neutral counterpart, verbatim
 PERSON_RAW = "google.person"
@@ -279,6 +280,7 @@ def person_json(contact: Contact, fields: Iterable[str] | None = None) -> dict[s
         last_first = ", ".join(p for p in (contact.surname, contact.given_name) if p)
         name["displayNameLastFirst"] = last_first or contact.display_name
         name["unstructuredName"] = contact.display_name
+        name.update(_more(contact, "names"))
         out["names"] = [name]
     if "emailAddresses" in wanted and contact.emails:
         out["emailAddresses"] = [_email(contact, i, e) for i, e in enumerate(contact.emails)]
@@ -287,22 +289,33 @@ def person_json(contact: Contact, fields: Iterable[str] | None = None) -> dict[s
                   for p in contact.business_phones]
         if contact.mobile_phone:
             phones.append((contact.mobile_phone, "mobile"))
+        order = _more(contact, "phoneOrder").get("values") or []
+        rank = {value: n for n, value in enumerate(order)}
+        phones.sort(key=lambda p: rank.get(p[0], len(rank)))  # stable: unknown ones keep theirs
         if phones:
             out["phoneNumbers"] = [
                 {"metadata": _entry_meta(contact, i == 0), "value": value, "type": kind,
                  "formattedType": kind.capitalize()}
                 for i, (value, kind) in enumerate(phones)]
-    if "organizations" in wanted and (contact.company_name or contact.job_title):
+    org_more = _more(contact, "organizations")
+    if "organizations" in wanted and (contact.company_name or contact.job_title or org_more):
         org: dict[str, Any] = {"metadata": _entry_meta(contact, True)}
         if contact.company_name:
             org["name"] = contact.company_name
         if contact.job_title:
             org["title"] = contact.job_title
+        org.update(org_more)
         out["organizations"] = [org]
     raw: dict[str, Any] = contact.extra.get(PERSON_RAW, {})
     for member in sorted(wanted & raw.keys()):
         out[member] = raw[member]
     return out
+
+
+def _more(contact: Contact, member: str) -> dict[str, Any]:
+    """Members of the first name / organization the neutral contact has no field for."""
+    stored = contact.extra.get(PERSON_RAW + ".more", {}).get(member)
+    return dict(stored) if isinstance(stored, dict) else {}
 
 
 def _email(contact: Contact, index: int, value: str) -> dict[str, Any]:

@@ -279,7 +279,9 @@ def to_rrule(rec: Recurrence, master_start: datetime) -> str:
     parts = [f"FREQ={freq}"]
     if p.interval != 1:
         parts.append(f"INTERVAL={p.interval}")
-    if p.type == "weekly":
+    if p.type == "daily":
+        pass  # FREQ and INTERVAL say it all
+    elif p.type == "weekly":
         parts.append(f"BYDAY={codes}")
         if p.first_day_of_week != "monday":
             parts.append(f"WKST={_RRULE_CODES[WEEKDAYS.index(p.first_day_of_week)]}")
@@ -296,7 +298,11 @@ def to_rrule(rec: Recurrence, master_start: datetime) -> str:
         parts.append(f"COUNT={r.number_of_occurrences}")
     elif r.type == "endDate" and r.end_date is not None:
         local = datetime.combine(r.end_date, time(23, 59, 59), tzinfo=rec.zone)
-        parts.append(f"UNTIL={local.astimezone(UTC):%Y%m%dT%H%M%SZ}")
+        try:
+            until = local.astimezone(UTC)
+        except OverflowError:  # 9999-12-31 west of UTC: past the last representable instant
+            until = datetime.max.replace(microsecond=0, tzinfo=UTC)
+        parts.append(f"UNTIL={until.year:04d}{until:%m%dT%H%M%S}Z")
     return "RRULE:" + ";".join(parts)
 
 

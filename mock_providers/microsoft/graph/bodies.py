@@ -289,6 +289,8 @@ def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
             items = [_location(v) for v in _list(value)]
             if items and "location" not in body:
                 changes["location"] = _str(items[0].get("displayName")) or ""
+            # every display name, rendered while the first is still the location (render.py)
+            extras["locations"] = [_str(i.get("displayName")) or "" for i in items]
         elif name == "attendees":
             changes["attendees"] = _attendees(value)
         elif name == "sensitivity":
@@ -329,11 +331,17 @@ def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def check_event_times(start: datetime, end: datetime, is_all_day: bool) -> None:
+def check_event_times(start: datetime, end: datetime, is_all_day: bool,
+                      zone_name: str = "UTC") -> None:
     if end < start:
         raise GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate",
                          "The end date occurs before the start date.")
-    if is_all_day and (end - start < timedelta(days=1) or start.time() != end.time()):
+    # Whole days in the event's own zone: across a daylight-saving change the UTC times of two
+    # local midnights differ by the shift.
+    zone = resolve_tz(zone_name) or UTC
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    if is_all_day and (end.date() - start.date() < timedelta(days=1)
+                       or start.time() != end.time()):
         raise GraphError(400, "ErrorPropertyValidationFailure",
                          "All-day events must start and end at midnight and last at least one "
                          "day.")

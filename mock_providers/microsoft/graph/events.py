@@ -221,7 +221,8 @@ async def create_event(req: Req, args: list[str]) -> Result:
         raise GraphError(400, "ErrorInvalidRequest",
                          "Your request can't be completed. An event needs both a start and an "
                          "end.")
-    check_event_times(changes["start"], changes["end"], changes.get("is_all_day", False))
+    check_event_times(changes["start"], changes["end"], changes.get("is_all_day", False),
+                      changes.get("time_zone", "UTC"))
     world = req.hub.world
     state = req.state
     transaction_id = changes.get("transaction_id")
@@ -279,7 +280,8 @@ async def update_event(req: Req, args: list[str]) -> Result:
         return _update_occurrence(req, calendar, event, occ, changes, redact)
     start = changes.get("start", event.start)
     end = changes.get("end", event.end)
-    check_event_times(start, end, changes.get("is_all_day", event.is_all_day))
+    check_event_times(start, end, changes.get("is_all_day", event.is_all_day),
+                      changes.get("time_zone", event.time_zone))
     if event.recurrence is not None and ("recurrence" in changes or "start" in changes):
         # A new pattern or series time drops the exceptions, as Exchange does.
         event.exceptions = SeriesExceptions()
@@ -317,7 +319,7 @@ def _update_occurrence(req: Req, calendar: Calendar, master: Event, occ: Occurre
                              f"instead ({name}).")
     start = changes.get("start", occ.start)
     end = changes.get("end", occ.end)
-    check_event_times(start, end, master.is_all_day)
+    check_event_times(start, end, master.is_all_day, master.time_zone)
     world = req.hub.world
     new = series.modify_occurrence(
         world, calendar, master, occ.original_start,

@@ -84,9 +84,14 @@ NAME: /[A-Za-z_][A-Za-z0-9_]*/
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=False)
 
 # Edm types the checker knows; "enum:<name>" for an enum property.
-STRING, BOOLEAN, INSTANT, NUMBER, NULL, GUID = ("Edm.String", "Edm.Boolean",
-                                                "Edm.DateTimeOffset", "Edm.Double", "null",
-                                                "Edm.Guid")
+STRING, BOOLEAN, INSTANT, NUMBER, NULL, GUID = (
+    "Edm.String",
+    "Edm.Boolean",
+    "Edm.DateTimeOffset",
+    "Edm.Double",
+    "null",
+    "Edm.Guid",
+)
 Getter = Callable[[Any], Any]
 
 
@@ -127,21 +132,29 @@ Predicate = Callable[[Any], bool]
 
 
 def _syntax(text: str, position: int) -> GraphError:
-    return bad_request(f"Invalid filter clause: Syntax error at position {position} in "
-                       f"'{text}'.")
+    return bad_request(f"Invalid filter clause: Syntax error at position {position} in '{text}'.")
 
 
 def _invalid_nodes() -> GraphError:
-    return GraphError(400, "ErrorInvalidUrlQueryFilter",
-                      "The query filter contains one or more invalid nodes.")
+    return GraphError(
+        400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."
+    )
 
 
 def _incompatible(left: str, right: str, op: str) -> GraphError:
-    kinds = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual",
-             "lt": "LessThan", "le": "LessThanOrEqual"}
-    return bad_request("Invalid filter clause: A binary operator with incompatible types was "
-                       f"detected. Found operand types '{left}' and '{right}' for operator kind "
-                       f"'{kinds.get(op, op)}'.")
+    kinds = {
+        "eq": "Equal",
+        "ne": "NotEqual",
+        "gt": "GreaterThan",
+        "ge": "GreaterThanOrEqual",
+        "lt": "LessThan",
+        "le": "LessThanOrEqual",
+    }
+    return bad_request(
+        "Invalid filter clause: A binary operator with incompatible types was "
+        f"detected. Found operand types '{left}' and '{right}' for operator kind "
+        f"'{kinds.get(op, op)}'."
+    )
 
 
 def parse(text: str, schema: Schema, scope_name: str = "$it") -> Predicate:
@@ -154,8 +167,11 @@ def parse(text: str, schema: Schema, scope_name: str = "$it") -> Predicate:
     try:
         tree = _PARSER.parse(text)
     except UnexpectedInput as err:
-        position = err.pos_in_stream if isinstance(err, UnexpectedCharacters) else \
-            getattr(getattr(err, "token", None), "start_pos", None)
+        position = (
+            err.pos_in_stream
+            if isinstance(err, UnexpectedCharacters)
+            else getattr(getattr(err, "token", None), "start_pos", None)
+        )
         raise _syntax(text, position if position is not None else len(text)) from None
     except LarkError:
         raise _syntax(text, len(text)) from None
@@ -171,12 +187,20 @@ def parse(text: str, schema: Schema, scope_name: str = "$it") -> Predicate:
 
 
 _FUNCS: dict[str, tuple[int, str]] = {  # name -> (argument count, result type)
-    "startswith": (2, BOOLEAN), "endswith": (2, BOOLEAN), "contains": (2, BOOLEAN),
-    "tolower": (1, STRING), "toupper": (1, STRING), "trim": (1, STRING),
+    "startswith": (2, BOOLEAN),
+    "endswith": (2, BOOLEAN),
+    "contains": (2, BOOLEAN),
+    "tolower": (1, STRING),
+    "toupper": (1, STRING),
+    "trim": (1, STRING),
 }
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
 }
 
 
@@ -190,8 +214,9 @@ class _Compiler:
         self.schema = schema
 
     # -- boolean expressions ------------------------------------------------------------------
-    def boolean(self, node: Tree | Token, lambdas: dict[str, Collection], depth: int
-                ) -> Callable[[dict[str, Any]], bool]:
+    def boolean(
+        self, node: Tree | Token, lambdas: dict[str, Collection], depth: int
+    ) -> Callable[[dict[str, Any]], bool]:
         if depth > MAX_DEPTH:
             raise bad_request("Invalid filter clause: the filter is nested too deeply.")
         if isinstance(node, Token):
@@ -217,8 +242,9 @@ class _Compiler:
             return self.lambda_(node, lambdas, depth)
         raise _syntax(self.text, 0)
 
-    def compare(self, node: Tree, lambdas: dict[str, Collection]
-                ) -> Callable[[dict[str, Any]], bool]:
+    def compare(
+        self, node: Tree, lambdas: dict[str, Collection]
+    ) -> Callable[[dict[str, Any]], bool]:
         left_node, op_token, right_node = node.children
         op = str(op_token)
         left, right = self.value(left_node, lambdas), self.value(right_node, lambdas)
@@ -240,8 +266,10 @@ class _Compiler:
             members = other.enum_members
             member = value.casefold()
             if member not in members:
-                raise bad_request(f"Invalid filter clause: The string '{value}' is not a valid "
-                                  "enumeration type constant.")
+                raise bad_request(
+                    f"Invalid filter clause: The string '{value}' is not a valid "
+                    "enumeration type constant."
+                )
             return _Typed(other.type, lambda s: member, members, member, True)
         if other.type == INSTANT:
             moment = self.instant(value)
@@ -252,12 +280,14 @@ class _Compiler:
         try:
             parsed = datetime.fromisoformat(str(value))
         except ValueError:
-            raise bad_request(f"Invalid filter clause: '{value}' is not a valid date and "
-                              "time.") from None
+            raise bad_request(
+                f"Invalid filter clause: '{value}' is not a valid date and time."
+            ) from None
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
-    def lambda_(self, node: Tree, lambdas: dict[str, Collection], depth: int
-                ) -> Callable[[dict[str, Any]], bool]:
+    def lambda_(
+        self, node: Tree, lambdas: dict[str, Collection], depth: int
+    ) -> Callable[[dict[str, Any]], bool]:
         path_node, op_token, *rest = node.children
         collection = self.collection(path_node, lambdas)
         getter = collection.get
@@ -268,8 +298,9 @@ class _Compiler:
             return lambda s: bool(getter(s[scope_owner]) or ())
         var, body = str(rest[0]), rest[1]
         if var in lambdas or var == "$it":
-            raise bad_request(f"Invalid filter clause: The range variable '{var}' has already "
-                              "been declared.")
+            raise bad_request(
+                f"Invalid filter clause: The range variable '{var}' has already been declared."
+            )
         inner = self.boolean(body, {**lambdas, var: collection}, depth + 1)
         quantifier = any if str(op_token) == "any" else all
 
@@ -318,27 +349,36 @@ class _Compiler:
         name = str(name_token)
         spec = _FUNCS.get(name)
         if spec is None:
-            raise bad_request(f"Invalid filter clause: An unknown function with name '{name}' "
-                              "was found. This may also be a function import or a key lookup "
-                              "on a navigation property, which is not allowed.")
+            raise bad_request(
+                f"Invalid filter clause: An unknown function with name '{name}' "
+                "was found. This may also be a function import or a key lookup "
+                "on a navigation property, which is not allowed."
+            )
         count, result = spec
         operands = [self.value(a, lambdas) for a in args if a is not None]
         if len(operands) != count:
-            raise bad_request(f"Invalid filter clause: No function signature for the function "
-                              f"with name '{name}' matches the specified arguments.")
+            raise bad_request(
+                f"Invalid filter clause: No function signature for the function "
+                f"with name '{name}' matches the specified arguments."
+            )
         for operand in operands:
             if operand.type not in (STRING, NULL) and not operand.type.startswith("enum:"):
-                raise bad_request(f"Invalid filter clause: No function signature for the "
-                                  f"function with name '{name}' matches the specified "
-                                  "arguments.")
+                raise bad_request(
+                    f"Invalid filter clause: No function signature for the "
+                    f"function with name '{name}' matches the specified "
+                    "arguments."
+                )
         evals = [o.eval for o in operands]
         if name in ("tolower", "toupper", "trim"):
             only = evals[0]
             convert = {"tolower": str.lower, "toupper": str.upper, "trim": str.strip}[name]
             return _Typed(result, lambda s: None if only(s) is None else convert(only(s)))
         first, second = evals
-        test = {"startswith": str.startswith, "endswith": str.endswith,
-                "contains": str.__contains__}[name]
+        test = {
+            "startswith": str.startswith,
+            "endswith": str.endswith,
+            "contains": str.__contains__,
+        }[name]
 
         def run(s: dict[str, Any]) -> bool:
             a, b = first(s), second(s)

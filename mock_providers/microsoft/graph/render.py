@@ -141,6 +141,16 @@ def _location(name: str) -> dict[str, Any]:
             "uniqueIdType": "private"}
 
 
+def _locations(location: str, graph: dict[str, Any]) -> list[str]:
+    """Every location a client wrote (`locations`), while the first is still the event's
+    location: another protocol that changes the location (one string in the world) replaces
+    them all."""
+    stored = graph.get("locations")
+    if isinstance(stored, list) and stored and stored[0] == location:
+        return [str(name) for name in stored]
+    return [location] if location else []
+
+
 def event_json(event: Event, owner: str, view: EventView = FULL_VIEW) -> dict[str, Any]:
     """The Graph `event` resource (without @odata.context) as `view` allows."""
     g: dict[str, Any] = event.extra.get("graph", {})
@@ -198,7 +208,7 @@ def event_json(event: Event, owner: str, view: EventView = FULL_VIEW) -> dict[st
         "start": {"dateTime": graph_datetime(event.start, view.tz), "timeZone": tz_name},
         "end": {"dateTime": graph_datetime(event.end, view.tz), "timeZone": tz_name},
         "location": _location(location),
-        "locations": [_location(location)] if location else [],
+        "locations": [_location(name) for name in _locations(location, g)],
         "recurrence": recurrence_json(event.recurrence),
         "attendees": [] if private else [
             {"type": a.type,
