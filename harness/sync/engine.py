@@ -43,6 +43,9 @@ from harness.sync.planner import (
     PutRecord,
     UpdateEvent,
     UpdateMeeting,
+    VerifyCopy,
+    adopt,
+    create_key,
     meeting_id_from_link,
     plan,
     retained,
@@ -256,7 +259,8 @@ class SyncEngine:
     def _apply(self, changes: Changes, now: datetime, report: RoundReport,
                feed: PlatformFeed | None = None) -> list[str]:
         meetings, records, deleted = self._scope(changes, now, feed)
-        the_plan = plan(meetings, records, changes, now, self.window_days, deleted=deleted)
+        the_plan = plan(meetings, records, changes, now, self.window_days, deleted=deleted,
+                        verify_copies=not changes.full)
         report.linked.extend(the_plan.linked)
         failures: list[str] = []
         for action in the_plan.actions:
@@ -287,6 +291,12 @@ class SyncEngine:
                 report.updated_remote.append(record.meeting_id)
             case DeleteEvent(record=record):
                 self._delete(record, report)
+            case VerifyCopy(meeting=meeting, event=copy):
+                own = self._call(report, lambda: self.connector.find_created(
+                    create_key(meeting.id)))
+                for step in adopt(meeting, own if own is not None else copy, now,
+                                  self.window_days):
+                    self._do(step, now, report)
             case DeleteCreated(meeting_id=meeting_id, key=key):
                 found = self._call(report, lambda: self.connector.find_created(key))
                 if found is not None:
