@@ -148,6 +148,33 @@ def test_a_users_copy_moved_ahead_does_not_stand_in_for_the_meetings_own_event()
     assert provider.events[copy].fields.topic == "My copy"
 
 
+class _LinkOnly(MemoryProvider):
+    """Reports events without a join link by id only, as the real connectors do."""
+
+    def changes(self, cursor: str | None, window: tuple[datetime, datetime]) -> Changes:
+        got = super().changes(cursor, window)
+        return Changes([e for e in got.events if e.join_url], got.removed, got.cursor,
+                       got.full, got.window, [e.id for e in got.events if not e.join_url])
+
+
+def test_a_linked_event_whose_link_the_user_removed_is_still_followed() -> None:
+    provider, platform, store = _LinkOnly(), MemoryPlatform(), MemoryStore()
+    platform.meetings_by_id["m1"] = _meeting("m1", _fields())
+    engine = _engine(provider, platform, store)
+    engine.run_round(NOW)
+    [event] = provider.linked_events("m1")
+    provider._store(event.id, _fields("Link removed", hours=30), None, event.transaction_key)
+    provider.user_creates(_fields("Dentist"))  # unlinked and untied: never read again
+    reads = provider.writes
+    report = engine.run_round(NOW)
+    assert report.updated_meetings == ["m1"] and provider.writes == reads
+    assert platform.meetings_by_id["m1"].fields.topic == "Link removed"
+    provider.forget_cursors()  # a full round: tied events it did not convert are read by id
+    provider._store(event.id, _fields("Full round", hours=31), None, event.transaction_key)
+    assert engine.run_round(NOW).full
+    assert platform.meetings_by_id["m1"].fields.topic == "Full round"
+
+
 def test_throttling_waits_retry_after_and_a_forgotten_cursor_resyncs_in_full() -> None:
     provider, platform, store = MemoryProvider(), MemoryPlatform(), MemoryStore()
     platform.meetings_by_id["m1"] = _meeting("m1", _fields())

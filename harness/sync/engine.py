@@ -179,6 +179,8 @@ class SyncEngine:
             report.full = changes.full
             if changes.full:
                 changes = self._resolve_unlisted(changes, report)
+            elif changes.unlinked:
+                changes = self._resolve_unlinked(changes, report)
         except (Throttled, Transient) as exc:
             self._enforce_retention(now)
             raise RoundIncomplete(report, [f"reading changes: {exc}"]) from exc
@@ -214,6 +216,27 @@ class SyncEngine:
             else:
                 found.append(event)
         return Changes(found, gone, changes.cursor, full=True, window=None)
+
+    def _resolve_unlinked(self, changes: Changes, report: RoundReport) -> Changes:
+        """Changed events without a join link matter only when a record ties them to a meeting
+        (the user removed the link): read those by id. (A full round asks for every linked
+        event it did not get converted in `_resolve_unlisted`.)"""
+        store = self.store
+        if isinstance(store, IndexedRecordStore):
+            tied = store.records_for_events(changes.unlinked)
+        else:
+            wanted = set(changes.unlinked)
+            tied = {m: r for m, r in store.records().items() if r.event_id in wanted}
+        found = list(changes.events)
+        removed = list(changes.removed)
+        for record in tied.values():
+            event_id = record.event_id or ""
+            event = self._call(report, lambda eid=event_id: self.connector.get(eid))
+            if event is None:
+                removed.append(event_id)
+            else:
+                found.append(event)
+        return Changes(found, removed, changes.cursor, full=False)
 
     def _enforce_retention(self, now: datetime) -> None:
         """Whatever happened this round, no content outlives its event or leaves the window.

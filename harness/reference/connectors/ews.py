@@ -58,6 +58,7 @@ from harness.reference.connectors.common import (
     auth_mapped,
     compose_body,
     find_link,
+    may_link,
     plain_text,
     split_body,
     zone_name,
@@ -238,10 +239,14 @@ class EwsSyncConnector:
             folder.item_sync_state = cursor
             events: list[RemoteEvent] = []
             removed: list[str] = []
+            unlinked: list[str] = []
             for change, item in folder.sync_items(sync_state=cursor, only_fields=FIELDS,
                                                   max_changes_returned=self.page_size):
                 if change in ("create", "update"):
-                    events.append(event_from_ews(item))
+                    if may_link(item.location, str(item.body or "")):
+                        events.append(event_from_ews(item))
+                    else:
+                        unlinked.append(item.id)
                 elif change == "delete":
                     removed.append(item.id)
             if cursor is None:  # EWS syncs the whole folder: keep a full listing to the window
@@ -249,7 +254,7 @@ class EwsSyncConnector:
                 events = [e for e in events if e.fields.start < hi and
                           (e.fields.recurrence is not None or e.fields.end > lo)]
             return Changes(events, removed, folder.item_sync_state, full=cursor is None,
-                           window=window if cursor is None else None)
+                           window=window if cursor is None else None, unlinked=unlinked)
         return self._run(sync, cursor=True)
 
     def _item(self, account: Account, fields: MeetingFields, join_url: str,

@@ -20,6 +20,7 @@ from harness.reference.connectors.common import (
     auth_mapped,
     compose_body,
     find_link,
+    may_link,
     plain_text,
     split_body,
     utc,
@@ -178,13 +179,20 @@ class GraphSyncConnector:
         prefer = {"Prefer": f'outlook.timezone="UTC", odata.maxpagesize={self.page_size}'}
         events: list[RemoteEvent] = []
         removed: list[str] = []
+        unlinked: list[str] = []
         for _ in range(MAX_PAGES):
             page = self._send("GET", url, headers=prefer, cursor=True).json()
             for item in page.get("value", ()):
                 if "@removed" in item:
                     removed.append(item["id"])
-                elif item.get("type") not in _SKIPPED_TYPES:
+                elif item.get("type") in _SKIPPED_TYPES:
+                    continue
+                elif may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
+                              (item.get("location") or {}).get("displayName"),
+                              (item.get("body") or {}).get("content")):
                     events.append(event_from_graph(item))
+                else:
+                    unlinked.append(item["id"])
             next_link = page.get("@odata.nextLink")
             if next_link:
                 url = next_link
@@ -194,10 +202,10 @@ class GraphSyncConnector:
                 raise Transient("a Graph delta round ended without a delta link")
             full = cursor is None
             if not full:
-                removed.extend(self._gone_unreported(events, removed))
+                removed.extend(self._gone_unreported(events, removed + unlinked))
             self._unreported.clear()
             return Changes(events, removed, delta_link, full=full,
-                           window=window if full else None)
+                           window=window if full else None, unlinked=unlinked)
         raise Transient("the Graph delta round did not end")
 
     def _gone_unreported(self, events: list[RemoteEvent], removed: list[str]) -> list[str]:
