@@ -2,8 +2,10 @@
 and the sanitized records of the last round, the actions that make both sides agree.
 
 Rules (docs/architecture.md, "Sync core", says why):
-- **Linked** means: the event was created by the platform (its id is in a record) or it carries
-  the join link of a meeting the platform knows. Any other event is ignored and never stored.
+- **Linked** means: the event was created by the platform (its id is in a record, or it carries
+  the meeting's create key) or it carries the join link of a meeting the platform knows. Any
+  other event is ignored and never stored. The platform's own event beats a user's copy of the
+  link (`VerifyCopy` looks it up by key before a copy is linked).
 - **Every meeting that has not ended is synced**; the store keeps the sanitized *content* of a
   link (topic, description, times, recurrence, organizer) only while the event starts within
   `window_days` (30): beyond that a record is bookkeeping only (ids, etag, a digest of the
@@ -12,7 +14,8 @@ Rules (docs/architecture.md, "Sync core", says why):
   on one side takes that side's value; changed on both, the platform wins (the host is the
   authority on the meeting). Outside the window there is no base: the platform wins whole.
 - **A deletion on either side wins** over an edit on the other: a meeting cancelled in Outlook
-  or Google cancels the platform meeting; a meeting deleted in the platform deletes the event.
+  or Google cancels the platform meeting; a meeting deleted in the platform deletes the event
+  (found by its create key when the store no longer holds the record: `DeleteCreated`).
 - **Idempotent creates**: a create carries a key derived from the meeting id; a create whose
   outcome is unknown is looked up by that key before it is tried again.
 """
