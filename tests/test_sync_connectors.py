@@ -180,6 +180,34 @@ def test_connector_writes_are_idempotent_and_failures_are_mapped(
         session.close()
 
 
+def test_a_graph_event_made_and_deleted_across_a_reauthorization_is_not_lost(
+        hub: HubServer, control: ControlClient) -> None:
+    """The Graph soak's lost meeting: the round created the event, the user re-authorized (a
+    new connector), then deleted the event before the next round. A calendarView delta never
+    reports the removal of an event it never gave the client; the connector looks such
+    created events up after the next round, and that list must outlive the connector."""
+    world = control.reset(42, secrets=True)
+    session = sign_in(world, "graph", hub.ca_bundle)
+    again = sign_in(world, "graph", hub.ca_bundle)
+    try:
+        now = hub_now(control).replace(minute=0, second=0, microsecond=0)
+        platform, store = MemoryPlatform(), MemoryStore()
+        start = now + timedelta(days=2)
+        platform.meetings_by_id["m1"] = Meeting(
+            "m1", session.user, "organizer-id",
+            MeetingFields("Review", "agenda", start, start + timedelta(hours=1)), LINK + "m1")
+        engine = SyncEngine(session.connector, platform, store, sleep=lambda _s: None)
+        assert engine.run_round(hub_now(control)).created == ["m1"]
+        event_id = store.rows["m1"].event_id or ""
+        engine.connector = again.connector  # signed in afresh
+        control.delete_event(session.user, event_id)
+        report = engine.run_round(hub_now(control))
+        assert report.cancelled_meetings == ["m1"] and platform.meetings_by_id == {}
+    finally:
+        session.close()
+        again.close()
+
+
 # -- the state machine ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:

@@ -49,6 +49,9 @@ _WINDOWS_ZONES = {"UTC": "UTC", "W. Europe Standard Time": "Europe/Berlin",
                   "Pacific Standard Time": "America/Los_Angeles"}
 
 
+_UNREPORTED: dict[str, set[str]] = {}  # mailbox URL -> ids created, not yet seen in a delta
+
+
 def _graph_time(value: dict[str, Any]) -> datetime:
     """Graph dateTimeTimeZone; the connector asks for UTC (Prefer: outlook.timezone)."""
     parsed = datetime.fromisoformat(value["dateTime"][:26])
@@ -114,11 +117,12 @@ class GraphSyncConnector:
         scopes = [s for s in creds.scopes if s.startswith("Calendars.")] or ["Calendars.Read"]
         self._token = RoundToken(provider._token(creds, scopes))
         self.page_size = page_size
-        # Events this connector created that no delta round has reported yet. A calendarView
+        # Events created in this mailbox that no delta round has reported yet. A calendarView
         # delta reports removals only of events the client was given in an earlier round, so an
         # event created and deleted between two rounds would never be reported removed: such
-        # ids are looked up once after the next round (404 → removed).
-        self._unreported: set[str] = set()
+        # ids are looked up once after the next round (404 → removed). Kept per mailbox, not
+        # per connector: a re-authorization makes a new connector between those two rounds.
+        self._unreported: set[str] = _UNREPORTED.setdefault(self.base, set())
 
     # -- HTTP --------------------------------------------------------------------------------------
     def _bearer(self, force: bool) -> str:
