@@ -50,8 +50,8 @@ def digest(fields: MeetingFields) -> str:
     # The same text as joining str() of every field in declaration order (stored digests stay
     # valid), without the per-field getattr: a full round digests every linked event.
     f = fields
-    text = "\x1f".join((f.topic, f.description, str(f.start), str(f.end), f.time_zone,
-                        str(f.recurrence)))
+    text = "\x1f".join((f.topic, f.description, f.start.isoformat(" "), f.end.isoformat(" "),
+                        f.time_zone, str(f.recurrence)))  # isoformat(" ") is what str() gives
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

@@ -173,7 +173,7 @@ class GoogleSyncConnector:
                 if item.get("status") == "cancelled":
                     removed.append(item["id"])
                 elif may_link(item.get("description"), item.get("location"),
-                              item.get("hangoutLink"), _video_uri(item)):
+                              item.get("hangoutLink")) or may_link(_video_uri(item)):
                     events.append(event_from_google(item))
                 else:
                     unlinked.append(item["id"])
