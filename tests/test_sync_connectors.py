@@ -208,6 +208,31 @@ def test_a_graph_event_made_and_deleted_across_a_reauthorization_is_not_lost(
         again.close()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_dropped_connection_after_a_forgotten_cursor_is_retried(
+        kind: Kind, hub: HubServer, control: ControlClient) -> None:
+    """The Google soak's shrunk counter-example: sync, the service forgets the cursor and drops
+    the next connection; the full resync's request met a connection the service had closed and
+    the TLS layer's SSLEOFError escaped the connector instead of being a retried Transient."""
+    world = control.reset(42, secrets=True)
+    session = sign_in(world, kind, hub.ca_bundle)
+    try:
+        platform, store = MemoryPlatform(), MemoryStore()
+        engine = SyncEngine(session.connector, platform, store, sleep=lambda _s: None,
+                            retry=RetryPolicy(attempts=4, base_delay=0.0, max_delay=0.0))
+        engine.run_round(hub_now(control))
+        provider = FAULT_PROVIDER[kind]
+        control.add_fault(provider=provider, times=1, **CURSOR_FAULT[kind])
+        control.add_fault(kind="drop", provider=provider, times=1)
+        with contextlib.suppress(RoundIncomplete):
+            engine.run_round(hub_now(control))
+        control.clear_faults()
+        assert engine.run_round(hub_now(control)) is not None
+    finally:
+        control.clear_faults()
+        session.close()
+
+
 # -- the state machine ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 from datetime import datetime
 from typing import Any
 
@@ -127,8 +128,10 @@ class GoogleSyncConnector:
                                  ) from exc
         except TransportError as exc:  # the token endpoint could not be reached
             raise Transient(f"Google token refresh: {exc}") from exc
-        except (TimeoutError, http.client.HTTPException, ConnectionError,
+        except (TimeoutError, http.client.HTTPException, ConnectionError, ssl.SSLError,
                 httplib2.HttpLib2Error) as exc:
+            # ssl.SSLError: httplib2 reuses a connection the service dropped and the TLS layer
+            # reports it (SSLEOFError), not the socket: a dropped connection all the same.
             raise Transient(f"Google: {type(exc).__name__}: {exc}", ambiguous=write) from exc
 
     @staticmethod
