@@ -43,6 +43,9 @@ from harness.sync.planner import (
     PutRecord,
     UpdateEvent,
     UpdateMeeting,
+    VerifyCopy,
+    adopt,
+    create_key,
     meeting_id_from_link,
     plan,
     retained,
@@ -176,6 +179,8 @@ class SyncEngine:
             report.full = changes.full
             if changes.full:
                 changes = self._resolve_unlisted(changes, report)
+            elif changes.unlinked:
+                changes = self._resolve_unlinked(changes, report)
         except (Throttled, Transient) as exc:
             self._enforce_retention(now)
             raise RoundIncomplete(report, [f"reading changes: {exc}"]) from exc
@@ -211,6 +216,27 @@ class SyncEngine:
             else:
                 found.append(event)
         return Changes(found, gone, changes.cursor, full=True, window=None)
+
+    def _resolve_unlinked(self, changes: Changes, report: RoundReport) -> Changes:
+        """Changed events without a join link matter only when a record ties them to a meeting
+        (the user removed the link): read those by id. (A full round asks for every linked
+        event it did not get converted in `_resolve_unlisted`.)"""
+        store = self.store
+        if isinstance(store, IndexedRecordStore):
+            tied = store.records_for_events(changes.unlinked)
+        else:
+            wanted = set(changes.unlinked)
+            tied = {m: r for m, r in store.records().items() if r.event_id in wanted}
+        found = list(changes.events)
+        removed = list(changes.removed)
+        for record in tied.values():
+            event_id = record.event_id or ""
+            event = self._call(report, lambda eid=event_id: self.connector.get(eid))
+            if event is None:
+                removed.append(event_id)
+            else:
+                found.append(event)
+        return Changes(found, removed, changes.cursor, full=False)
 
     def _enforce_retention(self, now: datetime) -> None:
         """Whatever happened this round, no content outlives its event or leaves the window.
@@ -256,7 +282,8 @@ class SyncEngine:
     def _apply(self, changes: Changes, now: datetime, report: RoundReport,
                feed: PlatformFeed | None = None) -> list[str]:
         meetings, records, deleted = self._scope(changes, now, feed)
-        the_plan = plan(meetings, records, changes, now, self.window_days, deleted=deleted)
+        the_plan = plan(meetings, records, changes, now, self.window_days, deleted=deleted,
+                        verify_copies=not changes.full)
         report.linked.extend(the_plan.linked)
         failures: list[str] = []
         for action in the_plan.actions:
@@ -287,6 +314,12 @@ class SyncEngine:
                 report.updated_remote.append(record.meeting_id)
             case DeleteEvent(record=record):
                 self._delete(record, report)
+            case VerifyCopy(meeting=meeting, event=copy):
+                own = self._call(report, lambda: self.connector.find_created(
+                    create_key(meeting.id)))
+                for step in adopt(meeting, own if own is not None else copy, now,
+                                  self.window_days):
+                    self._do(step, now, report)
             case DeleteCreated(meeting_id=meeting_id, key=key):
                 found = self._call(report, lambda: self.connector.find_created(key))
                 if found is not None:

@@ -47,7 +47,11 @@ class RemoteEvent:
 def digest(fields: MeetingFields) -> str:
     """A change key of the agreed values: bookkeeping, not calendar data (it cannot be read
     back into a topic or a time)."""
-    text = "\x1f".join(str(getattr(fields, f)) for f in fields.__dataclass_fields__)
+    # The same text as joining str() of every field in declaration order (stored digests stay
+    # valid), without the per-field getattr: a full round digests every linked event.
+    f = fields
+    text = "\x1f".join((f.topic, f.description, f.start.isoformat(" "), f.end.isoformat(" "),
+                        f.time_zone, str(f.recurrence)))  # isoformat(" ") is what str() gives
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -92,6 +96,10 @@ class Changes:
     cursor: str | None
     full: bool
     window: tuple[datetime, datetime] | None = None  # what a full listing covered
+    # Ids of events created or changed that carry no join link: not converted (most of a
+    # calendar; nothing of them is ever stored). Only a record can tie one to a meeting (a user
+    # removed the link from a linked event): the engine reads those few by id.
+    unlinked: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

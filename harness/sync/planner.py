@@ -2,8 +2,10 @@
 and the sanitized records of the last round, the actions that make both sides agree.
 
 Rules (docs/architecture.md, "Sync core", says why):
-- **Linked** means: the event was created by the platform (its id is in a record) or it carries
-  the join link of a meeting the platform knows. Any other event is ignored and never stored.
+- **Linked** means: the event was created by the platform (its id is in a record, or it carries
+  the meeting's create key) or it carries the join link of a meeting the platform knows. Any
+  other event is ignored and never stored. The platform's own event beats a user's copy of the
+  link (`VerifyCopy` looks it up by key before a copy is linked).
 - **Every meeting that has not ended is synced**; the store keeps the sanitized *content* of a
   link (topic, description, times, recurrence, organizer) only while the event starts within
   `window_days` (30): beyond that a record is bookkeeping only (ids, etag, a digest of the
@@ -12,7 +14,8 @@ Rules (docs/architecture.md, "Sync core", says why):
   on one side takes that side's value; changed on both, the platform wins (the host is the
   authority on the meeting). Outside the window there is no base: the platform wins whole.
 - **A deletion on either side wins** over an edit on the other: a meeting cancelled in Outlook
-  or Google cancels the platform meeting; a meeting deleted in the platform deletes the event.
+  or Google cancels the platform meeting; a meeting deleted in the platform deletes the event
+  (found by its create key when the store no longer holds the record: `DeleteCreated`).
 - **Idempotent creates**: a create carries a key derived from the meeting id; a create whose
   outcome is unknown is looked up by that key before it is tried again.
 """
@@ -127,6 +130,16 @@ class DeleteCreated:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyCopy:
+    """An event carries the meeting's join link but not its create key: a user's copy of the
+    link, or an event made elsewhere. Link it only if the platform's own event (found by the
+    create key) does not exist; if it does, that one is the meeting's (`adopt` either)."""
+
+    meeting: Meeting
+    event: RemoteEvent
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateMeeting:
     meeting_id: str
     fields: MeetingFields
@@ -148,8 +161,8 @@ class DropRecord:
     reason: str  # "ended", "deleted", "out-of-window"
 
 
-Action = CreateEvent | UpdateEvent | DeleteEvent | DeleteCreated | UpdateMeeting | CancelMeeting | \
-    PutRecord | DropRecord
+Action = CreateEvent | UpdateEvent | DeleteEvent | DeleteCreated | VerifyCopy | UpdateMeeting | \
+    CancelMeeting | PutRecord | DropRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +173,17 @@ class Plan:
 
 def plan(meetings: Mapping[str, Meeting], records: Mapping[str, Record], changes: Changes,
          now: datetime, window_days: int = WINDOW_DAYS, *,
-         deleted: Collection[str] = ()) -> Plan:
+         deleted: Collection[str] = (), verify_copies: bool = False) -> Plan:
     """The actions of one round. Pure: the same inputs always give the same plan.
 
     `meetings` and `records` may be the whole of both sides or only the part a round touches
     (what changed on either side, records that are due, meetings entering the window, and the
     meetings the changed events' join links name): every decision reads only the meeting, the
     record and the provider's events of one meeting id. `deleted` names meetings the
-    platform's change feed reports deleted since the last round."""
+    platform's change feed reports deleted since the last round. With `verify_copies`, an
+    event that carries a meeting's link but not its create key is checked against the
+    meeting's own event before it is linked (an incremental round: such events are few; a full
+    listing of a calendar whose events were linked by hand may hold thousands)."""
     by_event = {r.event_id: r for r in records.values() if r.event_id}
     changed: dict[str, RemoteEvent] = {}  # meeting id -> the provider's new state
     removed: set[str] = set()  # meeting ids whose event the provider deleted
@@ -185,8 +201,13 @@ def plan(meetings: Mapping[str, Meeting], records: Mapping[str, Record], changes
         known = records.get(meeting_id)
         if known is not None and known.event_id and known.event_id != event.id:
             continue  # the meeting has its own event; this is someone's copy of the link
+        chosen = adopted.get(meeting_id)
+        if chosen is not None and _created_for(chosen, meeting_id) \
+                and not _created_for(event, meeting_id):
+            continue  # the platform's own event (a create that landed) beats a user's copy
+        if chosen is None:
+            linked.append(meeting_id)
         adopted[meeting_id] = event
-        linked.append(meeting_id)
 
     for event_id in changes.removed:
         record = by_event.get(event_id)
@@ -213,13 +234,18 @@ def plan(meetings: Mapping[str, Meeting], records: Mapping[str, Record], changes
         meeting, record = meetings.get(meeting_id), records.get(meeting_id)
         actions.extend(_decide(meeting, record, changed.get(meeting_id),
                                adopted.get(meeting_id), meeting_id in removed, now,
-                               window_days))
+                               window_days, verify_copies))
     return Plan(actions, linked)
+
+
+def _created_for(event: RemoteEvent, meeting_id: str) -> bool:
+    """Made by the platform's create for this meeting (it carries the create key)."""
+    return event.transaction_key == create_key(meeting_id)
 
 
 def _decide(meeting: Meeting | None, record: Record | None, event: RemoteEvent | None,
             adopted: RemoteEvent | None, provider_deleted: bool, now: datetime,
-            window_days: int) -> list[Action]:
+            window_days: int, verify_copies: bool = False) -> list[Action]:
     if meeting is None:
         if record is None:
             return []
@@ -235,7 +261,9 @@ def _decide(meeting: Meeting | None, record: Record | None, event: RemoteEvent |
 
     if record is None or record.event_id is None:
         if adopted is not None:
-            return _adopt(meeting, adopted, now, window_days)
+            if verify_copies and not _created_for(adopted, meeting.id):
+                return [VerifyCopy(meeting, adopted)]
+            return adopt(meeting, adopted, now, window_days)
         return [CreateEvent(meeting, create_key(meeting.id),
                             verify_first=record is not None and record.pending_key is not None)]
 
@@ -270,8 +298,8 @@ def _decide(meeting: Meeting | None, record: Record | None, event: RemoteEvent |
     return actions
 
 
-def _adopt(meeting: Meeting, event: RemoteEvent, now: datetime,
-           window_days: int) -> list[Action]:
+def adopt(meeting: Meeting, event: RemoteEvent, now: datetime,
+          window_days: int = WINDOW_DAYS) -> list[Action]:
     """A pending create that landed, or an event carrying this meeting's join link: link it and
     bring it to the meeting's values — unless the meeting is over and the event was moved to
     a time still ahead: then the provider side moved the meeting, and that flows back."""

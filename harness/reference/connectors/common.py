@@ -56,6 +56,12 @@ def find_link(*texts: str | None) -> str | None:
     return None
 
 
+def may_link(*texts: str | None) -> bool:
+    """Whether any of the texts could hold a join link (`/j/`): a cheap test that lets a
+    connector leave the many events without one unconverted (a superset of `find_link`)."""
+    return any(text and "/j/" in text for text in texts)
+
+
 def plain_text(body: str | None, content_type: str = "text") -> str:
     if not body:
         return ""

@@ -58,6 +58,7 @@ from harness.reference.connectors.common import (
     auth_mapped,
     compose_body,
     find_link,
+    may_link,
     plain_text,
     split_body,
     zone_name,
@@ -74,7 +75,7 @@ from harness.sync.connector import (
     Transient,
 )
 from harness.sync.model import Changes, MeetingFields, RemoteEvent
-from harness.sync.planner import meeting_id_from_link
+from harness.sync.planner import create_key, meeting_id_from_link
 from harness.sync.rrule import WEEKDAYS, from_pattern, to_pattern
 
 T = TypeVar("T")
@@ -173,9 +174,20 @@ def event_from_ews(item: Any) -> RemoteEvent:
             recurrence = None
     fields = MeetingFields(item.subject or "", description, _utc(item.start), _utc(item.end),
                            tz, recurrence)
-    uid = item.uid or ""
-    return RemoteEvent(item.id, item.changekey, fields,
-                       find_link(item.location, body_link), uid or None)
+    link = find_link(item.location, body_link)
+    return RemoteEvent(item.id, item.changekey, fields, link, _key_of(item.uid, link))
+
+
+def _key_of(uid: str | None, link: str | None) -> str | None:
+    """The create key an item was made with: its UID is `key_uid(key)` for the key of the
+    meeting its link names (the planner tells the platform's own event from a user's copy of
+    the link by it); any other UID is passed on as it is."""
+    meeting_id = meeting_id_from_link(link)
+    if uid and meeting_id is not None:
+        key = create_key(meeting_id)
+        if uid == key_uid(key):
+            return key
+    return uid or None
 
 
 class EwsSyncConnector:
@@ -227,10 +239,14 @@ class EwsSyncConnector:
             folder.item_sync_state = cursor
             events: list[RemoteEvent] = []
             removed: list[str] = []
+            unlinked: list[str] = []
             for change, item in folder.sync_items(sync_state=cursor, only_fields=FIELDS,
                                                   max_changes_returned=self.page_size):
                 if change in ("create", "update"):
-                    events.append(event_from_ews(item))
+                    if may_link(item.location, str(item.body or "")):
+                        events.append(event_from_ews(item))
+                    else:
+                        unlinked.append(item.id)
                 elif change == "delete":
                     removed.append(item.id)
             if cursor is None:  # EWS syncs the whole folder: keep a full listing to the window
@@ -238,7 +254,7 @@ class EwsSyncConnector:
                 events = [e for e in events if e.fields.start < hi and
                           (e.fields.recurrence is not None or e.fields.end > lo)]
             return Changes(events, removed, folder.item_sync_state, full=cursor is None,
-                           window=window if cursor is None else None)
+                           window=window if cursor is None else None, unlinked=unlinked)
         return self._run(sync, cursor=True)
 
     def _item(self, account: Account, fields: MeetingFields, join_url: str,
@@ -275,7 +291,7 @@ class EwsSyncConnector:
                 return event_from_ews(existing)
             item = self._item(account, fields, join_url, uid=key_uid(key))
             item.save(send_meeting_invitations=SEND_TO_NONE)
-            return RemoteEvent(item.id, item.changekey, fields, join_url, key_uid(key))
+            return RemoteEvent(item.id, item.changekey, fields, join_url, key)
         return self._run(create, write=True)
 
     def get(self, event_id: str) -> RemoteEvent | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from harness.reference.connectors.common import (
     compose_body,
     find_link,
     key_id,
+    may_link,
     plain_text,
     split_body,
     utc,
@@ -61,11 +63,15 @@ def _when(value: dict[str, Any]) -> datetime:
     return utc(parsed)
 
 
+def _video_uri(event: dict[str, Any]) -> str | None:
+    entry_points = (event.get("conferenceData") or {}).get("entryPoints") or []
+    return next((e.get("uri") for e in entry_points if e.get("entryPointType") == "video"),
+                None)
+
+
 def event_from_google(event: dict[str, Any]) -> RemoteEvent:
     description, body_link = split_body(plain_text(event.get("description")))
-    entry_points = (event.get("conferenceData") or {}).get("entryPoints") or []
-    video = next((e.get("uri") for e in entry_points if e.get("entryPointType") == "video"),
-                 None)
+    video = _video_uri(event)
     start = event["start"]
     rrule = next((line for line in event.get("recurrence") or ()
                   if line.upper().startswith("RRULE:")), None)
@@ -122,8 +128,10 @@ class GoogleSyncConnector:
                                  ) from exc
         except TransportError as exc:  # the token endpoint could not be reached
             raise Transient(f"Google token refresh: {exc}") from exc
-        except (TimeoutError, http.client.HTTPException, ConnectionError,
+        except (TimeoutError, http.client.HTTPException, ConnectionError, ssl.SSLError,
                 httplib2.HttpLib2Error) as exc:
+            # ssl.SSLError: httplib2 reuses a connection the service dropped and the TLS layer
+            # reports it (SSLEOFError), not the socket: a dropped connection all the same.
             raise Transient(f"Google: {type(exc).__name__}: {exc}", ambiguous=write) from exc
 
     @staticmethod
@@ -152,6 +160,7 @@ class GoogleSyncConnector:
     def changes(self, cursor: str | None, window: tuple[datetime, datetime]) -> Changes:
         events: list[RemoteEvent] = []
         removed: list[str] = []
+        unlinked: list[str] = []
         page_token: str | None = None
         for _ in range(MAX_PAGES):
             kwargs: dict[str, Any] = {"calendarId": "primary", "maxResults": PAGE_SIZE}
@@ -166,13 +175,16 @@ class GoogleSyncConnector:
             for item in page.get("items", ()):
                 if item.get("status") == "cancelled":
                     removed.append(item["id"])
-                else:
+                elif may_link(item.get("description"), item.get("location"),
+                              item.get("hangoutLink")) or may_link(_video_uri(item)):
                     events.append(event_from_google(item))
+                else:
+                    unlinked.append(item["id"])
             page_token = page.get("nextPageToken")
             if not page_token:
                 full = cursor is None
                 return Changes(events, removed, page.get("nextSyncToken"), full=full,
-                               window=window if full else None)
+                               window=window if full else None, unlinked=unlinked)
         raise Transient("the Google sync round did not end")
 
     def _get(self, event_id: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from harness.reference.connectors.common import (
     auth_mapped,
     compose_body,
     find_link,
+    may_link,
     plain_text,
     split_body,
     utc,
@@ -46,6 +47,9 @@ _WINDOWS_ZONES = {"UTC": "UTC", "W. Europe Standard Time": "Europe/Berlin",
                   "GMT Standard Time": "Europe/London",
                   "Eastern Standard Time": "America/New_York",
                   "Pacific Standard Time": "America/Los_Angeles"}
+
+
+_UNREPORTED: dict[str, set[str]] = {}  # mailbox URL -> ids created, not yet seen in a delta
 
 
 def _graph_time(value: dict[str, Any]) -> datetime:
@@ -113,11 +117,12 @@ class GraphSyncConnector:
         scopes = [s for s in creds.scopes if s.startswith("Calendars.")] or ["Calendars.Read"]
         self._token = RoundToken(provider._token(creds, scopes))
         self.page_size = page_size
-        # Events this connector created that no delta round has reported yet. A calendarView
+        # Events created in this mailbox that no delta round has reported yet. A calendarView
         # delta reports removals only of events the client was given in an earlier round, so an
         # event created and deleted between two rounds would never be reported removed: such
-        # ids are looked up once after the next round (404 → removed).
-        self._unreported: set[str] = set()
+        # ids are looked up once after the next round (404 → removed). Kept per mailbox, not
+        # per connector: a re-authorization makes a new connector between those two rounds.
+        self._unreported: set[str] = _UNREPORTED.setdefault(self.base, set())
 
     # -- HTTP --------------------------------------------------------------------------------------
     def _bearer(self, force: bool) -> str:
@@ -178,13 +183,20 @@ class GraphSyncConnector:
         prefer = {"Prefer": f'outlook.timezone="UTC", odata.maxpagesize={self.page_size}'}
         events: list[RemoteEvent] = []
         removed: list[str] = []
+        unlinked: list[str] = []
         for _ in range(MAX_PAGES):
             page = self._send("GET", url, headers=prefer, cursor=True).json()
             for item in page.get("value", ()):
                 if "@removed" in item:
                     removed.append(item["id"])
-                elif item.get("type") not in _SKIPPED_TYPES:
+                elif item.get("type") in _SKIPPED_TYPES:
+                    continue
+                elif may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
+                              (item.get("location") or {}).get("displayName"),
+                              (item.get("body") or {}).get("content")):
                     events.append(event_from_graph(item))
+                else:
+                    unlinked.append(item["id"])
             next_link = page.get("@odata.nextLink")
             if next_link:
                 url = next_link
@@ -194,10 +206,10 @@ class GraphSyncConnector:
                 raise Transient("a Graph delta round ended without a delta link")
             full = cursor is None
             if not full:
-                removed.extend(self._gone_unreported(events, removed))
+                removed.extend(self._gone_unreported(events, removed + unlinked))
             self._unreported.clear()
             return Changes(events, removed, delta_link, full=full,
-                           window=window if full else None)
+                           window=window if full else None, unlinked=unlinked)
         raise Transient("the Graph delta round did not end")
 
     def _gone_unreported(self, events: list[RemoteEvent], removed: list[str]) -> list[str]:

@@ -117,12 +117,17 @@ class WebCalendaring:
             return row.message if row is not None else None
 
     def enforce_retention(self, user: str) -> None:
-        from harness.sync.planner import live, retained
+        """With sync off no round settles links: a record is deleted once its event has ended.
+        Only the records that are due are read (the due-time index), not the whole table."""
+        from dataclasses import replace
+
+        from harness.sync.planner import live
+        from harness.sync.series import series_end
 
         records = SqlRecordStore(self.ctx.store, user)
         now = self.ctx.now()
-        for record in records.records().values():
-            if record.fields is not None and not live(record.fields, now):
+        for record in records.due(now).values():
+            if record.fields is None or not live(record.fields, now):
                 records.drop(record.meeting_id)
-            elif (kept := retained(record, now)) is not record:
-                records.put(kept)
+            else:  # due early (a series' first end, from before the due index): not yet
+                records.put(replace(record, due=series_end(record.fields)))
