@@ -18,7 +18,7 @@ from harness.load.hubs import HubsError, combined, read_description, shards_of, 
 from harness.load.integration import error_kind
 from harness.load.options import OptionError, parse_mix, parse_steps, settle_seconds
 from harness.load.plan import LoadPlan, PlanError, load_plan, parse_plan
-from harness.load.report import collect, render, summary
+from harness.load.report import collect, read_audit, render, summary, write_report
 from harness.load.run import LoadError, LoadSettings
 from harness.sync import ReauthRequired, RoundIncomplete, RoundReport
 from mock_providers.app import create_app
@@ -281,7 +281,8 @@ def test_report_counts_steps_errors_providers_and_convergence(tmp_path: Path) ->
     assert data["rounds"] == 190
     assert data["steps"]["sync.incremental"]["count"] == 150
     assert data["steps"]["sync.incremental"]["p99_ms"] == 150  # the worst kind
-    assert data["errors_by_kind"]["StepFailed('throttled (retries exhausted)')"] == 2
+    assert data["errors_by_kind"]["throttled (retries exhausted)"] == 2
+    assert data["errors_by_kind"]["not converged: lost n, duplicated n"] == 1
     assert data["provider_side"]["graph"] == {"requests": 97, "throttled": 7,
                                               "server errors": 0, "client errors": 0}
     assert data["provider_side"]["ews"]["throttled"] == 3  # ErrorServerBusy
@@ -295,6 +296,8 @@ def test_report_counts_steps_errors_providers_and_convergence(tmp_path: Path) ->
     assert "Plotly.newPlot" in page and "NOT converged" in page
     assert "https://cdn" not in page.split("<script>", 1)[0]  # the JavaScript is inlined
     assert len(page) > 1_000_000
+    write_report(tmp_path, prefix, audit, {"users": 10})
+    assert read_audit(tmp_path / "audit_summary.csv") == audit
 
 
 def test_an_empty_run_still_renders(tmp_path: Path) -> None:
@@ -325,3 +328,34 @@ def test_load_help_and_a_bad_plan_before_anything_starts(tmp_path: Path) -> None
         LoadSettings(users=0).check()
     with pytest.raises(LoadError, match="--settle must leave time"):
         LoadSettings(run_time=10, settle=8).check()
+
+
+def test_serve_shards_describes_every_shard_and_stops_them_all(tmp_path: Path) -> None:
+    import signal
+
+    import httpx
+
+    from harness.net import httpx_verify
+
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--shards", "2", "--json",
+                             "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        description = json.loads(proc.stdout.readline())
+        shards = shards_of(description)
+        assert description["shard_count"] == 2 and [s["shard"] for s in shards] == [0, 1]
+        assert description["base_url"] == shards[0]["base_url"] != shards[1]["base_url"]
+        assert shards[0]["control_token"] != shards[1]["control_token"]
+        for shard in shards:
+            health = httpx.get(f"{shard['control']}/health",
+                               verify=httpx_verify(shard["ca_bundle"]), timeout=10)
+            assert health.json()["seed"] == 42
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0
+    for shard in shards:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{shard['control']}/health", verify=httpx_verify(shard["ca_bundle"]),
+                      timeout=3)

@@ -30,6 +30,7 @@ SYNC_STEPS = ("sync.initial", "sync.incremental", "push.create", "push.update", 
               "sync.settle")
 ALL_STEPS = ("connect", "connect.reauth", *SYNC_STEPS, "verify.converged")
 _NOT_CONVERGED = re.compile(r"(lost|duplicated|stale) (\d+)")
+_STEP_FAILED = re.compile(r"^StepFailed\(['\"](.*)['\"]\)$")  # Locust keeps the repr
 THROTTLE_OUTCOMES = ("ErrorServerBusy", "rateLimitExceeded", "userRateLimitExceeded",
                      "TooManyRequests", "ApplicationThrottled")
 
@@ -96,7 +97,7 @@ class LoadResults:
     def errors_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
         for row in self.failures:
-            error = row.get("Error", "")
+            error = _STEP_FAILED.sub(r"\1", row.get("Error", ""))
             kind = _NOT_CONVERGED.sub(r"\1 n", error) if "not converged" in error else error
             out[kind] += int(row.get("Occurrences") or 0)
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
@@ -115,6 +116,12 @@ class LoadResults:
             elif status >= 400:
                 row["client errors"] += count
         return dict(sorted(out.items()))
+
+
+def read_audit(path: Path) -> list[list[Any]]:
+    """The audit summary a run saved (audit_summary.csv), to render its report again."""
+    return [[int(r["second"]), r["provider"], int(r["status"]), r["outcome"], int(r["count"]),
+             int(r["shard"])] for r in read_csv(path)]
 
 
 def collect(csv_prefix: Path, audit: list[list[Any]] | None = None) -> LoadResults:
@@ -174,7 +181,7 @@ def summary(results: LoadResults, settings: dict[str, Any]) -> dict[str, Any]:
                             "stale": conv.stale}}
 
 
-RATE_WINDOW_S = 5  # workers report every 3 s: rates over 5 s do not saw-tooth
+RATE_WINDOW_S = 6  # workers report every 3 s: a multiple of it does not saw-tooth
 
 
 def _rates(series: dict[Any, dict[int, int]], times: list[int], window: int
@@ -201,8 +208,10 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
 
     figures: list[tuple[str, Any]] = []
     history = results.history
+    # One time origin for Locust's history (Unix time) and the audit (the world clock: the same
+    # unless a scenario moved it), so the charts line up.
+    t0 = min([int(r["Timestamp"]) for r in history] + [r[0] for r in results.audit] or [0])
     if history:
-        t0 = min(int(r["Timestamp"]) for r in history)
         users: dict[int, int] = {}
         totals: dict[str, dict[tuple[str, str], dict[int, int]]] = defaultdict(dict)
         for row in history:
@@ -265,7 +274,6 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
         figures.append(("users", fig))
 
     if results.audit:
-        t0 = min(r[0] for r in results.audit)
         requests: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         throttled: dict[int, int] = defaultdict(int)
         errors: dict[int, int] = defaultdict(int)
@@ -289,9 +297,10 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
                           secondary_y=True)
         fig.update_layout(title="At the providers (the hub's audit log): requests, throttling "
                                 "and server errors per second", height=380,
-                          xaxis_title="seconds (world clock)")
-        fig.update_yaxes(title_text="requests/s", secondary_y=False)
-        fig.update_yaxes(title_text="throttled / errors per s", secondary_y=True)
+                          xaxis_title="seconds", barmode="stack")
+        fig.update_yaxes(title_text="requests/s", secondary_y=False, rangemode="tozero")
+        fig.update_yaxes(title_text="throttled / errors per s", secondary_y=True,
+                         rangemode="tozero", tickformat=",d")
         figures.append(("providers", fig))
 
     errors_by_kind = results.errors_by_kind()
@@ -385,6 +394,10 @@ duplicated), and no event may be left for a meeting the platform no longer has.<
 def write_report(out_dir: Path, csv_prefix: Path, audit: list[list[Any]],
                  settings: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     results = collect(csv_prefix, audit)
+    with (out_dir / "audit_summary.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["second", "provider", "status", "outcome", "count", "shard"])
+        writer.writerows(audit)
     page = out_dir / "report.html"
     page.write_text(render(results, settings), encoding="utf-8")
     data = summary(results, settings)
