@@ -15,8 +15,8 @@ real authorization-code flow), runs its initial sync, then one paced step every 
 and is checked for convergence. Printed per run:
 
 - offered: the paced steps the population asks for (users / pace, per second) once connected;
-- rounds/s: sync rounds completed per second (initial, incremental, push.*), best 10-second
-  window of the load phase, and the share of the offered rate it reached;
+- rounds/s: paced sync rounds completed per second (incremental, push.*), the best 12-second
+  window of the run, and the share of the offered rate it reached; initial syncs/s likewise;
 - connected: integrations whose initial sync completed (a population larger than the set-up
   can connect within the run shows here: connecting costs ~10 requests and two TLS handshakes);
 - p50/p99 per step over the run (the worst kind's: Locust keeps percentiles per kind);
@@ -47,6 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.load.locust_support import FLUSH_S  # noqa: E402
+from harness.load.options import settle_seconds  # noqa: E402
 from harness.load.run import LoadSettings, run_load  # noqa: E402
 
 PACED = ("sync.incremental", "push.create", "push.update", "push.delete")
@@ -64,7 +66,8 @@ class Result:
     run_time: float
     pace: float
     data: dict[str, Any] = field(default_factory=dict)
-    rounds_per_s: float = 0.0
+    rounds_per_s: float = 0.0  # paced rounds (incremental, push.*): the steady state
+    initial_per_s: float = 0.0
     provider_per_s: float = 0.0
     connected: int = 0
     cpu: dict[str, float] = field(default_factory=dict)
@@ -82,13 +85,15 @@ def _cpu_seconds(pid: int) -> float:
 
 
 class Watcher:
-    """CPU use of the hub, the master and the workers over the load phase; optionally a
-    py-spy profile of the hub and of one worker."""
+    """CPU use of the hub, the master and the workers over a window of the load phase (from 40%
+    of it, for up to 40% of it, once Locust reports users); optionally a py-spy profile of the
+    hub and of one worker over the same window."""
 
-    def __init__(self, profile_s: float, out: Path, delay: float) -> None:
-        self.profile_s, self.out, self.delay = profile_s, out, delay
+    def __init__(self, profile_s: float, out: Path, load_s: float) -> None:
+        self.profile_s, self.out, self.load_s = profile_s, out, load_s
         self.pids: dict[str, Any] = {}
         self.cpu: dict[str, float] = {}
+        self.window = 0.0
         self.profiles: dict[str, Path] = {}
         self.thread: threading.Thread | None = None
 
@@ -101,8 +106,21 @@ class Watcher:
         return {"hub": list(self.pids.get("hub", [])), "master": [self.pids["master"]],
                 "workers": list(self.pids.get("workers", []))}
 
+    def _users_running(self) -> bool:
+        history = self.out / "locust_stats_history.csv"
+        try:
+            lines = history.read_text().splitlines()[-50:]
+        except OSError:
+            return False
+        return any(line.split(",")[3:4] == ["Aggregated"] and line.split(",")[1] != "0"
+                   for line in lines)
+
     def _watch(self) -> None:
-        time.sleep(self.delay)
+        deadline = time.monotonic() + 120
+        while not self._users_running() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(0.4 * self.load_s)
+        self.window = 0.4 * self.load_s
         groups = self._groups()
         spies = []
         if self.profile_s:
@@ -114,25 +132,25 @@ class Watcher:
                 path = self.out / f"profile-{name}.txt"
                 spies.append(subprocess.Popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
-                     str(pids[0]), "--duration", str(int(self.profile_s)), "--rate", "50",
+                     str(pids[0]), "--duration", str(max(1, int(self.window))), "--rate", "50",
                      "--format", "raw", "--output", str(path), "--nonblocking"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                 self.profiles[name] = path
         before = {g: sum(_cpu_seconds(p) for p in pids) for g, pids in groups.items()}
         started = time.monotonic()
-        time.sleep(max(self.profile_s, 10.0))
+        time.sleep(self.window)
         spent = time.monotonic() - started
         self.cpu = {g: 100 * (sum(_cpu_seconds(p) for p in pids) - before[g]) / spent
                     for g, pids in groups.items()}
         for spy in spies:
             try:
-                spy.wait(self.profile_s + 30)
+                spy.wait(self.window + 30)
             except subprocess.TimeoutExpired:
                 spy.kill()
 
     def join(self) -> None:
         if self.thread is not None:
-            self.thread.join(self.profile_s + 60)
+            self.thread.join(self.load_s + 180)
 
 
 def top_frames(path: Path, count: int = 8) -> list[tuple[str, float]]:
@@ -147,8 +165,8 @@ def top_frames(path: Path, count: int = 8) -> list[tuple[str, float]]:
             continue
         leaf = stack.rsplit(";", 1)[-1]
         name, _, where = leaf.partition(" (")
-        if not name.strip():  # a frame py-spy cannot name: native code (granian's Rust)
-            name, where = "(native code: granian's Rust server, TLS)", ""
+        if not name.strip():  # a frame py-spy cannot name: native code
+            name, where = "(native code: the hub's granian/Rust, TLS; a worker's gevent loop)", ""
         module = where.split(":")[0].rsplit("/site-packages/", 1)[-1].rsplit("/wt/load/", 1)[-1]
         own[f"{name} ({module})"] += int(n)
         total += int(n)
@@ -156,7 +174,9 @@ def top_frames(path: Path, count: int = 8) -> list[tuple[str, float]]:
 
 
 # -- figures from a run --------------------------------------------------------------------------
-def best_window_rate(history: Path, names: tuple[str, ...], window: int = 10) -> float:
+def best_window_rate(history: Path, names: tuple[str, ...], window: int = 12) -> float:
+    """The best rate over `window` seconds (a multiple of the workers' 3-second reports, so a
+    window never holds one report more than its length is worth)."""
     totals: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
     with history.open(newline="") as handle:
         for row in csv.DictReader(handle):
@@ -186,12 +206,12 @@ def provider_rate(data: dict[str, Any], audit_window: float) -> float:
 
 def run(label: str, users: int, workers: int, args: argparse.Namespace, *, bare: bool = False,
         run_time: float, events: int, profile: bool = False) -> Result:
-    out = Path(tempfile.mkdtemp(prefix=f"calharness-bench-load-{label}-"))
-    watcher = Watcher(args.profile_s if profile else 0.0, out,
-                      delay=min(run_time * 0.45, 40.0) + 8.0)
+    out = Path(tempfile.mkdtemp(prefix=f"calharness-bench-load-{label.replace(' ', '-')}-"))
+    settle = 1.0 if bare else settle_seconds(run_time, None)
+    watcher = Watcher(args.profile_s if profile else 0.0, out, run_time - settle - FLUSH_S)
     settings = LoadSettings(users=users, workers=workers, run_time=run_time, events=events,
                             pace=args.pace, spawn_rate=args.spawn_rate, seed=args.seed,
-                            out=out, bare=bare, on_started=watcher.started)
+                            out=out, bare=bare, settle=settle, on_started=watcher.started)
     started = time.monotonic()
     code, _page, data = run_load(settings, lambda line: None)
     watcher.join()
@@ -200,16 +220,18 @@ def run(label: str, users: int, workers: int, args: argparse.Namespace, *, bare:
     if bare:
         result.bare_per_s = best_window_rate(history, ("bare.get",))
     else:
-        result.rounds_per_s = best_window_rate(history, ROUNDS)
+        result.rounds_per_s = best_window_rate(history, PACED)
+        result.initial_per_s = best_window_rate(history, ("sync.initial",))
         result.connected = data["steps"].get("sync.initial", {}).get("count", 0) - \
             data["steps"].get("sync.initial", {}).get("failures", 0)
-    result.provider_per_s = provider_rate(data, run_time)
+    result.provider_per_s = provider_rate(data, run_time - settle - FLUSH_S)
     result.cpu = watcher.cpu
     result.profile = {name: top_frames(path) for name, path in watcher.profiles.items()}
     conv = data["convergence"]
     print(f"  {label:<22} {time.monotonic() - started:5.0f} s wall; "
           + (f"{result.bare_per_s:,.0f} GET/s" if bare else
-             f"{result.rounds_per_s:,.1f} rounds/s, {result.connected:,}/{users:,} connected, "
+             f"{result.rounds_per_s:,.1f} paced rounds/s, {result.initial_per_s:,.1f} initial "
+             f"syncs/s, {result.connected:,}/{users:,} connected, "
              f"convergence {'ok' if conv['converged'] else 'FAILED'} ({conv['lost']} lost, "
              f"{conv['duplicated']} duplicated)")
           + f"; exit {code}; {out}", flush=True)
@@ -227,10 +249,12 @@ def _pct(data: dict[str, Any], step: str, which: str) -> str:
 def print_results(results: list[Result], bare: dict[int, Result], args: argparse.Namespace
                   ) -> None:
     print()
-    print(f"sync load: pace {args.pace:g} s per integration; p50/p99 in ms per step (worst "
-          f"kind); CPU in % of one core during the load phase")
+    print(f"sync load: pace {args.pace:g} s per integration; rounds/s: paced rounds "
+          f"(incremental, push.*) in the best 12 s; p50/p99 in ms per step over the run (worst "
+          f"kind); CPU in % of one core over a window of the load phase")
     header = (f"{'run':<22} {'users':>6} {'w':>2} {'offered':>8} {'rounds/s':>9} {'reached':>8} "
-              f"{'connected':>10} | " + " ".join(f"{s.split('.')[-1][:11]:>11}" for s in SHOWN)
+              f"{'initial/s':>9} {'connected':>10} | "
+              + " ".join(f"{s.split('.')[-1][:11]:>11}" for s in SHOWN)
               + f" | {'prov req/s':>10} {'/ceiling':>8} | {'hub':>4} {'wkrs':>5} {'mstr':>4}")
     print(header)
     print("-" * len(header))
@@ -242,12 +266,13 @@ def print_results(results: list[Result], bare: dict[int, Result], args: argparse
         steps = " ".join(f"{_pct(r.data, s, 'p50_ms') + '/' + _pct(r.data, s, 'p99_ms'):>11}"
                          for s in SHOWN)
         print(f"{r.label:<22} {r.users:>6} {r.workers:>2} {offered:>8.1f} {r.rounds_per_s:>9.1f} "
-              f"{r.rounds_per_s / offered:>8.0%} {r.connected:>10,} | {steps} | "
+              f"{r.rounds_per_s / offered:>8.0%} {r.initial_per_s:>9.1f} {r.connected:>10,} | "
+              f"{steps} | "
               f"{r.provider_per_s:>10.0f} {ratio:>8} | {r.cpu.get('hub', 0):>4.0f} "
               f"{r.cpu.get('workers', 0):>5.0f} {r.cpu.get('master', 0):>4.0f}")
     for workers, b in sorted(bare.items()):
         print(f"{b.label:<22} {b.users:>6} {workers:>2} {'flat out':>8} "
-              f"{'':>9} {'':>8} {'':>10} | bare GET/s {b.bare_per_s:,.0f} (the ceiling) | "
+              f"{'':>9} {'':>8} {'':>9} {'':>10} | bare GET/s {b.bare_per_s:,.0f} (the ceiling) | "
               f"{b.provider_per_s:>10.0f} {'1.00x':>8} | {b.cpu.get('hub', 0):>4.0f} "
               f"{b.cpu.get('workers', 0):>5.0f} {b.cpu.get('master', 0):>4.0f}")
     one = next((r for r in results if r.label.endswith("1 worker")), None)
@@ -294,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                        events=20 if middle > 1000 else 50))
     for workers in (2, 1):
         bare[workers] = run(f"bare GETs, {workers} worker{'s' if workers > 1 else ''}", 50,
-                            workers, args, bare=True, run_time=20.0, events=1,
+                            workers, args, bare=True, run_time=30.0, events=1,
                             profile=not args.no_profile and workers == 2)
     print_results(results, bare, args)
     print(f"\nload average at end {os.getloadavg()[0]:.2f}; wall time "

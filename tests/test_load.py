@@ -359,3 +359,47 @@ def test_serve_shards_describes_every_shard_and_stops_them_all(tmp_path: Path) -
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{shard['control']}/health", verify=httpx_verify(shard["ca_bundle"]),
                       timeout=3)
+
+
+def test_the_load_package_imports_neither_locust_nor_gevent() -> None:
+    code = ("import sys, pkgutil, importlib, harness.load\n"
+            "for m in pkgutil.iter_modules(harness.load.__path__):\n"
+            "    importlib.import_module('harness.load.' + m.name)\n"
+            "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('locust', 'gevent'))\n"
+            "print(bad)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+class _FakeControl:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def clear_faults(self) -> None:
+        self.calls.append(("clear",))
+
+    def set_graph_limits(self, concurrency: Any, per_10_min: Any) -> None:
+        self.calls.append(("limits", concurrency, per_10_min))
+
+    def _call(self, method: str, path: str, **kw: Any) -> None:
+        self.calls.append((method, path))
+
+    def add_fault(self, **spec: Any) -> None:
+        self.calls.append(("fault", spec["kind"], spec["probability"]))
+
+
+def test_a_plan_goes_to_every_shard_with_the_real_limits_unless_lifted() -> None:
+    from harness.load.plan import clear, install
+
+    shards = [_FakeControl(), _FakeControl()]
+    install(parse_plan({"faults": [{"kind": "drop", "rate": 0.5}]}), shards)
+    for control in shards:
+        assert control.calls == [("clear",), ("DELETE", "/microsoft/graph/limits"),
+                                 ("fault", "drop", 0.5)]
+    lifted = _FakeControl()
+    install(parse_plan({"throttling": "off"}), [lifted])
+    assert lifted.calls == [("clear",), ("limits", None, None)]
+    clear([lifted])
+    assert lifted.calls[-1] == ("clear",)

@@ -18,6 +18,7 @@ event, so its statistics, charts and CSVs show the sync core's steps, not raw HT
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -84,7 +85,7 @@ class Integration:
         self.retry = retry or RetryPolicy(attempts=4, base_delay=0.2, max_delay=5.0)
         weights = step_weights or DEFAULT_STEP_WEIGHTS
         self._steps = [s for s in STEPS if weights.get(s, 0) > 0]
-        self._weights = [weights[s] for s in self._steps]
+        self._cum = list(itertools.accumulate(weights[s] for s in self._steps))
         self.platform = MemoryPlatform()
         self.store = MemoryStore()
         self.session: SignedIn | None = None
@@ -170,7 +171,7 @@ class Integration:
             return self.connect("connect.reauth" if self.connected_once else "connect")
         if not self.initialized:
             return self.initial()
-        name = self.rng.choices(self._steps, self._weights)[0]
+        name = self.rng.choices(self._steps, cum_weights=self._cum)[0]
         return self.run_step(name)
 
     def run_step(self, name: str) -> bool:

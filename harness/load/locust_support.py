@@ -118,6 +118,10 @@ def prepare_master(options: Any, info: Info) -> None:
         raise SystemExit(f"calharness load: error: {exc}") from None
     _state["plan"] = plan
     shards = shard_list(description)
+    if not options.mailboxes:
+        with shards[0].control() as control:
+            if control.load_info() is None:  # an empty hub: seed the default population
+                options.mailboxes = DEFAULT_MAILBOXES
     if options.mailboxes:
         linked_every = 0 if options.target else options.linked_every
         result = seed_population(description, mailboxes=options.mailboxes, events=options.events,

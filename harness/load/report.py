@@ -186,8 +186,8 @@ RATE_WINDOW_S = 6  # workers report every 3 s: a multiple of it does not saw-too
 
 def _rates(series: dict[Any, dict[int, int]], times: list[int], window: int
            ) -> dict[int, float]:
-    """Steps per second at each time: the growth of the running totals over the last `window`
-    seconds (summed over the series, e.g. the kinds)."""
+    """Steps per second at each time: the growth of the running totals over the `window`
+    seconds around it (summed over the series, e.g. the kinds)."""
     out = dict.fromkeys(times, 0.0)
     for points in series.values():
         stamps = sorted(points)
@@ -197,8 +197,8 @@ def _rates(series: dict[Any, dict[int, int]], times: list[int], window: int
             i = bisect.bisect_right(stamps, t)
             return totals[i - 1] if i else 0
 
-        for t in times:
-            out[t] += (at(t) - at(t - window)) / window
+        for t in times:  # centred: a trailing window would draw every change late
+            out[t] += (at(t + window // 2) - at(t - window // 2)) / window
     return out
 
 
@@ -211,6 +211,8 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
     # One time origin for Locust's history (Unix time) and the audit (the world clock: the same
     # unless a scenario moved it), so the charts line up.
     t0 = min([int(r["Timestamp"]) for r in history] + [r[0] for r in results.audit] or [0])
+    t_end = max([int(r["Timestamp"]) for r in history] + [r[0] for r in results.audit] or [0])
+    span = [0, max(t_end - t0, 1)]  # every time chart on the same axis
     if history:
         users: dict[int, int] = {}
         totals: dict[str, dict[tuple[str, str], dict[int, int]]] = defaultdict(dict)
@@ -229,7 +231,8 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
             fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points],
                                      name=name, mode="lines", stackgroup="steps"))
         fig.update_layout(title="Throughput per step (steps completed per second, stacked)",
-                          xaxis_title="seconds", yaxis_title="steps per second", height=380)
+                          xaxis_title="seconds", yaxis_title="steps per second", height=380,
+                          xaxis_range=span)
         figures.append(("throughput", fig))
 
         names = [n for n in (*SYNC_STEPS, "connect") if n in by_name]
@@ -260,6 +263,7 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
                         row=i // cols + 1, col=i % cols + 1)
                     shown.add(legend)
             ticks = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000]
+            fig.update_xaxes(range=span)
             fig.update_yaxes(type="log", title_text="ms", tickvals=ticks,
                              ticktext=[f"{v:,}" for v in ticks])
             fig.update_layout(title="Latency per step over time: p50 (solid) and p99 (dotted) "
@@ -270,7 +274,7 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
         fig = go.Figure(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points],
                                    mode="lines", name="users", line={"shape": "hv"}))
         fig.update_layout(title="Simulated integrations (Locust users)", height=260,
-                          xaxis_title="seconds", yaxis_title="users")
+                          xaxis_title="seconds", yaxis_title="users", xaxis_range=span)
         figures.append(("users", fig))
 
     if results.audit:
@@ -297,7 +301,7 @@ def _figures(results: LoadResults) -> list[tuple[str, Any]]:
                           secondary_y=True)
         fig.update_layout(title="At the providers (the hub's audit log): requests, throttling "
                                 "and server errors per second", height=380,
-                          xaxis_title="seconds", barmode="stack")
+                          xaxis_title="seconds", barmode="stack", xaxis_range=span)
         fig.update_yaxes(title_text="requests/s", secondary_y=False, rangemode="tozero")
         fig.update_yaxes(title_text="throttled / errors per s", secondary_y=True,
                          rangemode="tozero", tickformat=",d")
@@ -329,6 +333,15 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def _unchecked(checked: int, users: Any) -> str:
+    if not isinstance(users, int) or checked >= users:
+        return ""
+    return (f"<p>{users - checked:,} of {users:,} simulated integrations were not checked: they "
+            "had not finished connecting (or their initial sync) when the run ended, so they "
+            "had pushed nothing. A population the set-up cannot connect within the run shows "
+            "here and in the connect step's latency.</p>")
 
 
 def render(results: LoadResults, settings: dict[str, Any]) -> str:
@@ -385,6 +398,7 @@ duplicated), and no event may be left for a meeting the platform no longer has.<
 {_table(["integrations checked", "meetings", "failed checks", "lost", "duplicated",
          "left behind"], [[conv['integrations'], conv['meetings'], conv['failed_checks'],
                           conv['lost'], conv['duplicated'], conv['stale']]])}
+{_unchecked(conv['integrations'], settings.get('users'))}
 <h2>Settings</h2>
 {_table(["setting", "value"], setting_rows)}
 </body></html>
