@@ -557,6 +557,8 @@ def load(
         metavar="URL", help="Load a vendor's implementation behind the conformance API.")
                       ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the world.")] = 42,
+    locustfile: Annotated[Path | None, typer.Option(
+        help="The locustfile (default: the checkout's scenarios/load_sync.py).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default "
                                                            "reports/load-<time>).")] = None,
 ) -> None:

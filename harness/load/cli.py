@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from harness.load.hubs import HubsError
@@ -44,4 +43,4 @@ def load_command(options: dict[str, Any], say: Callable[[str], None]) -> int:
     return code
 
 
-__all__ = ["Path", "load_command"]
+__all__ = ["load_command"]

@@ -197,6 +197,8 @@ def end_faults(options: Any, info: Info) -> None:
     revoker = _state.get("revoker")
     if revoker is not None:
         info(f"{revoker.done} grant(s) revoked")
+        for control in revoker.controls:
+            control.close()
     controls = [s.control() for s in _shards(options)]
     try:
         clear(controls)
