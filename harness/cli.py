@@ -44,10 +44,24 @@ def serve(
                                                         "~/.local/state/calharness).")] = None,
     server_name: Annotated[str | None, typer.Option(
         "--server", help="HTTP server of the hub: granian (default) or uvicorn.")] = None,
+    shards: Annotated[int, typer.Option(
+        min=1, max=64, help="Hub processes (shards) from the one seed; a load population is "
+                            "partitioned across them (docs/load.md). With a --port, shard i "
+                            "listens on port+i.")] = 1,
 ) -> None:
     """Serve every mock provider and the control API until SIGINT/SIGTERM."""
     from mock_providers.describe import describe
     from mock_providers.server import HubServer, HubServerError
+
+    if shards > 1:
+        from harness.load.serve import run_shards
+
+        _hub_server(server_name)
+        run_shards(shards, seed=seed, host=host, port=port, tls=not no_tls, state_dir=state_dir,
+                   server=server_name,
+                   show=lambda d: print(json.dumps(d), flush=True) if json_output
+                   else _print_hub(d))
+        return
 
     server = HubServer(seed=seed, host=host, port=port, tls=not no_tls, state_dir=state_dir,
                        **_hub_server(server_name))
@@ -73,6 +87,9 @@ def serve(
 def _print_hub(d: dict[str, Any]) -> None:
     out.print(f"[bold]calharness mock hub[/] seed {d['seed']} at {d['base_url']} "
               f"({d['server']})")
+    for shard in (d.get("shards") or [])[1:]:
+        out.print(f"  shard {shard['shard']}          {shard['base_url']} (control "
+                  f"{shard['control']})")
     out.print(f"  control API      {d['control']}")
     out.print(f"  CA bundle        {d['ca_bundle'] or '(plain HTTP)'}")
     if d.get("ca_bundle_with_system"):
@@ -509,6 +526,53 @@ def drift(
         for index, reason in report.skipped:
             print(f"  #{index} skipped: {reason}")
     raise typer.Exit(1 if report.differences else 0)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def load(
+    ctx: typer.Context,
+    users: Annotated[int, typer.Option(help="Simulated integrations (Locust users).")] = 50,
+    run_time: Annotated[float, typer.Option(help="Seconds, settling included; the run stops "
+                                                 "by itself.")] = 60,
+    workers: Annotated[int, typer.Option(help="Locust workers beside the master (0: one "
+                                              "local process).")] = 2,
+    shards: Annotated[int, typer.Option(min=1, max=64, help="Hub processes the population "
+                                                            "is partitioned over.")] = 1,
+    events: Annotated[int, typer.Option(min=0, help="Events per mailbox.")] = 100,
+    mailboxes: Annotated[int, typer.Option(min=0, help="Mailboxes to seed (default: users "
+                                                       "plus a margin).")] = 0,
+    mix: Annotated[str, typer.Option(help="Kinds by weight.")] = "graph=6,ews=2,google=2",
+    steps: Annotated[str, typer.Option(help="Paced steps by weight.")
+                     ] = "sync.incremental=4,push.create=3,push.update=2,push.delete=1",
+    pace: Annotated[float, typer.Option(help="Seconds between two steps of one "
+                                             "integration.")] = 5.0,
+    spawn_rate: Annotated[float, typer.Option(help="Users started per second.")] = 10.0,
+    settle: Annotated[float | None, typer.Option(help="Seconds at the end for settling and "
+                                                      "the convergence check.")] = None,
+    plan: Annotated[Path | None, typer.Option(help="Fault plan, YAML or JSON (docs/load.md)."
+                                              )] = None,
+    hubs: Annotated[Path | None, typer.Option(help="Use running hub shards (`serve [--shards "
+                                                   "N] --json` output) instead.")] = None,
+    target: Annotated[str | None, typer.Option(
+        metavar="URL", help="Load a vendor's implementation behind the conformance API.")
+                      ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the world.")] = 42,
+    locustfile: Annotated[Path | None, typer.Option(
+        help="The locustfile (default: the checkout's scenarios/load_sync.py).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default "
+                                                           "reports/load-<time>).")] = None,
+) -> None:
+    """Load the sync core with Locust: start and seed the hub, run a master and workers
+    headless for --run-time, write report.html (charts), summary.json and Locust's CSVs.
+    Options after `--` go to Locust. Exit 1 when the integrations did not converge."""
+    from harness.load.cli import load_command
+    from harness.load.run import LoadError
+
+    try:
+        code = load_command(locals(), lambda line: print(line, flush=True))
+    except LoadError as exc:
+        raise CliError(str(exc)) from None
+    raise typer.Exit(code)
 
 
 def _fail(message: str) -> None:

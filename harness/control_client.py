@@ -12,7 +12,9 @@ from harness.net import httpx_verify
 
 
 class ControlError(RuntimeError):
-    pass
+    def __init__(self, message: str, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
 def _secrets(wanted: bool) -> dict[str, str]:
@@ -43,11 +45,14 @@ class ControlClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, self.url + path, **kwargs)
         if response.status_code >= 400:
+            code = ""
             try:
-                message = response.json()["error"]["message"]
+                error = response.json()["error"]
+                message, code = error["message"], str(error.get("code", ""))
             except (ValueError, KeyError, TypeError):
                 message = response.text[:200]
-            raise ControlError(f"{method} {path}: HTTP {response.status_code}: {message}")
+            raise ControlError(f"{method} {path}: HTTP {response.status_code}: {message}",
+                               response.status_code, code)
         return response.json() if response.content else None
 
     # -- world ---------------------------------------------------------------------------------
@@ -143,3 +148,45 @@ class ControlClient:
         """The user removes the app's access (one client or all); returns how many lost it."""
         params = {"client_id": client_id} if client_id else None
         return int(self._call("POST", f"/google/users/{email}/revoke", params=params)["revoked"])
+
+    # -- the load population (mock_providers/world/bulk.py) and the audit's summary -------------
+    def load_seed(self, **spec: Any) -> dict[str, Any]:
+        return dict(self._call("POST", "/load/seed", json=spec))
+
+    def load_info(self) -> dict[str, Any] | None:
+        """The shard's load manifest, or None when it holds no load population."""
+        try:
+            return dict(self._call("GET", "/load"))
+        except ControlError as exc:
+            if exc.code == "loadNotSeeded":
+                return None
+            raise
+
+    def load_claim(self) -> dict[str, Any] | None:
+        """The next unclaimed load mailbox (with its password), or None when all are taken."""
+        try:
+            return dict(self._call("POST", "/load/claim"))
+        except ControlError as exc:
+            if exc.code == "loadExhausted":
+                return None
+            raise
+
+    def load_release(self) -> None:
+        self._call("POST", "/load/release")
+
+    def load_links(self, prefix: str = "", address: str | None = None,
+                   claimed: bool = True) -> dict[str, dict[str, int]]:
+        params = {"prefix": prefix, "claimed": "true" if claimed else "false"}
+        if address is not None:
+            params["address"] = address
+        return dict(self._call("GET", "/load/links", params=params)["mailboxes"])
+
+    def load_mailboxes(self, claimed: bool = False) -> list[dict[str, Any]]:
+        params = {"claimed": "true" if claimed else "false"}
+        return list(self._call("GET", "/load/mailboxes", params=params)["mailboxes"])
+
+    def audit_summary(self, since: int = 0) -> dict[str, Any]:
+        return dict(self._call("GET", "/audit/summary", params={"since": since}))
+
+    def clock(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/clock"))

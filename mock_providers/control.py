@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 from mock_providers.describe import describe
 from mock_providers.hub import GoogleAdmin, GraphAdmin, Hub, MicrosoftAdmin
 from mock_providers.world import Attendee, Calendar, Event, FaultSpec, MsTenant, MsUser
+from mock_providers.world.bulk import LoadSeed, link_counts, seed_load
 from mock_providers.world.model import parse_build
 from mock_providers.world.recurrence import Instance, expand
 from mock_providers.world.seed import change_key
@@ -332,6 +333,7 @@ BODY_MODELS: dict[str, type[BaseModel]] = {
     "/mailboxes/{owner}/calendar/permissions/{delegate}": PermissionIn,
     "/microsoft/tenants/{tenant}/exchange": ExchangeIn,
     "/google/users/{email}/password": PasswordIn,
+    "/load/seed": LoadSeed,
 }
 
 
@@ -667,6 +669,67 @@ def routes(hub: Hub) -> list[BaseRoute]:
         revoked = _google(hub).revoke_grants(user, client_id)
         return JSONResponse({"email": user.email, "client_id": client_id, "revoked": revoked})
 
+    # -- the load population (world/bulk.py): seeded once per world, claimed one by one ---------
+    def _population() -> Any:
+        population = hub.world.load
+        if population is None:
+            raise ControlError(404, "loadNotSeeded", "no load population: POST /load/seed first")
+        return population
+
+    async def load_seed(request: Request) -> Response:
+        body: LoadSeed = await _body(request, LoadSeed)
+        if hub.world.load is not None:
+            raise ControlError(409, "loadAlreadySeeded",
+                               "this world holds a load population already: POST /reset first")
+        try:
+            hub.world.load = seed_load(hub.world, body)
+        except ValueError as exc:
+            raise ControlError(422, "invalidRequest", str(exc)) from None
+        return JSONResponse(hub.world.load.manifest(), status_code=201)
+
+    async def load_info(request: Request) -> Response:
+        return JSONResponse(_population().manifest())
+
+    async def load_claim(request: Request) -> Response:
+        population = _population()
+        mailbox = population.claim()
+        if mailbox is None:
+            raise ControlError(409, "loadExhausted",
+                               f"all {len(population.mailboxes)} load mailboxes of this shard "
+                               "are claimed")
+        return JSONResponse({**mailbox.view(secrets=True), **population.manifest()})
+
+    async def load_release(request: Request) -> Response:
+        _population().release_all()
+        return Response(status_code=204)
+
+    async def load_mailboxes(request: Request) -> Response:
+        claimed = request.query_params.get("claimed", "false").lower() == "true"
+        return JSONResponse({"mailboxes": [
+            m.view(secrets=False) for m in _population().mailboxes
+            if m.claimed or not claimed]})
+
+    async def load_links(request: Request) -> Response:
+        prefix = request.query_params.get("prefix", "")
+        if len(prefix) > 64:
+            raise ControlError(400, "invalidQuery", "prefix is at most 64 characters")
+        claimed = request.query_params.get("claimed", "true").lower() != "false"
+        address = request.query_params.get("address")
+        if address is not None and len(address) > 320:
+            raise ControlError(400, "invalidQuery", "address is at most 320 characters")
+        return JSONResponse({"mailboxes": link_counts(hub.world, _population(), prefix,
+                                                      claimed, address)})
+
+    async def audit_summary(request: Request) -> Response:
+        try:
+            since = int(request.query_params.get("since", "0"))
+        except ValueError:
+            raise ControlError(400, "invalidQuery", "since must be an integer") from None
+        if not 0 <= since < 2**63:
+            raise ControlError(400, "invalidQuery", "since must be 0 or more")
+        audit = hub.world.audit
+        return JSONResponse({"last_seq": audit.last_seq, "rows": audit.summary(since)})
+
     table: list[tuple[str, Any, list[str]]] = [
         ("/health", health, ["GET"]),
         ("/world", world, ["GET"]),
@@ -676,6 +739,13 @@ def routes(hub: Hub) -> list[BaseRoute]:
         ("/faults", faults, ["GET", "POST", "DELETE"]),
         ("/faults/{fault_id}", fault_delete, ["DELETE"]),
         ("/audit", audit, ["GET"]),
+        ("/audit/summary", audit_summary, ["GET"]),
+        ("/load", load_info, ["GET"]),
+        ("/load/seed", load_seed, ["POST"]),
+        ("/load/claim", load_claim, ["POST"]),
+        ("/load/release", load_release, ["POST"]),
+        ("/load/links", load_links, ["GET"]),
+        ("/load/mailboxes", load_mailboxes, ["GET"]),
         ("/microsoft/users/{upn}/password", password, ["POST"]),
         ("/microsoft/users/{upn}/revoke", revoke, ["POST"]),
         ("/microsoft/tenants/{tenant}/consent-policy", consent_policy, ["POST"]),

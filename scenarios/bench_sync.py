@@ -37,23 +37,20 @@ from __future__ import annotations
 
 import argparse
 import gc
-import multiprocessing
 import os
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+
+from harness.load.hubproc import HubProcess, hub_process  # noqa: E402  (the child-process hub)
 
 SEED_SPAN_DAYS = 80
 LINK = "https://meet.calharness.test/j/"
@@ -119,61 +116,6 @@ def _change_events(hub: Any, owner: str, count: int, round_no: int) -> list[str]
         calendar.events.put(event.id, event, world.next_seq())
         changed.append(event.location.rsplit("/", 1)[-1])
     return changed
-
-
-def _hub_child(conn: Connection, seed: int, state_dir: str, life: float) -> None:
-    from mock_providers.server import HubServer
-
-    with HubServer(seed=seed, tls=True, state_dir=Path(state_dir)) as server:
-        hub = server.hub
-        conn.send({"control_url": hub.control_url, "ca_bundle": server.ca_bundle,
-                   "control_token": hub.control_token})
-        deadline = time.monotonic() + life
-        while time.monotonic() < deadline:  # bounded: stops by itself
-            if not conn.poll(1.0):
-                continue
-            command, *args = conn.recv()
-            if command == "stop":
-                break
-            if command == "seed":
-                conn.send(_seed_events(hub, *args))
-            elif command == "change":
-                conn.send(_change_events(hub, *args))
-
-
-@dataclass
-class HubProcess:
-    conn: Connection
-    control_url: str
-    ca_bundle: str
-    control_token: str
-
-    def call(self, *command: Any) -> Any:
-        self.conn.send(command)
-        if not self.conn.poll(600):
-            raise RuntimeError(f"the hub did not answer {command[0]!r}")
-        return self.conn.recv()
-
-
-@contextmanager
-def hub_process(seed: int, life: float = 3600.0) -> Iterator[HubProcess]:
-    with tempfile.TemporaryDirectory(prefix="calharness-bench-hub-") as state_dir:
-        parent, child = multiprocessing.Pipe()
-        process = multiprocessing.get_context("spawn").Process(
-            target=_hub_child, args=(child, seed, state_dir, life), daemon=True)
-        process.start()
-        try:
-            if not parent.poll(60):
-                raise RuntimeError("the hub did not start within 60 s")
-            info = parent.recv()
-            yield HubProcess(parent, info["control_url"], info["ca_bundle"],
-                             info["control_token"])
-            parent.send(("stop",))
-            process.join(15)
-        finally:
-            if process.is_alive():
-                process.terminate()
-                process.join(10)
 
 
 # -- download-only twins ---------------------------------------------------------------------------
@@ -266,9 +208,8 @@ def hub_now(control: Any) -> datetime:
 
 
 def measure(kind: str, n: int, hub: HubProcess, args: argparse.Namespace) -> SizeResult:
-    from sync_support import sign_in
-
     from harness.control_client import ControlClient
+    from harness.load.signin import sign_in
     from harness.sync import Meeting, MeetingFields, SyncEngine
     from harness.sync.memory import MemoryPlatform, MemoryStore
     from harness.sync.planner import LISTING_DAYS, window
@@ -279,7 +220,7 @@ def measure(kind: str, n: int, hub: HubProcess, args: argparse.Namespace) -> Siz
         control.set_graph_limits(None, None)  # a load test: Graph's per-mailbox limits off
         session = sign_in(world, kind, hub.ca_bundle)  # type: ignore[arg-type]
         try:
-            _, base_text, step_s = hub.call("seed", session.user, n)
+            _, base_text, step_s = hub.call(_seed_events, session.user, n)
             base, step = datetime.fromisoformat(base_text), timedelta(seconds=step_s)
             platform = MemoryPlatform()
             for i in range(0, n, 2):
@@ -311,7 +252,7 @@ def measure(kind: str, n: int, hub: HubProcess, args: argparse.Namespace) -> Siz
                 result.download.append(time.perf_counter() - started)
             result.linked = len(store.rows)
             for round_no in range(args.rounds):
-                changed = hub.call("change", session.user, args.changes, round_no)
+                changed = hub.call(_change_events, session.user, args.changes, round_no)
                 connector.spent = 0.0
                 at = hub_now(control)  # the clock read is the harness's, not the round's
                 gc.collect()  # garbage of the set-up is not the round's cost either

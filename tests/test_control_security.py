@@ -329,6 +329,7 @@ def _valid_bodies(hub: Hub) -> dict[str, dict[str, Any]]:
         "/mailboxes/{owner}/calendar/permissions/{delegate}": {"role": "read"},
         "/microsoft/tenants/{tenant}/exchange": {"build": "15.1.544.27"},
         "/google/users/{email}/password": {"password": "An0ther-Passw0rd!"},
+        "/load/seed": {"mailboxes": 3, "events": 2},
     }
 
 
@@ -354,7 +355,8 @@ def test_hostile_values_against_every_control_route_get_no_5xx(
         hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
     routes = _control_routes(hub)
     with_bodies = {p for p, methods in routes if {"POST", "PUT", "PATCH"} & set(methods)}
-    body_free = {"/microsoft/users/{upn}/revoke", "/google/users/{email}/revoke"}
+    body_free = {"/microsoft/users/{upn}/revoke", "/google/users/{email}/revoke",
+                 "/load/claim", "/load/release"}
     assert with_bodies - body_free == set(control.BODY_MODELS), "a body route the sweep misses"
     valid = _valid_bodies(hub)
     sent, server_errors = 0, []
@@ -398,6 +400,11 @@ def test_hostile_values_against_every_control_route_get_no_5xx(
                         send(method, hostile, json=valid.get(template, {}))
         for query in AUDIT_QUERIES:
             send("GET", "/audit", params=query)
+            send("GET", "/audit/summary", params=query)
+        for value in ("x" * 10_000, "", "%00", "../"):
+            for name in ("prefix", "address", "claimed"):
+                send("GET", "/load/links", params={name: value})
+            send("GET", "/load/mailboxes", params={"claimed": value})
         for value in ("x" * 10_000, "TRUE", ""):
             send("GET", "/world", params={"secrets": value})
             send("POST", "/google/users/{email}/revoke".format(**_path_params(hub)),

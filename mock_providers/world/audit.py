@@ -132,3 +132,15 @@ class AuditLog:
             if limit is not None and len(out) >= limit:
                 break
         return out
+
+    def summary(self, since: int = 0) -> list[tuple[int, str, int, str, int]]:
+        """(world-clock second, provider, status, outcome, count) of the entries after `since`:
+        what a load report plots (throttling and errors seen at the provider, over time)
+        without shipping every entry."""
+        counts: dict[tuple[int, str, int, str], int] = {}
+        for row in self._rows():
+            if row[0] <= since:
+                continue
+            key = (int(row[1]), row[2], row[5], row[10])
+            counts[key] = counts.get(key, 0) + 1
+        return [(*key, n) for key, n in sorted(counts.items())]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from mock_providers.world.audit import AuditLog
 from mock_providers.world.clock import Clock
@@ -35,6 +36,8 @@ class World:
         self._ms_users_by_upn: dict[str, MsUser] = {}
         self._ms_users_by_id: dict[str, MsUser] = {}
         self._tenant_by_alias: dict[str, MsTenant] = {}
+        # The load population this world holds (world/bulk.py), once seeded.
+        self.load: Any = None
 
     # -- sequence numbers for change tracking -------------------------------------------------
     def next_seq(self) -> int:

@@ -1,0 +1,122 @@
+"""A set of hub shards as a load sees it: read from `calharness serve --shards N --json` (or a
+plain `serve --json`, one shard), seeded with the load population, asked for their audit.
+
+The description of a sharded hub is the first shard's description (every key a plain
+`serve --json` has, so single-hub tools keep working against shard 0) plus `shards`: the list of
+every shard's own description, in shard order. Shards may be on other machines: a description
+is only URLs, the control token and the CA bundle's path (copy the CA file to the workers'
+machines, or serve without TLS on a private network; docs/load.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.control_client import ControlClient
+
+SCHEMA = "calharness.hub/1"
+
+
+class HubsError(ValueError):
+    """A hub description that cannot be used; one line."""
+
+
+def combined(descriptions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The description `serve --shards N --json` prints: shard 0's keys plus `shards`."""
+    if not descriptions:
+        raise HubsError("no shard")
+    return {**descriptions[0], "shard_count": len(descriptions),
+            "shards": [{**d, "shard": i} for i, d in enumerate(descriptions)]}
+
+
+def shards_of(description: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every shard's description (one for a hub that is not sharded)."""
+    if not isinstance(description, dict) or description.get("schema") != SCHEMA:
+        raise HubsError(f"not a calharness hub description (schema {SCHEMA!r} expected)")
+    shards = description.get("shards") or [description]
+    for shard in shards:
+        if not shard.get("control_token"):
+            raise HubsError("the hub description has no control_token: use the JSON that "
+                            "`calharness serve --json` printed (it includes the secrets)")
+    return list(shards)
+
+
+def read_description(path: Path) -> dict[str, Any]:
+    """The first JSON object in the file (`serve --json > hubs.json` keeps writing logs after)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HubsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        description, _ = json.JSONDecoder().raw_decode(text.lstrip())
+    except json.JSONDecodeError as exc:
+        raise HubsError(f"{path} is not a hub description (JSON): {exc.msg}") from None
+    shards_of(description)
+    return dict(description)
+
+
+def trimmed(shard: dict[str, Any]) -> dict[str, Any]:
+    """A shard's description without its user lists: what `ReferenceConfig.from_hub` needs (the
+    app registrations and endpoints), small enough to hand to every worker."""
+    ms = dict(shard["microsoft"])
+    ms["tenants"] = [{**t, "users": []} for t in ms["tenants"]]
+    google = dict(shard.get("google") or {})
+    google["users"] = []
+    return {**shard, "microsoft": ms, "google": google, "shards": None}
+
+
+@dataclass
+class Shard:
+    index: int
+    description: dict[str, Any]
+
+    @property
+    def control_url(self) -> str:
+        return str(self.description["control"])
+
+    @property
+    def ca_bundle(self) -> str | None:
+        return self.description.get("ca_bundle")
+
+    def control(self, timeout: float = 120.0) -> ControlClient:
+        return ControlClient(self.control_url, self.ca_bundle,
+                             str(self.description["control_token"]), timeout=timeout)
+
+
+def shard_list(description: dict[str, Any]) -> list[Shard]:
+    return [Shard(i, d) for i, d in enumerate(shards_of(description))]
+
+
+def seed_population(description: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    """Seed every shard with its part of the population (in parallel: one process each).
+    Returns {seconds, shards: [manifest...]}; a shard seeded already keeps what it has."""
+    shards = shard_list(description)
+    started = time.perf_counter()
+
+    def one(shard: Shard) -> dict[str, Any]:
+        with shard.control(timeout=3600) as control:
+            info = control.load_info()
+            if info is not None:
+                return {**info, "reused": True}
+            return control.load_seed(**spec, shard=shard.index, shards=len(shards))
+
+    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+        manifests = list(pool.map(one, shards))
+    return {"seconds": time.perf_counter() - started, "shards": manifests}
+
+
+def audit_summaries(description: dict[str, Any], since: list[int]) -> tuple[list[int], list[Any]]:
+    """New audit summary rows of every shard since the given positions; (positions, rows with
+    the shard index appended)."""
+    positions, rows = [], []
+    for shard, position in zip(shard_list(description), since, strict=True):
+        with shard.control() as control:
+            summary = control.audit_summary(position)
+        positions.append(int(summary["last_seq"]))
+        rows.extend([*row, shard.index] for row in summary["rows"])
+    return positions, rows
