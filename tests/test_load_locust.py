@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.load.run import LoadSettings, run_load
 
-RUN_TIME = 14.0
+RUN_TIME = 18.0
 
 
 def test_locust_master_and_two_workers_load_the_sync_core_and_converge(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_locust_master_and_two_workers_load_the_sync_core_and_converge(tmp_path:
     assert counts.get("sync.initial", 0) >= 6, (counts, log)  # a failed one is run again
     assert counts.get("sync.incremental", 0) > 0 and counts.get("sync.settle", 0) == 6, counts
     conv = data["convergence"]
-    assert conv["integrations"] == 6 and conv["meetings"] > 6 * 15, (conv, log)
+    assert conv["integrations"] == 6 and conv["meetings"] >= 6 * 15, (conv, log)
     assert conv["lost"] == 0 and conv["duplicated"] == 0 and conv["stale"] == 0, conv
     assert conv["converged"] and code == 0, (data, log)
     assert sum(p["requests"] for p in data["provider_side"].values()) > 0
