@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from mock_providers.server import HubServer
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 LOGIN = "https://login.microsoftonline.com"
-WINDOW = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+# Inside Graph's 1825-day calendarView limit; anchored on today, as the seeded events are.
+_TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+WINDOW = (_TODAY - timedelta(days=800), _TODAY + timedelta(days=800))
 
 
 @pytest.fixture(scope="module")
