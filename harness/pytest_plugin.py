@@ -389,9 +389,25 @@ def _record(request: pytest.FixtureRequest) -> ScenarioRecord | None:
     return request.node.stash.get(RECORD_KEY, None)
 
 
+def _step_functions(request: pytest.FixtureRequest, scenario: Any) -> list[Any]:
+    """Each step's definition, looked up as pytest-bdd will (so what a step checks is known
+    before it runs, and for the steps a failure keeps from running)."""
+    from pytest_bdd.scenario import get_step_function
+
+    out = []
+    for step in scenario.steps:
+        try:
+            context = get_step_function(request=request, step=step)
+        except Exception:  # an undefined or ambiguous step fails later, where pytest-bdd says so
+            context = None
+        out.append(getattr(context, "step_func", None))
+    return out
+
+
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any,
                                scenario: Any) -> None:
-    request.node.stash[RECORD_KEY] = ScenarioRecord.begin(feature, scenario)
+    request.node.stash[RECORD_KEY] = ScenarioRecord.begin(
+        feature, scenario, _step_functions(request, scenario))
 
 
 def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any,
@@ -410,7 +426,7 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
                           step: Any, step_func: Any, step_func_args: Any,
                           exception: BaseException) -> None:
     if (record := _record(request)) is not None:
-        record.step_failed(exception)
+        record.step_failed(exception, step_func)
 
 
 def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Any,
