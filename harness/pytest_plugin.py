@@ -389,18 +389,20 @@ def _record(request: pytest.FixtureRequest) -> ScenarioRecord | None:
     return request.node.stash.get(RECORD_KEY, None)
 
 
-def _step_functions(request: pytest.FixtureRequest, scenario: Any) -> list[Any]:
-    """Each step's definition, looked up as pytest-bdd will (so what a step checks is known
-    before it runs, and for the steps a failure keeps from running)."""
+def _step_functions(request: pytest.FixtureRequest,
+                    scenario: Any) -> list[tuple[Any, dict[str, Any] | None]]:
+    """Each step's definition and parsed arguments, looked up as pytest-bdd will (so what a
+    step checks is known before it runs, and for the steps a failure keeps from running)."""
     from pytest_bdd.scenario import get_step_function
 
-    out = []
+    out: list[tuple[Any, dict[str, Any] | None]] = []
     for step in scenario.steps:
         try:
             context = get_step_function(request=request, step=step)
+            args = dict(context.parser.parse_arguments(step.name) or {}) if context else None
         except Exception:  # an undefined or ambiguous step fails later, where pytest-bdd says so
-            context = None
-        out.append(getattr(context, "step_func", None))
+            context, args = None, None
+        out.append((getattr(context, "step_func", None), args))
     return out
 
 

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.bdd.attribution import RequirementFailure, charged_to, checks, verify
+from harness.bdd.attribution import (
+    RequirementFailure,
+    charged_to,
+    checks,
+    declared_checks,
+    verify,
+)
 from harness.reports import StepResult
 from harness.reports.attribution import requirement_outcomes
 
@@ -158,7 +164,12 @@ def test_assertion_helpers_name_their_requirement() -> None:
 
     @checks("perm-02", "PERM-04")
     def step() -> None: ...
-    assert step.__calharness_checks__ == ("PERM-02", "PERM-04")  # type: ignore[attr-defined]
+    assert declared_checks(step) == ("PERM-02", "PERM-04")
+
+    @checks("EWS-01", by=lambda text: ["EWS-03"] if "legacy" in text else [])
+    def told(text: str) -> None: ...
+    assert declared_checks(told, {"text": "a legacy method"}) == ("EWS-03",)
+    assert declared_checks(told, {"text": "full access"}) == ("EWS-01",)
     with pytest.raises(ValueError):
         checks()
 

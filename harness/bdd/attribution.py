@@ -18,9 +18,10 @@ Resolution for one step of a scenario tagged T:
   nothing in T, is *shared* (a set-up or action step every requirement of the scenario relies
   on);
 - a failure is charged to what the failing assertion names (`RequirementFailure`) that is in
-  T, else to all it names; otherwise to the step's own requirements, else to everything the
-  step names; a shared step's failure is charged to the requirements still relying on it (those
-  with no own step, or whose own steps come later), or to all of T when none is left.
+  T, else to all it names; otherwise to the step's own requirements, else to the first
+  requirement the step names (its primary one); a shared step's failure is charged to the
+  requirements still relying on it (those with no own step, or whose own steps come later),
+  or to all of T when none is left.
 
 Per requirement a scenario then has an outcome (`requirement_outcomes`): failed where the
 failure is charged; passed when every step it relies on passed (its own steps, and the shared
@@ -32,7 +33,7 @@ scenario's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
@@ -46,21 +47,36 @@ CHECKS_ATTRIBUTE = "__calharness_checks__"
 F = TypeVar("F")
 
 
-def checks(*requirement_ids: str) -> Any:
+def checks(*requirement_ids: str, by: Callable[..., Iterable[str]] | None = None) -> Any:
     """Declare the requirements a step definition verifies (with the scenario's tags picking
-    among them at run time). Returns the same function, so it stacks with given/when/then."""
+    among them at run time). `by` receives the step's parsed arguments and returns the ids for
+    that use of the step (`the admin is told that "{text}"`: which notice). Returns the same
+    function, so it stacks with given/when/then."""
     ids = tuple(dict.fromkeys(r.strip().upper() for r in requirement_ids if r.strip()))
-    if not ids:
+    if not ids and by is None:
         raise ValueError("@checks needs at least one requirement id")
 
     def mark(func: F) -> F:
-        setattr(func, CHECKS_ATTRIBUTE, ids)
+        setattr(func, CHECKS_ATTRIBUTE, (ids, by))
         return func
     return mark
 
 
-def declared_checks(step_func: Any) -> tuple[str, ...] | None:
-    return getattr(step_func, CHECKS_ATTRIBUTE, None) if step_func is not None else None
+def declared_checks(step_func: Any, args: dict[str, Any] | None = None
+                    ) -> tuple[str, ...] | None:
+    """What a step definition checks for this use (its parsed arguments), or None."""
+    declared = getattr(step_func, CHECKS_ATTRIBUTE, None) if step_func is not None else None
+    if declared is None:
+        return None
+    ids, by = declared
+    if by is not None and args is not None:
+        try:
+            chosen = tuple(by(**args))
+        except Exception:  # a step's own argument check fails when it runs, not here
+            chosen = ()
+        if chosen:
+            return chosen
+    return ids or None
 
 
 class RequirementFailure(AssertionError):

@@ -15,7 +15,7 @@ _EVIDENCE_KEYS = ("seq", "provider", "method", "path", "status", "operation", "c
                   "scopes", "outcome")
 # From an entry's detail, when present: the query string (delta link, sync token followed) and
 # whether an EWS SyncFolderItems continued from a SyncState.
-_EVIDENCE_DETAIL = ("query", "incremental")
+_EVIDENCE_DETAIL = ("query", "incremental", "auth")
 
 
 def _compact(entry: dict[str, Any]) -> dict[str, Any]:
@@ -43,10 +43,13 @@ class ScenarioRecord:
 
     @classmethod
     def begin(cls, feature: Any, scenario: Any,
-              step_funcs: list[Any] | None = None) -> ScenarioRecord:
+              step_funcs: list[tuple[Any, dict[str, Any] | None]] | None = None
+              ) -> ScenarioRecord:
+        """`step_funcs`: each step's definition and parsed arguments, when known."""
         tags = sorted(set(feature.tags) | set(scenario.tags))
         ids = requirement_ids_from_tags(tags)
-        declared = [declared_checks(f) for f in (step_funcs or [None] * len(scenario.steps))]
+        declared = [declared_checks(f, a)
+                    for f, a in (step_funcs or [(None, None)] * len(scenario.steps))]
         steps = [StepResult(keyword=s.keyword.strip(), text=s.name, status="skipped",
                             duration_s=0.0, line=getattr(s, "line_number", None),
                             checks=own_requirements(d, ids))
@@ -71,8 +74,9 @@ class ScenarioRecord:
     def step_failed(self, exc: BaseException, step_func: Any = None) -> None:
         index = self.step_index
         if index < len(self.result.steps):
-            declared = declared_checks(step_func) if step_func is not None else \
-                self.declared[index] if index < len(self.declared) else None
+            declared = self.declared[index] if index < len(self.declared) else None
+            if declared is None and step_func is not None:
+                declared = declared_checks(step_func)
             self.result.steps[index].charged = charge(
                 index, exc, declared, self.result.requirement_ids,
                 [s.checks for s in self.result.steps])

@@ -34,8 +34,8 @@ def charge(failing: int, exc: BaseException | None, declared: Sequence[str] | No
         return [r for r in named if r in tags] or list(named)
     if checks_of[failing] is not None:
         return list(checks_of[failing] or [])
-    if declared:
-        return list(declared)
+    if declared:  # none of what it checks is tagged: its first (primary) requirement
+        return [declared[0]]
     relying = [r for r in tags if _relies_on(failing, r, checks_of)]
     return relying or list(tags)
 

@@ -223,7 +223,8 @@ class RequirementRow:
     def outcome_of(self, index: int) -> str:
         if index < len(self.outcomes):
             return self.outcomes[index]
-        return self.scenarios[index].requirement_outcomes().get(self.id, self.scenarios[index].status)
+        scenario = self.scenarios[index]
+        return scenario.requirement_outcomes().get(self.id, scenario.status)
 
     @property
     def not_claimed(self) -> int:
