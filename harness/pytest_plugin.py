@@ -38,6 +38,9 @@ pytest_plugins = [
     "harness.steps.policy_steps",
     "harness.steps.privacy_steps",
     "harness.steps.sync_steps",
+    "harness.steps.group_effect_steps",
+    "harness.steps.read_only_steps",
+    "harness.steps.edge_steps",
 ]
 
 DEFAULT_SEED = 42
@@ -428,7 +431,13 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
                           step: Any, step_func: Any, step_func_args: Any,
                           exception: BaseException) -> None:
     if (record := _record(request)) is not None:
-        record.step_failed(exception, step_func)
+        ctx = request.node.stash.get(CONTEXT_KEY, None)
+        diagnosed: tuple[str, ...] = ()
+        if ctx is not None:
+            from harness.steps.judgement import diagnose_grant
+
+            diagnosed = diagnose_grant(ctx, exception)
+        record.step_failed(exception, step_func, diagnosed)
 
 
 def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Any,

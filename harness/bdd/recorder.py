@@ -6,7 +6,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.bdd.attribution import charge, declared_checks, own_requirements
+from harness.bdd.attribution import (
+    RequirementFailure,
+    charge,
+    declared_checks,
+    own_requirements,
+)
 from harness.catalogue import requirement_ids_from_tags
 from harness.reports.model import Evidence, ScenarioResult, Status, StepResult
 
@@ -71,14 +76,19 @@ class ScenarioRecord:
             step.error = error
         self.step_index += 1
 
-    def step_failed(self, exc: BaseException, step_func: Any = None) -> None:
+    def step_failed(self, exc: BaseException, step_func: Any = None,
+                    diagnosed: tuple[str, ...] = ()) -> None:
+        """`diagnosed`: the requirements the provider's evidence charges the failure to (a
+        grant that does not match the permissions), over what the step says it checks."""
         index = self.step_index
         if index < len(self.result.steps):
             declared = self.declared[index] if index < len(self.declared) else None
             if declared is None and step_func is not None:
                 declared = declared_checks(step_func)
+            cause: BaseException = RequirementFailure(diagnosed, str(exc)) if diagnosed and \
+                not isinstance(exc, RequirementFailure) else exc
             self.result.steps[index].charged = charge(
-                index, exc, declared, self.result.requirement_ids,
+                index, cause, declared, self.result.requirement_ids,
                 [s.checks for s in self.result.steps])
         self.step_done("failed", _one_line(exc))
 

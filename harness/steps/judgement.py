@@ -51,18 +51,84 @@ SCOPE_REQUIREMENTS: dict[str, str] = {
 }
 
 
-def refusal_requirements(code: str) -> tuple[str, ...]:
+# Two refusals whose difference is one rule's boundary: refused with one where the other was
+# due, that rule is broken (the CU3 build comparison between the two hybrid refusals).
+BOUNDARIES: dict[frozenset[str], str] = {
+    frozenset({"graph_hybrid_unsupported", "hybrid_exchange_before_cu3"}): "HYBRID-02",
+    frozenset({"locked", "permission_not_allowed"}): "LOCK-01",
+}
+
+
+def refusal_requirements(code: str, actual: str | None = None) -> tuple[str, ...]:
+    """The rule a refusal with `code` enforces; with the code actually given (`actual`, when
+    it differs), the rule whose boundary separates the two when there is one."""
+    if actual is not None and actual != code:
+        boundary = BOUNDARIES.get(frozenset({code, actual}))
+        if boundary:
+            return (boundary,)
     rid = REFUSAL_REQUIREMENTS.get(code)
     return (rid,) if rid else ()
 
 
+def _resource(scope: str) -> str:
+    return scope.split(".", 1)[0]
+
+
 def scope_requirements(expected: Iterable[str], actual: Iterable[str]) -> tuple[str, ...]:
-    """The requirements a difference between the scopes expected and asked for breaks: each
-    scope's mapping (a scope outside the documented list: SCOPE-05), and OAUTH-03 (exactly the
-    scopes selected are granted)."""
-    diff = set(expected) ^ set(actual)
-    ids = [SCOPE_REQUIREMENTS.get(s, "SCOPE-05") for s in sorted(diff)]
+    """The requirements a difference between the scopes expected and asked for breaks, and
+    OAUTH-03 (exactly the scopes selected are granted): a scope expected but not asked for
+    breaks its own mapping; one asked for instead of the expected scope of the same resource
+    (Calendars.ReadWrite for Calendars.Read) breaks the expected one's mapping; one outside the
+    documented list breaks SCOPE-05."""
+    expected, actual = set(expected), set(actual)
+    ids = [SCOPE_REQUIREMENTS.get(s, "SCOPE-05") for s in sorted(expected - actual)]
+    for extra in sorted(actual - expected):
+        counterpart = [e for e in expected if _resource(e) == _resource(extra)]
+        if counterpart:
+            ids += [SCOPE_REQUIREMENTS.get(c, "SCOPE-05") for c in counterpart]
+        elif extra not in SCOPE_REQUIREMENTS:
+            ids.append("SCOPE-05")
     return tuple(dict.fromkeys([*ids, "OAUTH-03"]))
+
+
+def documented_scopes(calendar: str, contacts: str) -> set[str]:
+    """The Office 365 Graph scopes the documents map these permissions to."""
+    out = {"read": {"Calendars.Read"}, "write": {"Calendars.ReadWrite"}}.get(calendar, set())
+    return out | {"read": {"Contacts.Read"}, "write": {"Contacts.ReadWrite"}}.get(contacts, set())
+
+
+# Provider answers that mean the grant does not cover what was asked: the consent is missing
+# for a scope, or the token carries no permission for the call.
+GRANT_ERRORS = ("AADSTS65001", "ErrorAccessDenied", "Authorization_RequestDenied",
+                "insufficient privileges", "AccessDenied")
+_OIDC = frozenset({"openid", "profile", "offline_access", "email"})
+
+
+def diagnose_grant(ctx: Any, exc: BaseException) -> tuple[str, ...]:
+    """A step that failed where the provider refused the integration's grant (a write the
+    consent does not cover, in the step's error or in the providers' audit log): when the
+    Office 365 Graph scopes the integration last asked for differ from the documented mapping
+    of its permissions, the failure is the mapping's (the scope requirements), not the
+    scenario's. () when that is not the cause."""
+    if not getattr(ctx, "user", None):
+        return ()
+    try:
+        identity = ctx.control.audit(since=ctx.audit_start, provider="identity")
+        refused = any(code in str(exc) for code in GRANT_ERRORS) or any(
+            any(code in (e.get("outcome") or "") for code in GRANT_ERRORS)
+            for e in identity + ctx.control.audit(since=ctx.audit_start, provider="graph"))
+        if not refused:
+            return ()
+        status = ctx.driver.integration_status(ctx.user)
+        entries = [e for e in identity if e.get("operation") == "authorize"
+                   and (e.get("user") or "").lower() in ("", ctx.user.lower())]
+    except Exception:  # diagnosis is best effort: the step's own charge stands
+        return ()
+    if status.service != "office365" or status.authorize_with != "graph" or not entries:
+        return ()
+    asked = {s.rsplit("/", 1)[-1] for s in entries[-1].get("scopes") or []} - _OIDC
+    expected = documented_scopes(status.calendar, status.contacts)
+    return scope_requirements(expected, asked) if asked != expected else ()
 
 
 def write_scope_requirements(scopes: Iterable[str]) -> tuple[str, ...]:

@@ -49,6 +49,21 @@ def _basic_first(original: Any) -> Any:
     return connect_with_password
 
 
+def _office365_preselected(original: Any) -> Any:
+    """The set-up preselects Office 365 whatever default service the admin chose."""
+    def begin_connect(self: Any, user: str, request: Any) -> Any:
+        if request.service is None:
+            request = request.model_copy(update={"service": "office365"})
+        return original(self, user, request)
+    return begin_connect
+
+
+def _without_legacy_notice(original: Any) -> Any:
+    def service_notices(values: Any) -> Any:
+        return [n for n in original(values) if "legacy" not in n]
+    return service_notices
+
+
 def _group_locks_not_compared(original: Any) -> Any:
     def locked_differences(facts: Any, policy: Any) -> Any:
         return original(facts, {k: v for k, v in policy.items() if v.locked_at != "group"})
@@ -82,14 +97,20 @@ MUTANTS = [
     mutant("group-default-service-ignored", ("SVC-03", "ADMIN-05"),
            "a member's set-up preselects the account's default service, not their group's",
            (f"{SETUP}.begin_connect", _account_default_service)),
-    mutant("group-enforce-oauth-ignored", "OAUTH-01",
+    mutant("default-service-not-preselected", "SVC-03",
+           "the set-up preselects Office 365, not the default service the admin chose",
+           (f"{SETUP}.begin_connect", _office365_preselected)),
+    mutant("ews-legacy-notice-missing", "EWS-03",
+           "choosing Office 365 with the EWS URL no longer tells the admin EWS is legacy",
+           ("harness.reference.policy.rules:service_notices", _without_legacy_notice)),
+    mutant("group-enforce-oauth-ignored", ("OAUTH-01", "ADMIN-05"),
            "Enforce OAuth 2.0 set for a group is ignored: its members connect with a password",
            (f"{SETUP}._connect_with_password", _account_enforce_oauth)),
     mutant("oauth-enforced-after-basic-sign-in", "OAUTH-01",
            "with Enforce OAuth 2.0 on, the mailbox password is tried at Exchange (Basic) before "
            "the set-up is refused",
            (f"{SETUP}._connect_with_password", _basic_first)),
-    mutant("group-lock-difference-kept", ("LOCK-06", "LOCK-02", "LOCK-03"),
+    mutant("group-lock-difference-kept", ("LOCK-06", "LOCK-01", "LOCK-02", "LOCK-03"),
            "a group lock leaves its members' differing integrations connected and unprompted",
            (f"{K}:_locked_differences", _group_locks_not_compared)),
     mutant("read-only-move-allowed-on-ews", "PERM-02",
