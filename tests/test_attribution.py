@@ -194,3 +194,32 @@ def test_loaded_results_recompute_the_same_outcomes(tmp_path: Path) -> None:
     again = load_results(paths.json)
     assert {r.id: r.verdict for r in again.requirement_rows()} == {"LOCK-05": "passed",
                                                                     "ADMIN-05": "failed"}
+
+
+def test_prove_blames_only_the_failed_requirements_of_an_attributed_run(tmp_path: Path) -> None:
+    """A mutant whose run fails a scenario on the requirement it names, blocking the others
+    that scenario carries, is attributed; one failing another requirement is not."""
+    from datetime import UTC, datetime
+
+    from harness.prove import Job, _outcome
+    from harness.reports import RequirementRecord, RunResult, ScenarioResult
+    from harness.reports.writer import write_reports
+
+    def scenario(name: str, charged: list[str]) -> ScenarioResult:
+        return ScenarioResult(
+            feature_name="f", feature_file="f.feature", name=name, line=1,
+            tags=["req:SCOPE-01", "req:SETUP-03"], requirement_ids=["SCOPE-01", "SETUP-03"],
+            status="failed", duration_s=0.1,
+            steps=[_step("passed"), _step("failed", ["SETUP-03"], charged)])
+
+    now = datetime.now(UTC)
+    records = [RequirementRecord(id=r, area="a", title=r, source="s", sentence="x",
+                                 testable=True) for r in ("SCOPE-01", "SETUP-03", "SCOPE-02")]
+    for charged, attributed in ((["SCOPE-02"], True), (["SETUP-03"], False)):
+        run = RunResult(run_id="r", seed=1, iut="reference", started_at=now, finished_at=now,
+                        scenarios=[scenario("s", charged)], requirements=records)
+        write_reports(run, tmp_path / "m")
+        job = Job("m", ("SCOPE-02",), "", ("SCOPE-02", "SCOPE-01", "SETUP-03"), mutant="m")
+        got = _outcome(job, 1, tmp_path, 1.0, timed_out=False)
+        assert got.outcome == "killed" and got.attributed is attributed, (charged, got)
+        assert got.failed == charged

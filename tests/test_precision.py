@@ -8,7 +8,8 @@ mutants of `harness/reference/mutants/`):
   collateral verdicts).
 
 Both go through `calharness prove` (a forked run per variant, the unmutated reference first over
-the same selection)."""
+the same selection). The default run takes one variant per part over every feature; `-m slow`
+takes every variant listed here."""
 
 from __future__ import annotations
 
@@ -90,32 +91,18 @@ def _check_attributed(result: ProveResult, names: list[str]) -> None:
         assert m.attributed, f"{name} misattributed: {m.misattributed}"
 
 
-def test_each_part_has_a_scenario_that_fails_on_a_variant_and_passes_on_the_reference(
-        tmp_path: Path) -> None:
-    """The scenarios of the requirements each variant names (and, first, the same selection
-    on the reference, which must pass): the named scenario fails, the rest of the run fails
-    nothing the variant does not break."""
-    result = _prove(tmp_path, VARIANTS, sample=0)
-    _check_attributed(result, VARIANTS)
+def _check_scenarios(tmp_path: Path, result: ProveResult, variants: list[str]) -> None:
     for part, pairs in BULLETS.items():
         for variant, scenario in pairs:
+            if variant not in variants:
+                continue
             run = _run_of(tmp_path, result, variant)
             failed = [s for s in run.scenarios if s.status == "failed"
                       and s.name.startswith(scenario)]
             assert failed, f"{part}: no scenario {scenario!r} failed against {variant}"
 
 
-@pytest.mark.parametrize("variants", [
-    pytest.param(FULL_RUN, id="one-per-part"),
-    pytest.param(VARIANTS, id="every-variant", marks=pytest.mark.slow),
-])
-def test_a_full_run_fails_only_what_the_variant_breaks(tmp_path: Path,
-                                                       variants: list[str]) -> None:
-    """Every feature against each variant (the reference first): results.json fails only
-    requirements the variant names; the others pass, or are blocked where a failing check kept
-    their steps from running."""
-    result = _prove(tmp_path, variants, sample=999)
-    _check_attributed(result, variants)
+def _check_full(tmp_path: Path, result: ProveResult, variants: list[str]) -> None:
     for variant in variants:
         run = _run_of(tmp_path, result, variant)
         breaks = set(next(m for m in result.mutants if m.name == variant).breaks)
@@ -123,3 +110,31 @@ def test_a_full_run_fails_only_what_the_variant_breaks(tmp_path: Path,
         collateral = {r: v for r, v in verdicts.items() if v == "failed" and r not in breaks}
         assert not collateral, f"{variant}: {collateral}"
         assert len(verdicts) > 80, "not a full run"  # every covered requirement ran
+
+
+def test_one_variant_per_part_fails_its_scenario_and_nothing_it_does_not_break(
+        tmp_path: Path) -> None:
+    """Every feature, on the reference (which passes them all) and against one variant per
+    part: the part's scenario fails, and results.json fails only requirements the variant
+    names — the others pass, or are blocked where a failing check kept their steps from
+    running."""
+    result = _prove(tmp_path, FULL_RUN, sample=999)
+    _check_attributed(result, FULL_RUN)
+    _check_scenarios(tmp_path, result, FULL_RUN)
+    _check_full(tmp_path, result, FULL_RUN)
+
+
+@pytest.mark.slow
+def test_every_variant_is_killed_by_its_parts_scenario_and_attributed(tmp_path: Path) -> None:
+    """Each variant over the scenarios of the requirements it names (the reference first, over
+    the same selection)."""
+    result = _prove(tmp_path, VARIANTS, sample=0)
+    _check_attributed(result, VARIANTS)
+    _check_scenarios(tmp_path, result, VARIANTS)
+
+
+@pytest.mark.slow
+def test_a_full_run_of_every_variant_fails_only_what_it_breaks(tmp_path: Path) -> None:
+    result = _prove(tmp_path, VARIANTS, sample=999)
+    _check_attributed(result, VARIANTS)
+    _check_full(tmp_path, result, VARIANTS)
