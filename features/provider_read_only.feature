@@ -1,4 +1,4 @@
-@permissions @read-only
+@permissions @readonly
 Feature: Read-only permissions, judged at the provider on every route
   With Calendar/Read and Contacts/Read the integration shows meetings and contacts and never
   writes: not a new meeting, not a move, not a change, not a deletion, not a meeting response,

@@ -7,10 +7,10 @@ from typing import Any
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import ConnectRequest
-from harness.bdd.attribution import checks, verify
+from harness.bdd.attribution import RequirementFailure, checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
-from harness.steps.judgement import scope_requirements
+from harness.steps.judgement import default_setup_failure, scope_requirements
 from harness.steps.vocabulary import bare_scope
 
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
@@ -30,12 +30,21 @@ def sign_in(ctx: ScenarioContext, url: str, who: str, stop_at: str, consent: str
         agent.close()
 
 
-def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accept") -> None:
+def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accept",
+            must_succeed: bool = False) -> None:
     """Start the set-up through the driver, sign in at the provider when it sends the user
-    there, then hand the redirect back to the integration."""
+    there, then hand the redirect back to the integration. `must_succeed`: a set-up with the
+    admin's default service that fails otherwise than with a documented refusal is SVC-03's."""
     assert ctx.user, "no current user: name the user in an earlier step"
     ctx.values.pop("authorization", None)
-    start = ctx.driver.begin_connect(ctx.user, request)
+    try:
+        start = ctx.driver.begin_connect(ctx.user, request)
+    except DriverError as exc:
+        blamed = default_setup_failure(exc) if must_succeed and request.service is None else ()
+        if blamed:
+            raise RequirementFailure(blamed, f"the set-up with the default service failed: "
+                                             f"{exc.code}: {exc.message}") from exc
+        raise
     ctx.values["connect_start"] = start
     if start.authorization_url is None:  # nothing for the user to do (application permissions)
         return
@@ -83,7 +92,7 @@ def require_callback(ctx: ScenarioContext) -> None:
 def connect_user(ctx: ScenarioContext, user: str) -> None:
     """`user` sets up the integration with the admin's defaults and it must succeed."""
     ctx.user = user
-    connect(ctx, ConnectRequest())
+    connect(ctx, ConnectRequest(), must_succeed=True)
     require_callback(ctx)
     status = ctx.driver.integration_status(user)
     assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
@@ -107,7 +116,7 @@ def user_tries_setup(calharness_ctx: ScenarioContext) -> None:
 
 @when("the user sets up the calendar integration again with the default service")
 def user_sets_up_again(calharness_ctx: ScenarioContext) -> None:
-    connect(calharness_ctx, ConnectRequest())
+    connect(calharness_ctx, ConnectRequest(), must_succeed=True)
     require_callback(calharness_ctx)
 
 
@@ -179,7 +188,7 @@ def admin_consents_for_company(calharness_ctx: ScenarioContext) -> None:
 @when("the user sets up the calendar integration with the default service and accepts the "
       "consent")
 def user_sets_up_default(calharness_ctx: ScenarioContext) -> None:
-    connect(calharness_ctx, ConnectRequest())
+    connect(calharness_ctx, ConnectRequest(), must_succeed=True)
     require_callback(calharness_ctx)
 
 

@@ -10,7 +10,11 @@ from harness.api.models import ConnectRequest
 from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
-from harness.steps.judgement import notice_requirements, refusal_requirements
+from harness.steps.judgement import (
+    default_setup_failure,
+    notice_requirements,
+    refusal_requirements,
+)
 
 
 @given(parsers.parse('the admin sets the default calendar service to "Exchange" through the EWS '
@@ -72,7 +76,9 @@ def _connect_with_password(ctx: ScenarioContext) -> None:
 def user_connects_with_password(calharness_ctx: ScenarioContext) -> None:
     _connect_with_password(calharness_ctx)
     error = calharness_ctx.values.get("connect_error")
-    assert error is None, f"connecting was refused: {error}"
+    if error is not None:
+        verify(False, default_setup_failure(error) or refusal_requirements(error.code),
+               f"connecting was refused: {error.code}: {error.message}")
 
 
 @when("the user tries to connect Exchange with their mailbox password")

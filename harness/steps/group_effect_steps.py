@@ -13,7 +13,12 @@ from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
 from harness.steps.connect_steps import _service_of, connect_user
-from harness.steps.judgement import documented_scopes, refusal_requirements, scope_requirements
+from harness.steps.judgement import (
+    default_setup_failure,
+    documented_scopes,
+    refusal_requirements,
+    scope_requirements,
+)
 from harness.steps.policy_steps import _accepted, _owner, _policy_change, _sign_in, setting_value
 from harness.steps.vocabulary import SERVICES, lookup
 
@@ -171,7 +176,9 @@ def member_connects_password(calharness_ctx: ScenarioContext, ordinal: str,
                              tenant: str) -> None:
     _password_connect(calharness_ctx, ordinal, tenant)
     error = calharness_ctx.values.get("connect_error")
-    assert error is None, f"connecting was refused: {error}"
+    if error is not None:
+        verify(False, default_setup_failure(error) or refusal_requirements(error.code),
+               f"connecting was refused: {error.code}: {error.message}")
 
 
 @then("no Basic credentials reached Exchange")

@@ -59,6 +59,15 @@ BOUNDARIES: dict[frozenset[str], str] = {
 }
 
 
+def default_setup_failure(exc: Exception) -> tuple[str, ...]:
+    """A set-up with the admin's default service that had to succeed failed with an error that
+    is no refusal the documents state (the integration picked a service that cannot serve the
+    user): the default service was not what the set-up used, SVC-03. () for a documented
+    refusal, which its own rule answers for."""
+    code = getattr(exc, "code", None)
+    return () if code in REFUSAL_REQUIREMENTS else ("SVC-03",)
+
+
 def refusal_requirements(code: str, actual: str | None = None) -> tuple[str, ...]:
     """The rule a refusal with `code` enforces; with the code actually given (`actual`, when
     it differs), the rule whose boundary separates the two when there is one."""
