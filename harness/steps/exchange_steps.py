@@ -11,6 +11,7 @@ from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
 from harness.steps.judgement import (
+    REFUSAL_REQUIREMENTS,
     default_setup_failure,
     notice_requirements,
     refusal_requirements,
@@ -92,7 +93,11 @@ def connecting_refused(calharness_ctx: ScenarioContext, code: str, text: str) ->
     error = calharness_ctx.values.get("connect_error")
     rule = refusal_requirements(code)
     verify(error is not None, rule or ("OAUTH-01",), "connecting was not refused")
-    verify(error.code == code, rule or ("OAUTH-01",), f"refused with {error.code}: {error.message}")
+    # an error no rule states (the set-up took another service than the default) is SVC-03's
+    wrong = refusal_requirements(code, error.code) if error.code in REFUSAL_REQUIREMENTS else \
+        default_setup_failure(error)
+    verify(error.code == code, wrong or rule or ("OAUTH-01",),
+           f"refused with {error.code}: {error.message}")
     assert text.lower() in error.message.lower(), error.message
 
 

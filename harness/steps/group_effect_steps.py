@@ -123,7 +123,14 @@ def setup_sends_to(calharness_ctx: ScenarioContext, service: str) -> None:
     assert start.authorization_url, "the set-up sent the user nowhere"
     went = _service_of(ctx, start.authorization_url)
     expected = lookup(SERVICES, service, "service")
-    assert went == expected, f"the set-up sends the user to {SERVICE_WORDS.get(went or '', went)}"
+    assert ctx.user
+    effective = ctx.driver.effective_settings(ctx.user).settings.default_calendar_service
+    words = SERVICE_WORDS.get(went or "", went)
+    # the default in effect for them is right: a set-up that goes elsewhere ignores it (SVC-03)
+    if effective == expected:
+        verify(went == expected, "SVC-03", f"the set-up sends the user to {words}")
+    assert went == expected, f"the set-up sends the user to {words}; the default service in " \
+                             f"effect for them is {effective}"
 
 
 @then(parsers.parse('the set-up asks them to confirm exactly the permissions "{scopes}"'))
