@@ -8,8 +8,8 @@ mutants of `harness/reference/mutants/`):
   collateral verdicts).
 
 Both go through `calharness prove` (a forked run per variant, the unmutated reference first over
-the same selection). The default run takes one variant per part over every feature; `-m slow`
-takes every variant listed here."""
+the same selection). Every variant runs over the scenarios of the requirements it names; one
+variant per part also over every feature, and with `-m slow` every variant does."""
 
 from __future__ import annotations
 
@@ -124,7 +124,6 @@ def test_one_variant_per_part_fails_its_scenario_and_nothing_it_does_not_break(
     _check_full(tmp_path, result, FULL_RUN)
 
 
-@pytest.mark.slow
 def test_every_variant_is_killed_by_its_parts_scenario_and_attributed(tmp_path: Path) -> None:
     """Each variant over the scenarios of the requirements it names (the reference first, over
     the same selection)."""
