@@ -52,6 +52,18 @@ Feature: What group rules do to their members' integrations
     When the first member of tenant "contoso" starts the set-up with the default service from the profile
     Then the set-up asks them to confirm exactly the permissions "Calendars.ReadWrite Contacts.Read"
 
+  @req:ADMIN-05 @req:LOCK-01 @needs:office365-graph
+  Scenario: A group's new default service without a lock leaves its members' existing integrations connected
+    Given the first member of tenant "contoso" has connected Office 365 with the default settings
+    When the admin sets "default_calendar_service" to "Google" for the group "Sales"
+    Then the integration of the first member of tenant "contoso" is "connected"
+
+  @req:ADMIN-05 @req:LOCK-02 @needs:office365-graph
+  Scenario: A group's new permission without a lock leaves its members' existing integrations connected
+    Given the first member of tenant "contoso" has connected Office 365 with the default settings
+    When the admin sets "calendar_permission" to "read" for the group "Sales"
+    Then the integration of the first member of tenant "contoso" is "connected"
+
   # -- default services and permissions ----------------------------------------------------------
   @req:ADMIN-05 @req:SVC-03 @needs:office365-graph @needs:google
   Scenario: A member's set-up goes to the group's default calendar service, a user outside the group's to the account's
