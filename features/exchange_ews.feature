@@ -56,6 +56,7 @@ Feature: Office 365 and Exchange through the EWS URL
     And the user is the first member of tenant "contoso"
     When the user tries to connect Exchange with their mailbox password
     Then connecting is refused with "oauth_enforced" and a message containing "authenticate with OAuth 2.0"
+    And no Basic credentials reached Exchange
     And the integration status is not "connected"
 
   @req:OAUTH-01 @needs:exchange-ews

@@ -136,7 +136,7 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
       | off  | leaves "mapi" unlocked            | Mac      | Windows desktop client \| not enabled MAPI \| not locked |
 
   @req:MAPI-02 @needs:mapi
-  Scenario: Unlocking MAPI takes the desktop integration's access away
+  Scenario: Turning MAPI off (still locked) withdraws the desktop integration
     Given the admin sets "mapi" to "on" and locks it at the account level
     And the user is the first member of tenant "fabrikam"
     When the user tries to integrate Exchange through MAPI from the Windows desktop client
@@ -144,4 +144,15 @@ Feature: The Microsoft environment the admin describes: Graph, EWS URL, hybrid a
       | setting | value |
       | mapi    | off   |
     Then the integration status is "reintegration_required"
+    And the integration status says "MAPI is no longer enabled and locked"
+
+  @req:MAPI-02 @needs:mapi
+  Scenario: Unlocking MAPI (still on) withdraws the desktop integration
+    Given the admin sets "mapi" to "on" and locks it at the account level
+    And the user is the first member of tenant "fabrikam"
+    When the user tries to integrate Exchange through MAPI from the Windows desktop client
+    Then the user's calendar is integrated through MAPI on the desktop
+    When the admin unlocks "mapi" at the account level
+    Then the account setting "mapi" is "on"
+    And the integration status is "reintegration_required"
     And the integration status says "MAPI is no longer enabled and locked"

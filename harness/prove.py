@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.reports import load_results
+from harness.reports import ScenarioResult, load_results
 from harness.reports.prove import (
     LATEST_NAME,
     PROVE_HTML,
@@ -152,8 +152,7 @@ def _outcome(job: Job, code: int | None, out_dir: Path, duration: float,
         return base
     failing = [s for s in run.scenarios if s.status in ("failed", "error")]
     named = set(job.breaks)
-    base.stray = sorted({r for s in failing if not named & set(s.requirement_ids)
-                         for r in s.requirement_ids})
+    base.stray = sorted({r for s in failing for r in _blamed(s, named)})
     first = failing[0] if failing else None
     base.detail = f"{first.name}: {first.short_error()}" if first else None
     others = [r for r in base.ran if r not in job.breaks]
@@ -165,6 +164,15 @@ def _outcome(job: Job, code: int | None, out_dir: Path, duration: float,
         return base
     base.outcome = "killed"
     return base
+
+
+def _blamed(scenario: ScenarioResult, named: set[str]) -> list[str]:
+    """Requirements a failed scenario blames that the mutant does not name. With steps that
+    record where their failure is charged, exactly the failed requirements; results without it
+    (older runs, a vendor's tool) blame every tag of a scenario that checks none of them."""
+    if any(step.charged is not None for step in scenario.steps):
+        return [r for r in scenario.failed_requirements() if r not in named]
+    return [] if named & set(scenario.requirement_ids) else list(scenario.requirement_ids)
 
 
 def run_prove(jobs: list[Job], *, features: Path, report_dir: Path, run_id: str, seed: int,

@@ -40,6 +40,9 @@ pytest_plugins = [
     "harness.steps.sync_steps",
     "harness.steps.edge_steps",
     "harness.steps.entra_consent_steps",
+    "harness.steps.group_effect_steps",
+    "harness.steps.read_only_steps",
+    "harness.steps.seed_edge_steps",
 ]
 
 DEFAULT_SEED = 42
@@ -391,9 +394,27 @@ def _record(request: pytest.FixtureRequest) -> ScenarioRecord | None:
     return request.node.stash.get(RECORD_KEY, None)
 
 
+def _step_functions(request: pytest.FixtureRequest,
+                    scenario: Any) -> list[tuple[Any, dict[str, Any] | None]]:
+    """Each step's definition and parsed arguments, looked up as pytest-bdd will (so what a
+    step checks is known before it runs, and for the steps a failure keeps from running)."""
+    from pytest_bdd.scenario import get_step_function
+
+    out: list[tuple[Any, dict[str, Any] | None]] = []
+    for step in scenario.steps:
+        try:
+            context = get_step_function(request=request, step=step)
+            args = dict(context.parser.parse_arguments(step.name) or {}) if context else None
+        except Exception:  # an undefined or ambiguous step fails later, where pytest-bdd says so
+            context, args = None, None
+        out.append((getattr(context, "step_func", None), args))
+    return out
+
+
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any,
                                scenario: Any) -> None:
-    request.node.stash[RECORD_KEY] = ScenarioRecord.begin(feature, scenario)
+    request.node.stash[RECORD_KEY] = ScenarioRecord.begin(
+        feature, scenario, _step_functions(request, scenario))
 
 
 def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any,
@@ -412,7 +433,13 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
                           step: Any, step_func: Any, step_func_args: Any,
                           exception: BaseException) -> None:
     if (record := _record(request)) is not None:
-        record.step_failed(exception)
+        ctx = request.node.stash.get(CONTEXT_KEY, None)
+        diagnosed: tuple[str, ...] = ()
+        if ctx is not None:
+            from harness.steps.judgement import diagnose_grant
+
+            diagnosed = diagnose_grant(ctx, exception)
+        record.step_failed(exception, step_func, diagnosed)
 
 
 def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Any,

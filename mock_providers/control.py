@@ -387,6 +387,8 @@ def event_view(event: Event) -> dict[str, Any]:
     return {"id": event.id, "type": "seriesMaster" if event.recurrence else "singleInstance",
             "subject": event.subject, "start": event.start.isoformat(),
             "end": event.end.isoformat(), "sensitivity": event.sensitivity,
+            # Google's "public" (a normal event shown to everyone) has no sensitivity of its own
+            "public": event.extra.get("visibility") == "public",
             "location": event.location, "is_online_meeting": event.is_online_meeting,
             "join_url": event.join_url, "attendees": [a.email for a in event.attendees],
             "ical_uid": event.ical_uid, "change_key": event.change_key,

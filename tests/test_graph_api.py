@@ -837,9 +837,11 @@ def test_every_request_is_audited_with_caller_and_mailbox(hub: Hub,
     entry = graph_audit(hub)[-1]
     assert entry.operation == "events.get" and entry.status == 200 and entry.user == me.upn
     assert entry.client_id == app_id(hub) and entry.scopes == ["Calendars.ReadWrite"]
-    assert entry.detail == {"event": event_id, "kind": "application", "caller": None}
+    assert entry.detail == {"event": event_id, "kind": "application", "caller": None,
+                            "auth": "bearer"}
     client.get("/me/events")
     assert graph_audit(hub)[-1].outcome == "InvalidAuthenticationToken"
+    assert graph_audit(hub)[-1].detail["auth"] == "none"
 
 
 def test_calendar_view_pages_are_reused_only_while_nothing_they_show_changed(

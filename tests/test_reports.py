@@ -176,6 +176,7 @@ def test_counts_passed_flag_coverage_and_unknown_ids(run: RunResult) -> None:
     assert run.requirement_counts() == {
         "passed": 2,
         "failed": 3,
+        "blocked": 0,
         "not claimed": 0,
         "skipped": 1,
         "not covered": 1,

@@ -133,10 +133,14 @@ def served(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 # Calendar/Read asked as Calendars.ReadWrite: every scenario that chooses Calendar/Read and asks
-# the identity provider what it was asked for fails, and nothing else does.
-SCOPE_FAILURES = {
-    "SCOPE-01", "SCOPE-02", "SCOPE-03", "SCOPE-04", "SCOPE-05", "OAUTH-03",  # the Read rows
-    "PERM-01", "PERM-03",  # "with read-only permissions ... asked for no write scope"
+# the identity provider what it was asked for fails — on the Calendar/Read mapping and "exactly
+# the scopes selected", the rules the assertion checks (SCOPE-01, OAUTH-03). The other
+# requirements those scenarios carry are blocked (their checks came after, or were that one);
+# nothing else fails.
+SCOPE_FAILURES = {"SCOPE-01", "OAUTH-03"}
+SCOPE_BLOCKED = {
+    "SCOPE-02", "SCOPE-03", "SCOPE-04", "SCOPE-05",  # the Read rows of the scope outline
+    "PERM-01",  # "with read-only permissions ... asked for no write scope"
     "ADMIN-01", "SVC-03",  # "a user may choose less than the admin allows": Calendar/Read
 }
 
@@ -150,8 +154,10 @@ def test_asking_for_more_than_calendar_read_fails_exactly_the_scope_requirements
     covered = {rid: v for rid, v in verdicts(run).items() if v not in ("not covered",
                                                                        "not testable")}
     assert {rid for rid, v in covered.items() if v == "failed"} == SCOPE_FAILURES
-    assert {v for rid, v in covered.items() if rid not in SCOPE_FAILURES} == {"passed"}
-    assert len(covered) > len(SCOPE_FAILURES)  # and the rest was really run and passed
+    assert {rid for rid, v in covered.items() if v == "blocked"} == SCOPE_BLOCKED
+    assert {v for rid, v in covered.items() if rid not in SCOPE_FAILURES | SCOPE_BLOCKED
+            } == {"passed"}
+    assert len(covered) > len(SCOPE_FAILURES | SCOPE_BLOCKED)  # the rest ran and passed
 
     failed = [s for s in run.scenarios if s.status == "failed"]
     assert failed
@@ -173,8 +179,10 @@ def test_showing_a_private_topic_to_an_assistant_fails_exactly_the_privacy_requi
                        served)
     covered = {rid: v for rid, v in verdicts(run).items() if v not in ("not covered",
                                                                        "not testable")}
-    assert {rid for rid, v in covered.items() if v == "failed"} == {"PRIV-01", "PRIV-02",
-                                                                    "PRIV-03"}
+    # the leak is charged to what the failing assertion checks; PRIV-01 (managing private
+    # events), whose check in that scenario comes after it, is blocked, not failed
+    assert {rid for rid, v in covered.items() if v == "failed"} == {"PRIV-02", "PRIV-03"}
+    assert covered["PRIV-01"] == "blocked"
     assert {v for rid, v in covered.items() if rid not in {"PRIV-01", "PRIV-02", "PRIV-03"}
             } == {"passed"}
     (failed,) = [s for s in run.scenarios if s.status == "failed"]

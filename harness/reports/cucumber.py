@@ -71,7 +71,7 @@ def _element(scenario: ScenarioResult, element_id: str) -> dict[str, Any]:
         "keyword": "Scenario",
         "type": "scenario",
         "name": scenario.name,
-        "description": "",
+        "description": _outcomes_text(scenario),
         "line": scenario.line,
         "tags": [{"name": f"@{t}", "line": max(scenario.line - 1, 1)} for t in scenario.tags],
         "steps": steps,
@@ -95,6 +95,15 @@ def _element(scenario: ScenarioResult, element_id: str) -> dict[str, Any]:
                 "match": {"location": "calharness"},
                 "result": {"status": "passed", "duration": 0}, "embeddings": embeddings})
     return element
+
+
+def _outcomes_text(scenario: ScenarioResult) -> str:
+    """A failed scenario's verdict per requirement: the failing assertion's requirement failed,
+    the others passed or blocked (Cucumber knows only the scenario's status)."""
+    if scenario.status not in ("failed", "error"):
+        return ""
+    outcomes = scenario.requirement_outcomes()
+    return "requirements: " + ", ".join(f"{rid} {outcome}" for rid, outcome in outcomes.items())
 
 
 def _step(step: StepResult, scenario: ScenarioResult) -> dict[str, Any]:

@@ -65,6 +65,10 @@ def _add_case(suite: ET.Element, run: RunResult, scenario: ScenarioResult) -> No
         line=str(scenario.line),
     )
     properties = [("requirement", rid) for rid in dict.fromkeys(scenario.requirement_ids)]
+    if scenario.status in ("failed", "error"):
+        # which requirement the failing assertion belongs to, and which it kept from running
+        properties += [(f"requirement.{outcome}", rid)
+                       for rid, outcome in scenario.requirement_outcomes().items()]
     _add_properties(case, [*properties, ("seed", str(run.seed))])
     _add_outcome(case, scenario)
     if scenario.steps:

@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
+from harness.reports.attribution import requirement_outcomes
+
 # not_claimed: the scenario needs a capability the implementation under test does not claim
 # (`@needs:` tags against its capabilities); it did not run, and it is neither a pass nor a
 # failure. A requirement whose scenarios are all not claimed is "not claimed".
 Status = Literal["passed", "failed", "skipped", "error", "not_claimed"]
-Verdict = Literal["passed", "failed", "not claimed", "skipped", "not covered", "not testable"]
+# blocked: a scenario of the requirement failed on another requirement's assertion before the
+# requirement's own steps ran (or passed): it is neither upheld nor broken by that run.
+Verdict = Literal["passed", "failed", "blocked", "not claimed", "skipped", "not covered",
+                  "not testable"]
 
 STATUSES: tuple[Status, ...] = get_args(Status)
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
@@ -31,6 +36,10 @@ class StepResult:
     duration_s: float
     error: str | None = None
     line: int | None = None  # in the feature file, when known
+    # The scenario's requirements this step checks (None: a shared set-up or action step), and
+    # on a failed step the requirements its failure is charged to (None: not recorded).
+    checks: list[str] | None = None
+    charged: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +49,8 @@ class StepResult:
             "duration_s": self.duration_s,
             "error": self.error,
             "line": self.line,
+            "checks": self.checks,
+            "charged": self.charged,
         }
 
     @classmethod
@@ -52,6 +63,8 @@ class StepResult:
             duration_s=f.number("duration_s"),
             error=f.opt_text("error"),
             line=f.opt_integer("line"),
+            checks=f.opt_text_list("checks"),
+            charged=f.opt_text_list("charged"),
         )
 
 
@@ -93,6 +106,15 @@ class ScenarioResult:
         """The first step that failed or errored, if any."""
         return next((s for s in self.steps if s.status in ("failed", "error")), None)
 
+    def requirement_outcomes(self) -> dict[str, str]:
+        """Per requirement (tagged, or charged by a failing step), this scenario's outcome:
+        failed only where the failing assertion is charged, blocked where the requirement's
+        steps did not run or pass (see `harness.bdd.attribution`)."""
+        return dict(requirement_outcomes(self.requirement_ids, self.status, self.steps))
+
+    def failed_requirements(self) -> list[str]:
+        return [r for r, o in self.requirement_outcomes().items() if o in ("failed", "error")]
+
     def short_error(self) -> str | None:
         """Why the scenario did not pass, in one place: the failing step's error (with the step)
         or the scenario's own; None for a pass."""
@@ -116,6 +138,8 @@ class ScenarioResult:
             "steps": [s.to_dict() for s in self.steps],
             "error": self.error,
             "evidence": [e.to_dict() for e in self.evidence],
+            # Derived (never read back): per requirement, failed / blocked / passed ...
+            "requirement_outcomes": self.requirement_outcomes(),
         }
 
     @classmethod
@@ -185,6 +209,8 @@ class RequirementRow:
     requirement: RequirementRecord
     verdict: Verdict
     scenarios: list[ScenarioResult]
+    # Each scenario's outcome for this requirement (failed, blocked, passed ...), in order.
+    outcomes: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -193,6 +219,12 @@ class RequirementRow:
     @property
     def scenario_names(self) -> list[str]:
         return [s.name for s in self.scenarios]
+
+    def outcome_of(self, index: int) -> str:
+        if index < len(self.outcomes):
+            return self.outcomes[index]
+        scenario = self.scenarios[index]
+        return scenario.requirement_outcomes().get(self.id, scenario.status)
 
     @property
     def not_claimed(self) -> int:
@@ -205,8 +237,8 @@ class RequirementRow:
             "verdict": self.verdict,
             "scenarios": [
                 {"name": s.name, "location": s.location, "status": s.status,
-                 "error": s.short_error()}
-                for s in self.scenarios
+                 "outcome": self.outcome_of(i), "error": s.short_error()}
+                for i, s in enumerate(self.scenarios)
             ],
         }
 
@@ -249,12 +281,14 @@ class RunResult:
         return counts
 
     def requirement_rows(self) -> list[RequirementRow]:
-        """One row per requirement, in catalogue order."""
-        covering = self._scenarios_by_requirement()
+        """One row per requirement, in catalogue order: the scenarios that carry its id or
+        charged it a failure, and its verdict from their outcomes for it."""
+        judged = self._outcomes_by_requirement()
         rows: list[RequirementRow] = []
         for req in self.requirements:
-            scenarios = covering.get(req.id, [])
-            rows.append(RequirementRow(req, _verdict(req, scenarios), scenarios))
+            pairs = judged.get(req.id, [])
+            rows.append(RequirementRow(req, _verdict(req, [o for _, o in pairs]),
+                                       [s for s, _ in pairs], [o for _, o in pairs]))
         return rows
 
     def requirement_counts(self) -> dict[Verdict, int]:
@@ -278,6 +312,13 @@ class RunResult:
 
     def scenarios_for(self, requirement_id: str) -> list[ScenarioResult]:
         return self._scenarios_by_requirement().get(requirement_id, [])
+
+    def _outcomes_by_requirement(self) -> dict[str, list[tuple[ScenarioResult, str]]]:
+        by_id: dict[str, list[tuple[ScenarioResult, str]]] = {}
+        for scenario in self.scenarios:
+            for rid, outcome in scenario.requirement_outcomes().items():
+                by_id.setdefault(rid, []).append((scenario, outcome))
+        return by_id
 
     def _scenarios_by_requirement(self) -> dict[str, list[ScenarioResult]]:
         by_id: dict[str, list[ScenarioResult]] = {}
@@ -322,14 +363,17 @@ class RunResult:
         )
 
 
-def _verdict(req: RequirementRecord, scenarios: list[ScenarioResult]) -> Verdict:
+def _verdict(req: RequirementRecord, outcomes: list[str]) -> Verdict:
     # Scenarios outrank the catalogue's "not testable": a failure must never be hidden behind
     # a label, even if the scenario shouldn't carry that id in the first place.
-    if not scenarios:
+    if not outcomes:
         return "not covered" if req.testable else "not testable"
-    statuses = {s.status for s in scenarios}
+    statuses = set(outcomes)
     if statuses & {"failed", "error"}:
         return "failed"
+    if "blocked" in statuses:
+        # Part of what checks it did not run: neither upheld nor broken by this run.
+        return "blocked"
     if "passed" in statuses:
         # Passed alongside skipped or not claimed: what ran upheld the requirement (the row
         # still lists the scenarios the implementation does not claim).
@@ -428,6 +472,13 @@ class _Fields:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise self._fail(key, "an object of strings", value)
         return dict(value)
+
+    def opt_text_list(self, key: str) -> list[str] | None:
+        value = self._get(key, required=False)
+        if value is not None and (not isinstance(value, list) or
+                                  not all(isinstance(v, str) for v in value)):
+            raise self._fail(key, "a list of strings or null", value)
+        return None if value is None else list(value)
 
     def text_list(self, key: str) -> list[str]:
         value = self._get(key)

@@ -34,9 +34,9 @@ class MutantOutcome:
     duration_s: float = 0.0
     detail: str | None = None  # why refused / timeout / error; the first failure otherwise
     target: str | None = None  # a vendor's broken build: its conformance API URL
-    # Requirements of failed scenarios that carry none of the named requirements: the suite
-    # blamed something else. (A failed scenario that checks a named requirement and others at
-    # once is attributed: it is the scenario for the broken rule.)
+    # Requirements the run failed that the mutant does not name: the suite blamed something
+    # else. (Results whose steps do not say where a failure is charged: the requirements of
+    # failed scenarios that carry none of the named ones.)
     stray: list[str] = field(default_factory=list)
 
     @property

@@ -7,7 +7,10 @@ from typing import Any
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import ConnectRequest
+from harness.bdd.attribution import RequirementFailure, checks, verify
 from harness.bdd.context import ScenarioContext
+from harness.driver.base import DriverError
+from harness.steps.judgement import default_setup_failure, scope_requirements
 from harness.steps.vocabulary import bare_scope
 
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
@@ -27,20 +30,55 @@ def sign_in(ctx: ScenarioContext, url: str, who: str, stop_at: str, consent: str
         agent.close()
 
 
-def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accept") -> None:
+def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accept",
+            must_succeed: bool = False) -> None:
     """Start the set-up through the driver, sign in at the provider when it sends the user
-    there, then hand the redirect back to the integration."""
+    there, then hand the redirect back to the integration. `must_succeed`: a set-up with the
+    admin's default service that fails otherwise than with a documented refusal is SVC-03's."""
     assert ctx.user, "no current user: name the user in an earlier step"
     ctx.values.pop("authorization", None)
-    start = ctx.driver.begin_connect(ctx.user, request)
+    try:
+        start = ctx.driver.begin_connect(ctx.user, request)
+    except DriverError as exc:
+        blamed = default_setup_failure(exc) if must_succeed and request.service is None else ()
+        if blamed:
+            raise RequirementFailure(blamed, f"the set-up with the default service failed: "
+                                             f"{exc.code}: {exc.message}") from exc
+        raise
     ctx.values["connect_start"] = start
     if start.authorization_url is None:  # nothing for the user to do (application permissions)
         return
+    if request.service is None:
+        check_default_service(ctx, start.authorization_url)
     assert start.redirect_uri
     outcome = sign_in(ctx, start.authorization_url, ctx.user, start.redirect_uri, consent)
     ctx.values["authorization"] = outcome
     if outcome.callback_url:
         ctx.values["status"] = ctx.driver.complete_connect(ctx.user, outcome.callback_url)
+
+
+def _service_of(ctx: ScenarioContext, url: str) -> str | None:
+    """Which calendar service an authorization URL signs the user in to."""
+    if url.startswith(ctx.world["google"]["auth_uri"]):
+        return "google"
+    if url.startswith(ctx.world["microsoft"]["authority_host"]) and "/oauth2/" in url:
+        return "office365"
+    return None
+
+
+def check_default_service(ctx: ScenarioContext, url: str) -> None:
+    """A set-up without a choice of service goes to the default service in effect for the user
+    (the account's, or their group's): SVC-03."""
+    assert ctx.user
+    try:
+        expected = ctx.driver.effective_settings(ctx.user).settings.default_calendar_service
+    except DriverError:  # not a user of the account: the set-up's own refusal says so
+        return
+    went = _service_of(ctx, url)
+    if went is not None and expected in ("office365", "google"):
+        verify(went == expected, "SVC-03",
+               f"the set-up sent the user to sign in at {went}; the default calendar service "
+               f"in effect for them is {expected}")
 
 
 def require_callback(ctx: ScenarioContext) -> None:
@@ -54,7 +92,7 @@ def require_callback(ctx: ScenarioContext) -> None:
 def connect_user(ctx: ScenarioContext, user: str) -> None:
     """`user` sets up the integration with the admin's defaults and it must succeed."""
     ctx.user = user
-    connect(ctx, ConnectRequest())
+    connect(ctx, ConnectRequest(), must_succeed=True)
     require_callback(ctx)
     status = ctx.driver.integration_status(user)
     assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
@@ -78,7 +116,7 @@ def user_tries_setup(calharness_ctx: ScenarioContext) -> None:
 
 @when("the user sets up the calendar integration again with the default service")
 def user_sets_up_again(calharness_ctx: ScenarioContext) -> None:
-    connect(calharness_ctx, ConnectRequest())
+    connect(calharness_ctx, ConnectRequest(), must_succeed=True)
     require_callback(calharness_ctx)
 
 
@@ -100,13 +138,16 @@ def integration_status_is_not(calharness_ctx: ScenarioContext, state: str) -> No
 
 
 @then(parsers.parse('the identity provider was asked for exactly the resource scopes "{scopes}"'))
+@checks("OAUTH-03", "SCOPE-01", "SCOPE-02", "SCOPE-03", "SCOPE-04", "SCOPE-05", "EWS-01")
 def asked_exactly(calharness_ctx: ScenarioContext, scopes: str) -> None:
     ctx = calharness_ctx
     entries = [e for e in ctx.control.audit(since=ctx.audit_start, provider="identity")
                if e.get("operation") == "authorize"]
     assert entries, "the integration made no authorization request"
     asked = {bare_scope(s) for e in entries for s in e.get("scopes") or []} - OIDC_SCOPES
-    assert asked == set(scopes.split()), f"asked for {sorted(asked)}, expected {scopes}"
+    expected = set(scopes.split())
+    verify(asked == expected, scope_requirements(expected, asked),
+           f"asked for {sorted(asked)}, expected {scopes}")
 
 
 @then("the user never had to sign in at Microsoft")
@@ -147,7 +188,7 @@ def admin_consents_for_company(calharness_ctx: ScenarioContext) -> None:
 @when("the user sets up the calendar integration with the default service and accepts the "
       "consent")
 def user_sets_up_default(calharness_ctx: ScenarioContext) -> None:
-    connect(calharness_ctx, ConnectRequest())
+    connect(calharness_ctx, ConnectRequest(), must_succeed=True)
     require_callback(calharness_ctx)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import AccountSpec
+from harness.bdd.attribution import checks
 from harness.bdd.context import ScenarioContext
 from harness.steps.connect_steps import connect_user
-from harness.steps.vocabulary import is_write_operation
+from harness.steps.provider_steps import assert_no_writes
 
 GOOGLE_SCOPE_ROOT = "https://www.googleapis.com/auth/"
 # Identity scopes Google adds or renames (email -> userinfo.email): not resource access.
@@ -50,6 +51,7 @@ def google_member_connected(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('Google was asked for exactly the scopes "{scopes}"'))
+@checks("GOOGLE-01")
 def google_asked_exactly(calharness_ctx: ScenarioContext, scopes: str) -> None:
     ctx = calharness_ctx
     entries = [e for e in ctx.control.audit(since=ctx.audit_start, provider="google-oauth")
@@ -60,14 +62,9 @@ def google_asked_exactly(calharness_ctx: ScenarioContext, scopes: str) -> None:
 
 
 @then("no write call reached Google")
+@checks("PERM-02", "PERM-04")
 def no_google_writes(calharness_ctx: ScenarioContext) -> None:
-    ctx = calharness_ctx
-    calls = [e for p in GOOGLE_PROVIDERS for e in ctx.control.audit(since=ctx.audit_start,
-                                                                    provider=p)]
-    assert calls, "the integration made no Google API call at all"
-    writes = [f"{c['method']} {c['path']} ({c['operation']})" for c in calls
-              if is_write_operation(c.get("operation"))]
-    assert not writes, f"write calls reached Google: {writes}"
+    assert_no_writes(calharness_ctx, GOOGLE_PROVIDERS, "Google")
 
 
 @when("Google throttles the next calendar request")

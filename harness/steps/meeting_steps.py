@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.bdd.attribution import checks
 from harness.bdd.context import ScenarioContext
 
 
@@ -119,6 +120,7 @@ def user_tries_to_schedule(calharness_ctx: ScenarioContext, subject: str, hhmm: 
 
 
 @then("the scheduling is refused because the calendar is read-only")
+@checks("PERM-02")
 def scheduling_refused(calharness_ctx: ScenarioContext) -> None:
     error = calharness_ctx.values.get("schedule_error")
     assert error is not None, "a meeting was scheduled with a read-only calendar permission"
@@ -134,6 +136,7 @@ def provider_has_one(calharness_ctx: ScenarioContext, calendar: str, subject: st
 
 
 @then(parsers.parse("the contact list shows the user's {provider} contacts"))
+@checks("PERM-03", "SSO-03", "GOOGLE-01")
 def contact_list_matches_provider(calharness_ctx: ScenarioContext, provider: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -206,6 +209,7 @@ def user_tries_to_delete(calharness_ctx: ScenarioContext, subject: str) -> None:
 
 
 @then("the change is refused because the calendar is read-only")
+@checks("PERM-02")
 def edit_refused(calharness_ctx: ScenarioContext) -> None:
     error = calharness_ctx.values.get("edit_error")
     assert error is not None, "a meeting was changed with a read-only calendar permission"

@@ -16,10 +16,15 @@ from harness.api.models import (
     PolicyChangeResult,
     PolicyTarget,
 )
+from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
 from harness.steps.connect_steps import connect, sign_in
+from harness.steps.judgement import (
+    refusal_requirements,
+    scope_requirements,
+)
 from harness.steps.vocabulary import ACCESS, SERVICES, lookup
 
 PLATFORMS = {"windows": "windows", "mac": "mac", "macos": "mac", "linux": "linux",
@@ -237,8 +242,14 @@ def change_accepted(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the change is refused with "{code}" and a message containing "{text}"'))
+@checks(by=lambda code, text: refusal_requirements(code))
 def change_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
     result: PolicyChangeResult = calharness_ctx.values["policy_change"]
+    rule = refusal_requirements(code)
+    if rule:  # a missing or other refusal breaks the rule this code stands for
+        verify(not result.accepted, rule, "the change was accepted")
+        verify(result.code == code, refusal_requirements(code, result.code),
+               f"refused with {result.code!r}: {result.reason}")
     assert not result.accepted, "the change was accepted"
     assert result.code == code, f"refused with {result.code!r}: {result.reason}"
     expected = domain_text(calharness_ctx, text)
@@ -247,6 +258,7 @@ def change_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> Non
 
 
 @then(parsers.parse('the group "{group}" shows "{setting}" greyed out by the account'))
+@checks("LOCK-05")
 def group_greyed_out(calharness_ctx: ScenarioContext, group: str, setting: str) -> None:
     view = calharness_ctx.driver.get_policy(PolicyTarget(level="group", name=group))
     assert view.locked_above.get(setting) == "account", \
@@ -277,6 +289,7 @@ def _shown(value: Any) -> Any:
 
 @then(parsers.parse('the audit trail records "{setting}" changed from "{old}" to "{new}" at the '
                     '{level} level by the {who}'))
+@checks("ADMIN-05", "DOMAIN-05", "ADMIN-04")
 def audit_records(calharness_ctx: ScenarioContext, setting: str, old: str, new: str, level: str,
                   who: str) -> None:
     ctx = calharness_ctx
@@ -293,6 +306,7 @@ def audit_records(calharness_ctx: ScenarioContext, setting: str, old: str, new: 
 
 
 @then(parsers.parse('the audit trail records the lock of "{setting}" at the {level} level'))
+@checks("ADMIN-05")
 def audit_records_lock(calharness_ctx: ScenarioContext, setting: str, level: str) -> None:
     entries = [e for e in calharness_ctx.driver.settings_audit()
                if e.setting == setting and e.level == level and e.kind == "lock"]
@@ -302,6 +316,7 @@ def audit_records_lock(calharness_ctx: ScenarioContext, setting: str, level: str
 
 # -- allowed domains -----------------------------------------------------------------------------
 @then(parsers.parse('the allowed domains are "{text}"'))
+@checks("DOMAIN-05")
 def allowed_domains_are(calharness_ctx: ScenarioContext, text: str) -> None:
     expected = [d.strip() for d in domain_text(calharness_ctx, text).split(",")]
     actual = calharness_ctx.driver.get_settings().allowed_domains
@@ -359,9 +374,15 @@ def user_tries_default(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the set-up is refused with "{code}" and a message containing "{text}"'))
+@checks(by=lambda code, text: refusal_requirements(code))
 def setup_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
     ctx = calharness_ctx
     error = ctx.values.get("connect_error")
+    rule = refusal_requirements(code)
+    if rule:
+        verify(error is not None, rule, "the set-up was not refused")
+        verify(error.code == code, refusal_requirements(code, error.code),
+               f"refused with {error.code!r}: {error.message}")
     assert error is not None, "the set-up was not refused"
     assert error.code == code, f"refused with {error.code!r}: {error.message}"
     expected = domain_text(ctx, text)
@@ -379,14 +400,18 @@ def never_sent_to_microsoft(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the set-up asks the user to confirm exactly the permissions "{scopes}"'))
+@checks("SETUP-03")
 def setup_confirms(calharness_ctx: ScenarioContext, scopes: str) -> None:
     start = calharness_ctx.values["connect_start"]
-    assert set(start.requested_scopes) == set(scopes.split()), \
-        f"the set-up asked for {start.requested_scopes}"
+    expected, asked = set(scopes.split()), set(start.requested_scopes)
+    # the permissions to confirm are the documented mapping of the admin's choices
+    verify(asked == expected, scope_requirements(expected, asked),
+           f"the set-up asked for {start.requested_scopes}")
 
 
 @then(parsers.parse('the user\'s integration uses the service "{service}" with calendar '
                     '"{calendar}" and contacts "{contacts}"'))
+@checks("SVC-03", "ADMIN-03")
 def integration_uses(calharness_ctx: ScenarioContext, service: str, calendar: str,
                      contacts: str) -> None:
     ctx = calharness_ctx
@@ -408,6 +433,7 @@ def status_says(calharness_ctx: ScenarioContext, text: str) -> None:
 
 
 @then("the meeting list is empty")
+@checks("LOCK-02", "DOMAIN-03")
 def meeting_list_empty(calharness_ctx: ScenarioContext) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -448,14 +474,18 @@ def user_tries_sign_in(calharness_ctx: ScenarioContext, method: str, version: st
 
 
 @then(parsers.parse('the sign-in is refused with "{code}" and a message containing "{text}"'))
+@checks(by=lambda code, text: refusal_requirements(code))
 def sign_in_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
     error = calharness_ctx.values.get("sign_in_error")
+    verify(error is not None and error.code == code, refusal_requirements(code) or ("SSO-04",),
+           f"the sign-in was not refused with {code}: {error}")
     assert error is not None, "the sign-in was not refused"
     assert error.code == code and text.lower() in error.message.lower(), \
         f"refused with {error.code}: {error.message}"
 
 
 @then("the user is prompted to integrate again")
+@checks("LOCK-03", "DOMAIN-03")
 def prompted_again(calharness_ctx: ScenarioContext) -> None:
     result = calharness_ctx.values["sign_in"]
     assert result.prompt == "reintegrate", f"prompt {result.prompt!r} ({result.prompt_reason})"
@@ -463,6 +493,7 @@ def prompted_again(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the user gets the prompt "{prompt}"'))
+@checks("LOCK-04", "LOCK-03")
 def gets_prompt(calharness_ctx: ScenarioContext, prompt: str) -> None:
     result = calharness_ctx.values["sign_in"]
     assert result.prompt == prompt, f"prompt {result.prompt!r} ({result.prompt_reason})"
@@ -533,6 +564,7 @@ def user_tries_mapi(calharness_ctx: ScenarioContext, platform: str) -> None:
 
 
 @then("the user's calendar is integrated through MAPI on the desktop")
+@checks("MAPI-02", "MAPI-01", "EXCH-01")
 def integrated_through_mapi(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -545,10 +577,15 @@ def integrated_through_mapi(calharness_ctx: ScenarioContext) -> None:
 @then(parsers.parse('the MAPI integration is refused with a message containing "{text}"'))
 def mapi_refused(calharness_ctx: ScenarioContext, text: str) -> None:
     error = calharness_ctx.values.get("connect_error")
-    assert error is not None, "the MAPI integration was accepted"
-    for part in text.split(" | "):
-        assert part.lower() in error.message.lower(), \
-            f"the message does not say {part!r}: {error.message!r}"
+    parts = text.split(" | ")
+    # each condition named is its rule's: Windows only (MAPI-01), enabled and locked (MAPI-02)
+    rules = tuple(dict.fromkeys("MAPI-01" if "windows" in p.lower() else "MAPI-02"
+                                for p in parts))
+    verify(error is not None, rules, "the MAPI integration was accepted")
+    for part in parts:
+        verify(part.lower() in error.message.lower(),
+               "MAPI-01" if "windows" in part.lower() else "MAPI-02",
+               f"the message does not say {part!r}: {error.message!r}")
 
 
 @then(parsers.parse('the account setting "{name}" is "{value}"'))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import CallHistoryEntry, Meeting, MeetingRequest
+from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
@@ -96,6 +97,7 @@ def user_saves_from_call(calharness_ctx: ScenarioContext, name: str, email: str)
         ctx.values["save_error"] = exc
 
 
+@checks("PERM-04")
 @then(parsers.parse('saving the contact is refused with "{code}" and a message containing '
                     '"{text}"'))
 def save_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
@@ -197,11 +199,14 @@ def sees_time_slot_only(calharness_ctx: ScenarioContext, hhmm: str) -> None:
     leaked = {k: v for k, v in {"topic": meeting.subject, "invitation link": meeting.join_url,
                                 "attendees": meeting.attendees,
                                 "location": meeting.location}.items() if v}
-    assert not leaked, f"the assistant sees details of a private event: {leaked}"
+    # topic, link and attendees are PRIV-02's list; anything beyond the time slot PRIV-03's
+    verify(not leaked, ("PRIV-03",) if set(leaked) == {"location"} else ("PRIV-02", "PRIV-03"),
+           f"the assistant sees details of a private event: {leaked}")
 
 
 @then(parsers.parse('the assistant sees "{subject}" at {hhmm} with its topic, invitation link '
                     'and attendees'))
+@checks("PRIV-01")
 def sees_private_details(calharness_ctx: ScenarioContext, subject: str, hhmm: str) -> None:
     meeting = _seen_at(calharness_ctx, hhmm)
     assert meeting.subject == subject, f"topic {meeting.subject!r}"

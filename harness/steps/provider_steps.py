@@ -6,9 +6,17 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
-from harness.steps.vocabulary import bare_scope, is_write_operation, is_write_scope
+from harness.steps.judgement import (
+    SCOPE_REQUIREMENTS,
+    describe,
+    is_write,
+    write_requirement,
+    write_scope_requirements,
+)
+from harness.steps.vocabulary import bare_scope, is_write_scope
 
 
 def _identity_requests(ctx: ScenarioContext) -> list[dict[str, Any]]:
@@ -18,29 +26,43 @@ def _identity_requests(ctx: ScenarioContext) -> list[dict[str, Any]]:
 
 
 @then(parsers.parse('the identity provider was asked for the scope "{scope}"'))
+@checks("OAUTH-03", "SCOPE-01", "SCOPE-02", "SCOPE-03", "SCOPE-04")
 def identity_asked_for_scope(calharness_ctx: ScenarioContext, scope: str) -> None:
     requests = _identity_requests(calharness_ctx)
     asked = {bare_scope(s) for e in requests for s in e.get("scopes") or []}
     assert requests, "the integration made no authorization request to the identity provider"
-    assert scope in asked, f"{scope} was not asked for; scopes asked: {sorted(asked)}"
+    verify(scope in asked, (SCOPE_REQUIREMENTS.get(bare_scope(scope), "SCOPE-05"), "OAUTH-03"),
+           f"{scope} was not asked for; scopes asked: {sorted(asked)}")
 
 
 @then("the identity provider was asked for no write scope")
+@checks("OAUTH-03", "SCOPE-01", "SCOPE-03")
 def identity_asked_no_write_scope(calharness_ctx: ScenarioContext) -> None:
     requests = _identity_requests(calharness_ctx)
     assert requests, "the integration made no authorization request to the identity provider"
-    written = sorted({s for e in requests for s in e.get("scopes") or [] if is_write_scope(s)})
-    assert not written, f"write scopes were asked for: {written}"
+    written = sorted({bare_scope(s) for e in requests for s in e.get("scopes") or []
+                      if is_write_scope(s)})
+    verify(not written, write_scope_requirements(written),
+           f"write scopes were asked for: {written}")
+
+
+def assert_no_writes(ctx: ScenarioContext, providers: tuple[str, ...], name: str,
+                     since: int | None = None) -> None:
+    """No request that changes provider data (create, update, move, delete, a meeting
+    response, a contact) reached these providers, whatever they answered: charged to the
+    read-only permission each write breaks (calendar PERM-02, contacts PERM-04)."""
+    start = ctx.audit_start if since is None else since
+    calls = [e for p in providers for e in ctx.control.audit(since=start, provider=p)]
+    assert calls, f"the integration made no {name} call at all: the check would be empty"
+    writes = [c for c in calls if is_write(c)]
+    verify(not writes, sorted({write_requirement(c) for c in writes}),
+           f"write calls reached {name}: {[describe(c) for c in writes]}")
 
 
 @then("no write call reached Microsoft Graph")
+@checks("PERM-02", "PERM-04")
 def no_graph_writes(calharness_ctx: ScenarioContext) -> None:
-    ctx = calharness_ctx
-    calls = ctx.control.audit(since=ctx.audit_start, provider="graph")
-    assert calls, "the integration made no Graph call at all"
-    writes = [f"{c['method']} {c['path']} ({c['operation']})" for c in calls
-              if is_write_operation(c.get("operation"))]
-    assert not writes, f"write calls reached Graph: {writes}"
+    assert_no_writes(calharness_ctx, ("graph",), "Microsoft Graph")
 
 
 # -- what happens at Microsoft, outside the integration ----------------------------------------

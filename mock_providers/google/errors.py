@@ -256,6 +256,9 @@ async def serve(hub: Hub, request: Request, provider: str, service: str, op: Ope
     detail: dict[str, Any] = {}
     if request.url.query:  # evidence of what was asked: syncToken, timeMin, pageToken ...
         detail["query"] = request.url.query
+    header = request.headers.get("authorization", "").strip()
+    detail["auth"] = header.partition(" ")[0].lower() if header else \
+        "access_token" if raw else "none"
     if "overridden" in request.scope:  # the wire method; the audit entry names the effective one
         detail["sent_as"] = request.scope["overridden"]
     if token is not None and user != token.email:

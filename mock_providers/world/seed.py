@@ -50,6 +50,8 @@ PUBLIC_CLIENT_REDIRECT = "http://localhost"
 class TenantProfile:
     key: str
     users: int = 4
+    # Users on the edges of the allowed-domain rule, after the others (see _edge_users).
+    edge_users: bool = False
     users_may_consent: bool = True
     granted_roles: tuple[str, ...] = ("Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read.All")
     exchange: str = "online"
@@ -59,7 +61,7 @@ class TenantProfile:
 @dataclass(frozen=True, slots=True)
 class WorldProfile:
     tenants: tuple[TenantProfile, ...] = (
-        TenantProfile("contoso"),
+        TenantProfile("contoso", edge_users=True),
         # User consent disabled and no admin consent yet: the "Need admin approval" path.
         TenantProfile("fabrikam", users=3, users_may_consent=False, granted_roles=(),
                       exchange="hybrid", exchange_build="15.1.466.34"),
@@ -96,6 +98,14 @@ def _password(ids: _Ids) -> str:
     return f"Cal-{ids.token(10)}-9x"
 
 
+# Every sensitivity a calendar event can carry, by the event's position in a seeded calendar
+# (drawn without the faker, so adding a value moves nothing else): Graph and EWS normal,
+# personal, private, confidential; Google default, private, confidential and public (a normal
+# event whose visibility says so).
+_SENSITIVITY_BY_INDEX = {1: "private", 2: "confidential", 3: "personal", 5: "private"}
+_GOOGLE_PUBLIC_INDEX = 4
+
+
 def _events(fake: Faker, ids: _Ids, owner: MsUser | GoogleUser, colleagues: list[str],
             n: int, now: datetime, world: World) -> Collection[Event]:
     events: Collection[Event] = Collection(world.seq)
@@ -124,12 +134,14 @@ def _events(fake: Faker, ids: _Ids, owner: MsUser | GoogleUser, colleagues: list
             attendees=attendees,
             organizer_email=email,
             organizer_name=name,
-            sensitivity="private" if i % 4 == 1 else "normal",
+            sensitivity=_SENSITIVITY_BY_INDEX.get(i % 8, "normal"),  # type: ignore[arg-type]
             is_online_meeting=online,
             online_meeting_provider="teamsForBusiness" if online else "unknown",
             join_url=f"https://teams.calharness.invalid/l/meetup-join/{ids.token(16)}" if online
             else None,
         )
+        if isinstance(owner, GoogleUser) and i % 8 == _GOOGLE_PUBLIC_INDEX:
+            event.extra["visibility"] = "public"
         events.put(event.id, event, world.next_seq())
     return events
 
@@ -182,6 +194,8 @@ def _tenant(world: World, fake: Faker, ids: _Ids, profile: TenantProfile,
         user.mailbox.calendars[calendar.id] = calendar
         user.mailbox.contact_folders[folder.id] = folder
         users[user.id] = user
+    if profile.edge_users:
+        domains += _edge_users(world, users, domains[1], tenant_id, world_profile, now)
     confidential = MsApp(
         client_id=ids.uuid(), display_name="Meeting platform calendar integration",
         client_secret=f"{ids.token(3)}8Q~{ids.token(34)}", redirect_uris=[MS_REDIRECT_URI],
@@ -195,6 +209,50 @@ def _tenant(world: World, fake: Faker, ids: _Ids, profile: TenantProfile,
         users_may_consent=profile.users_may_consent, exchange=profile.exchange,  # type: ignore[arg-type]
         exchange_build=profile.exchange_build,
     )
+
+
+# People at the edges of the allowed-domain rule, in every tenant that has them (after its other
+# users, so "first/second/third member" keep meaning the same people): an address on a look-alike
+# domain that ends with the tenant's domain (evil<domain>), one on an IDN homograph of it (a
+# Cyrillic "о" for the first "o", as punycode), and one whose address is in mixed case on the
+# tenant's own domain. Their names are fixed and their ids, passwords and calendars come from a
+# generator of their own, so no other seeded value moves.
+EDGE_PEOPLE = (("Eve", "Lookalike", "lookalike"), ("Ivan", "Homograph", "homograph"),
+               ("Mia", "Case", "mixed-case"))
+
+
+def homograph(domain: str) -> str:
+    """`domain` with its first Latin "o" written as the Cyrillic "о", in A-label form."""
+    label, _, rest = domain.partition(".")
+    spoofed = label.replace("o", "\u043e", 1) if "o" in label else "\u0430" + label[1:]
+    return f"{spoofed.encode('idna').decode('ascii')}.{rest}"
+
+
+def _edge_users(world: World, users: dict[str, MsUser], domain: str, tenant_id: str,
+                world_profile: WorldProfile, now: datetime) -> list[str]:
+    rng = random.Random(f"edges|{tenant_id}")
+    ids = _Ids(rng)
+    fake = Faker("en_US")
+    fake.seed_instance(rng.getrandbits(32))
+    addresses = {"lookalike": f"evil{domain}", "homograph": homograph(domain),
+                 "mixed-case": domain}
+    colleagues = [u.upn for u in users.values()]
+    for first, last, kind in EDGE_PEOPLE:
+        upn = f"{first.lower()}.{last.lower()}@{addresses[kind]}"
+        if kind == "mixed-case":
+            upn = f"{first}.{last}@{domain.title()}"
+        user = MsUser(id=ids.uuid(), upn=upn, display_name=f"{first} {last}", given_name=first,
+                      surname=last, password=_password(ids), tenant_id=tenant_id,
+                      mailbox=Mailbox(calendars={}, contact_folders={}))
+        calendar = Calendar(id=ids.uuid(), name="Calendar", owner_email=upn, is_default=True,
+                            events=_events(fake, ids, user, colleagues,
+                                           world_profile.events_per_user, now, world))
+        folder = ContactFolder(id=ids.uuid(), name="Contacts",
+                               contacts=_contacts(fake, ids, 2, now, world))
+        user.mailbox.calendars[calendar.id] = calendar
+        user.mailbox.contact_folders[folder.id] = folder
+        users[user.id] = user
+    return [addresses["lookalike"], addresses["homograph"]]
 
 
 def build_world(seed: int, profile: WorldProfile | None = None,

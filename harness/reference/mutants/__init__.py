@@ -37,7 +37,33 @@ def catalogue() -> dict[str, Mutant]:
             if m.name in out:
                 raise ValueError(f"two mutants named {m.name!r}")
             out[m.name] = m
+    for area in _other_areas(out):
+        for m in area.MUTANTS:
+            if m.name in out:
+                raise ValueError(f"two mutants named {m.name!r}")
+            out[m.name] = m
     return out
+
+
+def _other_areas(known: dict[str, Mutant]) -> list[object]:
+    """Catalogue modules beyond the areas above (one per piece of work, e.g. `precision`),
+    in name order: a module of this package with a MUTANTS list is part of the catalogue."""
+    import importlib
+    import pkgutil
+
+    import harness.reference.mutants as package
+
+    listed = {"core", "access", "consent", "domains", "locks", "privacy", "scopes", "signin",
+              "versions"}
+    areas = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name in listed:
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        mutants = getattr(module, "MUTANTS", None)
+        if mutants and not any(m.name in known for m in mutants):
+            areas.append(module)
+    return areas
 
 
 def get(name: str) -> Mutant:

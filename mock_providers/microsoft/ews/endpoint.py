@@ -117,6 +117,12 @@ def read_header(header: etree._Element | None) -> tuple[str, str | None]:
                        "SmtpAddress, PrincipalName or SID.")
 
 
+def auth_scheme(authorization: str | None) -> str:
+    """`bearer`, `basic`, another scheme lower-cased, or `none`."""
+    scheme = (authorization or "").strip().partition(" ")[0].lower()
+    return scheme or "none"
+
+
 class _Exchange:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
@@ -127,7 +133,14 @@ class _Exchange:
             fields.setdefault("client_id", principal.client_id)
             fields.setdefault("user", principal.label)
             fields.setdefault("scopes", principal.scopes)
-        self.hub.record("ews", request.method, request.url.path, status, **fields)
+        # The scheme the request authenticated with (or tried to), unauthenticated ones too:
+        # evidence that no Basic credentials reached Exchange where OAuth 2.0 is enforced.
+        detail = dict(fields.pop("detail", None) or {})
+        detail["auth"] = auth_scheme(request.headers.get("authorization"))
+        if request.url.query:
+            detail["query"] = request.url.query
+        self.hub.record("ews", request.method, request.url.path, status, detail=detail,
+                        **fields)
 
     def unauthorized(self, request: Request, exc: Unauthorized) -> Response:
         headers = challenge_headers(self.hub.world, exc, request.headers.get("x-anchormailbox"))

@@ -346,6 +346,9 @@ class GraphRoute(BaseRoute):
         detail: dict[str, Any] = {}
         if scope["query_string"]:  # evidence of what was asked: $deltatoken, $skiptoken ...
             detail["query"] = scope["query_string"].decode("latin-1")
+        # the scheme the caller authenticated with (bearer, or what else it tried)
+        detail["auth"] = authorization.split(b" ", 1)[0].decode("latin-1").lower() \
+            if authorization else "none"
         extra: Headers = []
         delay = 0.0
         throttle_key: tuple[str, str] | None = None
