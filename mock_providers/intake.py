@@ -10,7 +10,7 @@ other than `IntakeError`. Each provider maps the error kinds to its own wire err
    too long to be numbers (and floats that overflow to infinity), and escaped lone surrogates
    (`"x\\ud800y"`), which would be stored and then fail every later attempt to encode a response.
 
-(The Google mock has its own copy in google/intake.py, written first; it can move onto this one.)
+(The Google mock words these errors its own way on top of this module: google/intake.py.)
 """
 
 from __future__ import annotations

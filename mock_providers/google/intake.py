@@ -1,143 +1,36 @@
-"""The one way a Google mock reads a request body: bounded, strict, and never an exception that is
-not an `IntakeError`.
-
-1. The body is streamed and refused past `MAX_BODY_BYTES` (a declared Content-Length over it is
-   refused before a byte is read), so no request makes the hub hold more than the cap.
-2. It must be UTF-8 (an encoded surrogate such as ED A0 80 is not UTF-8).
-3. Its nesting depth is measured by a linear scan before the JSON parser sees it: Python's parser
-   recurses, and a body nested 100,000 deep would otherwise raise RecursionError.
-4. The parser refuses what a JSON reader that keeps to RFC 8259 refuses: NaN and Infinity, numbers
-   too long to be numbers (and floats that overflow to infinity), and escaped lone surrogates
-   (`"x\\ud800y"`), which would be stored and then fail every later attempt to encode a response.
-
-Each mock maps the `IntakeError` kinds to its own wire error (errors.py).
-"""
+"""The one way a Google mock reads a request body: the shared intake (`mock_providers.intake`:
+bounded, UTF-8, depth scanned before parsing, RFC 8259 numbers, no lone surrogates) with Google's
+limits and Google's wording ("Invalid JSON payload received. ..."). Each `IntakeError` kind is
+mapped to Google's wire error in errors.py."""
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any
+
+from mock_providers import intake
+from mock_providers.intake import IntakeError, has_surrogate, too_deep
+
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "IntakeError", "has_surrogate", "parse_json",
+           "read_capped", "too_deep"]
 
 MAX_BODY_BYTES = 1 << 20  # Google does not publish its limit; event and person bodies are small
 MAX_DEPTH = 64  # deeper than any Calendar or People resource (conferenceData is 5 levels)
-MAX_NUMBER_CHARS = 64
 
-IntakeKind = Literal["size", "length", "encoding", "depth", "syntax", "surrogate", "number"]
-
-
-class IntakeError(Exception):
-    def __init__(self, kind: IntakeKind, message: str) -> None:
-        super().__init__(message)
-        self.kind, self.message = kind, message
+# The kinds Google words as a payload it could not read; sizes and numbers keep their own text.
+_PAYLOAD_KINDS = frozenset({"encoding", "depth", "syntax", "surrogate"})
 
 
 async def read_capped(chunks: AsyncIterator[bytes], declared_length: str | None,
                       limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole body, or IntakeError("size") as soon as it passes `limit`: never more than
-    `limit` plus one network chunk is held."""
-    if declared_length is not None:
-        value = declared_length.strip()
-        if not (value.isascii() and value.isdigit()) or len(value) > 19:
-            raise IntakeError("length", "Invalid Content-Length.")
-        if int(value) > limit:
-            raise IntakeError("size", f"Request payload size exceeds the limit: {limit} bytes.")
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise IntakeError("size", f"Request payload size exceeds the limit: {limit} bytes.")
-    return bytes(body)
-
-
-def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
-    """Whether arrays and objects nest deeper than `limit` outside strings. A body with no more
-    opening brackets than `limit` cannot (most bodies): no scan."""
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
-def _no_constant(name: str) -> Any:
-    raise IntakeError("number", f"Invalid JSON number: {name}")
-
-
-def _int(text: str) -> int:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise IntakeError("number", "Invalid JSON number: too many digits")
-    return int(text)
-
-
-def _float(text: str) -> float:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise IntakeError("number", "Invalid JSON number: too many digits")
-    value = float(text)
-    if not math.isfinite(value):
-        raise IntakeError("number", "Invalid JSON number: out of range")
-    return value
-
-
-def has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _check_strings(value: Any) -> None:
-    """Every string (keys too) a valid sequence of Unicode scalar values. Iterative: the depth is
-    bounded already, but a wide body must not cost recursion either."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if has_surrogate(item):
-                raise IntakeError("surrogate", "Invalid JSON payload received. Invalid "
-                                  "Unicode: a lone surrogate is not a character.")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    return await intake.read_capped(chunks, declared_length, limit)
 
 
 def parse_json(raw: bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """The JSON value of `raw` (None for an empty body), or IntakeError."""
+    """The JSON value of `raw` (None for an empty body), or IntakeError in Google's words."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise IntakeError("encoding", "Invalid JSON payload received. Invalid UTF-8.") from None
-    if not text.strip():
-        return None
-    if too_deep(text, max_depth):
-        raise IntakeError("depth", f"Invalid JSON payload received. Nesting deeper than "
-                          f"{max_depth} levels.")
-    try:
-        value = json.loads(text, parse_constant=_no_constant, parse_int=_int,
-                           parse_float=_float)
-    except json.JSONDecodeError as err:
-        raise IntakeError("syntax", f"Invalid JSON payload received. {err.msg}.") from None
-    except (ValueError, RecursionError):  # belt and braces: depth and digits are checked above
-        raise IntakeError("syntax", "Invalid JSON payload received.") from None
-    _check_strings(value)
-    return value
+        return intake.parse_json(raw, max_depth)
+    except IntakeError as err:
+        if err.kind not in _PAYLOAD_KINDS:
+            raise
+        raise IntakeError(err.kind, f"Invalid JSON payload received. {err.message}") from None
