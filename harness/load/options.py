@@ -16,8 +16,8 @@ def _weights(text: str, names: tuple[str, ...], option: str) -> dict[str, int]:
     out: dict[str, int] = dict.fromkeys(names, 0)
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, value = part.partition("=")
-        name = name.strip()
-        if not sep or name not in names or not value.strip().isdigit():
+        name, value = name.strip(), value.strip()
+        if not sep or name not in names or not (value.isascii() and value.isdigit()):
             raise OptionError(f"{option} {text!r}: expected name=weight pairs with names from "
                               f"{', '.join(names)} (e.g. {names[0]}=3)")
         out[name] = int(value)

@@ -104,7 +104,7 @@ class SqlPlatform:
         return str(seq or 0)
 
     def meeting_changes(self, since: str) -> MeetingChanges | None:
-        if not since.isdigit():
+        if not (since.isascii() and since.isdigit()):
             return None
         with self.store.session() as s:
             rows = s.execute(select(PlatformMeetingChangeRow.seq,

@@ -140,7 +140,7 @@ class MemoryPlatform:
         return str(self.meetings_by_id.seq)
 
     def meeting_changes(self, since: str) -> MeetingChanges | None:
-        if not since.isdigit() or int(since) > self.meetings_by_id.seq:
+        if not (since.isascii() and since.isdigit()) or int(since) > self.meetings_by_id.seq:
             return None
         return MeetingChanges(self.meetings_by_id.changed_since(int(since)), self.feed_cursor())
 
@@ -260,7 +260,7 @@ class MemoryProvider:
                       if e.fields.start < hi and (series_end(e.fields) or hi) > lo]
             return Changes(listed, [], self._cursor(), full=True, window=window)
         epoch, _, since = cursor.partition(":")
-        if not since.isdigit() or int(epoch) != self.epoch:
+        if not (since.isascii() and since.isdigit()) or int(epoch) != self.epoch:
             raise CursorInvalid("cursor no longer known")
         after = int(since)
         newer = []  # the log is in sequence order (an entry moves last when written): walk back

@@ -138,8 +138,8 @@ class GoogleSyncConnector:
     def _error(exc: HttpError, write: bool, cursor: bool) -> SyncError:
         status, reason = exc.status_code, _reason(exc)
         text = f"Google {status} {reason}".strip()
-        retry_after = exc.resp.get("retry-after", "") if exc.resp is not None else ""
-        wait = float(retry_after) if str(retry_after).isdigit() else None
+        retry_after = str(exc.resp.get("retry-after", "") if exc.resp is not None else "")
+        wait = float(retry_after) if retry_after.isascii() and retry_after.isdigit() else None
         if status == 429 or (status == 403 and reason in _THROTTLE_REASONS):
             return Throttled(wait, text)
         if cursor and status == 410:

@@ -160,13 +160,13 @@ class GraphSyncConnector:
         text = f"Graph {status} {code}".strip()
         if status == 429:
             header = response.headers.get("Retry-After", "")
-            return Throttled(float(header) if header.isdigit() else None, text)
+            return Throttled(float(header) if header.isascii() and header.isdigit() else None, text)
         if cursor and (status == 410 or code in ("SyncStateNotFound",
                                                  "ErrorInvalidSyncStateData")):
             return CursorInvalid(text)
         if status >= 500:
             header = response.headers.get("Retry-After", "")
-            if status == 503 and header.isdigit():
+            if status == 503 and header.isascii() and header.isdigit():
                 return Throttled(float(header), text)
             return Transient(text, ambiguous=write)
         if status == 412 or code == "ErrorIrresolvableConflict":

@@ -103,7 +103,7 @@ class GraphConnector:
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After", "")
-        wait = float(header) if header.isdigit() else 2.0 ** attempt
+        wait = float(header) if header.isascii() and header.isdigit() else 2.0 ** attempt
         return min(wait, self.config.max_retry_wait_s)
 
     @staticmethod
