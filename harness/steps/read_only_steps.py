@@ -23,7 +23,11 @@ from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
 from harness.steps.connect_steps import connect_user
-from harness.steps.judgement import PROVIDERS_WITH_WRITES
+from harness.steps.judgement import (
+    PROVIDERS_WITH_WRITES,
+    default_setup_failure,
+    refusal_requirements,
+)
 from harness.steps.meeting_steps import _meeting_id, _tomorrow_at
 from harness.steps.provider_steps import assert_no_writes
 from harness.steps.vocabulary import ACCESS, lookup
@@ -78,7 +82,12 @@ def connect_route(ctx: ScenarioContext, route: str, calendar: str, contacts: str
         _admin(ctx, default_calendar_service="exchange", default_contacts_service="exchange",
                ews_url=ews)
         ctx.user = user
-        ctx.driver.begin_connect(user, ConnectRequest(password=SecretStr(ctx.password_of(user))))
+        try:
+            ctx.driver.begin_connect(user, ConnectRequest(
+                password=SecretStr(ctx.password_of(user))))
+        except DriverError as exc:  # the set-up with the default service had to succeed
+            verify(False, default_setup_failure(exc) or refusal_requirements(exc.code),
+                   f"connecting with the mailbox password failed: {exc.code}: {exc.message}")
         status = ctx.driver.integration_status(user)
         assert status.state == "connected", f"set-up failed: {status.state} ({status.message})"
 
