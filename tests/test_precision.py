@@ -50,7 +50,7 @@ BULLETS: dict[str, list[tuple[str, str]]] = {
         ("privacy-confidential-shown", "Through Graph, an assistant sees every meeting marked "
                                        "private or confidential"),
         ("cu3-as-text", "A hybrid environment on Exchange build 15.1.1034.26"),
-        ("domain-case-sensitive", "A current user with a mixed-case address"),
+        ("domain-allowed-case-sensitive", "A current user with a mixed-case address"),
         ("domain-suffix-match", "A user whose address is on a look-alike domain"),
         ("mapi-unlock-keeps-desktop", "Unlocking MAPI (still on) withdraws the desktop "
                                       "integration"),

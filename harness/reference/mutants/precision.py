@@ -64,6 +64,18 @@ def _without_legacy_notice(original: Any) -> Any:
     return service_notices
 
 
+def _allowed_domain_as_typed(original: Any) -> Any:
+    """The allowed-domain check compares the address's domain as typed (no case folding)."""
+    from harness.reference.policy import domains
+
+    def domain_allowed(email: str, allowed: Any) -> bool:
+        entries = [domains.normalise_domain(e) for e in allowed or []]
+        if not entries:
+            return True
+        return email.strip().rpartition("@")[2].rstrip(".") in entries
+    return domain_allowed
+
+
 def _group_locks_not_compared(original: Any) -> Any:
     def locked_differences(facts: Any, policy: Any) -> Any:
         return original(facts, {k: v for k, v in policy.items() if v.locked_at != "group"})
@@ -120,6 +132,10 @@ MUTANTS = [
     mutant("mapi-unlock-keeps-desktop", "MAPI-02",
            "unlocking MAPI leaves the desktop MAPI integration working",
            (f"{K}:conflicts", _mapi_enabled_is_enough)),
+    mutant("domain-allowed-case-sensitive", ("DOMAIN-02", "DOMAIN-04"),
+           "the allowed-domain check compares an address's domain as typed: a user whose "
+           "address is in mixed case is outside their own domain",
+           ("harness.reference.policy.domains:domain_allowed", _allowed_domain_as_typed)),
     mutant("privacy-confidential-shown", ("PRIV-02", "PRIV-03"),
            "Office 365 events marked confidential are not treated as private",
            ("harness.reference.providers.microsoft_graph:_PRIVATE",
