@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+from hostile_support import Tally, rss_kib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,25 +49,7 @@ LEAKS = ("Traceback", 'File "', "mock_providers/", "site-packages", "Exception:"
 
 
 # -- the tally -----------------------------------------------------------------------------------
-@dataclass
-class Tally:
-    requests: int = 0
-    statuses: Counter[int] = field(default_factory=Counter)
-    five_xx: list[str] = field(default_factory=list)
-    bad_shape: list[str] = field(default_factory=list)
-    wrong_acceptance: list[str] = field(default_factory=list)
-    slowest: float = 0.0
-    rss_before: int = 0
-
-
 TALLY = Tally()
-
-
-def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def graph_shape(reply: httpx.Response) -> bool:
