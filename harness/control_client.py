@@ -109,8 +109,14 @@ class ControlClient:
                    json={"concurrency": concurrency, "per_10_min": per_10_min})
 
     # -- calendar content ----------------------------------------------------------------------
-    def events(self, owner: str) -> list[dict[str, Any]]:
-        return list(self._call("GET", f"/mailboxes/{owner}/events")["events"])
+    def events(self, owner: str, start: datetime | None = None,
+               end: datetime | None = None) -> list[dict[str, Any]]:
+        """Every event of the owner's calendar; with a window, the occurrences in it (series
+        expanded), as a calendar view would show them."""
+        params = {}
+        if start is not None and end is not None:
+            params = {"expand": "true", "start": start.isoformat(), "end": end.isoformat()}
+        return list(self._call("GET", f"/mailboxes/{owner}/events", params=params)["events"])
 
     def create_event(self, owner: str, subject: str, start: datetime, end: datetime,
                      **fields: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ mixed-case addresses."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pytest_bdd import given, parsers, then, when
@@ -12,6 +12,7 @@ from pytest_bdd import given, parsers, then, when
 from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.steps.connect_steps import connect_user
+from harness.steps.world_time import world_window
 
 # The value each protocol shows for a world sensitivity (Google: its visibility).
 MICROSOFT_VALUES = {"normal": "normal", "personal": "personal", "private": "private",
@@ -31,9 +32,7 @@ def shown_value(event: dict[str, Any], google: bool) -> str:
 def _window(ctx: ScenarioContext) -> tuple[datetime, datetime]:
     """Three days back to two weeks ahead of the providers' today: the world's clock (which
     earlier scenarios may have moved ahead of the wall clock), where the seeded meetings are."""
-    clock = ctx.control._call("GET", "/clock")
-    now = datetime.fromisoformat(str(clock["now"])).astimezone(UTC)
-    return now - timedelta(days=3), now + timedelta(days=14)
+    return world_window(ctx)
 
 
 @when("the assistant views the executive's calendar around the providers' today")
