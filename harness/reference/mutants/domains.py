@@ -36,8 +36,9 @@ MUTANTS = [
     mutant("domain-subdomains-allowed", ("DOMAIN-01", "DOMAIN-04"),
            "subdomains of an allowed domain are admitted too",
            (f"{D}:domain_allowed", lambda _: _subdomains)),
-    mutant("domain-case-sensitive", ("DOMAIN-02",),
-           "addresses compared without case folding: Ann@Example.com is outside example.com",
+    mutant("domain-case-sensitive", ("DOMAIN-02", "CONTACT-01"),
+           "addresses compared without case folding: Ann@Example.com is outside example.com, and "
+           "a contact invitation to a mixed-case address is refused the same way",
            (f"{D}:email_domain", lambda _: lambda email: email.strip().rpartition("@")[2]
             or None)),
     mutant("domain-first-of-list", "DOMAIN-05",
