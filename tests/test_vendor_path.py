@@ -86,6 +86,17 @@ def reference_target() -> Iterator[str]:
             process.wait(timeout=10)
 
 
+def _failures(run_dir: Path, output: str) -> str:
+    """What failed, by scenario, from the run's results.json (this test is where `pytest`
+    runs the features), else the run's own output."""
+    results = run_dir / "results.json"
+    if not results.exists():
+        return output[-4000:]
+    failed = [s for s in load_results(results).scenarios if s.status != "passed"]
+    lines = [f"{s.status}: {s.location} {s.name}: {(s.short_error() or '')[:400]}" for s in failed]
+    return "\n".join(lines) or output[-4000:]
+
+
 def test_the_reference_passes_the_whole_suite_over_http_with_the_in_process_verdicts(
         reference_target: str, tmp_path: Path) -> None:
     """Both runs at once, each in its own process with its own hub: the whole feature suite
@@ -109,7 +120,7 @@ def test_the_reference_passes_the_whole_suite_over_http_with_the_in_process_verd
             if process.poll() is None:
                 process.kill()
     for run_id, process in processes.items():
-        assert process.returncode == 0, outputs[run_id][-4000:]
+        assert process.returncode == 0, _failures(report_dir / run_id, outputs[run_id])
     local = load_results(report_dir / "in-process" / "results.json")
     remote = load_results(report_dir / "http" / "results.json")
 
