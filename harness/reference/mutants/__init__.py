@@ -17,53 +17,29 @@ from harness.reference.mutants.core import Mutant, Patch, applied, mutant
 __all__ = ["Mutant", "Patch", "applied", "catalogue", "get", "mutant"]
 
 
+# The first areas, in the order the catalogue lists them; every other module of this package
+# with a MUTANTS list (one per piece of work, e.g. `precision`) follows in name order.
+_AREAS = ("versions", "domains", "privacy", "locks", "scopes", "access", "signin", "consent",
+          "approval")
+
+
 def catalogue() -> dict[str, Mutant]:
     """Every mutant, by name, in catalogue order."""
-    from harness.reference.mutants import (
-        access,
-        approval,
-        consent,
-        domains,
-        locks,
-        privacy,
-        scopes,
-        signin,
-        versions,
-    )
-
-    out: dict[str, Mutant] = {}
-    for area in (versions, domains, privacy, locks, scopes, access, signin, consent, approval):
-        for m in area.MUTANTS:
-            if m.name in out:
-                raise ValueError(f"two mutants named {m.name!r}")
-            out[m.name] = m
-    for area in _other_areas(out):
-        for m in area.MUTANTS:
-            if m.name in out:
-                raise ValueError(f"two mutants named {m.name!r}")
-            out[m.name] = m
-    return out
-
-
-def _other_areas(known: dict[str, Mutant]) -> list[object]:
-    """Catalogue modules beyond the areas above (one per piece of work, e.g. `precision`),
-    in name order: a module of this package with a MUTANTS list is part of the catalogue."""
     import importlib
     import pkgutil
 
     import harness.reference.mutants as package
 
-    listed = {"core", "access", "consent", "domains", "locks", "privacy", "scopes", "signin",
-              "versions"}
-    areas = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name in listed:
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        mutants = getattr(module, "MUTANTS", None)
-        if mutants and not any(m.name in known for m in mutants):
-            areas.append(module)
-    return areas
+    found = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    names = [*_AREAS, *(n for n in found if n not in _AREAS and n != "core")]
+    out: dict[str, Mutant] = {}
+    for name in names:
+        module = importlib.import_module(f"{package.__name__}.{name}")
+        for m in getattr(module, "MUTANTS", ()):
+            if m.name in out:
+                raise ValueError(f"two mutants named {m.name!r}")
+            out[m.name] = m
+    return out
 
 
 def get(name: str) -> Mutant:
