@@ -144,6 +144,22 @@ def admin_tries_account(calharness_ctx: ScenarioContext, datatable: list[list[st
                    PolicyChange(values=_table(ctx, datatable)))
 
 
+@when("the account admin tries to change the account settings:")
+def account_admin_tries_account(calharness_ctx: ScenarioContext,
+                                datatable: list[list[str]]) -> None:
+    ctx = calharness_ctx
+    _policy_change(ctx, ctx.values["account_admin"], PolicyTarget.account(),
+                   PolicyChange(values=_table(ctx, datatable)))
+
+
+@when("the account admin changes the account settings:")
+def account_admin_changes_account(calharness_ctx: ScenarioContext,
+                                  datatable: list[list[str]]) -> None:
+    ctx = calharness_ctx
+    _accepted(_policy_change(ctx, ctx.values["account_admin"], PolicyTarget.account(),
+                             PolicyChange(values=_table(ctx, datatable))))
+
+
 @given(parsers.parse('the admin locks "{setting}" at the account level'))
 @when(parsers.parse('the admin locks "{setting}" at the account level'))
 def admin_locks_account(calharness_ctx: ScenarioContext, setting: str) -> None:
