@@ -152,6 +152,16 @@ def sign_in_blocked(calharness_ctx: ScenarioContext, title: str) -> None:
         f"stopped on {outcome.blocked_page_title!r} ({outcome.error})"
 
 
+@then("the sign-in did not stop for admin approval")
+@checks("APPROVAL-02")
+def not_stopped_for_approval(calharness_ctx: ScenarioContext) -> None:
+    """The tenant lets users consent: "Need admin approval" has no cause here."""
+    outcome = calharness_ctx.values.get("authorization")
+    assert outcome is not None, "no sign-in happened"
+    verify(outcome.callback_url is not None, "APPROVAL-02",
+           f"the sign-in stopped on {outcome.blocked_page_title!r} ({outcome.error})")
+
+
 @then(parsers.parse('the integration status is not "{state}"'))
 def integration_status_is_not(calharness_ctx: ScenarioContext, state: str) -> None:
     ctx = calharness_ctx

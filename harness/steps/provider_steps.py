@@ -130,6 +130,17 @@ def integration_syncs(calharness_ctx: ScenarioContext) -> None:
     calharness_ctx.driver.sync_now(calharness_ctx.user)
 
 
+@then("the integration asked nobody to re-authenticate")
+@checks("APPPERM-02")
+def nobody_reauthenticates(calharness_ctx: ScenarioContext) -> None:
+    """Application permissions: the app renews its own token, whatever time has passed."""
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    verify(status.state != "reauth_required", "APPPERM-02",
+           f"the integration is {status.state!r}: {status.message}")
+
+
 @when(parsers.parse("{days:d} days pass"))
 def days_pass(calharness_ctx: ScenarioContext, days: int) -> None:
     time_passes(calharness_ctx, days * 86400)
