@@ -124,8 +124,8 @@ Feature: Sign-in prompts and automatic integration over SSO
     And the user is redirected to the Office 365 OAuth URL
     When the user follows the redirect and accepts the consent
     Then the integration status is "connected"
-    And the user's calendar and contacts were read at once, with nothing more for the user to do
     And the SSO sign-in authorized both the calendar and the contacts integration
+    And the user's calendar and contacts were read at once, with nothing more for the user to do
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
     And the contact list shows the user's Office 365 contacts
 
