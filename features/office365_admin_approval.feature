@@ -76,7 +76,8 @@ Feature: Admin approval when the tenant does not let users consent to apps
 
   @req:APPROVAL-04 @needs:sso @needs:rooms
   Scenario: Once the Office 365 admin consented for the company, the user-consent option can be off and users integrate at login
-    Given the admin changes the account settings:
+    Given the admin has integrated their own Office 365 calendar
+    And the admin changes the account settings:
       | setting                     | value |
       | sso_configured              | on    |
       | idp_federated               | on    |

@@ -19,7 +19,8 @@ Feature: Office 365 integration set up by the Office 365 admin with application 
     And a meeting "Budget review" is added to the user's Office 365 calendar tomorrow at 15:00
     And an hour and a half passes
     And the integration runs its periodic sync
-    Then the integration status is "connected"
+    Then the integration read the calendar without anyone re-authenticating
+    And the integration status is "connected"
     And the meeting list shows "Budget review"
     And the user never had to sign in at Microsoft
 
@@ -28,7 +29,8 @@ Feature: Office 365 integration set up by the Office 365 admin with application 
     When the Office 365 admin removes every application permission of the app but "Calendars.ReadWrite"
     And an hour and a half passes
     And the integration runs its periodic sync
-    Then the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
+    Then the integration read the calendar without anyone re-authenticating
+    And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
     And the calendar status is "ok"
     And the contact list is empty and the contacts status is "denied" with a message about contacts
 

@@ -21,8 +21,9 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     Then the set-up is refused with "admin_consent_pending" and a message containing "waiting for the Office 365 admin"
     And the integration status is "pending"
     And the user was never sent to sign in at Microsoft
-    When the admin authorizes the integration as Office 365 admin on behalf of the company
-    And the user sets up the calendar integration again with the default service
+    When the admin consents as Office 365 admin on behalf of the entire account
+    Then the consent on behalf of the entire account is granted
+    When the user sets up the calendar integration again with the default service
     Then the integration status is "connected"
 
   @req:CONSENT-03
@@ -34,6 +35,17 @@ Feature: Consent on behalf of the account and the Office 365 admin's authorizati
     And the user is the second member of tenant "contoso"
     When the user tries to set up the calendar integration with the default service from the profile
     Then the integration status is "connected"
+
+  @req:APPROVAL-02
+  Scenario: Where the tenant lets users consent to apps, the same set-up needs no admin approval
+    Given a meeting platform account owned by the admin of tenant "contoso"
+    And the admin enables calendar and contacts integration
+    And the admin sets the default calendar service to "Office 365" authorized with "Graph API"
+    And the admin sets the calendar permission to "Read" and the contacts permission to "None"
+    And the user is the second member of tenant "contoso"
+    When the user tries to set up the calendar integration with the default service
+    Then the sign-in did not stop for admin approval
+    And the integration status is "connected"
 
   @req:ROOMS-07 @req:ROOMS-01 @needs:rooms
   Scenario: The admin's calendar integration must be completed before users set theirs up

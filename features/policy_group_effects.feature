@@ -166,6 +166,7 @@ Feature: What group rules do to their members' integrations
       | setting        | value |
       | sso_configured | on    |
       | idp_federated  | on    |
+    And the admin has integrated their own Office 365 calendar
     And the admin sets "ask_to_integrate_on_sign_in" to "every_sign_in" for the group "Sales"
     When the first member of tenant "contoso" signs in with SSO using client 5.17.11 on windows
     Then the user is redirected to the Office 365 OAuth URL
@@ -178,6 +179,7 @@ Feature: What group rules do to their members' integrations
       | setting        | value |
       | sso_configured | on    |
       | idp_federated  | on    |
+    And the admin has integrated their own Office 365 calendar
     And the admin sets "ask_to_integrate_on_sign_in" to "every_sign_in" for the group "Sales"
     And the admin sets "ask_to_integrate_on_sign_in" to "off" and locks it at the account level
     When the first member of tenant "contoso" signs in with SSO using client 5.17.11 on windows

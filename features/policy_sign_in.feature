@@ -4,7 +4,9 @@ Feature: Sign-in prompts and automatic integration over SSO
   (afterwards users set it up manually), or at every SSO sign-in until the integration exists;
   the platform redirects the user to the Office 365 OAuth URL. The SSO-based integration needs
   SSO configured, the identity provider federated with the Microsoft tenant, a full or hybrid
-  Office 365 environment (not fully on-premises) and the integration configured for Office 365.
+  Office 365 environment (not fully on-premises) and the integration configured for Office 365;
+  the admin who switches it on has an Office 365 administrator role, which the integration
+  learned from the admin's own sign-in at Microsoft (features/sso_admin_role.feature).
   "Automatically integrate user's calendar upon login" is for Office 365 only.
 
   Background:
@@ -16,6 +18,7 @@ Feature: Sign-in prompts and automatic integration over SSO
       | setting        | value |
       | sso_configured | on    |
       | idp_federated  | on    |
+    And the admin has integrated their own Office 365 calendar
     And the user is the second member of tenant "contoso"
 
   @req:PROMPT-01 @req:PROMPT-02 @req:PROMPT-03
@@ -121,6 +124,8 @@ Feature: Sign-in prompts and automatic integration over SSO
     And the user is redirected to the Office 365 OAuth URL
     When the user follows the redirect and accepts the consent
     Then the integration status is "connected"
+    And the SSO sign-in authorized both the calendar and the contacts integration
+    And the user's calendar and contacts were read at once, with nothing more for the user to do
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else
     And the contact list shows the user's Office 365 contacts
 

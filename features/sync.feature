@@ -89,6 +89,17 @@ Feature: Bi-directional calendar sync (the Web Calendaring Service)
       | Office 365 through EWS   |
       | Google                   |
 
+  @req:SYNC-04
+  Scenario: The stored window ends 30 days ahead: content an hour inside it, bookkeeping only an hour beyond
+    Given the user has connected Office 365 through Graph with calendar write permission
+    And the admin turns bi-directional calendar sync on for the account
+    When the user schedules a meeting "Inside" starting 60 minutes before 30 days from now
+    And the user schedules a meeting "Beyond" starting 60 minutes after 30 days from now
+    And the sync service runs
+    Then the store holds 2 sync records
+    And the sync record of the meeting "Inside" holds its content
+    And the sync record of the meeting "Beyond" holds bookkeeping only
+
   @req:SYNC-07
   Scenario Outline: Stored sync data is discarded after the event (<calendar>)
     Given the user has connected <calendar> with calendar write permission
@@ -116,3 +127,16 @@ Feature: Bi-directional calendar sync (the Web Calendaring Service)
     Then the user's calendar has exactly one event "Board prep" carrying the meeting's join link
     And the calendar service received 1 write of the kind "create"
     And the store holds 1 sync record
+
+  @req:SYNC-07
+  Scenario: A sync record is kept while its event runs and discarded as soon as it has ended
+    Given the user has connected Office 365 through Graph with calendar write permission
+    And the admin turns bi-directional calendar sync on for the account
+    And the user schedules a meeting "Design review" in 1 days at 10:00 for 30 minutes with the description "Agenda: the new API"
+    When the clock reaches 10 minutes before the end of "Design review"
+    And the sync service runs
+    Then the store holds 1 sync record
+    When the clock reaches 10 minutes after the end of "Design review"
+    And the sync service runs
+    Then the store holds 0 sync records
+    And no sync record mentions "Design review"

@@ -50,7 +50,7 @@ def test_figures_attribution_and_power() -> None:
 
 def test_selection_names_the_broken_requirements_plus_a_stable_sample() -> None:
     covered = covered_requirements(sorted(FEATURES.glob("*.feature")))
-    assert "LOCK-04" in covered and "SSO-05" not in covered  # SSO-05: no scenario yet
+    assert "LOCK-04" in covered and "SSO-05" in covered  # SSO-05: features/sso_admin_role.feature
     first = sample_others("m", ("LOCK-04",), covered, 2)
     assert first == sample_others("m", ("LOCK-04",), covered, 2) and "LOCK-04" not in first
     (job,) = plan([("m", ("LOCK-04",), "", "m", None)], covered, 2)

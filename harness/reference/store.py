@@ -126,6 +126,9 @@ class MemberRow(Base):
     role: Mapped[str] = mapped_column(String(16))  # owner | admin | member
     group: Mapped[str | None] = mapped_column(String(120), nullable=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # user-level values
+    # Whether the member's last sign-in at Microsoft (their own integration, an authorization
+    # for the company) showed an Office 365 administrator role; None: not known yet.
+    office365_admin: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class GroupRow(Base):
@@ -342,6 +345,13 @@ class Store:
     def role_of(self, session: Session, email: str) -> str | None:
         member = session.get(MemberRow, email.lower())
         return member.role if member else None
+
+    def note_office365_admin(self, session: Session, email: str, admin: bool) -> None:
+        """What a member's sign-in at Microsoft showed of their role (the latest one wins: a
+        role taken away in Entra ID counts from their next sign-in)."""
+        member = session.get(MemberRow, email.lower())
+        if member is not None:
+            member.office365_admin = admin
 
     def audit_setting(self, session: Session, actor: str, key: str, old: Any, new: Any, *,
                       level: str = "account", target: str | None = None,

@@ -109,6 +109,29 @@ def member_has_connected(calharness_ctx: ScenarioContext, tenant: str) -> None:
     connect_user(calharness_ctx, calharness_ctx.tenant_member(tenant)["upn"])
 
 
+def connect_own_calendar(ctx: ScenarioContext, who: str) -> None:
+    """An admin integrates their own calendar with the account's defaults: their sign-in at
+    Microsoft is where the integration learns their Office 365 role (SSO-05). The current
+    user stays who they were."""
+    user = ctx.user
+    try:
+        connect_user(ctx, who)
+    finally:
+        ctx.user = user
+
+
+@given("the admin has integrated their own Office 365 calendar")
+@when("the admin integrates their own Office 365 calendar")
+def admin_integrates_own(calharness_ctx: ScenarioContext) -> None:
+    assert calharness_ctx.owner, "no account owner: start with 'a meeting platform account …'"
+    connect_own_calendar(calharness_ctx, calharness_ctx.owner)
+
+
+@given("the account admin has integrated their own Office 365 calendar")
+def account_admin_integrates_own(calharness_ctx: ScenarioContext) -> None:
+    connect_own_calendar(calharness_ctx, calharness_ctx.values["account_admin"])
+
+
 @when("the user tries to set up the calendar integration with the default service")
 def user_tries_setup(calharness_ctx: ScenarioContext) -> None:
     connect(calharness_ctx, ConnectRequest())
@@ -127,6 +150,16 @@ def sign_in_blocked(calharness_ctx: ScenarioContext, title: str) -> None:
     assert outcome.callback_url is None, "the sign-in came back to the integration"
     assert outcome.blocked_page_title and title in outcome.blocked_page_title, \
         f"stopped on {outcome.blocked_page_title!r} ({outcome.error})"
+
+
+@then("the sign-in did not stop for admin approval")
+@checks("APPROVAL-02")
+def not_stopped_for_approval(calharness_ctx: ScenarioContext) -> None:
+    """The tenant lets users consent: "Need admin approval" has no cause here."""
+    outcome = calharness_ctx.values.get("authorization")
+    assert outcome is not None, "no sign-in happened"
+    verify(outcome.callback_url is not None, "APPROVAL-02",
+           f"the sign-in stopped on {outcome.blocked_page_title!r} ({outcome.error})")
 
 
 @then(parsers.parse('the integration status is not "{state}"'))

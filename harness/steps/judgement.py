@@ -26,6 +26,7 @@ REFUSAL_REQUIREMENTS: dict[str, str] = {
     "sso_not_configured": "SSO-04",
     "idp_not_federated": "SSO-04",
     "on_premises_unsupported": "SSO-06",
+    "office365_admin_required": "SSO-05",
     "office365_integration_required": "SSO-07",
     "office365_only": "SSO-08",
     "users_cannot_consent": "CONSENT-11",

@@ -48,6 +48,7 @@ def meeting_list_shows_expected(calharness_ctx: ScenarioContext) -> None:
 
 @then(parsers.parse("the meeting list shows every meeting of the user's {calendar} calendar in "
                     "the next {days:d} days and nothing else"))
+@checks("SSO-03", "APPPERM-05")
 def meeting_list_matches_provider(calharness_ctx: ScenarioContext, calendar: str,
                                   days: int) -> None:
     ctx = calharness_ctx
@@ -128,6 +129,7 @@ def scheduling_refused(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the user\'s {calendar} calendar has exactly one meeting "{subject}"'))
+@checks("SYNC-03", "SCHED-01")
 def provider_has_one(calharness_ctx: ScenarioContext, calendar: str, subject: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -148,6 +150,7 @@ def contact_list_matches_provider(calharness_ctx: ScenarioContext, provider: str
 
 @then(parsers.parse('the contact list is empty and the contacts status is "{state}" with a '
                     'message about contacts'))
+@checks("APPPERM-04")
 def contacts_refused(calharness_ctx: ScenarioContext, state: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -158,6 +161,7 @@ def contacts_refused(calharness_ctx: ScenarioContext, state: str) -> None:
 
 
 @then(parsers.parse('the calendar status is "{state}"'))
+@checks("APPPERM-05")
 def calendar_status(calharness_ctx: ScenarioContext, state: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -218,6 +222,7 @@ def edit_refused(calharness_ctx: ScenarioContext) -> None:
 
 @then(parsers.parse('the user\'s {calendar} calendar has the meeting "{subject}" tomorrow at '
                     '{hhmm} exactly once'))
+@checks("SYNC-03")
 def provider_has_meeting_at(calharness_ctx: ScenarioContext, calendar: str, subject: str,
                             hhmm: str) -> None:
     ctx = calharness_ctx
@@ -228,6 +233,7 @@ def provider_has_meeting_at(calharness_ctx: ScenarioContext, calendar: str, subj
 
 
 @then(parsers.parse('the user\'s {calendar} calendar has no meeting "{subject}"'))
+@checks("SYNC-03")
 def provider_lacks_meeting(calharness_ctx: ScenarioContext, calendar: str, subject: str) -> None:
     ctx = calharness_ctx
     assert ctx.user

@@ -25,7 +25,7 @@ from harness.steps.judgement import (
     refusal_requirements,
     scope_requirements,
 )
-from harness.steps.vocabulary import ACCESS, SERVICES, lookup
+from harness.steps.vocabulary import ACCESS, SERVICES, bare_scope, lookup
 from harness.steps.world_time import world_window
 
 PLATFORMS = {"windows": "windows", "mac": "mac", "macos": "mac", "linux": "linux",
@@ -143,6 +143,22 @@ def admin_tries_account(calharness_ctx: ScenarioContext, datatable: list[list[st
     ctx = calharness_ctx
     _policy_change(ctx, _owner(ctx), PolicyTarget.account(),
                    PolicyChange(values=_table(ctx, datatable)))
+
+
+@when("the account admin tries to change the account settings:")
+def account_admin_tries_account(calharness_ctx: ScenarioContext,
+                                datatable: list[list[str]]) -> None:
+    ctx = calharness_ctx
+    _policy_change(ctx, ctx.values["account_admin"], PolicyTarget.account(),
+                   PolicyChange(values=_table(ctx, datatable)))
+
+
+@when("the account admin changes the account settings:")
+def account_admin_changes_account(calharness_ctx: ScenarioContext,
+                                  datatable: list[list[str]]) -> None:
+    ctx = calharness_ctx
+    _accepted(_policy_change(ctx, ctx.values["account_admin"], PolicyTarget.account(),
+                             PolicyChange(values=_table(ctx, datatable))))
 
 
 @given(parsers.parse('the admin locks "{setting}" at the account level'))
@@ -530,6 +546,36 @@ def sign_in_integrates_automatically(calharness_ctx: ScenarioContext) -> None:
     assert calharness_ctx.values["sign_in"].auto_integration, "no automatic integration"
 
 
+@then("the user's calendar and contacts were read at once, with nothing more for the user to do")
+@checks("SSO-02")
+def populated_at_once(calharness_ctx: ScenarioContext) -> None:
+    """Read before anything else asks for them: only the set-up itself can have read them."""
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    verify(status.calendar_state == "ok" and status.contacts_state == "ok", "SSO-02",
+           f"right after the authorization the calendar is {status.calendar_state!r} and the "
+           f"contacts are {status.contacts_state!r}, not read")
+
+
+@then("the SSO sign-in authorized both the calendar and the contacts integration")
+@checks("SSO-01")
+def sso_authorized_both(calharness_ctx: ScenarioContext) -> None:
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    chosen = ctx.driver.effective_settings(ctx.user).settings
+    verify((status.calendar, status.contacts) == (chosen.calendar_permission,
+                                                  chosen.contacts_permission), "SSO-01",
+           f"the integration holds calendar {status.calendar!r} and contacts "
+           f"{status.contacts!r}; the admin chose {chosen.calendar_permission!r} and "
+           f"{chosen.contacts_permission!r}")
+    scopes = {bare_scope(s) for s in status.granted_scopes}
+    verify(any(s.startswith("Calendars.") for s in scopes)
+           and any(s.startswith("Contacts.") for s in scopes), "SSO-01",
+           f"the token collected at the SSO sign-in covers {sorted(scopes)}")
+
+
 def _follow(ctx: ScenarioContext, consent: str) -> None:
     assert ctx.user
     start = ctx.values["sign_in"].redirect
@@ -610,6 +656,19 @@ def _authorize_for_company(ctx: ScenarioContext, actor: str, on_behalf: bool) ->
       "the company")
 def admin_authorizes_for_self(calharness_ctx: ScenarioContext) -> None:
     _authorize_for_company(calharness_ctx, _owner(calharness_ctx), on_behalf=False)
+
+
+@when("the admin consents as Office 365 admin on behalf of the entire account")
+def admin_consents_for_account(calharness_ctx: ScenarioContext) -> None:
+    _authorize_for_company(calharness_ctx, _owner(calharness_ctx), on_behalf=True)
+
+
+@then("the consent on behalf of the entire account is granted")
+@checks("CONSENT-01")
+def account_consent_granted(calharness_ctx: ScenarioContext) -> None:
+    result = calharness_ctx.values["admin_consent"]
+    verify(result.granted, "CONSENT-01",
+           f"the Office 365 admin's consent for the account was not granted: {result.message}")
 
 
 @when("the account admin tries to authorize the integration as Office 365 admin on behalf of "

@@ -174,6 +174,7 @@ def revoke_privilege(calharness_ctx: ScenarioContext) -> None:
 def assistant_views(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     ctx.values.pop("privilege_error", None)
+    ctx.values["privilege_use"] = "view"
     now = datetime.now(UTC)
     try:
         ctx.values["assistant_view"] = ctx.driver.calendar_of(
@@ -222,6 +223,7 @@ def sees_meeting(calharness_ctx: ScenarioContext, subject: str, hhmm: str) -> No
 def _schedule_for(ctx: ScenarioContext, subject: str, hhmm: str) -> None:
     start = _tomorrow_at(hhmm)
     ctx.values.pop("privilege_error", None)
+    ctx.values["privilege_use"] = "schedule"
     ctx.user = _person(ctx, "executive")  # what lands, lands on the executive's calendar
     try:
         ctx.values["scheduled"] = ctx.driver.schedule_meeting_for(
@@ -246,14 +248,18 @@ def assistant_tries_schedule(calharness_ctx: ScenarioContext, subject: str, hhmm
 
 
 @then("the assistant is refused because the executive gave them no scheduling privilege")
+@checks("SCHED-01", "PRIV-01")
 def refused_no_privilege(calharness_ctx: ScenarioContext) -> None:
+    # Schedule For without the privilege is SCHED-01's rule; viewing the calendar, PRIV-01's.
+    rule = "SCHED-01" if calharness_ctx.values.get("privilege_use") == "schedule" else "PRIV-01"
     error = calharness_ctx.values.get("privilege_error")
-    assert error is not None, "the assistant was not refused"
-    assert error.code == "no_scheduling_privilege", f"{error.code}: {error.message}"
-    assert "scheduling privilege" in error.message, error.message
+    verify(error is not None, rule, "the assistant was not refused")
+    verify(error.code == "no_scheduling_privilege", rule, f"{error.code}: {error.message}")
+    verify("scheduling privilege" in error.message, rule, error.message)
 
 
 @then(parsers.parse('the executive\'s Office 365 calendar has no meeting "{subject}"'))
+@checks("SCHED-01")
 def executive_has_no_meeting(calharness_ctx: ScenarioContext, subject: str) -> None:
     ctx = calharness_ctx
     events = ctx.control.events(_person(ctx, "executive"))

@@ -130,6 +130,19 @@ def integration_syncs(calharness_ctx: ScenarioContext) -> None:
     calharness_ctx.driver.sync_now(calharness_ctx.user)
 
 
+@then("the integration read the calendar without anyone re-authenticating")
+@checks("APPPERM-02")
+def read_without_reauthentication(calharness_ctx: ScenarioContext) -> None:
+    """Application permissions: the app renews its own token, however much time has passed,
+    so the periodic sync still reads the calendar and nobody is asked to sign in again."""
+    ctx = calharness_ctx
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    verify(status.state != "reauth_required" and status.calendar_state == "ok", "APPPERM-02",
+           f"after the periodic sync the integration is {status.state!r} and the calendar "
+           f"{status.calendar_state!r}: {status.message}")
+
+
 @when(parsers.parse("{days:d} days pass"))
 def days_pass(calharness_ctx: ScenarioContext, days: int) -> None:
     time_passes(calharness_ctx, days * 86400)

@@ -10,8 +10,11 @@ from typing import Any
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import AccountSpec, MeetingRequest, PolicyChange, PolicyTarget
+from harness.bdd.attribution import checks
 from harness.bdd.context import ScenarioContext
+from harness.driver.base import DriverError
 from harness.steps.connect_steps import connect_user
+from harness.steps.provider_steps import time_passes
 from harness.steps.vocabulary import is_write_operation
 
 # The calendars a scenario outline names, and how each is set up and observed.
@@ -122,6 +125,35 @@ def user_schedules_with_description(calharness_ctx: ScenarioContext, topic: str,
                                    attendees=[attendee], body=description))
 
 
+def _integration_now(ctx: ScenarioContext) -> datetime:
+    """The integration's clock: moved by a millisecond with the mocks' (the conformance API
+    moves it only forward by a positive amount), which answers the time it reached."""
+    ctx.control.advance_clock(0.001)
+    try:
+        return ctx.driver.advance_clock(0.001)
+    except DriverError as exc:
+        if exc.code != "not_supported":
+            raise
+        return datetime.now(UTC)  # a clock it cannot move is the real one
+
+
+@when(parsers.parse('the user schedules a meeting "{topic}" starting {minutes:d} minutes {side} '
+                    '30 days from now'))
+def user_schedules_at_window_edge(calharness_ctx: ScenarioContext, topic: str, minutes: int,
+                                  side: str) -> None:
+    """The stored window's edge on the integration's clock."""
+    ctx = calharness_ctx
+    assert side in ("before", "after"), f"'before' or 'after', not {side!r}"
+    edge = _integration_now(ctx) + timedelta(days=30)
+    start = edge + timedelta(minutes=minutes if side == "after" else -minutes)
+    attendee = ctx.values.get("attendee") or "guest@partner.example"
+    ctx.values["attendee"] = attendee
+    ctx.values.setdefault("platform_meetings", {})[topic] = ctx.driver.schedule_meeting(
+        _user(ctx), MeetingRequest(subject=topic, start=start,
+                                   end=start + timedelta(minutes=30), attendees=[attendee],
+                                   body=f"{topic} agenda"))
+
+
 @when(parsers.parse('the meeting "{topic}" is renamed "{new}" on the user\'s calendar'))
 def renamed_on_provider(calharness_ctx: ScenarioContext, topic: str, new: str) -> None:
     ctx = calharness_ctx
@@ -143,6 +175,7 @@ def _provider_event(ctx: ScenarioContext, topic: str) -> dict[str, Any]:
 
 @then(parsers.parse('the user\'s calendar has exactly one event "{topic}" carrying the '
                     'meeting\'s join link'))
+@checks("SYNC-03")
 def provider_has_linked_event(calharness_ctx: ScenarioContext, topic: str) -> None:
     ctx = calharness_ctx
     meeting = ctx.values["platform_meetings"][topic]
@@ -154,6 +187,7 @@ def provider_has_linked_event(calharness_ctx: ScenarioContext, topic: str) -> No
 
 
 @then(parsers.parse('the platform meeting is now called "{topic}"'))
+@checks("SYNC-02")
 def platform_meeting_called(calharness_ctx: ScenarioContext, topic: str) -> None:
     ctx = calharness_ctx
     topics = [m.subject for m in ctx.driver.platform_meetings(_user(ctx))]
@@ -161,9 +195,23 @@ def platform_meeting_called(calharness_ctx: ScenarioContext, topic: str) -> None
 
 
 @then("the platform meeting is cancelled")
+@checks("SYNC-02")
 def platform_meeting_cancelled(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.driver.platform_meetings(_user(ctx)) == []
+
+
+@when(parsers.parse('the clock reaches {minutes:d} minutes {side} the end of "{topic}"'))
+def clock_reaches(calharness_ctx: ScenarioContext, minutes: int, side: str, topic: str) -> None:
+    """Retention's boundary: just before or just after the event ends, on the integration's
+    clock and the mocks' alike."""
+    ctx = calharness_ctx
+    assert side in ("before", "after"), f"'before' or 'after', not {side!r}"
+    end = ctx.values["platform_meetings"][topic].end
+    target = end + timedelta(minutes=minutes if side == "after" else -minutes)
+    now = _integration_now(ctx)
+    assert target > now, f"the clock is already at {now}, past {target}"
+    time_passes(ctx, (target - now).total_seconds())
 
 
 # -- the sync service ---------------------------------------------------------------------------
@@ -176,6 +224,7 @@ def sync_service_runs(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the sync service did not run")
+@checks("SYNC-01")
 def sync_did_not_run(calharness_ctx: ScenarioContext) -> None:
     run = calharness_ctx.values["sync_run"]
     assert not run.ran, f"the sync service ran: {run}"
@@ -194,6 +243,7 @@ def _writes(ctx: ScenarioContext, since: int | None = None) -> list[dict[str, An
 
 
 @then("the calendar service received no write")
+@checks("SYNC-01")
 def no_write(calharness_ctx: ScenarioContext) -> None:
     writes = _writes(calharness_ctx)
     assert not writes, f"writes reached the calendar service: {writes}"
@@ -201,6 +251,7 @@ def no_write(calharness_ctx: ScenarioContext) -> None:
 
 @then(parsers.parse('the calendar service received {count:d} writes of the kind "{kind}"'))
 @then(parsers.parse('the calendar service received {count:d} write of the kind "{kind}"'))
+@checks("SYNC-03")
 def writes_of_kind(calharness_ctx: ScenarioContext, count: int, kind: str) -> None:
     ctx = calharness_ctx
     ops = {"create": (".create", ".insert", "CreateItem"),
@@ -217,6 +268,7 @@ def mark(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the sync service read the calendar's changes incrementally from its stored cursor")
+@checks("SYNC-02")
 def read_incrementally(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     reads = [e for e in _calls(ctx, ctx.values["sync_position"])
@@ -237,6 +289,7 @@ def read_incrementally(calharness_ctx: ScenarioContext) -> None:
 # -- what the store holds ------------------------------------------------------------------------
 @then(parsers.parse('the store holds {count:d} sync records'))
 @then(parsers.parse('the store holds {count:d} sync record'))
+@checks("SYNC-05", "SYNC-07", "SYNC-03")
 def store_holds_records(calharness_ctx: ScenarioContext, count: int) -> None:
     records = calharness_ctx.driver.sync_records(_user(calharness_ctx))
     assert len(records) == count, f"{len(records)} sync records: {records}"
@@ -248,6 +301,7 @@ def store_holds_none(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the sync record of "{topic}" keeps only the documented fields'))
+@checks("SYNC-06")
 def record_keeps_documented(calharness_ctx: ScenarioContext, topic: str) -> None:
     ctx = calharness_ctx
     record = _record(ctx, topic)
@@ -262,6 +316,7 @@ def record_keeps_documented(calharness_ctx: ScenarioContext, topic: str) -> None
 
 
 @then(parsers.parse('the sync record of the meeting "{topic}" holds bookkeeping only'))
+@checks("SYNC-04")
 def record_bookkeeping_only(calharness_ctx: ScenarioContext, topic: str) -> None:
     ctx = calharness_ctx
     meeting = ctx.values["platform_meetings"][topic]
@@ -273,6 +328,18 @@ def record_bookkeeping_only(calharness_ctx: ScenarioContext, topic: str) -> None
     assert not hits, f"{topic!r} is in the sync records: {hits}"
 
 
+@then(parsers.parse('the sync record of the meeting "{topic}" holds its content'))
+@checks("SYNC-04")
+def record_holds_content(calharness_ctx: ScenarioContext, topic: str) -> None:
+    ctx = calharness_ctx
+    meeting = ctx.values["platform_meetings"][topic]
+    records = {r.meeting_id: r for r in ctx.driver.sync_records(_user(ctx))}
+    assert meeting.id in records, f"no record for {topic!r}: {list(records)}"
+    held = {k for k in DOCUMENTED_COLUMNS if records[meeting.id].columns.get(k) is not None}
+    missing = DOCUMENTED_COLUMNS - {"recurrence"} - held
+    assert not missing, f"within 30 days the record lacks {sorted(missing)}"
+
+
 def _record(ctx: ScenarioContext, topic: str) -> Any:
     matching = [r for r in ctx.driver.sync_records(_user(ctx)) if r.columns.get("topic") == topic]
     assert len(matching) == 1, f"{len(matching)} sync records of {topic!r}"
@@ -280,12 +347,14 @@ def _record(ctx: ScenarioContext, topic: str) -> Any:
 
 
 @then(parsers.parse('nothing about "{text}" is stored'))
+@checks("SYNC-05", "SYNC-01")
 def nothing_stored(calharness_ctx: ScenarioContext, text: str) -> None:
     hits = calharness_ctx.driver.search_stored_data(text)
     assert not hits, f"{text!r} is stored in {hits}"
 
 
 @then(parsers.parse('no sync record mentions "{text}"'))
+@checks("SYNC-07")
 def no_record_mentions(calharness_ctx: ScenarioContext, text: str) -> None:
     hits = [h for h in calharness_ctx.driver.search_stored_data(text)
             if h.table == "sync_records"]

@@ -30,3 +30,36 @@ def admin_consent_refusal(actor: str, directory_roles: Iterable[str]) -> Refusal
         "who can grant admin consent for the Office 365 tenant: sign in with the "
         "Office 365 admin's account",
     )
+
+
+def holds_admin_role(directory_roles: Iterable[str]) -> bool:
+    """An administrator in Office 365, as the SSO integration's prerequisite means it: one of
+    the roles above. The SSO integration authorizes every user's calendar and contacts, which
+    is what only these roles may consent to for the tenant."""
+    return bool(ADMIN_CONSENT_ROLES & set(directory_roles))
+
+
+# The settings of the SSO-based Office 365 integration, by the value that leaves them off.
+SSO_FEATURES = {"ask_to_integrate_on_sign_in": "off", "auto_integrate_on_login": False}
+
+
+def sso_admin_refusal(actor: str, switched_on: Iterable[str],
+                      office365_admin: bool | None) -> Refusal | None:
+    """The SSO integration's prerequisite "Role as an administrator in Office 365": `switched_on`
+    names the SSO settings a change turns on (turning them off needs no role);
+    `office365_admin` is what the actor's last sign-in at Microsoft showed, None when they
+    have not signed in there through the integration, so nothing is known of their role."""
+    names = sorted(switched_on)
+    if not names or office365_admin:
+        return None
+    what = " and ".join(names)
+    if office365_admin is None:
+        why = (f"{actor} has not signed in at Microsoft through the integration, so their "
+               "Office 365 role is unknown: integrate your own Office 365 calendar (or authorize "
+               "the integration for the company) with your Office 365 admin account first")
+    else:
+        why = (f"{actor} signed in at Microsoft with an account that holds no administrator "
+               "role in Office 365")
+    return Refusal("office365_admin_required",
+                   f"the SSO integration ({what}) needs a role as an administrator in "
+                   f"Office 365: {why}")

@@ -101,7 +101,8 @@ class Credentials:
     scopes: list[str] = field(default_factory=list)
     changed: bool = False
     # Entra directory role template ids of the signed-in account (the ID token's `wids`); not
-    # stored, only read when an admin authorizes for the company.
+    # stored: read when an admin authorizes for the company, and at any Office 365 sign-in to
+    # note whether the member is an Office 365 admin (`MemberRow.office365_admin`).
     directory_roles: list[str] = field(default_factory=list)
 
 

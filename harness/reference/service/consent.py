@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from harness.api.errors import DriverError
 from harness.api.models import AdminConsentResult, ConnectStart
 from harness.reference import policy
-from harness.reference.policy.entra_roles import admin_consent_refusal
+from harness.reference.policy.entra_roles import admin_consent_refusal, holds_admin_role
 from harness.reference.providers.base import AuthError
 from harness.reference.service import convert
 from harness.reference.service.context import Context
@@ -61,6 +61,8 @@ class AdminConsent:
             if pending.mode == "admin_application":
                 if params.get("admin_consent", "").lower() != "true":
                     return AdminConsentResult(granted=False, message="consent was not granted")
+                # Microsoft grants application permissions only to an admin's sign-in.
+                self.ctx.store.note_office365_admin(s, actor, True)
             else:
                 try:
                     creds = provider.finish_auth(pending.flow or {}, params)
@@ -68,6 +70,8 @@ class AdminConsent:
                     return AdminConsentResult(granted=False, message=exc.summary)
                 # Microsoft lets a member without an admin role consent for themselves only;
                 # that is no consent for the company, whatever the account role here.
+                self.ctx.store.note_office365_admin(s, actor,
+                                                    holds_admin_role(creds.directory_roles))
                 refusal = admin_consent_refusal(actor, creds.directory_roles)
                 if refusal is not None:
                     return AdminConsentResult(granted=False, message=refusal.message)

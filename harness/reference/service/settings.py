@@ -26,6 +26,7 @@ from harness.api.models import (
     SettingsChangeResult,
 )
 from harness.reference import policy
+from harness.reference.policy.entra_roles import SSO_FEATURES, sso_admin_refusal
 from harness.reference.policy.resolution import values_of
 from harness.reference.policy.rules import ews_permission_refusal, service_notices
 from harness.reference.service import convert
@@ -107,6 +108,9 @@ class Settings:
                 policy.validate_settings, company_consent=consented))
             if isinstance(outcome, policy.Refusal):
                 return outcome
+            refusal = self._sso_admin_refusal(s, actor, outcome.changes)
+            if refusal is not None:
+                return refusal
             if target.level in ("account", "group"):
                 before = values_of(policy.resolve_all(state, group=target.name))
                 after = values_of(policy.resolve_all(outcome.state, group=target.name))
@@ -122,6 +126,17 @@ class Settings:
                 self.ctx.store.audit_setting(s, actor, c.setting, c.old, c.new, level=c.level,
                                              target=c.target, kind=c.kind)
         return None
+
+    def _sso_admin_refusal(self, s: Session, actor: str,
+                           changes: tuple[policy.AuditChange, ...]) -> policy.Refusal | None:
+        """SSO-05, checked after the role, locks and prerequisites so those refusals come
+        first: only a known Office 365 admin switches the SSO integration on."""
+        switched_on = {c.setting for c in changes if c.kind == "value"
+                       and c.setting in SSO_FEATURES
+                       and c.new not in (SSO_FEATURES[c.setting], policy.INHERITED)}
+        member = s.get(MemberRow, actor.lower())
+        return sso_admin_refusal(actor, switched_on,
+                                 member.office365_admin if member is not None else None)
 
     def change_settings(self, actor: str, changes: dict[str, Any]) -> SettingsChangeResult:
         refusal = self._change(actor, PolicyTarget.account(), PolicyChange(values=changes))

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from harness.api.errors import DriverError
 from harness.api.models import AccountSettings, ConnectRequest, ConnectStart, IntegrationStatus
 from harness.reference import policy
+from harness.reference.policy.entra_roles import holds_admin_role
 from harness.reference.policy.resolution import values_of
 from harness.reference.policy.setup import connect_refusals
 from harness.reference.providers import Provider
@@ -145,6 +146,9 @@ class Setup:
             except AuthError as exc:
                 row.state, row.message = "error", exc.summary
                 return convert.status(row)
+            if pending["service"] == "office365":  # the ID token shows the Entra roles
+                self.ctx.store.note_office365_admin(s, user,
+                                                    holds_admin_role(creds.directory_roles))
             if row.service != pending["service"]:
                 row.sync_cursor = None  # another calendar: start its sync from scratch
             row.service = pending["service"]
