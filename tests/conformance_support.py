@@ -108,6 +108,7 @@ ANSWERS: dict[str, Any] = {
     "sync_records": [StoredSyncRecord(meeting_id="m1", columns={"topic": "Planning",
                                                                  "etag": None})],
     "search_stored_data": [StoredDataHit(table="sync_records", column="topic")],
+    "clock_now": T0,
     "advance_clock": T0 + timedelta(days=31),
 }
 
@@ -154,6 +155,7 @@ CALLS: dict[str, tuple[Any, ...]] = {
     "platform_meetings": (ALICE,),
     "sync_records": ("o'brien+tag@contoso.example",),
     "search_stored_data": ("Planning & 100% ü",),
+    "clock_now": (),
     "advance_clock": (86400.5,),
 }
 
@@ -293,6 +295,9 @@ class RecordingDriver(IntegrationDriver):
 
     def search_stored_data(self, text: str) -> list[StoredDataHit]:
         return self._do("search_stored_data", text)  # type: ignore[no-any-return]
+
+    def clock_now(self) -> datetime:
+        return self._do("clock_now")  # type: ignore[no-any-return]
 
     def advance_clock(self, seconds: float) -> datetime:
         return self._do("advance_clock", seconds)  # type: ignore[no-any-return]

@@ -338,6 +338,13 @@ def search_stored_data(h: Host,
         return d.search_stored_data(text)
 
 
+@router.get("/clock", tags=["clock"], operation_id="clock_now")
+def clock_now(h: Host) -> datetime:
+    """The time on the implementation's clock."""
+    with h.driver() as d:
+        return d.clock_now()
+
+
 @router.post("/clock/advance", tags=["clock"], operation_id="advance_clock")
 def advance_clock(h: Host, body: ClockBody) -> datetime:
     """Move the implementation's clock forward; scenarios move the mocks' clock alongside."""

@@ -191,6 +191,10 @@ class IntegrationDriver(ABC):
         """Stored-data inspection: every table and column of the store holding `text`."""
         raise DriverError("not_supported", f"{self.name} cannot search its stored data")
 
+    def clock_now(self) -> datetime:
+        """The time on the integration's clock (which scenarios move with the mocks')."""
+        raise DriverError("not_supported", f"{self.name} does not show its clock")
+
     def advance_clock(self, seconds: float) -> datetime:
         """Move the integration's clock forward (it follows the mock providers' clock)."""
         raise DriverError("not_supported", f"{self.name} has no clock to move")

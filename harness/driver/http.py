@@ -308,6 +308,9 @@ class HttpDriver(IntegrationDriver):
     def search_stored_data(self, text: str) -> list[StoredDataHit]:
         return self._call("GET", "/stored-data", list[StoredDataHit], params={"text": text})
 
+    def clock_now(self) -> datetime:
+        return self._call("GET", "/clock", datetime)
+
     def advance_clock(self, seconds: float) -> datetime:
         return self._call("POST", "/clock/advance", datetime, body={"seconds": seconds})
 

@@ -151,6 +151,9 @@ class ReferenceDriver(IntegrationDriver):
     def search_stored_data(self, text: str) -> list[StoredDataHit]:
         return self._impl.search_stored_data(text)
 
+    def clock_now(self) -> datetime:
+        return self._impl.clock_now()
+
     def advance_clock(self, seconds: float) -> datetime:
         return self._impl.advance_clock(seconds)
 

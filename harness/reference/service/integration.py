@@ -217,6 +217,9 @@ class ReferenceIntegration:
     def search_stored_data(self, text: str) -> list[StoredDataHit]:
         return inspection.search(self._ctx.store, text)
 
+    def clock_now(self) -> datetime:
+        return self._ctx.now()
+
     def advance_clock(self, seconds: float) -> datetime:
         clock = self._ctx.now
         if not isinstance(clock, Clock):
