@@ -29,9 +29,17 @@ Feature: Office 365 calendar integration through Microsoft Graph
       | Design review      | 2              | 14:30 | 45      |
       | Customer call      | 3              | 09:00 | 30      |
     When the user sets up the calendar integration with the default service and accepts the consent
-    Then the integration status is "connected"
+    Then the set-up brings the user back to their profile showing the integration connected
+    And the integration status is "connected"
     And the meeting list shows those meetings
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 7 days and nothing else
     And the identity provider was asked for the scope "Calendars.Read"
     And the identity provider was asked for no write scope
     And no write call reached Microsoft Graph
+
+  @req:SETUP-05
+  Scenario: After an abandoned sign-in the user sets up again, clicks Accept and is connected
+    Given the admin enables calendar and contacts integration
+    And the first member of tenant "contoso" started the set-up and closed the Microsoft sign-in page
+    When the user sets up the calendar integration with the default service and accepts the consent
+    Then the integration status is "connected"

@@ -19,7 +19,7 @@ Feature: Delegated Office 365 integrations need re-authentication when the grant
     And the integration runs its periodic sync
     Then the integration status is "reauth_required"
     And the meeting list does not show "Budget review"
-    When the user sets up the calendar integration again with the default service
+    When the user authorizes the integration again with OAuth from their profile
     Then the integration status is "connected"
     And the meeting list shows "Budget review"
     And the meeting list shows every meeting of the user's Office 365 calendar in the next 14 days and nothing else

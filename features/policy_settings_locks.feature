@@ -93,6 +93,21 @@ Feature: Account, group and user settings with locks
     And the integration status is "connected"
     And the user's integration uses the service "Office 365" with calendar "Write" and contacts "Read"
 
+  @req:SETUP-02 @needs:google
+  Scenario: A user whose admin chose Google selects Office 365, clicks Next and is set up with Office 365
+    Given the admin sets the default calendar and contact service to "Google"
+    And the user is the second member of tenant "contoso"
+    When the user tries to set up the calendar integration choosing the service "Office 365"
+    Then the integration status is "connected"
+    And the user's integration uses the service "Office 365" with calendar "Write" and contacts "Read"
+
+  @req:SETUP-01
+  Scenario: A connected user configures the integration again from their profile
+    Given the first member of tenant "contoso" has connected Office 365 with the default settings
+    When the user configures the calendar integration again from the profile choosing calendar "Read" and contacts "None"
+    Then the integration status is "connected"
+    And the user's integration uses the service "Office 365" with calendar "Read" and contacts "None"
+
   @req:SVC-01 @req:ADMIN-01
   Scenario: With the integration turned off no user can set it up and nothing changes
     Given the admin changes the account settings:

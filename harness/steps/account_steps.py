@@ -5,6 +5,7 @@ from __future__ import annotations
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import AccountSpec
+from harness.bdd.attribution import verify
 from harness.bdd.context import ScenarioContext
 from harness.steps.vocabulary import ACCESS, AUTHORIZE_WITH, SERVICES, lookup
 
@@ -65,6 +66,11 @@ def admin_sets_default_service(calharness_ctx: ScenarioContext, service: str,
     if how == "ews":  # selecting Authorize with EWS URL means entering the URL too
         changes["ews_url"] = calharness_ctx.world["microsoft"]["ews"]
     _admin_change(calharness_ctx, **changes)
+    saved = calharness_ctx.values["last_settings_change"].settings
+    # the admin chooses both defaults: each is saved as chosen (SVC-02)
+    verify((saved.default_calendar_service, saved.default_contacts_service) == (svc, svc),
+           "SVC-02", f"the default services saved are {saved.default_calendar_service} and "
+                     f"{saved.default_contacts_service}, not {svc}")
 
 
 @given(parsers.parse('the admin sets the calendar permission to "{calendar}" and the contacts '

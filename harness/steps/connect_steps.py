@@ -14,6 +14,9 @@ from harness.steps.judgement import default_setup_failure, scope_requirements
 from harness.steps.vocabulary import bare_scope
 
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+# What an identity provider answers a prompt=none request that needs the user.
+SILENT_SIGN_IN_ERRORS = frozenset({"login_required", "interaction_required",
+                                   "account_selection_required"})
 
 
 def sign_in(ctx: ScenarioContext, url: str, who: str, stop_at: str, consent: str = "accept",
@@ -37,9 +40,13 @@ def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accep
     admin's default service that fails otherwise than with a documented refusal is SVC-03's."""
     assert ctx.user, "no current user: name the user in an earlier step"
     ctx.values.pop("authorization", None)
+    ctx.values["connect_request"] = request
     try:
         start = ctx.driver.begin_connect(ctx.user, request)
     except DriverError as exc:
+        # the set-up is the user's own, whatever their role (SETUP-07)
+        verify(exc.code != "not_an_admin", "SETUP-07",
+               f"the set-up was refused to a user who is no admin: {exc.message}")
         blamed = default_setup_failure(exc) if must_succeed and request.service is None else ()
         if blamed:
             raise RequirementFailure(blamed, f"the set-up with the default service failed: "
@@ -53,6 +60,10 @@ def connect(ctx: ScenarioContext, request: ConnectRequest, consent: str = "accep
     assert start.redirect_uri
     outcome = sign_in(ctx, start.authorization_url, ctx.user, start.redirect_uri, consent)
     ctx.values["authorization"] = outcome
+    # the user authenticates at the provider themselves: a set-up that asks for a silent
+    # sign-in comes back with an interaction error before they could (SETUP-04)
+    verify(outcome.error not in SILENT_SIGN_IN_ERRORS, "SETUP-04",
+           f"the user was not let authenticate: {outcome.error} {outcome.error_description}")
     if outcome.callback_url:
         ctx.values["status"] = ctx.driver.complete_connect(ctx.user, outcome.callback_url)
 
@@ -130,6 +141,15 @@ def admin_integrates_own(calharness_ctx: ScenarioContext) -> None:
 @given("the account admin has integrated their own Office 365 calendar")
 def account_admin_integrates_own(calharness_ctx: ScenarioContext) -> None:
     connect_own_calendar(calharness_ctx, calharness_ctx.values["account_admin"])
+
+
+@given(parsers.parse('the first member of tenant "{tenant}" started the set-up and closed the '
+                     'Microsoft sign-in page'))
+def member_abandoned_setup(calharness_ctx: ScenarioContext, tenant: str) -> None:
+    ctx = calharness_ctx
+    ctx.user = ctx.tenant_member(tenant)["upn"]
+    start = ctx.driver.begin_connect(ctx.user, ConnectRequest())
+    assert start.authorization_url, "the set-up sent the user nowhere"
 
 
 @when("the user tries to set up the calendar integration with the default service")
@@ -225,7 +245,36 @@ def user_sets_up_default(calharness_ctx: ScenarioContext) -> None:
     require_callback(calharness_ctx)
 
 
+@when("the user authorizes the integration again with OAuth from their profile")
+@checks("OAUTH-02")
+def user_authorizes_again(calharness_ctx: ScenarioContext) -> None:
+    """Users set up the integration with OAuth (delegated): authorizing again after the grant
+    stopped working gives a working integration."""
+    ctx = calharness_ctx
+    connect(ctx, ConnectRequest(), must_succeed=True)
+    require_callback(ctx)
+    assert ctx.user
+    status = ctx.driver.integration_status(ctx.user)
+    verify(status.state == "connected", "OAUTH-02",
+           f"after authorizing again the integration is {status.state} ({status.message})")
+
+
+@then("the set-up brings the user back to their profile showing the integration connected")
+@checks("SETUP-06")
+def back_on_profile_connected(calharness_ctx: ScenarioContext) -> None:
+    """What the set-up's last step answers is what the profile page shows."""
+    status = calharness_ctx.values.get("status")
+    assert status is not None, "the set-up did not come back to the integration"
+    assert status.state == "connected", \
+        f"the profile shows the integration {status.state} ({status.message})"
+
+
+# The rule a status the user sees states (a revoked grant is the user's to re-authorize).
+STATUS_REQUIREMENTS: dict[str, tuple[str, ...]] = {"reauth_required": ("OAUTH-04",)}
+
+
 @then(parsers.parse('the integration status is "{state}"'))
+@checks(by=lambda state: STATUS_REQUIREMENTS.get(state, ()))
 def integration_status_is(calharness_ctx: ScenarioContext, state: str) -> None:
     ctx = calharness_ctx
     assert ctx.user

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import AccountSpec
-from harness.bdd.attribution import checks
+from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.steps.connect_steps import connect_user
 from harness.steps.provider_steps import assert_no_writes
@@ -37,6 +37,10 @@ def admin_sets_google(calharness_ctx: ScenarioContext) -> None:
     result = ctx.driver.change_settings(ctx.owner, {"default_calendar_service": "google",
                                                     "default_contacts_service": "google"})
     assert result.accepted, result.reason
+    saved = (result.settings.default_calendar_service, result.settings.default_contacts_service)
+    # the admin chooses both defaults: each is saved as chosen (SVC-02)
+    verify(saved == ("google", "google"), "SVC-02",
+           f"the default calendar and contact services saved are {saved}, not Google")
 
 
 @given("the user is the first member of the Google Workspace domain")

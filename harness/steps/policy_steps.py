@@ -20,8 +20,10 @@ from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
-from harness.steps.connect_steps import connect, sign_in
+from harness.steps.connect_steps import OIDC_SCOPES, connect, sign_in
 from harness.steps.judgement import (
+    default_setup_failure,
+    documented_scopes,
     refusal_requirements,
     scope_requirements,
 )
@@ -384,6 +386,20 @@ def user_tries_service(calharness_ctx: ScenarioContext, service: str) -> None:
     _try_connect(calharness_ctx, ConnectRequest(service=lookup(SERVICES, service, "service")))
 
 
+@when(parsers.parse('the user configures the calendar integration again from the profile '
+                    'choosing calendar "{calendar}" and contacts "{contacts}"'))
+@checks("SETUP-01")
+def user_reconfigures(calharness_ctx: ScenarioContext, calendar: str, contacts: str) -> None:
+    """Configure Calendar and Contacts Service stays on the profile once the user is set up."""
+    ctx = calharness_ctx
+    _try_connect(ctx, ConnectRequest(calendar=lookup(ACCESS, calendar, "permission"),
+                                     contacts=lookup(ACCESS, contacts, "permission")))
+    error = ctx.values.get("connect_error")
+    verify(error is None, "SETUP-01", f"configuring the integration again from the profile was "
+                                      f"refused: {getattr(error, 'code', '')}: "
+                                      f"{getattr(error, 'message', '')}")
+
+
 @when("the user tries to set up the calendar integration with the default service from the "
       "profile")
 def user_tries_default(calharness_ctx: ScenarioContext) -> None:
@@ -419,24 +435,59 @@ def never_sent_to_microsoft(calharness_ctx: ScenarioContext) -> None:
 @then(parsers.parse('the set-up asks the user to confirm exactly the permissions "{scopes}"'))
 @checks("SETUP-03")
 def setup_confirms(calharness_ctx: ScenarioContext, scopes: str) -> None:
-    start = calharness_ctx.values["connect_start"]
-    expected, asked = set(scopes.split()), set(start.requested_scopes)
+    ctx = calharness_ctx
+    error = ctx.values.get("connect_error")
+    if error is not None:
+        verify(False, default_setup_failure(error) or refusal_requirements(error.code)
+               or ("SETUP-01",), f"the set-up was refused: {error.code}: {error.message}")
+    start = ctx.values["connect_start"]
+    expected, shown = set(scopes.split()), set(start.requested_scopes)
+    # what the user confirms is what Microsoft is then asked to grant
+    at_provider = _asked_at_identity_provider(ctx)
+    verify(at_provider is None or shown == at_provider, "SETUP-03",
+           f"the user confirms {sorted(shown)}; Microsoft was asked for "
+           f"{sorted(at_provider or [])}")
+    if shown != expected:
+        # the documented mapping of the permissions the integration took: when that is what
+        # it asked for, it took other permissions than the admin configured (ADMIN-03)
+        assert ctx.user
+        status = ctx.driver.integration_status(ctx.user)
+        verify(shown != documented_scopes(status.calendar, status.contacts), "ADMIN-03",
+               f"the set-up asked for {sorted(shown)}: calendar {status.calendar} and contacts "
+               f"{status.contacts}, not what the admin configured")
     # the permissions to confirm are the documented mapping of the admin's choices
-    verify(asked == expected, scope_requirements(expected, asked),
+    verify(shown == expected, scope_requirements(expected, shown),
            f"the set-up asked for {start.requested_scopes}")
+
+
+def _asked_at_identity_provider(ctx: ScenarioContext) -> set[str] | None:
+    """The resource scopes of the set-up's last authorization request, None if there was none."""
+    since = ctx.values.get("attempt_audit", ctx.audit_start)
+    entries = [e for e in ctx.control.audit(since=since, provider="identity")
+               if e.get("operation") == "authorize"]
+    if not entries:
+        return None
+    return {bare_scope(s) for s in entries[-1].get("scopes") or []} - OIDC_SCOPES
 
 
 @then(parsers.parse('the user\'s integration uses the service "{service}" with calendar '
                     '"{calendar}" and contacts "{contacts}"'))
-@checks("SVC-03", "ADMIN-03")
+@checks("SVC-03", "ADMIN-03", "SETUP-02")
 def integration_uses(calharness_ctx: ScenarioContext, service: str, calendar: str,
                      contacts: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
     status = ctx.driver.integration_status(ctx.user)
     actual = (status.service, status.calendar, status.contacts)
-    assert actual == (lookup(SERVICES, service, "service"), lookup(ACCESS, calendar, "access"),
-                      lookup(ACCESS, contacts, "access")), f"the integration is {actual}"
+    # the service is the one the user selected (SETUP-02), else the admin's default (SVC-03);
+    # the permissions are what the admin configured (ADMIN-03)
+    request = ctx.values.get("connect_request")
+    chose = request is not None and request.service is not None
+    verify(status.service == lookup(SERVICES, service, "service"),
+           "SETUP-02" if chose else "SVC-03", f"the integration is {actual}")
+    verify((status.calendar, status.contacts) == (lookup(ACCESS, calendar, "access"),
+                                                  lookup(ACCESS, contacts, "access")),
+           "ADMIN-03", f"the integration is {actual}")
 
 
 @then(parsers.parse('the integration status says "{text}"'))
@@ -617,8 +668,11 @@ def integrated_through_mapi(calharness_ctx: ScenarioContext) -> None:
     assert ctx.user
     assert ctx.values.get("connect_error") is None, ctx.values.get("connect_error")
     status = ctx.driver.integration_status(ctx.user)
-    assert status.state == "connected" and status.desktop_mapi and status.service == "exchange", \
+    assert status.state == "connected" and status.desktop_mapi, \
         f"status {status.state} mapi={status.desktop_mapi} service={status.service}"
+    # MAPI is one of Exchange's two ways: the calendar integrated is Exchange (EXCH-01)
+    verify(status.service == "exchange", "EXCH-01",
+           f"the MAPI integration is recorded as {status.service}, not Exchange")
 
 
 @then(parsers.parse('the MAPI integration is refused with a message containing "{text}"'))
