@@ -108,7 +108,7 @@ MUTANTS += [
     ),
     mutant(
         "meeting-list-hides-own-private-meetings",
-        "SSO-03",
+        ("SSO-03", "PERM-01"),
         "the user's own meeting list shows their private meetings as time slots without a "
         "topic (the delegate's privacy view applied to the owner)",
         (f"{MEETINGS}:Meetings.list_meetings", _own_list_hides_private),
