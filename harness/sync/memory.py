@@ -179,6 +179,10 @@ class MemoryStore:
         if record.due is not None:
             bisect.insort(self._due, (record.due, record.meeting_id))
 
+    def put_many(self, records: Collection[Record]) -> None:
+        for record in records:
+            self.put(record)
+
     def drop(self, meeting_id: str) -> None:
         old = self.rows.pop(meeting_id, None)
         if old is None:

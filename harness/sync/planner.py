@@ -79,12 +79,15 @@ def settle(meeting: Meeting, fields: MeetingFields, event_id: str | None, etag: 
            now: datetime, window_days: int = WINDOW_DAYS) -> Record | None:
     """The record of a link whose two sides agree on `fields`: content only inside the window,
     none at all once the event has ended (None: drop the record)."""
-    if not live(fields, now):
+    # `live` and `in_window` inlined: a full round settles every linked event, and a series'
+    # end is worth computing once (an RRULE with COUNT/UNTIL is enumerated).
+    end = series_end(fields)
+    if end is not None and end <= now:
         return None
-    keep = in_window(fields, now, window_days)
-    return Record(meeting.id, digest(fields), fields if keep else None,
-                  meeting.organizer if keep else None, meeting.organizer_id if keep else None,
-                  event_id=event_id, etag=etag, due=series_end(fields) if keep else None)
+    if fields.start < now + timedelta(days=window_days):
+        return Record(meeting.id, digest(fields), fields, meeting.organizer,
+                      meeting.organizer_id, event_id=event_id, etag=etag, due=end)
+    return Record(meeting.id, digest(fields), event_id=event_id, etag=etag)
 
 
 def merge(base: MeetingFields, platform: MeetingFields, provider: MeetingFields) -> MeetingFields:
@@ -253,11 +256,12 @@ def _decide(meeting: Meeting | None, record: Record | None, event: RemoteEvent |
             return [DeleteEvent(record)]  # drops the record once the event is gone
         return [DropRecord(record.meeting_id, "deleted")]
 
-    remote = event if event is not None else adopted
-    moved_back = (remote is not None and live(remote.fields, now)
-                  and (record is None or digest(remote.fields) != record.digest))
-    if not live(meeting.fields, now) and not moved_back:
-        return [DropRecord(meeting.id, "ended")] if record is not None else []
+    if not live(meeting.fields, now):
+        remote = event if event is not None else adopted
+        moved_back = (remote is not None and live(remote.fields, now)
+                      and (record is None or digest(remote.fields) != record.digest))
+        if not moved_back:
+            return [DropRecord(meeting.id, "ended")] if record is not None else []
 
     if record is None or record.event_id is None:
         if adopted is not None:
