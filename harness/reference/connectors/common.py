@@ -106,6 +106,8 @@ def zone_name(name: str | None) -> str:
 
 
 def utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # parsed with +00:00 or Z: the common case, and astimezone is not free
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
