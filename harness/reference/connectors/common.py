@@ -56,6 +56,18 @@ def find_link(*texts: str | None) -> str | None:
     return None
 
 
+def drain(items: list[T] | None) -> Iterator[T]:
+    """A page's items in order, each taken out of the list as it is handed over, so the parsed
+    JSON of a page is freed item by item while the page is converted, not all at its end. Held
+    whole, it outlived the cyclic GC's young generations and counted towards a full collection:
+    a first round of 100,000 events made five full walks of the heap instead of three."""
+    if not items:
+        return
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 def may_link(*texts: str | None) -> bool:
     """Whether any of the texts could hold a join link (`/j/`): a cheap test that lets a
     connector leave the many events without one unconverted (a superset of `find_link`)."""

@@ -20,6 +20,7 @@ import httpx
 from harness.reference.connectors.common import (
     auth_mapped,
     compose_body,
+    drain,
     find_link,
     may_link,
     plain_text,
@@ -190,7 +191,7 @@ class GraphSyncConnector:
         unlinked: list[str] = []
         for _ in range(MAX_PAGES):
             page = self._send("GET", url, headers=prefer, cursor=True).json()
-            for item in page.get("value", ()):
+            for item in drain(page.get("value")):
                 if "@removed" in item:
                     removed.append(item["id"])
                 elif item.get("type") in _SKIPPED_TYPES:
