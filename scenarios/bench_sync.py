@@ -16,8 +16,9 @@ For each connector and calendar size N, in a fresh world:
   values, the store a `MemoryStore`; the user is signed in through the real authorization-code
   flow on the mocks' pages, and the connector is built on the reference provider's clients.
 
-Measured in the benchmark process, median of --rounds runs (of (a) and (b) for EWS above
-N=20,000: one):
+Measured in the benchmark process, median of --rounds runs of (a) and (b) (five times as many
+up to N=1,000; for EWS above N=20,000: one) and of --incremental-rounds runs of (c) (a few
+milliseconds each, so more of them steady the median):
 
 (a) initial sync: `SyncEngine.run_round` from no cursor and an empty store: the connector's full
     listing (Graph calendarView delta, EWS SyncFolderItems, Google events.list) converted to
@@ -187,10 +188,13 @@ def warm_up(kind: str, connector: Any, raw: Callable[[], int]) -> None:
 
 
 def initial_rounds(kind: str, n: int, rounds: int) -> int:
-    """Rounds of (a) and (b): all of them, but one for EWS above N=20,000 (a first sync of
-    100,000 events through exchangelib takes minutes; three would take the better part of an
-    hour with its download-only twin)."""
-    return 1 if kind == "ews" and n > 20_000 else rounds
+    """Rounds of (a) and (b): one for EWS above N=20,000 (a first sync of 100,000 events
+    through exchangelib takes minutes; three would take the better part of an hour with its
+    download-only twin); five times as many up to N=1,000, where a round is one page and a few
+    milliseconds, and three of them are mostly scheduling noise on a shared machine."""
+    if kind == "ews" and n > 20_000:
+        return 1
+    return rounds * 5 if n <= 1_000 else rounds
 
 
 class TimedConnector:
@@ -275,7 +279,7 @@ def measure(kind: str, n: int, hub: HubProcess, args: argparse.Namespace) -> Siz
                 result.listed = raw()
                 result.download.append(time.perf_counter() - started)
             result.linked = len(store.rows)
-            for round_no in range(args.rounds):
+            for round_no in range(args.incremental_rounds):
                 changed = hub.call(_change_events, session.user, args.changes, round_no)
                 connector.spent = 0.0
                 at = hub_now(control)  # the clock read is the harness's, not the round's
@@ -335,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                              "100,2000)")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--rounds", type=int, default=None, help="default 3, --quick 1")
+    parser.add_argument("--incremental-rounds", type=int, default=None,
+                        help="default 9, --quick 3")
     parser.add_argument("--changes", type=int, default=10, help="K events changed per round")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
@@ -343,16 +349,20 @@ def main(argv: list[str] | None = None) -> int:
                                              else "100,10000,100000")).split(",")]
     kinds = [k for k in args.kinds.split(",") if k]
     args.rounds = args.rounds or (1 if args.quick else 3)
-    if not all(1 <= n <= 200_000 for n in sizes) or not 1 <= args.rounds <= 10:
-        parser.error("sizes 1..200000, --rounds 1..10")
+    args.incremental_rounds = args.incremental_rounds or (3 if args.quick else 9)
+    if not all(1 <= n <= 200_000 for n in sizes) or not 1 <= args.rounds <= 10 \
+            or not 1 <= args.incremental_rounds <= 30:
+        parser.error("sizes 1..200000, --rounds 1..10, --incremental-rounds 1..30")
     if set(kinds) - set(KINDS):
         parser.error(f"--kinds: one or more of {', '.join(KINDS)}")
     if not 1 <= args.changes <= min(sizes) // 2:
         parser.error("--changes must be between 1 and half the smallest size")
     started = time.monotonic()
     print(f"hub: HubServer (its default server, TLS) in a child process; client: SyncEngine + "
-          f"connector, MemoryPlatform/MemoryStore; {args.rounds} round(s) per figure "
-          f"(initial sync: 1 for EWS above N=20000), median shown; K={args.changes}")
+          f"connector, MemoryPlatform/MemoryStore; medians of {args.rounds} initial round(s) "
+          f"({args.rounds * 5} up to N=1000, 1 for EWS above N=20000) and "
+          f"{args.incremental_rounds} incremental rounds; "
+          f"K={args.changes}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start",
           flush=True)
     results = []
