@@ -79,15 +79,14 @@ def settle(meeting: Meeting, fields: MeetingFields, event_id: str | None, etag: 
            now: datetime, window_days: int = WINDOW_DAYS) -> Record | None:
     """The record of a link whose two sides agree on `fields`: content only inside the window,
     none at all once the event has ended (None: drop the record)."""
-    # `live` and `in_window` inlined: a full round settles every linked event, and a series'
-    # end is worth computing once (an RRULE with COUNT/UNTIL is enumerated).
-    end = series_end(fields)
-    if end is not None and end <= now:
+    # Through `live` and `in_window`, not inlined: they are the retention boundaries, and
+    # the mutants of SYNC-04 and SYNC-07 (harness/reference/mutants/sync.py) replace them.
+    if not live(fields, now):
         return None
-    if fields.start < now + timedelta(days=window_days):
-        return Record(meeting.id, digest(fields), fields, meeting.organizer,
-                      meeting.organizer_id, event_id=event_id, etag=etag, due=end)
-    return Record(meeting.id, digest(fields), event_id=event_id, etag=etag)
+    keep = in_window(fields, now, window_days)
+    return Record(meeting.id, digest(fields), fields if keep else None,
+                  meeting.organizer if keep else None, meeting.organizer_id if keep else None,
+                  event_id=event_id, etag=etag, due=series_end(fields) if keep else None)
 
 
 def merge(base: MeetingFields, platform: MeetingFields, provider: MeetingFields) -> MeetingFields:
