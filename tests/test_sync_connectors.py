@@ -98,6 +98,30 @@ def test_ews_recurrence_converts_both_ways() -> None:
         assert from_pattern(pattern_of(recurrence_of(pattern))) == line
 
 
+def test_an_ews_connector_kept_across_rounds_rebuilds_its_account_before_the_token_lapses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """exchangelib is told the token lasts 300 s; a connector kept longer (load tests, the
+    benchmark) would otherwise open a new session for every request once that passed."""
+    from harness.reference.connectors import ews
+
+    built: list[bool] = []
+
+    class Provider:
+        def _account(self, creds: Any, force_refresh: bool = False) -> object:
+            built.append(force_refresh)
+            return object()
+
+    clock = [1000.0]
+    monkeypatch.setattr(ews.time, "monotonic", lambda: clock[0])
+    connector = ews.EwsSyncConnector(Provider(), None)  # type: ignore[arg-type]
+    first = connector._acct(False)
+    clock[0] += ews.ACCOUNT_REUSE_S - 1
+    assert connector._acct(False) is first and built == [False]
+    clock[0] += 2
+    assert connector._acct(False) is not first and built == [False, False]
+    assert ews.ACCOUNT_REUSE_S < 300
+
+
 def test_google_lists_a_series_while_any_instance_is_ahead(hub: HubServer,
                                                             control: ControlClient) -> None:
     """Mock addition: events.list's timeMin keeps a recurring event while an instance ends

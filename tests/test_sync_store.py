@@ -18,7 +18,7 @@ from harness.reference.store import (
 )
 from harness.reference.sync_store import SqlPlatform, SqlRecordStore
 from harness.sync import SyncEngine
-from harness.sync.memory import MemoryProvider
+from harness.sync.memory import MemoryPlatform, MemoryProvider, MemoryStore
 
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 USER = "host@contoso.test"
@@ -171,4 +171,47 @@ def test_an_incremental_round_reads_the_feed_and_indexes_only(db_url: str) -> No
     assert engine.run_round(ended).deleted_remote == ["200"]
     assert not [e for e in provider.events.values() if (e.join_url or "").endswith("/j/200")]
     assert (records.full_reads, platform.full_reads) == full
+    store.engine.dispose()
+
+
+class _CountingWrites(SqlRecordStore):
+    puts = 0
+    batches: list[int] = []
+
+    def put(self, record):  # type: ignore[no-untyped-def]
+        self.puts += 1
+        super().put(record)
+
+    def put_many(self, records):  # type: ignore[no-untyped-def]
+        self.batches = [*self.batches, len(records)]
+        super().put_many(records)
+
+
+def test_a_first_round_writes_the_linked_events_records_in_one_batch(db_url: str) -> None:
+    """A first round over a calendar whose events already carry the meetings' join links
+    settles every one of them: one write of all the records (a transaction per record cost
+    more than the download), the same rows a record-by-record write gives, and a later batch
+    updates rows in place."""
+    store, provider = _store(db_url), MemoryProvider()
+    for i in range(7):
+        start = NOW + timedelta(days=10 * i, hours=2)  # 0-60 days: some beyond the window
+        _meeting(store, f"m{i}", f"Meeting {i}", start)
+    for meeting in SqlPlatform(store, USER).meetings().values():
+        provider.user_creates(meeting.fields, meeting.join_url)
+    records = _CountingWrites(store, USER)
+    report = SyncEngine(provider, SqlPlatform(store, USER), records,
+                        sleep=lambda _s: None).run_round(NOW)
+    assert sorted(report.linked) == [f"m{i}" for i in range(7)] and not report.created
+    assert records.batches == [7] and records.puts == 0
+    written = records.records()
+    assert {m: r.fields is not None for m, r in written.items()} == {
+        f"m{i}": i < 3 for i in range(7)}  # content only within the 30-day window
+    memory = MemoryStore()  # the same round, record by record, in memory: the same records
+    SyncEngine(provider, MemoryPlatform(dict(SqlPlatform(store, USER).meetings())), memory,
+               sleep=lambda _s: None).run_round(NOW)
+    assert dict(written) == memory.rows
+    for record in written.values():  # a batch over existing rows updates them in place
+        records.put_many([replace(record, etag="W/\"again\"")])
+    assert _row_count(store) == 7
+    assert {r.etag for r in records.records().values()} == {'W/"again"'}
     store.engine.dispose()

@@ -64,6 +64,28 @@ def test_collection_changes_since_walks_only_the_changes() -> None:
     assert [c.item_id for c in coll.changes_since(0)] == ["a", "d", "e", "b", "c"]
 
 
+def test_collection_changes_after_reads_forward_like_changes_since() -> None:
+    """The paged reader (EWS SyncFolderItems, Google sync pages) sees exactly what
+    changes_since lists, through re-changes, deletions, log compaction and out-of-order seqs."""
+    import random
+
+    rng = random.Random(7)
+    coll: Collection[int] = Collection()
+    seq = 0
+    for step in range(3000):
+        seq += rng.choice((1, 1, 1, 0)) if step != 2000 else -5  # one out-of-order sequence
+        item = f"i{rng.randrange(40)}"
+        if rng.random() < 0.2:
+            coll.delete(item, seq)
+        else:
+            coll.put(item, step, seq)
+        if step % 97 == 0:
+            since = rng.randrange(seq + 1)
+            assert list(coll.changes_after(since)) == coll.changes_since(since)
+    for since in (0, seq // 2, seq):
+        assert list(coll.changes_after(since)) == coll.changes_since(since)
+
+
 def test_collection_reinserted_item_is_no_longer_deleted() -> None:
     coll: Collection[int] = Collection()
     coll.put("x", 1, 1)

@@ -153,6 +153,25 @@ class SqlRecordStore:
                 for name, value in values.items():
                     setattr(row, name, value)
 
+    def put_many(self, records: Collection[Record]) -> None:
+        """One transaction for a round's settled records (a first round writes one per linked
+        event): existing rows are read by id in chunks, the rest inserted together. Losing the
+        batch to a crash is harmless: the cursor has not moved, the next round settles again."""
+        latest = {r.meeting_id: r for r in records}
+        with self.store.session() as s:
+            for ids in _chunks(latest):
+                rows = s.scalars(select(SyncRecordRow).where(
+                    SyncRecordRow.user == self.user, SyncRecordRow.meeting_id.in_(ids)))
+                existing = {row.meeting_id: row for row in rows}
+                for meeting_id in ids:
+                    values = record_values(latest[meeting_id])
+                    row = existing.get(meeting_id)
+                    if row is None:
+                        s.add(SyncRecordRow(user=self.user, meeting_id=meeting_id, **values))
+                    else:
+                        for name, value in values.items():
+                            setattr(row, name, value)
+
     def drop(self, meeting_id: str) -> None:
         with self.store.session() as s:
             s.execute(delete(SyncRecordRow).where(SyncRecordRow.user == self.user,

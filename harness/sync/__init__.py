@@ -5,7 +5,8 @@
   deletions, idempotent creates) — tested by a hypothesis state machine;
 - `engine`: one round: changes → plan → apply, with retries, back-off and cursor fallback;
   incremental (only what changed) when the platform offers a change feed (`PlatformFeed`) and
-  the store its indexes (`IndexedRecordStore`);
+  the store its indexes (`IndexedRecordStore`); a store with `put_many` (`BulkRecordStore`)
+  takes a round's settled records in one write;
 - `connector`: the I/O a calendar service offers and the failures it maps to;
 - `memory`: in-memory platform, store and provider, for property tests and load tests of the
   core alone.
@@ -22,6 +23,7 @@ from harness.sync.connector import (
     Transient,
 )
 from harness.sync.engine import (
+    BulkRecordStore,
     IndexedRecordStore,
     Platform,
     PlatformFeed,
@@ -42,7 +44,8 @@ from harness.sync.model import (
 from harness.sync.planner import WINDOW_DAYS, create_key, meeting_id_from_link, merge, plan
 
 __all__ = [
-    "WINDOW_DAYS", "Changes", "Conflict", "Connector", "CursorInvalid", "IndexedRecordStore",
+    "WINDOW_DAYS", "BulkRecordStore", "Changes", "Conflict", "Connector", "CursorInvalid",
+    "IndexedRecordStore",
     "Meeting", "MeetingChanges", "MeetingFields", "NotFound", "Platform", "PlatformFeed",
     "ReauthRequired", "Record", "RecordStore",
     "RemoteEvent", "RetryPolicy", "RoundIncomplete", "RoundReport", "SyncEngine", "SyncError",

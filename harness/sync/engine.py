@@ -117,6 +117,15 @@ class IndexedRecordStore(RecordStore, Protocol):
     def set_feed_state(self, state: str | None) -> None: ...
 
 
+@runtime_checkable
+class BulkRecordStore(RecordStore, Protocol):
+    """A store that writes many records at once: a first round settles every linked event of
+    the calendar, and one write per record (a transaction each, on a SQL store) would cost more
+    than downloading them."""
+
+    def put_many(self, records: Collection[Record]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     """Where the platform's feed was read up to, and the `now` of that round (the window's edge
@@ -286,7 +295,18 @@ class SyncEngine:
                         verify_copies=not changes.full)
         report.linked.extend(the_plan.linked)
         failures: list[str] = []
+        # Runs of PutRecord (all of a first round, nearly) go to the store in one write; a run
+        # ends at any other action, so the order of writes per meeting is the plan's.
+        bulk: Callable[[Collection[Record]], None] | None = \
+            self.store.put_many if isinstance(self.store, BulkRecordStore) else None
+        run: list[Record] = []
         for action in the_plan.actions:
+            if bulk is not None and type(action) is PutRecord:
+                run.append(action.record)
+                continue
+            if run and bulk is not None:
+                bulk(run)
+                run = []
             try:
                 self._do(action, now, report)
             except (Throttled, Transient) as exc:
@@ -294,6 +314,8 @@ class SyncEngine:
             except Conflict:
                 # The event changed again under us: the next round reads it and plans anew.
                 failures.append(f"{type(action).__name__}: changed concurrently")
+        if run and bulk is not None:
+            bulk(run)
         return failures
 
     def _do(self, action: object, now: datetime, report: RoundReport) -> None:

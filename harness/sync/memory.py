@@ -61,9 +61,15 @@ class MeetingTable(dict[str, Meeting]):
                 del self.starts[at]
 
     def __setitem__(self, meeting_id: str, meeting: Meeting) -> None:
-        self._unindex(meeting_id)
+        # An edit that keeps the start keeps its index entry: moving it is two memmoves of the
+        # whole list, which made a round's few updates cost O(meetings).
+        old = dict.get(self, meeting_id)
+        moved = old is None or old.fields.start != meeting.fields.start
+        if moved:
+            self._unindex(meeting_id)
         super().__setitem__(meeting_id, meeting)
-        bisect.insort(self.starts, (meeting.fields.start, meeting_id))
+        if moved:
+            bisect.insort(self.starts, (meeting.fields.start, meeting_id))
         self._logged(meeting_id)
 
     def __delitem__(self, meeting_id: str) -> None:
@@ -172,20 +178,28 @@ class MemoryStore:
         return dict(self.rows)
 
     def put(self, record: Record) -> None:
-        self.drop(record.meeting_id)
+        old = self.rows.get(record.meeting_id)
+        same_due = old is not None and old.due == record.due
+        self.drop(record.meeting_id, keep_due=same_due)
         self.rows[record.meeting_id] = record
         if record.event_id:
             self._by_event[record.event_id] = record.meeting_id
-        if record.due is not None:
+        if record.due is not None and not same_due:
             bisect.insort(self._due, (record.due, record.meeting_id))
 
-    def drop(self, meeting_id: str) -> None:
+    def put_many(self, records: Collection[Record]) -> None:
+        for record in records:
+            self.put(record)
+
+    def drop(self, meeting_id: str, *, keep_due: bool = False) -> None:
+        """`keep_due`: the record is put back at once with the same due time, so its entry
+        stays (removing and re-inserting it moves the whole index twice)."""
         old = self.rows.pop(meeting_id, None)
         if old is None:
             return
         if old.event_id and self._by_event.get(old.event_id) == meeting_id:
             del self._by_event[old.event_id]
-        if old.due is not None:
+        if old.due is not None and not keep_due:
             key = (old.due, meeting_id)
             at = bisect.bisect_left(self._due, key)
             if at < len(self._due) and self._due[at] == key:

@@ -79,6 +79,8 @@ def settle(meeting: Meeting, fields: MeetingFields, event_id: str | None, etag: 
            now: datetime, window_days: int = WINDOW_DAYS) -> Record | None:
     """The record of a link whose two sides agree on `fields`: content only inside the window,
     none at all once the event has ended (None: drop the record)."""
+    # Through `live` and `in_window`, not inlined: they are the retention boundaries, and
+    # the mutants of SYNC-04 and SYNC-07 (harness/reference/mutants/sync.py) replace them.
     if not live(fields, now):
         return None
     keep = in_window(fields, now, window_days)
@@ -253,11 +255,12 @@ def _decide(meeting: Meeting | None, record: Record | None, event: RemoteEvent |
             return [DeleteEvent(record)]  # drops the record once the event is gone
         return [DropRecord(record.meeting_id, "deleted")]
 
-    remote = event if event is not None else adopted
-    moved_back = (remote is not None and live(remote.fields, now)
-                  and (record is None or digest(remote.fields) != record.digest))
-    if not live(meeting.fields, now) and not moved_back:
-        return [DropRecord(meeting.id, "ended")] if record is not None else []
+    if not live(meeting.fields, now):
+        remote = event if event is not None else adopted
+        moved_back = (remote is not None and live(remote.fields, now)
+                      and (record is None or digest(remote.fields) != record.digest))
+        if not moved_back:
+            return [DropRecord(meeting.id, "ended")] if record is not None else []
 
     if record is None or record.event_id is None:
         if adopted is not None:

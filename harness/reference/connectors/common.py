@@ -56,10 +56,25 @@ def find_link(*texts: str | None) -> str | None:
     return None
 
 
+def drain(items: list[T] | None) -> Iterator[T]:
+    """A page's items in order, each taken out of the list as it is handed over, so the parsed
+    JSON of a page is freed item by item while the page is converted, not all at its end. Held
+    whole, it outlived the cyclic GC's young generations and counted towards a full collection:
+    a first round of 100,000 events made five full walks of the heap instead of three."""
+    if not items:
+        return
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 def may_link(*texts: str | None) -> bool:
     """Whether any of the texts could hold a join link (`/j/`): a cheap test that lets a
     connector leave the many events without one unconverted (a superset of `find_link`)."""
-    return any(text and "/j/" in text for text in texts)
+    for text in texts:  # noqa: SIM110  (any(<generator>) costs more; every event comes here)
+        if text and "/j/" in text:
+            return True
+    return False
 
 
 def plain_text(body: str | None, content_type: str = "text") -> str:
@@ -103,6 +118,8 @@ def zone_name(name: str | None) -> str:
 
 
 def utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # parsed with +00:00 or Z: the common case, and astimezone is not free
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -82,6 +83,11 @@ T = TypeVar("T")
 FIELDS = ("subject", "body", "start", "end", "location", "uid", "recurrence", "changekey",
           "_start_timezone")
 SYNC_PAGE = 512  # SyncFolderItems MaxChangesReturned
+# The provider hands exchangelib its token as valid for 300 s (what MSAL guarantees of a cached
+# token). Past that exchangelib takes every request's token for expired and opens a new session
+# (a TLS handshake) per request, with nothing refreshed: a connector kept across rounds builds
+# its account again, with a token from MSAL's cache, before then.
+ACCOUNT_REUSE_S = 240.0
 _INDEXES = ("first", "second", "third", "fourth", "last")
 _TRANSIENT = (ErrorInternalServerError, ErrorInternalServerTransientError, ErrorTimeoutExpired,
               TransportError, requests.exceptions.RequestException, http.client.HTTPException,
@@ -197,11 +203,14 @@ class EwsSyncConnector:
                  page_size: int = SYNC_PAGE) -> None:
         self.provider, self.creds, self.page_size = provider, creds, page_size
         self._account: Account | None = None
+        self._built = 0.0
 
     def _acct(self, refresh: bool) -> Account:
-        if self._account is None or refresh:
+        now = time.monotonic()
+        if self._account is None or refresh or now - self._built > ACCOUNT_REUSE_S:
             with auth_mapped():
                 self._account = self.provider._account(self.creds, force_refresh=refresh)
+            self._built = now
         return self._account
 
     def _run(self, action: Callable[[Account], T], *, write: bool = False,

@@ -23,6 +23,7 @@ from googleapiclient.errors import HttpError
 from harness.reference.connectors.common import (
     auth_mapped,
     compose_body,
+    drain,
     find_link,
     key_id,
     may_link,
@@ -172,7 +173,7 @@ class GoogleSyncConnector:
             if page_token:
                 kwargs["pageToken"] = page_token
             page = self._execute(self._events.list(**kwargs), cursor=True)
-            for item in page.get("items", ()):
+            for item in drain(page.get("items")):
                 if item.get("status") == "cancelled":
                     removed.append(item["id"])
                 elif may_link(item.get("description"), item.get("location"),

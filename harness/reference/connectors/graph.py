@@ -10,6 +10,7 @@ NotFound, a refresh the user must redo → ReauthRequired.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ import httpx
 from harness.reference.connectors.common import (
     auth_mapped,
     compose_body,
+    drain,
     find_link,
     may_link,
     plain_text,
@@ -54,9 +56,12 @@ _UNREPORTED: dict[str, set[str]] = {}  # mailbox URL -> ids created, not yet see
 
 def _graph_time(value: dict[str, Any]) -> datetime:
     """Graph dateTimeTimeZone; the connector asks for UTC (Prefer: outlook.timezone)."""
-    parsed = datetime.fromisoformat(value["dateTime"][:26])
+    text = value["dateTime"][:26]
     if value.get("timeZone") == "UTC":  # what the connector asks for: the common case
-        return parsed.replace(tzinfo=UTC)
+        with suppress(ValueError):  # one parse: .replace(tzinfo=UTC) after it costs 5x more
+            return datetime.fromisoformat(text + "+00:00")
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone(value.get("timeZone") or "UTC"))
     return utc(parsed)
@@ -186,7 +191,7 @@ class GraphSyncConnector:
         unlinked: list[str] = []
         for _ in range(MAX_PAGES):
             page = self._send("GET", url, headers=prefer, cursor=True).json()
-            for item in page.get("value", ()):
+            for item in drain(page.get("value")):
                 if "@removed" in item:
                     removed.append(item["id"])
                 elif item.get("type") in _SKIPPED_TYPES:

@@ -140,7 +140,7 @@ def _sync_page(ctx: OpContext, ref: FolderRef, rights: Rights, shape: Shape, sta
         collection, kind, prefix = ref.mail.messages, "message", f"{ref.mail.well_known}|"
     else:
         raise ValueError("only calendars and contact folders have items")
-    changes = collection.changes_since(state.cursor)
+    changes = collection.changes_after(state.cursor)  # lazily: a page reads only its own
     message = success("SyncFolderItems")
     sync_state = etree.SubElement(message, m("SyncState"))
     last_in_range = etree.SubElement(message, m("IncludesLastItemInRange"))
