@@ -313,14 +313,19 @@ def record_keeps_documented(calharness_ctx: ScenarioContext, topic: str) -> None
     assert not hits, f"the attendee {attendee} is stored: {hits}"
 
 
+def _documented_fields_held(ctx: ScenarioContext, topic: str) -> set[str]:
+    """The documented fields the platform meeting's sync record holds a value for."""
+    meeting = ctx.values["platform_meetings"][topic]
+    records = {r.meeting_id: r for r in ctx.driver.sync_records(_user(ctx))}
+    assert meeting.id in records, f"no record for {topic!r}: {list(records)}"
+    return {k for k in DOCUMENTED_COLUMNS if records[meeting.id].columns.get(k) is not None}
+
+
 @then(parsers.parse('the sync record of the meeting "{topic}" holds bookkeeping only'))
 @checks("SYNC-04")
 def record_bookkeeping_only(calharness_ctx: ScenarioContext, topic: str) -> None:
     ctx = calharness_ctx
-    meeting = ctx.values["platform_meetings"][topic]
-    records = {r.meeting_id: r for r in ctx.driver.sync_records(_user(ctx))}
-    assert meeting.id in records, f"no record for {topic!r}: {list(records)}"
-    held = {k for k in DOCUMENTED_COLUMNS if records[meeting.id].columns.get(k) is not None}
+    held = _documented_fields_held(ctx, topic)
     assert not held, f"beyond 30 days the record still holds {sorted(held)}"
     hits = [h for h in ctx.driver.search_stored_data(topic) if h.table == "sync_records"]
     assert not hits, f"{topic!r} is in the sync records: {hits}"
@@ -329,12 +334,7 @@ def record_bookkeeping_only(calharness_ctx: ScenarioContext, topic: str) -> None
 @then(parsers.parse('the sync record of the meeting "{topic}" holds its content'))
 @checks("SYNC-04")
 def record_holds_content(calharness_ctx: ScenarioContext, topic: str) -> None:
-    ctx = calharness_ctx
-    meeting = ctx.values["platform_meetings"][topic]
-    records = {r.meeting_id: r for r in ctx.driver.sync_records(_user(ctx))}
-    assert meeting.id in records, f"no record for {topic!r}: {list(records)}"
-    held = {k for k in DOCUMENTED_COLUMNS if records[meeting.id].columns.get(k) is not None}
-    missing = DOCUMENTED_COLUMNS - {"recurrence"} - held
+    missing = DOCUMENTED_COLUMNS - {"recurrence"} - _documented_fields_held(calharness_ctx, topic)
     assert not missing, f"within 30 days the record lacks {sorted(missing)}"
 
 
