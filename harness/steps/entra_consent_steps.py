@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.bdd.attribution import checks
 from harness.bdd.context import ScenarioContext
 from harness.steps.account_steps import _admin_change
 from harness.steps.connect_steps import OIDC_SCOPES
@@ -97,6 +98,7 @@ def straight_back(calharness_ctx: ScenarioContext) -> None:
         'resource scopes "{scopes}"'
     )
 )
+@checks("ROOMS-04", "APPROVAL-05")  # which protocol the company's authorization went through
 def admin_consent_covered(calharness_ctx: ScenarioContext, scopes: str) -> None:
     ctx = calharness_ctx
     assert ctx.owner

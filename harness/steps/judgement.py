@@ -109,8 +109,9 @@ def documented_scopes(calendar: str, contacts: str) -> set[str]:
 
 # Provider answers that mean the grant does not cover what was asked: the consent is missing
 # for a scope, or the token carries no permission for the call.
-GRANT_ERRORS = ("AADSTS65001", "ErrorAccessDenied", "Authorization_RequestDenied",
-                "insufficient privileges", "AccessDenied")
+# AADSTS70011: Entra rejects a scope it does not know (a misspelt one) before any grant.
+GRANT_ERRORS = ("AADSTS65001", "AADSTS70011", "ErrorAccessDenied",
+                "Authorization_RequestDenied", "insufficient privileges", "AccessDenied")
 _OIDC = frozenset({"openid", "profile", "offline_access", "email"})
 
 
@@ -152,6 +153,17 @@ def write_scope_requirements(scopes: Iterable[str]) -> tuple[str, ...]:
         else:
             ids.append("SCOPE-05")
     return tuple(dict.fromkeys([*ids, "OAUTH-03"]))
+
+
+# Why Microsoft's answer to an authorization for the company was no consent, by the words
+# scenarios look for.
+ADMIN_CONSENT_REFUSALS: dict[str, str] = {
+    "not an administrator": "CONSENT-08",
+}
+
+
+def admin_consent_refusal_requirements(text: str) -> tuple[str, ...]:
+    return tuple(rid for words, rid in ADMIN_CONSENT_REFUSALS.items() if words in text.lower())
 
 
 # What the admin must be told, by the words scenarios look for.

@@ -22,6 +22,7 @@ from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
 from harness.steps.connect_steps import OIDC_SCOPES, connect, sign_in
 from harness.steps.judgement import (
+    admin_consent_refusal_requirements,
     default_setup_failure,
     documented_scopes,
     refusal_requirements,
@@ -569,7 +570,14 @@ def gets_prompt(calharness_ctx: ScenarioContext, prompt: str) -> None:
 
 @then("the user gets no prompt")
 def no_prompt(calharness_ctx: ScenarioContext) -> None:
-    result = calharness_ctx.values["sign_in"]
+    ctx = calharness_ctx
+    result = ctx.values["sign_in"]
+    if result.prompt == "integrate_office365" and ctx.user:
+        # Asked when no ask was due: the rule of the mode the account set (first sign-in
+        # only, PROMPT-02; every sign-in until integrated, PROMPT-01).
+        mode = ctx.driver.effective_settings(ctx.user).settings.ask_to_integrate_on_sign_in
+        verify(False, "PROMPT-02" if mode == "first_sign_in" else "PROMPT-01",
+               f"prompted {result.prompt!r}: {result.prompt_reason}")
     assert result.prompt == "none", f"prompted {result.prompt!r}: {result.prompt_reason}"
     assert result.redirect is None, "the user was redirected"
 
@@ -593,6 +601,7 @@ def redirected_to_office365(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the sign-in integrates automatically")
+@checks("SSO-09")
 def sign_in_integrates_automatically(calharness_ctx: ScenarioContext) -> None:
     assert calharness_ctx.values["sign_in"].auto_integration, "no automatic integration"
 
@@ -733,6 +742,7 @@ def account_admin_authorizes(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the authorization is not granted and says "{text}"'))
+@checks(by=admin_consent_refusal_requirements)
 def authorization_not_granted(calharness_ctx: ScenarioContext, text: str) -> None:
     result = calharness_ctx.values["admin_consent"]
     assert not result.granted, "the authorization was granted"
