@@ -110,7 +110,8 @@ MUTANTS = [
     ),
     mutant(
         "room-authorization-always-graph",
-        ("ROOMS-04", "ROOMS-03"),
+        # a consent given "through EWS" then clears Graph users, which APPROVAL-05 says it won't
+        ("ROOMS-04", "ROOMS-03", "APPROVAL-05"),
         "the Office 365 room calendar service's admin authorization goes through Graph even "
         "when EWS is chosen",
         (f"{CONSENT}:AdminConsent.begin_admin_consent", _room_authorization_through("graph")),

@@ -60,7 +60,8 @@ MUTANTS = [
     mutant("lock-account-not-enforced", ("ADMIN-02", "LOCK-01", "LOCK-02", "LOCK-03"),
            "an account-level lock no longer forces the account's value on groups and users",
            (f"{R}:resolve_setting", lambda _: _resolve_ignoring(True, False))),
-    mutant("lock-group-not-enforced", "LOCK-06",
+    # A group lock is a lock (LOCK-01..03 at group level) and MAPI counts only when locked.
+    mutant("lock-group-not-enforced", ("LOCK-06", "LOCK-01", "LOCK-02", "MAPI-02"),
            "a group-level lock no longer makes the group's value mandatory for its users",
            (f"{R}:resolve_setting", lambda _: _resolve_ignoring(False, True))),
     mutant("lock-greyed-group-editable", "LOCK-05",
@@ -69,13 +70,15 @@ MUTANTS = [
     mutant("lock-group-user-override", "LOCK-06",
            "a user may override a setting their group locked",
            (f"{C}:_setting_refusal", _no_group_lock_check)),
-    mutant("lock-permission-difference-kept", "LOCK-02",
+    # Kept access is also no prompt (LOCK-03), and the lock is not forced on them at either
+    # level (LOCK-01, LOCK-06).
+    mutant("lock-permission-difference-kept", ("LOCK-02", "LOCK-01", "LOCK-03", "LOCK-06"),
            "after a calendar-permission lock, users with another permission level keep access",
            (f"{K}:_locked_differences", lambda _: _skip_compared("calendar_permission"))),
     mutant("lock-contacts-permission-difference-kept", "LOCK-02",
            "after a contacts-permission lock, users with another permission level keep access",
            (f"{K}:_locked_differences", lambda _: _skip_compared("contacts_permission"))),
-    mutant("lock-service-difference-kept", ("LOCK-01", "LOCK-03"),
+    mutant("lock-service-difference-kept", ("LOCK-01", "LOCK-03", "LOCK-06"),
            "after the default service is locked, integrations with another service stay as they "
            "are and nobody is prompted",
            (f"{K}:_locked_differences", lambda _: _skip_compared("default_calendar_service"))),

@@ -13,7 +13,7 @@ MUTANTS = [
     mutant("scope-calendar-write-narrowed", ("SCOPE-02", "OAUTH-03"),
            "Calendar/Write asks Microsoft for Calendars.Read only",
            (f"{G}:CALENDAR_SCOPES", lambda _: {**CAL, "write": "Calendars.Read"})),
-    mutant("scope-contacts-read-doc-typo", ("SCOPE-03", "SCOPE-05"),
+    mutant("scope-contacts-read-doc-typo", ("SCOPE-03", "SCOPE-05", "OAUTH-03"),
            "Contact/Read asks for the documents' misspelt Contact.Read, which Entra rejects",
            (f"{G}:CONTACTS_SCOPES", lambda _: {**CON, "read": "Contact.Read"})),
     mutant("scope-contacts-write-narrowed", ("SCOPE-04", "OAUTH-03"),
