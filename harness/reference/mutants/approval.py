@@ -88,7 +88,8 @@ MUTANTS = [
     ),
     mutant(
         "admin-consent-error-taken-as-granted",
-        ("CONSENT-05", "APPPERM-01"),
+        # Microsoft's refusal of an account without the admin-consent role counts as granted too
+        ("CONSENT-05", "APPPERM-01", "CONSENT-08"),
         "the admin-consent callback's error is ignored: a refusal by Microsoft counts as the "
         "Office 365 admin's approval of the application permissions",
         (f"{CONSENT}:AdminConsent.complete_admin_consent", _error_taken_as_granted),
