@@ -26,6 +26,7 @@ pg_stop() {
   [ -n "${PG_DIR:-}" ] || return 0
   local as_pg=(su postgres -s /bin/sh -c)
   if [ "$(id -u)" -ne 0 ]; then as_pg=(sh -c); fi
-  "${as_pg[@]}" "'$PG_BIN/pg_ctl' -D '$PG_DIR/data' -m fast -w stop >/dev/null" || true
+  # from / : the postgres user cannot enter the clone's temporary folder (su says so at exit)
+  (cd / && "${as_pg[@]}" "'$PG_BIN/pg_ctl' -D '$PG_DIR/data' -m fast -w stop >/dev/null") || true
   rm -rf "$PG_DIR"
 }
