@@ -14,10 +14,11 @@ pg_start() {
   chown postgres "$PG_DIR"
   local as_pg=(su postgres -s /bin/sh -c)
   if [ "$(id -u)" -ne 0 ]; then as_pg=(sh -c); fi
-  "${as_pg[@]}" "'$PG_BIN/initdb' -D '$PG_DIR/data' -U calharness --auth=trust -E UTF8 >/dev/null"
-  "${as_pg[@]}" "'$PG_BIN/pg_ctl' -D '$PG_DIR/data' -l '$PG_DIR/log' -w \
-    -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PG_DIR'\" start >/dev/null"
-  "${as_pg[@]}" "'$PG_BIN/createdb' -h 127.0.0.1 -p $PG_PORT -U calharness calharness"
+  # from / : the postgres user cannot enter the clone's temporary folder (su says so)
+  (cd / && "${as_pg[@]}" "'$PG_BIN/initdb' -D '$PG_DIR/data' -U calharness --auth=trust -E UTF8 >/dev/null")
+  (cd / && "${as_pg[@]}" "'$PG_BIN/pg_ctl' -D '$PG_DIR/data' -l '$PG_DIR/log' -w \
+    -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PG_DIR'\" start >/dev/null")
+  (cd / && "${as_pg[@]}" "'$PG_BIN/createdb' -h 127.0.0.1 -p $PG_PORT -U calharness calharness")
   export CALHARNESS_PG_URL="postgresql+psycopg://calharness@127.0.0.1:$PG_PORT/calharness"
   echo "ci: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') at $CALHARNESS_PG_URL"
 }
@@ -26,7 +27,6 @@ pg_stop() {
   [ -n "${PG_DIR:-}" ] || return 0
   local as_pg=(su postgres -s /bin/sh -c)
   if [ "$(id -u)" -ne 0 ]; then as_pg=(sh -c); fi
-  # from / : the postgres user cannot enter the clone's temporary folder (su says so at exit)
   (cd / && "${as_pg[@]}" "'$PG_BIN/pg_ctl' -D '$PG_DIR/data' -m fast -w stop >/dev/null") || true
   rm -rf "$PG_DIR"
 }
