@@ -17,7 +17,6 @@ import base64
 import hashlib
 import secrets
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from harness.useragent import UserAgent
 from mock_providers.server import HubServer
 from mock_providers.world import MsApp, MsTenant
 from mock_providers.world.seed import MS_REDIRECT_URI
+from tests.hostile_support import Tally as SweepTally
 
 LEAKS = ("Traceback", 'File "', "mock_providers/", "site-packages", "Exception:")
 EVIL = [
@@ -88,14 +88,10 @@ HOSTILE = [
 
 
 @dataclass
-class Tally:
-    requests: int = 0
-    statuses: Counter[int] = field(default_factory=Counter)
-    five_xx: list[str] = field(default_factory=list)
-    bad_shape: list[str] = field(default_factory=list)
-    wrong_acceptance: list[str] = field(default_factory=list)
+class Tally(SweepTally):
+    """The sweeps' tally, and the redirects that left for a URI the app did not register."""
+
     open_redirects: list[str] = field(default_factory=list)
-    slowest: float = 0.0
 
 
 TALLY = Tally()
