@@ -899,3 +899,27 @@ def test_calendar_view_pages_are_reused_only_while_nothing_they_show_changed(
     # a reset world is a new world
     hub.reset()
     assert public.id in {e["id"] for e in page(owner).json()["value"]}
+
+
+def test_created_ids_and_join_links_follow_the_seed(hub: Hub, client: httpx.Client) -> None:
+    def create() -> dict[str, Any]:
+        token = user_token(hub, users(hub)[0], ALL_CAL)
+        response = client.post("/me/events", headers=bearer(token), json=new_event(
+            isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness"))
+        assert response.status_code == 201
+        return response.json()
+
+    seed = hub.world.seed
+    try:
+        hub.reset(11)
+        first = create()
+        hub.reset(11)
+        again = create()
+        hub.reset(12)
+        other = create()
+    finally:
+        hub.reset(seed)  # the session's hub goes on with its own seed
+    assert (again["id"], again["onlineMeeting"]["joinUrl"]) == (
+        first["id"], first["onlineMeeting"]["joinUrl"])
+    assert other["id"] != first["id"]
+    assert other["onlineMeeting"]["joinUrl"] != first["onlineMeeting"]["joinUrl"]

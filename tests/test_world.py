@@ -149,3 +149,14 @@ def test_audit_log_query_and_capacity() -> None:
     assert [e.seq for e in graph] == [142, 144, 146, 148, 150]
     assert all(e.user == "A@x.com" for e in log.query(user="a@X.com"))
     assert len(log.query(limit=3)) == 3
+
+
+def test_runtime_ids_come_from_the_seed() -> None:
+    def ids(seed: int) -> list[object]:
+        world = build_world(seed)
+        return [world.new_id(), world.new_token(12), world.new_number(10**18, 10**19)]
+
+    assert ids(5) == ids(5)
+    assert all(a != b for a, b in zip(ids(5), ids(6), strict=True))
+    world = build_world(5)
+    assert len({world.new_id() for _ in range(1000)}) == 1000

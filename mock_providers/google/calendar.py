@@ -46,7 +46,6 @@ Documented choices (to be mirrored in docs/architecture.md):
 
 from __future__ import annotations
 
-import uuid
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -625,7 +624,7 @@ class _CalendarApi:
         gid = body.get("id")
         if gid is not None and (not isinstance(gid, str) or not GID.fullmatch(gid)):
             raise bad_request("Invalid resource id value.", reason="invalid")
-        gid = gid or uuid.uuid4().hex
+        gid = gid or self.hub.world.new_id().replace("-", "")
         changes = parse_event(body, None, partial=False, conference_version=version, gid=gid)
         # From here to the write: no await.
         access = self.access(call)

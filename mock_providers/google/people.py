@@ -30,7 +30,6 @@ Documented choices (to be mirrored in docs/architecture.md):
 
 from __future__ import annotations
 
-import secrets
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -383,7 +382,7 @@ class _PeopleApi:
         user = self.caller(call)
         world = self.hub.world
         now = world.now()
-        pid = "c" + str(10**18 + secrets.randbelow(9 * 10**18))
+        pid = "c" + str(world.new_number(10**18, 10**19))
         contact = Contact(id=pid, display_name="", created=now, last_modified=now,
                           change_key=change_key(pid, "g", 0))
         apply_person_changes(contact, changes)

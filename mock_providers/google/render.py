@@ -2,9 +2,10 @@
 other direction, request bodies, is event_body.py and person_body.py.
 
 Ids: an event's Google id is its world id without dashes (a uuid4 becomes 32 hex digits, which is
-valid base32hex as Google requires); events created through the API get `uuid4().hex` or the id
-the client chose. A contact's resource name is `people/c<digits>`: contacts created through the
-API keep `c<digits>` as their world id, seeded ones (uuid ids) map to a stable 19-digit number.
+valid base32hex as Google requires); events created through the API get a fresh (seeded) world
+id without dashes, or the id the client chose. A contact's resource name is `people/c<digits>`:
+contacts created through the API keep `c<digits>` as their world id, seeded ones (uuid ids) map
+to a stable 19-digit number.
 
 Etags: events `"<digits>"` from the world change key (changes on every write); persons
 `%EgoB…`-style base64 of the change key.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import random
 import uuid
 from datetime import datetime
 from typing import Any
@@ -32,6 +34,9 @@ class World:
         self.google_domains: dict[str, GoogleDomain] = {}
         self.google_clients: dict[str, GoogleClient] = {}
         self._seq = 0
+        # Ids of items created at run time come from the seed too, so a run that makes the same
+        # requests in the same order gets the same ids (and the same Google/Graph sort orders).
+        self._ids = random.Random(f"calharness/runtime-ids/{seed}")
         # Indexes: every lookup on a request path is a dict hit.
         self._ms_users_by_upn: dict[str, MsUser] = {}
         self._ms_users_by_id: dict[str, MsUser] = {}
@@ -52,7 +57,16 @@ class World:
         return self.clock.now()
 
     def new_id(self) -> str:
-        return str(uuid.uuid4())
+        """A uuid4-shaped id from the world's seeded stream."""
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    def new_number(self, low: int, high: int) -> int:
+        """An integer in [low, high) from the same stream (Google People resource names)."""
+        return low + self._ids.randrange(high - low)
+
+    def new_token(self, nbytes: int) -> str:
+        """A URL-safe random string from the same stream (ids in join links, not secrets)."""
+        return base64.urlsafe_b64encode(self._ids.randbytes(nbytes)).rstrip(b"=").decode()
 
     # -- Microsoft -----------------------------------------------------------------------------
     def add_tenant(self, tenant: MsTenant) -> MsTenant:

@@ -10,7 +10,6 @@ the attendees' copies, deleting it cancels it for them."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -211,7 +210,7 @@ async def get_event(req: Req, args: list[str]) -> Result:
 
 
 def _join_url(world: World) -> str:
-    return f"https://teams.calharness.invalid/l/meetup-join/{secrets.token_urlsafe(12)}"
+    return f"https://teams.calharness.invalid/l/meetup-join/{world.new_token(12)}"
 
 
 async def create_event(req: Req, args: list[str]) -> Result:
