@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,8 +29,10 @@ from sync_support import Kind, SignedIn, sign_in
 from harness.control_client import ControlClient
 from harness.reference.connectors.common import (
     JOIN_PREFIX,
+    EndlessListing,
     compose_body,
     key_id,
+    read_ahead,
     split_body,
 )
 from harness.sync import (
@@ -68,6 +71,49 @@ def test_join_link_convention_round_trips() -> None:
     assert split_body("edited by the user") == ("edited by the user", None)
     assert split_body(f"see {link} later") == (f"see {link} later", link)
     assert meeting_id_from_link(link) == "m42"
+
+
+def test_read_ahead_hands_pages_over_in_order_and_asks_for_the_next_while_one_is_worked_on(
+) -> None:
+    import threading
+
+    asked: list[tuple[int, str]] = []
+
+    def fetch(n: int) -> dict[str, Any]:
+        asked.append((n, threading.current_thread().name))
+        return {"n": n, "next": n + 1 if n < 3 else None}
+
+    for page in read_ahead(fetch, 0, lambda p: p["next"], limit=10):
+        n = page["n"]
+        assert max(m for m, _ in asked) <= n + 1  # never more than one page ahead
+        if page["next"] is not None:
+            # The next page is asked for while this one is still being worked on.
+            deadline = time.monotonic() + 5
+            while (n + 1) not in [m for m, _ in asked] and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert (n + 1) in [m for m, _ in asked]
+    assert [n for n, _ in asked] == [0, 1, 2, 3]
+    assert asked[0][1] == threading.current_thread().name  # the first page: no thread
+    assert all(name.startswith("calharness-read-ahead") for _, name in asked[1:])
+
+
+def test_read_ahead_raises_a_fetch_error_where_its_page_was_due_and_stops_at_the_limit(
+) -> None:
+    def failing(n: int) -> int:
+        if n == 2:
+            raise Transient("page 2 failed")
+        return n
+
+    got = []
+    with pytest.raises(Transient, match="page 2 failed"):
+        for page in read_ahead(failing, 0, lambda p: p + 1, limit=10):
+            got.append(page)
+    assert got == [0, 1]
+    with pytest.raises(EndlessListing):
+        for _ in read_ahead(lambda n: n, 0, lambda p: p + 1, limit=5):
+            pass
+    # A one-page listing asks once and starts no thread.
+    assert list(read_ahead(lambda n: n, 7, lambda p: None, limit=5)) == [7]
 
 
 def test_google_ids_from_create_keys_are_base32hex() -> None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -31,6 +32,7 @@ JOIN_PREFIX = "Join the meeting: "
 _STOP = re.compile(r"[\s\"'<>]")
 _MEETING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 def compose_body(description: str, join_url: str) -> str:
@@ -66,6 +68,41 @@ def drain(items: list[T] | None) -> Iterator[T]:
     items.reverse()
     while items:
         yield items.pop()
+
+
+class EndlessListing(RuntimeError):
+    """A listing went on past its page limit."""
+
+
+def read_ahead(fetch: Callable[[T], P], first: T, follow: Callable[[P], T | None],
+               limit: int) -> Iterator[P]:
+    """The pages of a listing, in order, each next one requested while the caller converts the
+    one it was handed: the service prepares page k+1 while the client works on page k, as a
+    paging client does when latency matters. `follow` names the next page (None: the last).
+
+    One request is in flight at a time, on one helper thread (the client's connection is used
+    by one thread at a time, never two at once); a one-page listing (an incremental round,
+    nearly always) never starts the thread. An error of a fetch is raised where its page would
+    have been handed over; if the caller stops early, the request in flight is finished and
+    dropped. Raises EndlessListing after `limit` pages: a listing that never ends is the
+    service's fault, not a loop of ours."""
+    page = fetch(first)
+    pool: ThreadPoolExecutor | None = None
+    try:
+        for _ in range(limit):
+            following = follow(page)
+            pending: Future[P] | None = None
+            if following is not None:
+                pool = pool or ThreadPoolExecutor(1, thread_name_prefix="calharness-read-ahead")
+                pending = pool.submit(fetch, following)
+            yield page
+            if pending is None:
+                return
+            page = pending.result()
+        raise EndlessListing(f"the listing went on past {limit} pages")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 def may_link(*texts: str | None) -> bool:

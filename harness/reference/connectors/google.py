@@ -21,6 +21,7 @@ from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.errors import HttpError
 
 from harness.reference.connectors.common import (
+    EndlessListing,
     auth_mapped,
     compose_body,
     drain,
@@ -28,6 +29,7 @@ from harness.reference.connectors.common import (
     key_id,
     may_link,
     plain_text,
+    read_ahead,
     split_body,
     utc,
     zone_name,
@@ -162,8 +164,9 @@ class GoogleSyncConnector:
         events: list[RemoteEvent] = []
         removed: list[str] = []
         unlinked: list[str] = []
-        page_token: str | None = None
-        for _ in range(MAX_PAGES):
+        last: dict[str, Any] = {}
+
+        def fetch(page_token: str | None) -> dict[str, Any]:
             kwargs: dict[str, Any] = {"calendarId": "primary", "maxResults": PAGE_SIZE}
             if cursor:
                 kwargs["syncToken"] = cursor
@@ -172,21 +175,24 @@ class GoogleSyncConnector:
                 kwargs["timeMax"] = utc(window[1]).isoformat()
             if page_token:
                 kwargs["pageToken"] = page_token
-            page = self._execute(self._events.list(**kwargs), cursor=True)
-            for item in drain(page.get("items")):
-                if item.get("status") == "cancelled":
-                    removed.append(item["id"])
-                elif may_link(item.get("description"), item.get("location"),
-                              item.get("hangoutLink")) or may_link(_video_uri(item)):
-                    events.append(event_from_google(item))
-                else:
-                    unlinked.append(item["id"])
-            page_token = page.get("nextPageToken")
-            if not page_token:
-                full = cursor is None
-                return Changes(events, removed, page.get("nextSyncToken"), full=full,
-                               window=window if full else None, unlinked=unlinked)
-        raise Transient("the Google sync round did not end")
+            return self._execute(self._events.list(**kwargs), cursor=True)
+
+        try:
+            for page in read_ahead(fetch, None, lambda p: p.get("nextPageToken"), MAX_PAGES):
+                for item in drain(page.get("items")):
+                    if item.get("status") == "cancelled":
+                        removed.append(item["id"])
+                    elif may_link(item.get("description"), item.get("location"),
+                                  item.get("hangoutLink")) or may_link(_video_uri(item)):
+                        events.append(event_from_google(item))
+                    else:
+                        unlinked.append(item["id"])
+                last = page
+        except EndlessListing as exc:
+            raise Transient(f"the Google sync round did not end: {exc}") from exc
+        full = cursor is None
+        return Changes(events, removed, last.get("nextSyncToken"), full=full,
+                       window=window if full else None, unlinked=unlinked)
 
     def _get(self, event_id: str) -> dict[str, Any] | None:
         """The event (None when cancelled or unknown)."""

@@ -18,12 +18,14 @@ from urllib.parse import quote
 import httpx
 
 from harness.reference.connectors.common import (
+    EndlessListing,
     auth_mapped,
     compose_body,
     drain,
     find_link,
     may_link,
     plain_text,
+    read_ahead,
     split_body,
     utc,
     zone_name,
@@ -189,33 +191,36 @@ class GraphSyncConnector:
         events: list[RemoteEvent] = []
         removed: list[str] = []
         unlinked: list[str] = []
-        for _ in range(MAX_PAGES):
-            page = self._send("GET", url, headers=prefer, cursor=True).json()
-            for item in drain(page.get("value")):
-                if "@removed" in item:
-                    removed.append(item["id"])
-                elif item.get("type") in _SKIPPED_TYPES:
-                    continue
-                elif may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
-                              (item.get("location") or {}).get("displayName"),
-                              (item.get("body") or {}).get("content")):
-                    events.append(event_from_graph(item))
-                else:
-                    unlinked.append(item["id"])
-            next_link = page.get("@odata.nextLink")
-            if next_link:
-                url = next_link
-                continue
-            delta_link = page.get("@odata.deltaLink")
-            if not delta_link:
-                raise Transient("a Graph delta round ended without a delta link")
-            full = cursor is None
-            if not full:
-                removed.extend(self._gone_unreported(events, removed + unlinked))
-            self._unreported.clear()
-            return Changes(events, removed, delta_link, full=full,
-                           window=window if full else None, unlinked=unlinked)
-        raise Transient("the Graph delta round did not end")
+        last: dict[str, Any] = {}
+
+        def fetch(page_url: str) -> dict[str, Any]:
+            return self._send("GET", page_url, headers=prefer, cursor=True).json()
+
+        try:
+            for page in read_ahead(fetch, url, lambda p: p.get("@odata.nextLink"), MAX_PAGES):
+                for item in drain(page.get("value")):
+                    if "@removed" in item:
+                        removed.append(item["id"])
+                    elif item.get("type") in _SKIPPED_TYPES:
+                        continue
+                    elif may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
+                                  (item.get("location") or {}).get("displayName"),
+                                  (item.get("body") or {}).get("content")):
+                        events.append(event_from_graph(item))
+                    else:
+                        unlinked.append(item["id"])
+                last = page
+        except EndlessListing as exc:
+            raise Transient(f"the Graph delta round did not end: {exc}") from exc
+        delta_link = last.get("@odata.deltaLink")
+        if not delta_link:
+            raise Transient("a Graph delta round ended without a delta link")
+        full = cursor is None
+        if not full:
+            removed.extend(self._gone_unreported(events, removed + unlinked))
+        self._unreported.clear()
+        return Changes(events, removed, delta_link, full=full,
+                       window=window if full else None, unlinked=unlinked)
 
     def _gone_unreported(self, events: list[RemoteEvent], removed: list[str]) -> list[str]:
         reported = {e.id for e in events} | set(removed)
