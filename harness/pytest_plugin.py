@@ -19,7 +19,12 @@ from typing import Any
 import pytest
 
 from harness import __version__
-from harness.api.capabilities import API_VERSION, NEEDS_TAG_PREFIX, Capabilities
+from harness.api.capabilities import (
+    API_VERSION,
+    NEEDS_TAG_PREFIX,
+    SERVICE_PHRASES,
+    Capabilities,
+)
 from harness.bdd.collect import CATALOGUE_KEY, FeatureFile
 from harness.bdd.context import ScenarioContext
 from harness.bdd.recorder import ScenarioRecord
@@ -280,6 +285,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         1 for item in items if isinstance(item.parent, FeatureFile))
 
 
+def example_needs(item: pytest.Item) -> list[str]:
+    """The services an outline's Examples row names (SERVICE_PHRASES): the Google row of an
+    outline over Graph, EWS and Google needs Google."""
+    callspec = getattr(item, "callspec", None)
+    row = callspec.params.get("_pytest_bdd_example") if callspec is not None else None
+    if not isinstance(row, dict):
+        return []
+    return [SERVICE_PHRASES[v.strip().lower()] for v in row.values()
+            if isinstance(v, str) and v.strip().lower() in SERVICE_PHRASES]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A scenario that needs what the implementation does not claim is not claimed: it stops
@@ -287,6 +303,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not isinstance(item.parent, FeatureFile):
         return
     needs = [name for mark in item.iter_markers("needs") for name in mark.args]
+    needs += example_needs(item)
     if not needs:
         return
     missing = session_claims(item.config).missing(needs)
@@ -513,7 +530,11 @@ def _unstarted_result(item: pytest.Item, report: pytest.TestReport) -> ScenarioR
         error = f"not claimed by the implementation: {', '.join(item.stash[NOT_CLAIMED_KEY])}"
     if template is not None:
         feature = template.feature
-        record = ScenarioRecord.begin(feature, template)
+        callspec = getattr(item, "callspec", None)
+        row = callspec.params.get("_pytest_bdd_example") if callspec is not None else None
+        # An outline's row is reported under its own name ("… to Google"), not the template's.
+        scenario = template.render(row) if isinstance(row, dict) else template
+        record = ScenarioRecord.begin(feature, scenario)
         return record.finish(status, error)
     return ScenarioResult(feature_name=item.path.stem, feature_file=str(item.path),
                           name=item.name, line=0, tags=[], requirement_ids=[],

@@ -35,9 +35,9 @@ RUN_TIMEOUT_S = 1200  # one whole-suite run; ~2 min on 2 idle cores
 
 
 def _features_command(paths: list[Path], report_dir: Path, run_id: str,
-                      target: str | None) -> list[str]:
+                      target: str | None, *extra: str) -> list[str]:
     command = [sys.executable, "-m", "pytest", *map(str, paths), "-q", "-p", "no:cacheprovider",
-               "--report-dir", str(report_dir), "--run-id", run_id]
+               "--report-dir", str(report_dir), "--run-id", run_id, *extra]
     return command + (["--target", target] if target else [])
 
 
@@ -47,8 +47,9 @@ def _environment(state_dir: Path) -> dict[str, str]:
 
 
 def run_features(paths: list[Path], tmp_path: Path, run_id: str,
-                 target: str | None = None) -> RunResult:
-    result = subprocess.run(_features_command(paths, tmp_path / "reports", run_id, target),
+                 target: str | None = None, *extra: str) -> RunResult:
+    result = subprocess.run(_features_command(paths, tmp_path / "reports", run_id, target,
+                                              *extra),
                             cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
                             env=_environment(tmp_path / f"state-{run_id}"),
                             stdin=subprocess.DEVNULL)
@@ -226,3 +227,19 @@ def test_a_target_that_claims_no_google_gets_not_claimed_for_google_never_pass_n
     google_feature = next(f for f in cucumber if f["uri"].endswith("google.feature"))
     assert {s["result"]["status"] for e in google_feature["elements"] for s in e["steps"]} == {
         "skipped"}
+
+
+@pytest.mark.parametrize("served", [without_google_app], indirect=True)
+def test_the_google_row_of_an_outline_over_every_service_is_not_claimed_without_google(
+        served: str, tmp_path: Path) -> None:
+    """An outline's Examples row that names a service needs it (SERVICE_PHRASES), though the
+    scenario carries no `@needs:google` tag: its Google row is not claimed, its other rows run."""
+    run = run_features([FEATURES / "sync.feature"], tmp_path, "no-google-rows", served,
+                       "-k", "writes_nothing")
+    by_row = {s.name.rsplit(" ", 1)[-1]: s for s in run.scenarios}
+    assert {s.status for s in run.scenarios if "Google" in s.name} == {"not_claimed"}
+    assert [s.error for s in run.scenarios if "Google" in s.name] == [
+        "not claimed by the implementation: google"]
+    assert {s.status for s in run.scenarios if "Google" not in s.name} == {"passed"}
+    assert len(run.scenarios) == 3, sorted(by_row)
+    assert verdicts(run)["SYNC-01"] == "passed"

@@ -99,6 +99,20 @@ class Capabilities(_Model):
                    bidirectional_sync=True, contacts=True, scheduling_privileges=True)
 
 
+# How the feature files name a calendar service in a Scenario Outline's Examples, and the
+# service each phrase needs: an outline's row that names one needs that service as if the
+# scenario carried its `@needs:` tag, so one outline can run its Graph, EWS and Google rows
+# against an implementation that claims only some of them (the others are not claimed).
+SERVICE_PHRASES: dict[str, ServiceName] = {
+    "office 365 through graph": "office365-graph",
+    "office 365 through ews": "office365-ews",
+    "office 365 through the ews url": "office365-ews",
+    "exchange through ews": "exchange-ews",
+    "exchange on-premises": "exchange-ews",
+    "google": "google",
+}
+
+
 def needs_from_tags(tags: Iterable[str]) -> list[str]:
     """`@needs:<name>` tags (with or without the '@') -> names, in order, once each."""
     names = []
