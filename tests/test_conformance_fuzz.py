@@ -48,7 +48,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # The account's people, filled in by the fixture: generated actors and users are aimed at them
 # now and then (deterministically), so accepted changes happen too, not only refusals.
 PEOPLE: list[str] = []
-SEEN = {"accepted": 0, "refused": 0}  # accepted settings/policy changes; refusals
+SEEN = {"accepted": 0, "refused": 0}  # accepted changes checked against the state; refusals
 
 
 def _aim(value: Any) -> Any:
@@ -162,6 +162,39 @@ def test_the_api_holds_under_valid_and_malformed_requests(case: Any, target: Tar
     elif case.operation.label == "POST /policy":
         SEEN["accepted"] += 1
         assert response.json()["view"] == target.view(case.body["target"])
+    else:
+        _check_accepted(case, response.json() if response.content else None, before, after,
+                        target)
+
+
+def _people_index(target: Target, user: str) -> int | None:
+    people = [target.account.owner, *target.account.members]
+    return people.index(user) if user in people else None
+
+
+def _check_accepted(case: Any, answer: Any, before: dict[str, Any], after: dict[str, Any],
+                    target: Target) -> None:
+    """An accepted change is there afterwards, as answered (and nothing else of its kind
+    vanished): contact requests, scheduling grants and groups."""
+    label, user = case.operation.label, (case.path_parameters or {}).get("user", "")
+    at = _people_index(target, user)
+    if label == "POST /users/{user}/contact-requests" and at is not None:
+        SEEN["accepted"] += 1
+        ids = [r.id for r in after["requests"][at]]
+        assert answer["id"] in ids, f"accepted invite {answer['id']} is not in {ids}"
+        assert set(ids) >= {r.id for r in before["requests"][at]}
+    elif label == "POST /users/{user}/scheduling-privileges" and at is not None:
+        SEEN["accepted"] += 1
+        held = {(g.owner, g.assignee, g.manage_private_events) for g in after["grants"][at]}
+        assert (answer["owner"], answer["assignee"], answer["manage_private_events"]) in held
+    elif label == "DELETE /users/{user}/scheduling-privileges/{assignee}" and at is not None:
+        SEEN["accepted"] += 1
+        assignee = case.path_parameters["assignee"]
+        assert not [g for g in after["grants"][at] if g.owner == user and g.assignee == assignee]
+    elif label == "POST /groups":
+        SEEN["accepted"] += 1
+        view = target.view({"level": "group", "name": answer["name"]})  # 404s if it is not there
+        assert view["target"] == {"level": "group", "name": answer["name"]}, view
 
 
 def test_the_fuzzing_reached_refusals_and_an_accepted_change_is_checked(target: Target) -> None:
@@ -170,6 +203,8 @@ def test_the_fuzzing_reached_refusals_and_an_accepted_change_is_checked(target: 
     known-valid change is therefore always made here and checked against the state after, the
     way the fuzz checks an accepted one."""
     assert SEEN["refused"] > 0, SEEN
+    print(f"conformance fuzz: {SEEN['refused']} refusals and {SEEN['accepted']} accepted "
+          "changes checked against the state")
     before = target.state()
     value = "read" if before["settings"].calendar_permission == "write" else "write"
     body = {"actor": PEOPLE[0], "changes": {"calendar_permission": value}}
