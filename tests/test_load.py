@@ -335,6 +335,36 @@ def test_the_headline_gives_a_rate_only_over_enough_rounds(tmp_path: Path) -> No
         many.endswith(" rounds/s on average"), many
 
 
+def _bench_load() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_load", Path(__file__).resolve().parent.parent / "scenarios" / "bench_load.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_load", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_load_gives_every_size_the_time_to_connect(tmp_path: Path) -> None:
+    bench = _bench_load()
+    big = bench.schedule(10_000, steady=60, spawn_rate=100, connect_rate=20)
+    assert big.spawn_rate == 20 and big.ramp >= 10_000 / 20  # spawned no faster than connects
+    assert big.run_time >= big.ramp + big.steady + big.settle and big.settle >= 100
+    assert bench.schedule(100, steady=60, spawn_rate=100, connect_rate=20).run_time < 120
+    history = tmp_path / "history.csv"  # 10 connect in the first 10 s, then rounds at 5/s
+    _write(history, HISTORY_HEADER, [
+        [1000 + t, 10, "graph", name, 0, 0, *[1] * 11, total, 0, 1, 1, 1, 1, 1]
+        for t in range(40) for name, total in (("sync.initial", min(10, t)),
+                                               ("sync.incremental", 20 * t if t < 10
+                                                else 200 + 5 * (t - 10)))])
+    at, connected = bench.connected_by(history, 0.95)
+    assert (at, connected) == (1010, 10)
+    assert bench.best_window_rate(history, ("sync.incremental",)) == 210 / 12  # the ramp
+    assert bench.best_window_rate(history, ("sync.incremental",), after=at) == 5
+
+
 def test_an_empty_run_still_renders(tmp_path: Path) -> None:
     results = collect(tmp_path / "nothing", [])
     assert summary(results, {})["convergence"]["converged"] is False
