@@ -172,3 +172,14 @@ def test_plain_locust_with_a_stale_hub_description_is_one_line(tmp_path: Path) -
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=tmp_path)
     line = _one_error_line(result, "calharness load: error: ")
     assert "does not answer" in line and "stale" in line, line
+
+
+def test_the_locustfile_lists_its_own_options_run_as_a_script() -> None:
+    """`locust -f ... --help` cannot show them (Locust prints help before loading the file)."""
+    shown = subprocess.run([sys.executable, str(ROOT / "scenarios" / "load_sync.py"), "--help"],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert shown.returncode == 0, shown.stderr
+    for option in ("--hubs", "--mailboxes", "--events", "--mix", "--steps", "--pace", "--plan",
+                   "--target", "--load-seed"):
+        assert option in shown.stdout, option
+    assert "--hubs-json" not in shown.stdout  # the master's, for its workers

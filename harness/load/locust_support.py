@@ -17,6 +17,7 @@ integration settles and checks when its user stops.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import random
@@ -89,11 +90,12 @@ def add_options(parser: Any) -> None:
                        help="The ceiling: each user only GETs the hub's /_control/health as fast "
                             "as it can, with the integrations' HTTP stack (bench_load.py).")
     # Set by the master for the workers (sent with every spawn message); not for people.
-    group.add_argument("--hubs-json", default="", include_in_web_ui=False, help="(internal)")
+    group.add_argument("--hubs-json", default="", include_in_web_ui=False,
+                       help=argparse.SUPPRESS)
     group.add_argument("--load-finish", type=float, default=0.0, include_in_web_ui=False,
-                       help="(internal)")
+                       help=argparse.SUPPRESS)
     group.add_argument("--load-deadline", type=float, default=0.0, include_in_web_ui=False,
-                       help="(internal)")
+                       help=argparse.SUPPRESS)
 
 
 # -- the master (or the one process of a local run) ------------------------------------------
