@@ -183,3 +183,17 @@ def test_the_locustfile_lists_its_own_options_run_as_a_script() -> None:
                    "--target", "--load-seed"):
         assert option in shown.stdout, option
     assert "--hubs-json" not in shown.stdout  # the master's, for its workers
+
+
+def test_a_hub_with_another_control_token_is_a_stale_description(tmp_path: Path) -> None:
+    """A new hub on the port of the old one: it answers, but refuses the old token."""
+    from harness.load.hubs import HubsError, seed_population
+    from mock_providers.describe import describe
+
+    with HubServer(host="127.0.0.1", state_dir=tmp_path) as server:
+        old = {**describe(server.hub, secrets=True), "control_token": "the-old-hub's"}
+        with pytest.raises(HubsError) as info:
+            seed_population(old, mailboxes=2, events=1)
+        assert "refused the description's credentials (invalidControlToken)" in str(info.value)
+        assert "stale" in str(info.value)
+        assert server.hub.world.load is None  # nothing was seeded
