@@ -33,7 +33,13 @@ class CliError(Exception):
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: all).")
+                    ] = "127.0.0.1",
+    advertise_host: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Host name or address the hub's URLs carry (the description, the "
+                             "TLS certificate): what other machines reach it by. Default: the "
+                             "--host, or for 0.0.0.0 / :: the machine's host name (if it "
+                             "resolves to a non-loopback address) or primary address.")] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the mock world.")] = 42,
     no_tls: Annotated[bool, typer.Option("--no-tls", help="Serve plain HTTP.")] = False,
@@ -57,15 +63,19 @@ def serve(
         from harness.load.serve import run_shards
 
         _hub_server(server_name)
-        run_shards(shards, seed=seed, host=host, port=port, tls=not no_tls, state_dir=state_dir,
-                   server=server_name,
-                   show=lambda d: print(json.dumps(d), flush=True) if json_output
-                   else _print_hub(d))
+        try:
+            run_shards(shards, seed=seed, host=host, port=port, tls=not no_tls,
+                       state_dir=state_dir, server=server_name, advertise_host=advertise_host,
+                       show=lambda d: print(json.dumps(d), flush=True) if json_output
+                       else _print_hub(d))
+        except (HubServerError, RuntimeError) as exc:  # a shard that could not start
+            raise CliError(str(exc)) from None
         return
 
-    server = HubServer(seed=seed, host=host, port=port, tls=not no_tls, state_dir=state_dir,
-                       **_hub_server(server_name))
     try:
+        server = HubServer(seed=seed, host=host, port=port, tls=not no_tls,
+                           state_dir=state_dir, advertise_host=advertise_host,
+                           **_hub_server(server_name))
         server.start()
     except HubServerError as exc:
         raise CliError(str(exc)) from None

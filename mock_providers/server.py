@@ -30,6 +30,7 @@ from typing import Any, Literal, cast, get_args
 
 import uvicorn
 
+from mock_providers.advertise import WILDCARDS, AdvertiseError, advertised_host, url_host
 from mock_providers.app import create_app
 from mock_providers.hub import GRAPH_PREFIX, Hub
 from mock_providers.tls import ServerCert, default_state_dir, issue_server_cert
@@ -451,19 +452,25 @@ class _Granian:
 # -- the hub's server ------------------------------------------------------------------------------
 class HubServer:
     """The hub on `host:port` (port 0 picks a free one), TLS with the local CA unless tls=False,
-    on granian (default) or uvicorn. Timeouts: see the module docstring."""
+    on granian (default) or uvicorn. Timeouts: see the module docstring. Its URLs (and the TLS
+    certificate) name `advertise_host`: by default the bound host, or for a wildcard bind the
+    machine's name or primary address (mock_providers/advertise.py)."""
 
     def __init__(self, *, seed: int = 42, host: str = "127.0.0.1", port: int = 0,
                  tls: bool = True, state_dir: Path | None = None,
                  profile: WorldProfile | None = None, log_level: str = "warning",
                  server: ServerName = DEFAULT_SERVER, header_timeout: float = HEADER_TIMEOUT,
-                 body_timeout: float = BODY_TIMEOUT) -> None:
+                 body_timeout: float = BODY_TIMEOUT, advertise_host: str | None = None) -> None:
         if server not in SERVERS:
             raise HubServerError(f"unknown server {server!r}; choose one of "
                                  f"{', '.join(SERVERS)}")
         if header_timeout <= 0 or body_timeout <= 0:
             raise HubServerError("header_timeout and body_timeout must be positive")
         self.seed, self.host, self.port, self.tls = seed, host, port, tls
+        try:
+            self.advertise_host = advertised_host(host, advertise_host)
+        except AdvertiseError as exc:
+            raise HubServerError(f"--advertise-host: {exc}") from None
         self.state_dir = state_dir or default_state_dir()
         self.profile = profile
         self.log_level = log_level
@@ -489,12 +496,13 @@ class HubServer:
     def start(self, timeout: float = 10.0) -> HubServer:
         self._sock = _bind(self.host, self.port)
         port = self._sock.getsockname()[1]
-        if self.tls:
-            self.cert = issue_server_cert(self.state_dir, [self.host])
-        host_in_url = f"[{self.host}]" if ":" in self.host else self.host
+        if self.tls:  # the advertised name first (the subject), then the bound address
+            names = [self.advertise_host, *([] if self.host in WILDCARDS else [self.host])]
+            self.cert = issue_server_cert(self.state_dir, names)
         scheme = "https" if self.tls else "http"
-        self.hub = Hub.seeded(self.seed, f"{scheme}://{host_in_url}:{port}", self.ca_bundle,
-                              self.profile, ca_bundle_with_system=self.ca_bundle_with_system)
+        self.hub = Hub.seeded(self.seed, f"{scheme}://{url_host(self.advertise_host)}:{port}",
+                              self.ca_bundle, self.profile,
+                              ca_bundle_with_system=self.ca_bundle_with_system)
         app = ServerApp(cast(ASGIApp, create_app(self.hub)), self.body_timeout)
         backend = _Granian if self.server == "granian" else _Uvicorn
         self._backend = backend(app, self._sock, self.cert, self.log_level, self.header_timeout)

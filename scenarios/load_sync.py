@@ -13,6 +13,13 @@ seeded mix); every step is a Locust request event named after the step (`connect
     locust -f scenarios/load_sync.py --worker                      # x2 (elsewhere: --master-host)
     locust -f scenarios/load_sync.py --target http://127.0.0.1:8111 ...  # a vendor's build
 
+Its own options (--hubs, --shards, --mailboxes, --events, --linked-every, --mix, --steps,
+--pace, --settle, --plan, --target, --load-seed, --bare) are not in `locust -f
+scenarios/load_sync.py --help`: Locust prints its help before it loads the locustfile. See them
+with `python scenarios/load_sync.py --help` (this file run as a script), in the web UI's start
+form (under "Custom parameters"), or in docs/load.md; `calharness load --help` lists the same
+knobs for the one-command runner.
+
 This file is a thin layer: the integration, the seeding, the plan and the checks are in
 harness/load/ (no Locust there). See docs/load.md.
 """
@@ -20,7 +27,6 @@ harness/load/ (no Locust there). See docs/load.md.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import sys
 import time
@@ -149,5 +155,18 @@ class SyncIntegration(User):
             integration.close()
 
 
+def _print_options() -> None:
+    """`python scenarios/load_sync.py --help`: this locustfile's own options, which Locust's
+    --help cannot show (it prints before loading the locustfile)."""
+    from locust.argument_parser import LocustArgumentParser
+
+    parser = LocustArgumentParser(
+        prog="locust -f scenarios/load_sync.py", add_help=False,
+        description="The options this locustfile adds to Locust's own (`locust --help`); "
+                    "docs/load.md.")
+    support.add_options(parser)
+    parser.print_help()
+
+
 if __name__ == "__main__":
-    print(json.dumps({"locustfile": __file__}))
+    _print_options()

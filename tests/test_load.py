@@ -18,7 +18,7 @@ from harness.load.hubs import HubsError, combined, read_description, shards_of, 
 from harness.load.integration import error_kind
 from harness.load.options import OptionError, parse_mix, parse_steps, settle_seconds
 from harness.load.plan import LoadPlan, PlanError, load_plan, parse_plan
-from harness.load.report import collect, read_audit, render, summary, write_report
+from harness.load.report import collect, headline, read_audit, render, summary, write_report
 from harness.load.run import LoadError, LoadSettings
 from harness.sync import ReauthRequired, RoundIncomplete, RoundReport
 from mock_providers.app import create_app
@@ -288,8 +288,8 @@ def test_report_counts_steps_errors_providers_and_convergence(tmp_path: Path) ->
     assert data["provider_side"]["ews"]["throttled"] == 3  # ErrorServerBusy
     assert data["provider_side"]["ews"]["server errors"] == 2
     conv = data["convergence"]
-    assert conv == {"converged": False, "integrations": 10, "meetings": 264,
-                    "failed_checks": 1, "lost": 2, "duplicated": 1, "stale": 0}
+    assert conv == {"converged": False, "integrations": 10, "started": 0, "unchecked": 0,
+                    "meetings": 264, "failed_checks": 1, "lost": 2, "duplicated": 1, "stale": 0}
     page = render(results, {"users": 10})
     for chart in ("throughput", "latency", "users", "providers", "errors"):
         assert f'id="chart-{chart}"' in page
@@ -298,6 +298,71 @@ def test_report_counts_steps_errors_providers_and_convergence(tmp_path: Path) ->
     assert len(page) > 1_000_000
     write_report(tmp_path, prefix, audit, {"users": 10})
     assert read_audit(tmp_path / "audit_summary.csv") == audit
+
+
+def _checked_run(prefix: Path, connected: int, checked: int, rounds: int) -> None:
+    """Locust's CSVs of a run whose checks all passed: `connected` integrations connected,
+    `checked` of them were checked, `rounds` incremental rounds ran."""
+    _write(Path(f"{prefix}_stats.csv"), STATS_HEADER, [
+        _stats("graph", "connect", connected + 1, 1, 1, 50, 90),  # one failure, retried
+        _stats("graph", "sync.incremental", rounds, 0, 3, 10, 90),
+        _stats("graph", "verify.converged", checked, 0, 4, 5, 9)])
+
+
+def test_every_integration_that_ran_must_have_been_checked(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _checked_run(prefix, connected=5, checked=4, rounds=40)
+    short = summary(collect(prefix), {"users": 5})["convergence"]  # counted from `connect`
+    assert short["started"] == 5 and short["unchecked"] == 1 and not short["converged"], short
+    claimed = collect(prefix, started=6)  # the hub's claims win over Locust's connections
+    assert claimed.convergence.unchecked == 2 and not claimed.convergence.converged
+    page = render(claimed, {"users": 6})
+    assert "NOT converged" in page and "2 of the 6 integrations that ran were not checked" in page
+    whole = collect(prefix, started=4)
+    assert whole.convergence.converged and whole.convergence.unchecked == 0
+    data = write_report(tmp_path, prefix, [], {"users": 6, "integrations_started": 6})[1]
+    assert data["convergence"]["unchecked"] == 2 and not data["convergence"]["converged"]
+
+
+def test_the_headline_gives_a_rate_only_over_enough_rounds(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _checked_run(prefix, connected=2, checked=2, rounds=3)
+    few = headline(summary(collect(prefix), {"run_time": 5}))
+    assert few == "3 sync rounds by 2 integrations over 5 s (too few rounds for a rate)", few
+    _checked_run(prefix, connected=2, checked=2, rounds=400)
+    many = headline(summary(collect(prefix), {"run_time": 60}))
+    assert many.startswith("400 sync rounds by 2 integrations over 60 s, ") and \
+        many.endswith(" rounds/s on average"), many
+
+
+def _bench_load() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_load", Path(__file__).resolve().parent.parent / "scenarios" / "bench_load.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_load", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_load_gives_every_size_the_time_to_connect(tmp_path: Path) -> None:
+    bench = _bench_load()
+    big = bench.schedule(10_000, steady=60, spawn_rate=100, connect_rate=20)
+    assert big.spawn_rate == 20 and big.ramp >= 10_000 / 20  # spawned no faster than connects
+    assert big.run_time >= big.ramp + big.steady + big.settle and big.settle >= 100
+    assert bench.schedule(100, steady=60, spawn_rate=100, connect_rate=20).run_time < 120
+    history = tmp_path / "history.csv"  # 10 connect in the first 10 s, then rounds at 5/s
+    _write(history, HISTORY_HEADER, [
+        [1000 + t, 10, "graph", name, 0, 0, *[1] * 11, total, 0, 1, 1, 1, 1, 1]
+        for t in range(40) for name, total in (("sync.initial", min(10, t)),
+                                               ("sync.incremental", 20 * t if t < 10
+                                                else 200 + 5 * (t - 10)))])
+    at, connected = bench.connected_by(history, 0.95)
+    assert (at, connected) == (1010, 10)
+    assert bench.best_window_rate(history, ("sync.incremental",)) == 210 / 12  # the ramp
+    assert bench.best_window_rate(history, ("sync.incremental",), after=at) == 5
 
 
 def test_an_empty_run_still_renders(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from harness.load.hubs import HubsError
 from harness.load.options import OptionError
 from harness.load.plan import PlanError
+from harness.load.report import headline
 from harness.load.run import LoadError, LoadSettings, run_load
 
 
@@ -29,15 +30,16 @@ def load_command(options: dict[str, Any], say: Callable[[str], None]) -> int:
     except (LoadError, OptionError, PlanError, HubsError) as exc:
         raise LoadError(str(exc)) from None
     conv = data["convergence"]
-    say(f"{data['rounds']:,} sync rounds ({data['rounds_per_second']:.1f}/s on average)")
+    say(headline(data))
     for name, step in data["steps"].items():
         say(f"  {name:<18} {step['count']:>8,}  {step['failures']:>6,} failed  "
             f"p50 {step['p50_ms']:>7.0f} ms  p99 {step['p99_ms']:>7.0f} ms")
     throttled = sum(p["throttled"] for p in data["provider_side"].values())
     say(f"providers: {sum(p['requests'] for p in data['provider_side'].values()):,} requests, "
         f"{throttled:,} throttled")
-    say(f"convergence: {'ok' if conv['converged'] else 'FAILED'} — {conv['integrations']} "
-        f"integrations, {conv['meetings']:,} meetings: {conv['lost']} lost, "
+    say(f"convergence: {'ok' if conv['converged'] else 'FAILED'} — {conv['integrations']} of "
+        f"{conv['started']} integrations checked ({conv['unchecked']} not), "
+        f"{conv['meetings']:,} meetings: {conv['lost']} lost, "
         f"{conv['duplicated']} duplicated, {conv['stale']} left behind")
     say(f"load report: {page}")
     return code

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.control_client import ControlClient
+import httpx
+
+from harness.control_client import ControlClient, ControlError
 
 SCHEMA = "calharness.hub/1"
 
@@ -92,22 +96,68 @@ def shard_list(description: dict[str, Any]) -> list[Shard]:
     return [Shard(i, d) for i, d in enumerate(shards_of(description))]
 
 
+STALE_HINT = ("is the hub description stale? Start the hub again "
+              "(`calharness serve --json > hubs.json`) and use what it prints")
+
+
+@contextmanager
+def talking_to(shard: Shard, doing: str) -> Iterator[None]:
+    """A shard that does not answer, or refuses, becomes one HubsError line (a stale hubs.json
+    names a hub that has stopped, or a new hub on the same port with another control token)."""
+    try:
+        yield
+    except ControlError as exc:
+        if exc.code in ("invalidControlToken", "controlTokenRequired", "hostNotAllowed"):
+            raise HubsError(f"hub shard {shard.index} at {shard.control_url} refused the "
+                            f"description's credentials ({exc.code}): {STALE_HINT}") from None
+        raise HubsError(f"hub shard {shard.index}: {doing}: {_one_line(exc)}") from None
+    except (httpx.HTTPError, OSError) as exc:
+        raise HubsError(f"hub shard {shard.index} at {shard.control_url} does not answer "
+                        f"({type(exc).__name__}: {_one_line(exc)}): {STALE_HINT}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def load_info(shard: Shard) -> dict[str, Any] | None:
+    """The shard's load manifest (None: no population yet); a short timeout: it only reads."""
+    with talking_to(shard, "reading its load population"), shard.control(timeout=15) as control:
+        return control.load_info()
+
+
 def seed_population(description: dict[str, Any], **spec: Any) -> dict[str, Any]:
     """Seed every shard with its part of the population (in parallel: one process each).
-    Returns {seconds, shards: [manifest...]}; a shard seeded already keeps what it has."""
+    Returns {seconds, shards: [manifest...]}; a shard seeded already keeps what it has. A shard
+    that does not answer (a stale description) is a HubsError, found within seconds and before
+    anything is seeded: every shard is first asked what it holds, with a short timeout."""
     shards = shard_list(description)
     started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+        found = list(pool.map(load_info, shards))  # every shard answers before any is seeded
 
     def one(shard: Shard) -> dict[str, Any]:
-        with shard.control(timeout=3600) as control:
-            info = control.load_info()
-            if info is not None:
-                return {**info, "reused": True}
+        info = found[shard.index]
+        if info is not None:
+            return {**info, "reused": True}
+        with talking_to(shard, "seeding"), shard.control(timeout=3600) as control:
             return control.load_seed(**spec, shard=shard.index, shards=len(shards))
 
     with ThreadPoolExecutor(max_workers=len(shards)) as pool:
         manifests = list(pool.map(one, shards))
     return {"seconds": time.perf_counter() - started, "shards": manifests}
+
+
+def claimed_count(description: dict[str, Any]) -> int | None:
+    """Load mailboxes claimed so far over every shard (None: a shard holds no population).
+    A shard claims in order and releases all at once, so its cursor is its count."""
+    total = 0
+    for shard in shard_list(description):
+        info = load_info(shard)
+        if info is None:
+            return None
+        total += int(info.get("claimed", 0))
+    return total
 
 
 def audit_summaries(description: dict[str, Any], since: list[int]) -> tuple[list[int], list[Any]]:

@@ -17,9 +17,11 @@ integration settles and checks when its user stops.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,9 +32,11 @@ from harness.load.hubs import (
     HubsError,
     Shard,
     audit_summaries,
+    load_info,
     read_description,
     seed_population,
     shard_list,
+    talking_to,
 )
 from harness.load.integration import Fire, Integration, StepFailed, claim_mailbox
 from harness.load.options import (
@@ -86,42 +90,54 @@ def add_options(parser: Any) -> None:
                        help="The ceiling: each user only GETs the hub's /_control/health as fast "
                             "as it can, with the integrations' HTTP stack (bench_load.py).")
     # Set by the master for the workers (sent with every spawn message); not for people.
-    group.add_argument("--hubs-json", default="", include_in_web_ui=False, help="(internal)")
+    group.add_argument("--hubs-json", default="", include_in_web_ui=False,
+                       help=argparse.SUPPRESS)
     group.add_argument("--load-finish", type=float, default=0.0, include_in_web_ui=False,
-                       help="(internal)")
+                       help=argparse.SUPPRESS)
     group.add_argument("--load-deadline", type=float, default=0.0, include_in_web_ui=False,
-                       help="(internal)")
+                       help=argparse.SUPPRESS)
 
 
 # -- the master (or the one process of a local run) ------------------------------------------
 def prepare_master(options: Any, info: Info) -> None:
     """Check the knobs, find or start the hub, seed it if it holds no population, and put its
-    description where the workers find it. A bad knob exits with one line."""
+    description where the workers find it. A bad knob, or a hub that does not answer (a stale
+    --hubs file), exits with one line (status 2), not a traceback."""
     try:
-        parse_mix(options.mix)
-        parse_steps(options.steps)
-        plan = load_plan(options.plan) if options.plan else LoadPlan()
-        if options.pace <= 0:
-            raise OptionError("--pace must be above 0 seconds")
-        if options.hubs:
-            description = read_description(Path(options.hubs))
-        else:
-            from harness.load.serve import ServedHubs
-
-            info(f"starting a hub of {options.shards} shard(s), seed {options.load_seed}")
-            hub = ServedHubs(max(1, options.shards), options.load_seed)
-            _state["hub"] = hub
-            description = hub.description
-            if not options.mailboxes:
-                options.mailboxes = DEFAULT_MAILBOXES
+        _prepare_master(options, info)
     except (OptionError, PlanError, HubsError) as exc:
-        raise SystemExit(f"calharness load: error: {exc}") from None
+        fail(str(exc))
+
+
+def fail(message: str) -> None:
+    """One line on stderr and exit status 2 (bad input), as `calharness load` reports it; a hub
+    this process started is stopped first."""
+    stop_hub()
+    print(f"calharness load: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def _prepare_master(options: Any, info: Info) -> None:
+    parse_mix(options.mix)
+    parse_steps(options.steps)
+    plan = load_plan(options.plan) if options.plan else LoadPlan()
+    if options.pace <= 0:
+        raise OptionError("--pace must be above 0 seconds")
+    if options.hubs:
+        description = read_description(Path(options.hubs))
+    else:
+        from harness.load.serve import ServedHubs
+
+        info(f"starting a hub of {options.shards} shard(s), seed {options.load_seed}")
+        hub = ServedHubs(max(1, options.shards), options.load_seed)
+        _state["hub"] = hub
+        description = hub.description
+        if not options.mailboxes:
+            options.mailboxes = DEFAULT_MAILBOXES
     _state["plan"] = plan
     shards = shard_list(description)
-    if not options.mailboxes:
-        with shards[0].control() as control:
-            if control.load_info() is None:  # an empty hub: seed the default population
-                options.mailboxes = DEFAULT_MAILBOXES
+    if not options.mailboxes and load_info(shards[0]) is None:
+        options.mailboxes = DEFAULT_MAILBOXES  # an empty hub: seed the default population
     if options.mailboxes:
         linked_every = 0 if options.target else options.linked_every
         result = seed_population(description, mailboxes=options.mailboxes, events=options.events,
@@ -143,17 +159,17 @@ def _prepare_target(options: Any, shards: list[Shard], info: Info) -> None:
     from harness.load.target import setup_account
 
     if len(shards) != 1:
-        raise SystemExit("calharness load: error: --target takes a hub of one shard (the "
-                         "conformance API's account set-up names one hub)")
+        raise OptionError("--target takes a hub of one shard (the conformance API's account "
+                          "set-up names one hub)")
     try:
         options.target = check_target_url(options.target)
         claims = probe_target(options.target)
     except TargetError as exc:
-        raise SystemExit(f"calharness load: error: {exc}") from None
+        raise OptionError(str(exc)) from None
     if not claims.bidirectional_sync:
-        raise SystemExit(f"calharness load: error: {options.target} does not claim "
-                         "bidirectional_sync: there is nothing for the load to push")
-    with shards[0].control() as control:
+        raise OptionError(f"{options.target} does not claim bidirectional_sync: there is "
+                          "nothing for the load to push")
+    with talking_to(shards[0], "listing its load mailboxes"), shards[0].control() as control:
         members = [m["address"] for m in control.load_mailboxes()]
     setup_account(options.target, shards[0], members, parse_mix(options.mix), info)
 

@@ -72,11 +72,19 @@ class Convergence:
     lost: int = 0
     duplicated: int = 0
     stale: int = 0
+    # Integrations that ran: the mailboxes the run claimed (one claim per integration), else the
+    # ones that connected (Locust's `connect` successes: a step is named `connect` until the
+    # first success). An integration that ran and was not checked may have lost data unseen.
+    started: int = 0
+
+    @property
+    def unchecked(self) -> int:
+        return max(0, self.started - self.integrations)
 
     @property
     def converged(self) -> bool:
-        return self.integrations > 0 and not (self.failed_checks or self.lost or
-                                              self.duplicated or self.stale)
+        return self.integrations > 0 and not (self.unchecked or self.failed_checks or self.lost
+                                              or self.duplicated or self.stale)
 
 
 @dataclass
@@ -124,7 +132,10 @@ def read_audit(path: Path) -> list[list[Any]]:
              int(r["shard"])] for r in read_csv(path)]
 
 
-def collect(csv_prefix: Path, audit: list[list[Any]] | None = None) -> LoadResults:
+def collect(csv_prefix: Path, audit: list[list[Any]] | None = None,
+            started: int | None = None) -> LoadResults:
+    """The run's figures; `started`: the integrations that ran, if the caller knows (the claims
+    at the hub), else counted from the connections in Locust's statistics."""
     results = LoadResults(audit=list(audit or []))
     for row in read_csv(Path(f"{csv_prefix}_stats.csv")):
         if row.get("Name") == "Aggregated":
@@ -144,6 +155,8 @@ def collect(csv_prefix: Path, audit: list[list[Any]] | None = None) -> LoadResul
         conv.integrations += figures.count
         conv.meetings += round(figures.size * figures.count)
         conv.failed_checks += figures.failures
+    connected = sum(f.count - f.failures for f in results.step("connect"))
+    conv.started = started if started is not None else connected
     for row in results.failures:
         if row.get("Name") != "verify.converged":
             continue
@@ -176,6 +189,7 @@ def summary(results: LoadResults, settings: dict[str, Any]) -> dict[str, Any]:
             "errors_by_kind": results.errors_by_kind(),
             "provider_side": results.provider_side(),
             "convergence": {"converged": conv.converged, "integrations": conv.integrations,
+                            "started": conv.started, "unchecked": conv.unchecked,
                             "meetings": conv.meetings, "failed_checks": conv.failed_checks,
                             "lost": conv.lost, "duplicated": conv.duplicated,
                             "stale": conv.stale}}
@@ -335,13 +349,31 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _unchecked(checked: int, users: Any) -> str:
-    if not isinstance(users, int) or checked >= users:
+def _unchecked(conv: dict[str, Any]) -> str:
+    if not conv["unchecked"]:
         return ""
-    return (f"<p>{users - checked:,} of {users:,} simulated integrations were not checked: they "
-            "had not finished connecting (or their initial sync) when the run ended, so they "
-            "had pushed nothing. A population the set-up cannot connect within the run shows "
-            "here and in the connect step's latency.</p>")
+    return (f"<p class=\"bad\">{conv['unchecked']:,} of the {conv['started']:,} integrations that "
+            "ran were not checked, so the run is not converged: what they pushed was not looked "
+            "for at the provider. They were still connecting or in a step when the run ended "
+            "(a population the set-up cannot connect within the run shows here and in the "
+            "connect step's latency): give the run more time, or fewer users.</p>")
+
+
+MIN_ROUNDS_FOR_RATE = 100  # fewer: a rate over a few rounds' first-to-last span misleads
+
+
+def headline(data: dict[str, Any]) -> str:
+    """`N sync rounds by K integrations over S s`, and the average rate when enough rounds ran
+    for it to mean something (Locust's rate divides by the span of the requests, which a
+    handful of rounds makes arbitrary)."""
+    settings, conv = data["settings"], data["convergence"]
+    seconds = settings.get("run_time")
+    over = f" over {seconds:.0f} s" if isinstance(seconds, (int, float)) else ""
+    started = conv.get("started") or conv["integrations"]
+    text = f"{data['rounds']:,} sync rounds by {started:,} integrations{over}"
+    if data["rounds"] >= MIN_ROUNDS_FOR_RATE:
+        return f"{text}, {data['rounds_per_second']:.1f} rounds/s on average"
+    return f"{text} (too few rounds for a rate)"
 
 
 def render(results: LoadResults, settings: dict[str, Any]) -> str:
@@ -350,7 +382,7 @@ def render(results: LoadResults, settings: dict[str, Any]) -> str:
     data = summary(results, settings)
     conv = data["convergence"]
     verdict = ("converged" if conv["converged"] else
-               "NOT converged" if conv["integrations"] else "not checked")
+               "NOT converged" if conv["integrations"] or conv["unchecked"] else "not checked")
     cls = "ok" if conv["converged"] else "bad"
     step_rows = [[s.name, s.kind, s.count, s.failures, s.rps, s.p50, s.p95, s.p99, s.maximum]
                  for name in ALL_STEPS for s in results.step(name)]
@@ -375,10 +407,10 @@ th:first-child, td:first-child {{ text-align: left; }}
 </style>
 <script>{get_plotlyjs()}</script></head><body>
 <h1>calharness load report</h1>
-<p class="headline">{data['rounds']:,} sync rounds, {data['rounds_per_second']:.1f} rounds/s on
-average; convergence: <span class="{cls}">{verdict}</span> ({conv['integrations']:,}
-integrations, {conv['meetings']:,} meetings checked: {conv['lost']} lost, {conv['duplicated']}
-duplicated, {conv['stale']} left behind).</p>
+<p class="headline">{html.escape(headline(data))}; convergence: <span class="{cls}">{verdict}</span>
+({conv['integrations']:,} of {conv['started']:,} integrations checked, {conv['meetings']:,}
+meetings: {conv['lost']} lost, {conv['duplicated']} duplicated, {conv['stale']} left
+behind).</p>
 {charts}
 <h2>Steps</h2>
 <p>Latencies in ms, over the whole run (Locust's statistics). A sync step is one round of the
@@ -394,11 +426,13 @@ answers and EWS ErrorServerBusy (the providers' own limits and the plan's faults
 <h2>Convergence</h2>
 <p>After the load, with faults off, each integration settled and its mailbox was read at the
 provider: every meeting the platform holds must be there exactly once (else lost or
-duplicated), and no event may be left for a meeting the platform no longer has.</p>
-{_table(["integrations checked", "meetings", "failed checks", "lost", "duplicated",
-         "left behind"], [[conv['integrations'], conv['meetings'], conv['failed_checks'],
-                          conv['lost'], conv['duplicated'], conv['stale']]])}
-{_unchecked(conv['integrations'], settings.get('users'))}
+duplicated), and no event may be left for a meeting the platform no longer has. Every
+integration that ran (claimed a mailbox) must have been checked.</p>
+{_table(["integrations that ran", "checked", "not checked", "meetings", "failed checks",
+         "lost", "duplicated", "left behind"],
+        [[conv['started'], conv['integrations'], conv['unchecked'], conv['meetings'],
+          conv['failed_checks'], conv['lost'], conv['duplicated'], conv['stale']]])}
+{_unchecked(conv)}
 <h2>Settings</h2>
 {_table(["setting", "value"], setting_rows)}
 </body></html>
@@ -407,7 +441,8 @@ duplicated), and no event may be left for a meeting the platform no longer has.<
 
 def write_report(out_dir: Path, csv_prefix: Path, audit: list[list[Any]],
                  settings: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
-    results = collect(csv_prefix, audit)
+    started = settings.get("integrations_started")
+    results = collect(csv_prefix, audit, started if isinstance(started, int) else None)
     with (out_dir / "audit_summary.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["second", "provider", "status", "outcome", "count", "shard"])

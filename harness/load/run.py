@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,7 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.load.hubs import audit_summaries, read_description, seed_population, shard_list
+from harness.load.hubs import (
+    HubsError,
+    audit_summaries,
+    claimed_count,
+    read_description,
+    seed_population,
+    shard_list,
+)
 from harness.load.options import parse_mix, parse_steps, settle_seconds
 from harness.load.plan import LoadPlan, load_plan
 
@@ -103,21 +111,28 @@ def run_load(settings: LoadSettings, say: Say) -> tuple[int, Path, dict[str, Any
                         "--locustfile)")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = settings.out or Path("reports") / f"load-{stamp}"
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise LoadError(f"--out {out}: exists and is not a folder")
+    # Read before anything starts: a bad description costs nothing and leaves nothing behind.
+    given = read_description(settings.hubs) if settings.hubs is not None else None
     mailboxes = settings.mailboxes or settings.users + max(settings.workers, 1)
     shards_started: list[Any] = []
     private = tempfile.TemporaryDirectory(prefix="calharness-load-")
+    made: Path | None = None  # the topmost folder this run created (removed if it cannot run)
     try:
-        if settings.hubs is not None:
-            description = read_description(settings.hubs)
+        if given is not None:
+            description = given
             say(f"hub: {len(shard_list(description))} shard(s) from {settings.hubs}")
         else:
             from harness.load.hubproc import start_shards
             from harness.load.hubs import combined
 
             started = time.perf_counter()
-            shards_started = start_shards(settings.shards, settings.seed, tls=settings.tls,
-                                          life=settings.run_time + 3600)
+            try:
+                shards_started = start_shards(settings.shards, settings.seed, tls=settings.tls,
+                                              life=settings.run_time + 3600)
+            except RuntimeError as exc:
+                raise LoadError(f"the hub did not start: {exc}") from None
             description = combined([s.description for s in shards_started])
             say(f"hub: {settings.shards} shard(s) started in "
                 f"{time.perf_counter() - started:.1f} s (seed {settings.seed})")
@@ -127,6 +142,8 @@ def run_load(settings: LoadSettings, say: Say) -> tuple[int, Path, dict[str, Any
         seeded = sum(m["events_seeded"] for m in seeding["shards"])
         say(f"seeded {mailboxes:,} mailboxes x {settings.events:,} events ({seeded:,} events) "
             f"over {len(seeding['shards'])} shard(s) in {seeding['seconds']:.1f} s")
+        made = _make_folder(out)
+        claimed_before = claimed_count(description)
         hubs_file = Path(private.name) / "hubs.json"  # holds the control tokens: private
         hubs_file.write_text(json.dumps(description), encoding="utf-8")
         os.chmod(hubs_file, 0o600)
@@ -151,6 +168,8 @@ def run_load(settings: LoadSettings, say: Say) -> tuple[int, Path, dict[str, Any
         status, audit, wall, killed = _run_locust(
             locustfile, settings, master_args, common, prefix, description, out, say,
             [s.process.pid for s in shards_started])
+        made = None  # a run happened: its folder stays, whatever its outcome
+        started_integrations = _claimed_since(description, claimed_before)
         from harness.load.report import write_report
 
         recorded = {**{f.name: getattr(settings, f.name) for f in fields(settings)
@@ -160,6 +179,7 @@ def run_load(settings: LoadSettings, say: Say) -> tuple[int, Path, dict[str, Any
                     "events_seeded": seeded, "locust_exit": status,
                     "stopped_by_itself": not killed and status >= 0,
                     "wall_seconds": round(wall, 1), "started": stamp,
+                    "integrations_started": started_integrations,
                     "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"}
         recorded = {k: (str(v) if isinstance(v, Path) else v) for k, v in recorded.items()}
         page, data = write_report(out, prefix, audit, recorded)
@@ -170,6 +190,30 @@ def run_load(settings: LoadSettings, say: Say) -> tuple[int, Path, dict[str, Any
         for shard in shards_started:
             shard.stop()
         private.cleanup()
+        if made is not None:  # stopped before Locust ran: leave nothing behind
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _make_folder(out: Path) -> Path | None:
+    """Create `out` (and missing parents); the topmost folder created, None if it existed."""
+    top = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LoadError(f"--out {out}: cannot create the folder: "
+                        f"{exc.strerror or exc}") from None
+    return top
+
+
+def _claimed_since(description: dict[str, Any], before: int | None) -> int | None:
+    """Integrations the run started: mailboxes claimed during it (one claim per integration;
+    None if a shard could not tell, e.g. the hub stopped)."""
+    if before is None:
+        return None
+    with contextlib.suppress(HubsError):
+        after = claimed_count(description)
+        return None if after is None else after - before
+    return None
 
 
 def _run_locust(locustfile: Path, settings: LoadSettings, master_args: list[str],
@@ -226,6 +270,8 @@ def _run_locust(locustfile: Path, settings: LoadSettings, master_args: list[str]
         if killed:
             master.kill()
         status = master.wait(15)
+        if status == 2 and not Path(f"{prefix}_stats.csv").exists():  # a usage error: no run
+            raise LoadError(f"locust refused to start: {_error_line(logs / 'master.log')}")
         wall = time.monotonic() - started
         say(f"locust stopped by itself after {wall:.0f} s (exit {status})"
             if not killed and status >= 0 else f"locust was stopped ({status})")
@@ -244,6 +290,18 @@ def _run_locust(locustfile: Path, settings: LoadSettings, master_args: list[str]
                 process.wait(5)
         for handle in files:
             handle.close()
+
+
+def _error_line(log: Path) -> str:
+    """The line of a log that says what was wrong (argparse's `error:`, the locustfile's own)."""
+    with contextlib.suppress(OSError):
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+        for line in lines:
+            if "error:" in line:
+                return line.split("error:", 1)[1].strip()
+        if lines:
+            return lines[-1]
+    return f"see {log}"
 
 
 def _progress(prefix: Path, elapsed: float, run_time: float) -> str:

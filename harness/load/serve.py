@@ -18,14 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from harness.load.hubproc import HubProcess, start_shards
-from harness.load.hubs import combined
+from harness.load.hubs import HubsError, combined
 
 
 def run_shards(count: int, *, seed: int, host: str, port: int, tls: bool,
                state_dir: Path | None, server: str | None,
-               show: Callable[[dict[str, Any]], None]) -> None:
+               show: Callable[[dict[str, Any]], None], advertise_host: str | None = None
+               ) -> None:
     """Serve `count` shards until SIGINT/SIGTERM; `show` gets the combined description."""
-    options: dict[str, Any] = {"host": host, "tls": tls}
+    from mock_providers.advertise import AdvertiseError, advertised_host
+
+    try:  # checked here, once, rather than failing in every child
+        advertised = advertised_host(host, advertise_host)
+    except AdvertiseError as exc:
+        raise RuntimeError(f"--advertise-host: {exc}") from None
+    options: dict[str, Any] = {"host": host, "tls": tls, "advertise_host": advertised}
     if server:
         options["server"] = server
     shards = start_shards(count, seed, state_dir=str(state_dir) if state_dir else None,
@@ -72,8 +79,8 @@ class ServedHubs:
         line = self.process.stdout.readline()
         if not line:
             self.process.wait(timeout)
-            raise RuntimeError(f"calharness serve --shards {count} did not start "
-                               f"(exit {self.process.returncode})")
+            raise HubsError(f"calharness serve --shards {count} did not start "
+                            f"(exit {self.process.returncode})")
         self.description: dict[str, Any] = json.loads(line)
 
     def stop(self) -> None:
