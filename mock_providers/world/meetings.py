@@ -41,6 +41,7 @@ from typing import Literal
 
 from mock_providers.world.extensions import per_world
 from mock_providers.world.folders import MailMessage, MessageKind, deliver
+from mock_providers.world.limits import exchange_text
 from mock_providers.world.model import Attendee, Calendar, Event, GoogleUser, MsUser
 from mock_providers.world.seed import change_key
 from mock_providers.world.series import bump
@@ -135,7 +136,7 @@ def _message(world: World, kind: MessageKind, subject: str, sender: User,
              comment: str = "", body: str | None = None) -> MailMessage:
     message_id = world.new_id()
     return MailMessage(
-        id=message_id, kind=kind, subject=subject,
+        id=message_id, kind=kind, subject=exchange_text(subject),
         body=event.body if body is None else body, sender_email=email_of(sender),
         sender_name=_name(sender), to=to, created=world.now(),
         change_key=change_key(message_id, 0), ical_uid=event.ical_uid, event_id=event_id,
@@ -302,7 +303,7 @@ def cancel(world: World, organizer: User, event: Event, *, comment: str = "") ->
             item.is_cancelled = True
             item.show_as = "free"
             if not item.subject.startswith("Canceled: "):
-                item.subject = f"Canceled: {item.subject}"
+                item.subject = exchange_text(f"Canceled: {item.subject}")
             bump(world, copy_calendar, item)
         _deliver(world, user, "inbox",
                  _message(world, "meetingCancelled", f"Canceled: {event.subject}", organizer,
