@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from mock_providers.microsoft.ews.context import read_bool, read_datetime
+from mock_providers.microsoft.ews.context import check_calendar_range, read_bool, read_datetime
 from mock_providers.microsoft.ews.recurrence import build, read_recurrence
 from mock_providers.microsoft.ews.render import (
     BUSINESS_PHONE_KEYS,
@@ -92,7 +92,7 @@ def read_event_fields(elem: etree._Element) -> Patch:
             patch["categories"] = [_capped(s.text or "", name)
                                    for s in child.findall(t("String"))]
         elif name in ("Start", "End"):
-            patch[name.lower()] = read_datetime(value, name)
+            patch[name.lower()] = check_calendar_range(read_datetime(value, name), name)
         elif name == "IsAllDayEvent":
             patch["is_all_day"] = read_bool(value, name)
         elif name == "LegacyFreeBusyStatus":

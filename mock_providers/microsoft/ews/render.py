@@ -213,7 +213,12 @@ def fault_document(code: str, message: str, version: ServerVersion | None = None
 
 # -- values ---------------------------------------------------------------------------------------
 def ews_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC with Z, as Exchange writes every xs:dateTime whatever the t:TimeZoneContext (the EWS
+    Managed API converts to its session zone on the client); the year always four digits
+    (strftime's %Y is not, below 1000)."""
+    v = value.astimezone(UTC)
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:"
+            f"{v.second:02d}Z")
 
 
 def ews_bool(value: bool) -> str:
