@@ -141,3 +141,22 @@ def test_an_attendee_outside_the_domain_gets_nothing(server: HubServer, apis: li
         with pytest.raises(HttpError) as caught:
             api.events().get(calendarId="primary", eventId=event["id"]).execute()
         assert caught.value.resp.status == 404
+
+
+def test_an_attendee_the_organizer_removes_sees_it_cancelled(
+        apis: list[Resource], people: list[GoogleUser]) -> None:
+    created = _meeting(apis, people, "Shrinking meeting")
+    gid = created["id"]
+    _, token, _ = full_sync(apis[2])
+    kept = [a for a in created["attendees"] if a["email"] != people[2].email]
+    apis[0].events().patch(calendarId="primary", eventId=gid,
+                           body={"attendees": kept}).execute()
+    gone = apis[2].events().get(calendarId="primary", eventId=gid).execute()
+    assert gone["status"] == "cancelled"
+    changes = apis[2].events().list(calendarId="primary", syncToken=token).execute()
+    assert [e["status"] for e in changes["items"] if e["id"] == gid] == ["cancelled"]
+    shown = apis[2].events().list(calendarId="primary", showDeleted=True).execute()
+    assert [e["status"] for e in shown["items"] if e["id"] == gid] == ["cancelled"]
+    still = apis[1].events().get(calendarId="primary", eventId=gid).execute()
+    assert still["status"] == "confirmed"
+    assert {a["email"] for a in still["attendees"]} == {people[0].email, people[1].email}

@@ -645,7 +645,7 @@ class _CalendarApi:
         apply_event_changes(event, changes)
         event.extra["creator"] = call.email
         calendar.events.put(event.id, event, seq)
-        meeting_writes.after_write(world, calendar, event)
+        self.follow_meeting(calendar, event)
         call.detail["event"] = gid
         return 200, self.render(access, event)
 
@@ -684,7 +684,7 @@ class _CalendarApi:
         event.last_modified = world.now()
         event.change_key = change_key(event.id, "g", seq)
         calendar.events.put(event.id, event, seq)
-        meeting_writes.after_write(world, calendar, event)
+        self.follow_meeting(calendar, event)
         return 200, self.render(access, event)
 
     def write_instance(self, call: Call, access: Access, found: tuple[Event, datetime, Event],
@@ -699,7 +699,7 @@ class _CalendarApi:
         call.detail["event"] = call.request.path_params["eventId"]
         if body.get("status") == "cancelled":
             cancel_occurrence(world, calendar, master, original)
-            meeting_writes.after_write(world, calendar, master)
+            self.follow_meeting(calendar, master)
             return 200, self.render(access, instances.cancelled_instance(master, original))
         changes = parse_event(body, current, partial=partial, conference_version=version,
                               gid=event_gid(current.id))
@@ -708,8 +708,16 @@ class _CalendarApi:
                                      **instance_changes(current, changes))
         except SeriesError:
             raise not_found() from None
-        meeting_writes.after_write(world, calendar, master)
+        self.follow_meeting(calendar, master)
         return 200, self.render(access, instances.instance_event(master, inst))
+
+    def follow_meeting(self, calendar: Calendar, event: Event) -> None:
+        """After the organizer's write: the attendees' copies follow (meeting_writes.py); a
+        copy deleted for an attendee no longer invited leaves its tombstone, as a delete does."""
+        world = self.hub.world
+        tombstones = calendar_state(world).tombstones
+        for where, item in meeting_writes.after_write(world, calendar, event):
+            tombstones.add(where.id, item, world.now())
 
     @staticmethod
     def conference_version(request: Request) -> int:
@@ -738,7 +746,7 @@ class _CalendarApi:
                 raise deleted()
             self.check_if_match(call.request, current)
             cancel_occurrence(world, calendar, master, original)
-            meeting_writes.after_write(world, calendar, master)
+            self.follow_meeting(calendar, master)
             call.detail["event"] = gid
             return 204, None
         self.check_if_match(call.request, event)

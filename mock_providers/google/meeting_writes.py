@@ -3,7 +3,8 @@
 An event with attendees of the organizer's Workspace domain is a meeting: it is in each such
 attendee's primary calendar too, under the same event id (as on Google). What each write means:
 
-- the organizer inserts or changes it: the attendees' copies are made or follow (`after_write`);
+- the organizer inserts or changes it: the attendees' copies are made or follow, a removed
+  attendee's copy is deleted (`after_write`);
 - the organizer deletes it: the copies are deleted too (attendees see `status: cancelled`);
 - an attendee patches (or updates) their copy: a change of their own `responseStatus` is their
   answer, which the organizer's event and the other copies then show. The guest permissions
@@ -31,16 +32,19 @@ def organizer_of(world: World, calendar: Calendar) -> GoogleUser | None:
     return owner if owner is not None and calendar.is_default else None
 
 
-def after_write(world: World, calendar: Calendar, event: Event) -> None:
-    """The organizer inserted or changed `event`: copies follow, new attendees get theirs."""
+def after_write(world: World, calendar: Calendar, event: Event) -> list[tuple[Calendar, Event]]:
+    """The organizer inserted or changed `event`: copies follow, new attendees get theirs, the
+    copies of attendees no longer invited are deleted (returned, for the caller's tombstones)."""
     owner = organizer_of(world, calendar)
     if owner is None or meetings.is_copy(world, owner, event):
-        return
+        return []
     if event.organizer_email.lower() != owner.email.lower():
-        return
+        return []
+    before = [(c, e) for _, c, e in meetings.copies(world, event)]
     meetings.propagate(world, owner, event)
     if event.attendees:
         meetings.deliver_invitation(world, owner, event)
+    return [(c, e) for c, e in before if e.id not in c.events]
 
 
 def attendee_of(world: World, calendar: Calendar, event: Event) -> GoogleUser | None:

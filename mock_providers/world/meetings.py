@@ -24,7 +24,8 @@ address). The two services differ where noted ("Exchange" / "Google"):
   "Canceled: " and shown as free, and a cancellation arrives in their Inbox. Google: each copy
   is deleted too (attendees then see it as `status: cancelled` in a sync).
 - `propagate(world, organizer, event)`: after the organizer changed the meeting (times, subject,
-  an occurrence's exception...), the attendees' copies follow.
+  an occurrence's exception...), the attendees' copies follow; an attendee removed from the
+  list gets the cancellation.
 - `copies(world, event)` / `organizer_event(world, copy)`: the links between the organizer's
   event and the copies, by iCalUId.
 
@@ -297,18 +298,7 @@ def cancel(world: World, organizer: User, event: Event, *, comment: str = "") ->
     calendar = _calendar_of(organizer, event.id)
     told: list[User] = []
     for user, copy_calendar, item in copies(world, event):
-        if google:
-            copy_calendar.events.delete(item.id, world.next_seq())
-        else:
-            item.is_cancelled = True
-            item.show_as = "free"
-            if not item.subject.startswith("Canceled: "):
-                item.subject = exchange_text(f"Canceled: {item.subject}")
-            bump(world, copy_calendar, item)
-        _deliver(world, user, "inbox",
-                 _message(world, "meetingCancelled", f"Canceled: {event.subject}", organizer,
-                          [(email_of(user), _name(user))], event, item.id, comment,
-                          comment or event.body))
+        _withdraw(world, organizer, event, user, copy_calendar, item, google, comment)
         told.append(user)
     if told:
         _deliver(world, organizer, "sentitems",
@@ -323,8 +313,34 @@ def cancel(world: World, organizer: User, event: Event, *, comment: str = "") ->
 
 def propagate(world: World, organizer: User, event: Event) -> None:
     """The organizer changed the meeting: bring every attendee's copy up to date (their own
-    free/busy stays theirs on Exchange)."""
+    free/busy stays theirs on Exchange); an attendee the organizer removed is told as by a
+    cancellation (Exchange: their copy marked cancelled and a cancellation in their Inbox;
+    Google: their copy deleted)."""
     google = isinstance(organizer, GoogleUser)
-    for _, calendar, item in copies(world, event):
-        _mirror(event, item, google)  # the organizer's event holds every attendee's response
+    invited = {_key(u) for u in _internal_attendees(world, organizer, event)}
+    meeting = _meetings(world).get(event.ical_uid)
+    for user, calendar, item in copies(world, event):
+        if _key(user) in invited:
+            _mirror(event, item, google)  # the organizer's event holds every attendee's response
+            bump(world, calendar, item)
+            continue
+        _withdraw(world, organizer, event, user, calendar, item, google)
+        if meeting is not None:
+            meeting.copies.pop(_key(user), None)
+
+
+def _withdraw(world: World, organizer: User, event: Event, user: User, calendar: Calendar,
+              item: Event, google: bool, comment: str = "") -> None:
+    """`user`'s copy of the organizer's `event`, cancelled for them."""
+    if google:
+        calendar.events.delete(item.id, world.next_seq())
+    else:
+        item.is_cancelled = True
+        item.show_as = "free"
+        if not item.subject.startswith("Canceled: "):
+            item.subject = exchange_text(f"Canceled: {item.subject}")
         bump(world, calendar, item)
+    _deliver(world, user, "inbox",
+             _message(world, "meetingCancelled", f"Canceled: {event.subject}", organizer,
+                      [(email_of(user), _name(user))], event, None if google else item.id,
+                      comment, comment or event.body))
