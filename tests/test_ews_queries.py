@@ -1,14 +1,18 @@
 """FindItem restrictions on the fields EWS stores (categories, importance, reminders, calendar
-fields, contact fields), Exchange's error where it refuses a path, and CalendarView boundaries
-as Exchange draws them (overlap of [start, end)), with exchangelib."""
+fields, contact fields), FindFolder restrictions on folder fields, Exchange's error where it
+refuses a path (ErrorUnsupportedPathForQuery), and CalendarView boundaries as Exchange draws them
+(overlap of [start, end)), with exchangelib and, where exchangelib itself refuses, raw SOAP."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from exchangelib import CalendarItem, Contact, EWSDateTime
+import httpx
+from exchangelib import DEEP, SHALLOW, CalendarItem, Contact, EWSDateTime, Q
+from exchangelib.folders import FolderCollection
 
 from mock_providers.hub import Hub
+from mock_providers.world import MsUser
 from tests.test_ews_exchangelib import hub, onprem_basic  # noqa: F401
 
 T0 = datetime(2031, 2, 3, 9, 0, tzinfo=UTC)
@@ -56,3 +60,87 @@ def test_calendar_view_boundaries(hub: Hub) -> None:  # noqa: F811
     seen = sorted(i.subject for i in account.calendar.view(start=_at(0), end=_at(1))
                   if i.subject.startswith("v-"))
     assert seen == ["v-inside", "v-overlaps-start", "v-zero-at-start"]
+
+
+SOAP = ('<?xml version="1.0" encoding="utf-8"?><s:Envelope '
+        'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" '
+        'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><s:Header>'
+        '<t:RequestServerVersion Version="Exchange2016"/></s:Header><s:Body>{}</s:Body>'
+        '</s:Envelope>')
+
+
+def _post(the_hub: Hub, user: MsUser, body: str) -> str:
+    reply = httpx.post(the_hub.ews_url, content=SOAP.format(body).encode(),
+                       headers={"Content-Type": "text/xml; charset=utf-8"},
+                       auth=(user.upn, user.password), verify=False)
+    assert reply.status_code == 200, reply.text
+    return reply.text
+
+
+def _is_equal(uri: str, value: str) -> str:
+    return (f'<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="{uri}"/><t:FieldURIOrConstant>'
+            f'<t:Constant Value="{value}"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>')
+
+
+def test_find_item_answers_exchanges_error_for_a_path_it_cannot_search(
+        hub: Hub) -> None:  # noqa: F811
+    """calendar:UID and the attendee lists are paths Exchange refuses in a restriction
+    (exchangelib marks them is_searchable=False for that reason)."""
+    setup = onprem_basic(hub, given=True)
+    CalendarItem(account=setup.account, folder=setup.account.calendar, subject="uid-probe",
+                 start=_at(0), end=_at(1)).save()
+    for uri in ("calendar:UID", "calendar:RequiredAttendees", "item:Culture",
+                "calendar:IsResponseRequested"):
+        text = _post(hub, setup.owner, '<m:FindItem Traversal="Shallow"><m:ItemShape>'
+                     '<t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>'
+                     f'{_is_equal(uri, "x")}<m:ParentFolderIds>'
+                     '<t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>')
+        assert 'ResponseClass="Error"' in text, uri
+        assert "<m:ResponseCode>ErrorUnsupportedPathForQuery</m:ResponseCode>" in text, uri
+    # and a searchable one is answered
+    text = _post(hub, setup.owner, '<m:FindItem Traversal="Shallow"><m:ItemShape>'
+                 '<t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>'
+                 f'{_is_equal("item:Subject", "uid-probe")}<m:ParentFolderIds>'
+                 '<t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>')
+    assert 'TotalItemsInView="1"' in text
+
+
+def test_find_folder_applies_restrictions_on_folder_fields(hub: Hub) -> None:  # noqa: F811
+    account = onprem_basic(hub, given=True).account
+    root = FolderCollection(account=account, folders=[account.msg_folder_root])
+
+    def names(q: Q, depth: str = SHALLOW) -> list[str]:
+        return sorted(f.name for f in root.find_folders(q=q, depth=depth))
+
+    every = names(Q())
+    assert {"Inbox", "Sent Items", "Calendar", "Contacts", "Tasks"} <= set(every)
+    assert names(Q(name="Inbox")) == ["Inbox"]
+    assert names(Q(folder_class="IPF.Appointment")) == ["Calendar"]
+    assert names(Q(folder_class="IPF.Contact") | Q(folder_class="IPF.Task")) == [
+        "Contacts", "Tasks"]
+    assert names(Q(name__startswith="Sent")) == ["Sent Items"]
+    assert names(~Q(folder_class="IPF.Note")) == sorted(
+        n for n in every if n in ("Calendar", "Contacts", "Tasks", "Notes", "Journal"))
+    assert names(Q(name="No such folder")) == []
+    assert names(Q(name="Inbox"), depth=DEEP) == ["Inbox"]
+
+
+def test_find_folder_answers_exchanges_error_for_a_path_it_cannot_search(
+        hub: Hub) -> None:  # noqa: F811
+    setup = onprem_basic(hub, given=True)
+    for uri in ("folder:FolderId", "folder:EffectiveRights", "item:Subject"):
+        text = _post(hub, setup.owner, '<m:FindFolder Traversal="Shallow"><m:FolderShape>'
+                     '<t:BaseShape>Default</t:BaseShape></m:FolderShape>'
+                     f'{_is_equal(uri, "x")}<m:ParentFolderIds>'
+                     '<t:DistinguishedFolderId Id="msgfolderroot"/></m:ParentFolderIds>'
+                     '</m:FindFolder>')
+        assert "<m:ResponseCode>ErrorUnsupportedPathForQuery</m:ResponseCode>" in text, uri
+    hidden = ('<m:Restriction><t:IsEqualTo><t:ExtendedFieldURI PropertyTag="0x10f4" '
+              'PropertyType="Boolean"/><t:FieldURIOrConstant><t:Constant Value="false"/>'
+              '</t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>')
+    text = _post(hub, setup.owner, '<m:FindFolder Traversal="Shallow"><m:FolderShape>'
+                 '<t:BaseShape>Default</t:BaseShape></m:FolderShape>'
+                 f'{hidden}<m:ParentFolderIds><t:DistinguishedFolderId Id="msgfolderroot"/>'
+                 '</m:ParentFolderIds></m:FindFolder>')
+    assert 'ResponseClass="Success"' in text and "<t:DisplayName>Inbox</t:DisplayName>" in text

@@ -37,6 +37,8 @@ Documented choices (to be mirrored in docs/architecture.md):
   a patch's body was still arriving is never undone: the patch then answers 410 deleted, as a
   write to a deleted event does. Bodies are validated completely before anything is stored
   (event_body.py, intake.py).
+- Meetings: an event with attendees of the organizer's domain is in their primary calendars
+  too (meeting_writes.py, over world/meetings.py).
 - A POST with `X-HTTP-Method-Override` is the overriding method (for GET, its form body is the
   query): googleapiclient sends every GET longer than 2,048 characters that way.
 - Rate limits and faults: `throttle` → 403 rateLimitExceeded (usageLimits), or the spec's status
@@ -56,7 +58,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from mock_providers.google import instances, validate
+from mock_providers.google import instances, meeting_writes, validate
 from mock_providers.google.calendar_query import ListQuery, Tombstones, parse_list_query
 from mock_providers.google.discovery import document
 from mock_providers.google.errors import (
@@ -643,6 +645,7 @@ class _CalendarApi:
         apply_event_changes(event, changes)
         event.extra["creator"] = call.email
         calendar.events.put(event.id, event, seq)
+        self.follow_meeting(calendar, event)
         call.detail["event"] = gid
         return 200, self.render(access, event)
 
@@ -669,6 +672,11 @@ class _CalendarApi:
         self.check_if_match(call.request, event)
         changes = parse_event(body, event, partial=partial, conference_version=version,
                               gid=event_gid(event.id))
+        call.detail["event"] = gid
+        attendee = meeting_writes.attendee_of(world, calendar, event)
+        if attendee is not None:
+            meeting_writes.write_copy(world, calendar, attendee, event, changes)
+            return 200, self.render(access, event)
         if changes.moves_time:
             event.sequence += 1
         apply_event_changes(event, changes)
@@ -676,7 +684,7 @@ class _CalendarApi:
         event.last_modified = world.now()
         event.change_key = change_key(event.id, "g", seq)
         calendar.events.put(event.id, event, seq)
-        call.detail["event"] = gid
+        self.follow_meeting(calendar, event)
         return 200, self.render(access, event)
 
     def write_instance(self, call: Call, access: Access, found: tuple[Event, datetime, Event],
@@ -691,6 +699,7 @@ class _CalendarApi:
         call.detail["event"] = call.request.path_params["eventId"]
         if body.get("status") == "cancelled":
             cancel_occurrence(world, calendar, master, original)
+            self.follow_meeting(calendar, master)
             return 200, self.render(access, instances.cancelled_instance(master, original))
         changes = parse_event(body, current, partial=partial, conference_version=version,
                               gid=event_gid(current.id))
@@ -699,7 +708,16 @@ class _CalendarApi:
                                      **instance_changes(current, changes))
         except SeriesError:
             raise not_found() from None
+        self.follow_meeting(calendar, master)
         return 200, self.render(access, instances.instance_event(master, inst))
+
+    def follow_meeting(self, calendar: Calendar, event: Event) -> None:
+        """After the organizer's write: the attendees' copies follow (meeting_writes.py); a
+        copy deleted for an attendee no longer invited leaves its tombstone, as a delete does."""
+        world = self.hub.world
+        tombstones = calendar_state(world).tombstones
+        for where, item in meeting_writes.after_write(world, calendar, event):
+            tombstones.add(where.id, item, world.now())
 
     @staticmethod
     def conference_version(request: Request) -> int:
@@ -728,11 +746,19 @@ class _CalendarApi:
                 raise deleted()
             self.check_if_match(call.request, current)
             cancel_occurrence(world, calendar, master, original)
+            self.follow_meeting(calendar, master)
             call.detail["event"] = gid
             return 204, None
         self.check_if_match(call.request, event)
-        calendar_state(world).tombstones.add(calendar.id, event, world.now())
-        calendar.events.delete(event.id, world.next_seq())
+        tombstones = calendar_state(world).tombstones
+        gone = meeting_writes.delete(world, calendar, event)
+        for where, item in gone:
+            tombstones.add(where.id, item, world.now())
+        if gone:
+            call.detail["cancelled_for"] = [c.owner_email for c, _ in gone[:-1]]
+        else:
+            tombstones.add(calendar.id, event, world.now())
+            calendar.events.delete(event.id, world.next_seq())
         call.detail["event"] = gid
         return 204, None
 

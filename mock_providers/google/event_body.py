@@ -11,6 +11,7 @@ Checks, with Google's errors:
   inside the range every zone can render (`validate.MIN_INSTANT`…`MAX_INSTANT`), start and end
   both dates or both dateTimes, end not before start (400 invalid / timeRangeEmpty);
 - `recurrence` lines by RFC 5545's grammar with bounds (400 invalid "Invalid recurrence rule.");
+- summary, description and location at most 8,192 characters (400 invalid);
 - attendees need an e-mail address; at most 5 reminder overrides of 0–40320 minutes;
 - visibility, transparency and status from their value sets;
 - `conferenceData` only with conferenceDataVersion=1; a createRequest must ask for hangoutsMeet.
@@ -44,6 +45,7 @@ PASSTHROUGH = ("colorId", "recurrence", "extendedProperties", "reminders", "sour
                "anyoneCanAddSelf", "attachments")
 MERGED_ON_PATCH = frozenset({"extendedProperties", "reminders", "source"})
 MAX_REMINDER_OVERRIDES = 5
+MAX_TEXT = 8192  # summary, description, location (see _sized)
 MAX_REMINDER_MINUTES = 40320
 MEET_ICON = ("https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/"
              "logo_meet_2020q4_color_2x_web_512dp.png")
@@ -144,6 +146,16 @@ def _reminders(value: dict[str, Any]) -> None:
                               reason="invalid")
 
 
+def _sized(text: str) -> str:
+    """Google refuses a text member over its size limit (400 "A provided value exceeds the
+    allowed size limit.", what Calendar answers for an oversized summary or recurrence). The
+    limit it documents is the description's, about 8,192 characters; summary and location have
+    no documented one, so the same applies (a documented choice)."""
+    if len(text) > MAX_TEXT:
+        raise bad_request("A provided value exceeds the allowed size limit.", reason="invalid")
+    return text
+
+
 def parse_event(body: dict[str, Any], current: Event | None, *, partial: bool,
                 conference_version: int, gid: str) -> EventChanges:
     """What an insert (current None), update (partial=False) or patch (partial=True) body
@@ -157,7 +169,7 @@ def parse_event(body: dict[str, Any], current: Event | None, *, partial: bool,
     for member, attr in (("summary", "subject"), ("description", "body"),
                          ("location", "location")):
         if given(member):
-            ch.fields[attr] = body.get(member) or ""
+            ch.fields[attr] = _sized(body.get(member) or "")
     if given("attendees"):
         ch.fields["attendees"] = _attendees(body.get("attendees") or [])
     if given("visibility"):

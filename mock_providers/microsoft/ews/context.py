@@ -5,8 +5,9 @@ xs:boolean, xs:int attributes, indexed paging)."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -16,6 +17,7 @@ from mock_providers.microsoft.ews.recurrence import ItemError as ItemError  # re
 from mock_providers.microsoft.ews.render import DecodedId, ServerVersion, Shape
 from mock_providers.microsoft.ews.stored import extended_key
 from mock_providers.microsoft.ews.xml import local, schema_error, t, text
+from mock_providers.microsoft.graph.timezones import MAX_INSTANT, MIN_INSTANT, resolve_tz
 from mock_providers.world import MsUser
 
 if TYPE_CHECKING:
@@ -70,15 +72,64 @@ def read_shape(elem: etree._Element | None) -> Shape:
     return Shape(everything=False, uris=uris, extended=extended)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionZone:
+    """The request's t:TimeZoneContext: the zone Exchange reads a time without offset in and
+    gives a new calendar item that names none (UTC without the header)."""
+
+    name: str  # as the client named it (a Windows id from exchangelib), kept on new items
+    zone: tzinfo
+
+
+UTC_SESSION = SessionZone("UTC", UTC)
+# Set by the endpoint around one request's operation (the operation runs without an await, so
+# no other request's value can be seen).
+SESSION_ZONE: ContextVar[SessionZone] = ContextVar("ews_session_zone", default=UTC_SESSION)
+
+
+def read_time_zone_context(header: etree._Element | None) -> SessionZone:
+    """The SOAP header's t:TimeZoneContext. Its t:TimeZoneDefinition is required (the schema's
+    "Can be Empty: False"); an Id this mock cannot resolve (it knows UTC, IANA names and the
+    common Windows ids) leaves the session in UTC, as before the header was read, rather than
+    failing a client whose zone is only missing from the mock's table."""
+    context = header.find(t("TimeZoneContext")) if header is not None else None
+    if context is None:
+        return UTC_SESSION
+    definition = context.find(t("TimeZoneDefinition"))
+    if definition is None:
+        raise schema_error("The element 'TimeZoneContext' has incomplete content. List of "
+                           "possible elements expected: 'TimeZoneDefinition'.")
+    name = (definition.get("Id") or "").strip()
+    zone = resolve_tz(name) if name else None
+    return SessionZone(name, zone) if zone is not None else UTC_SESSION
+
+
 def read_datetime(value: str | None, name: str) -> datetime:
+    """An xs:dateTime as a UTC instant; one without offset is read in the session's zone
+    (t:TimeZoneContext), as Exchange does. A value whose UTC time falls outside the years a
+    .NET DateTime holds (0001-01-01T00:00:00+14:00, 9999-12-31T22:00:00-11:00) is not a
+    DateTime Exchange can read: the same schema fault as any other invalid xs:dateTime."""
+    raw = (value or "").strip()
+    invalid = schema_error(f"The '{name}' element is invalid - The value '{value}' is invalid "
+                           "according to its datatype 'xs:dateTime'.")
     try:
-        parsed = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise schema_error(f"The '{name}' element is invalid - The value '{value}' is invalid "
-                           "according to its datatype 'xs:dateTime'.") from None
-    # Exchange reads a time without offset in the request's time zone; exchangelib always
-    # sends an offset, so UTC is this mock's reading.
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=SESSION_ZONE.get().zone)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise invalid from None
+
+
+def check_calendar_range(moment: datetime, name: str) -> datetime:
+    """A calendar item's time (or a CalendarView bound) inside the range every zone can render
+    (a day inside the years 1–9999, as Graph's): outside, Exchange's ErrorCalendarOutOfRange
+    for that item, where rendering it in a zone west or east of UTC would leave the years a
+    DateTime can write."""
+    if not MIN_INSTANT <= moment <= MAX_INSTANT:
+        raise ItemError("ErrorCalendarOutOfRange",
+                        f"The value of '{name}' is out of the range a calendar item can have.")
+    return moment
 
 
 def read_bool(value: str | None, name: str) -> bool:

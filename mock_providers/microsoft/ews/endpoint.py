@@ -37,7 +37,7 @@ from mock_providers.microsoft.ews.auth import (
     authenticate,
     challenge_headers,
 )
-from mock_providers.microsoft.ews.context import OpContext
+from mock_providers.microsoft.ews.context import SESSION_ZONE, OpContext, read_time_zone_context
 from mock_providers.microsoft.ews.operations import OPERATIONS
 from mock_providers.microsoft.ews.render import (
     ServerVersion,
@@ -185,6 +185,7 @@ class _Exchange:
             soap = parse_envelope(body)
             operation = soap.name
             requested, impersonate = read_header(soap.header)
+            session = read_time_zone_context(soap.header)
             if not version.accepts(requested):
                 raise RequestRejected("ErrorInvalidServerVersion",
                                       "The specified server version is invalid.")
@@ -198,7 +199,11 @@ class _Exchange:
             else:
                 return self.planned_fault(request, principal, version, soap.name, planned,
                                           acting.upn)
-        return self.run(request, principal, version, soap, acting, requested, impersonate)
+        token = SESSION_ZONE.set(session)  # run() has no await: this request's zone only
+        try:
+            return self.run(request, principal, version, soap, acting, requested, impersonate)
+        finally:
+            SESSION_ZONE.reset(token)
 
     def planned_fault(self, request: Request, principal: Principal, version: ServerVersion,
                       operation: str, planned: PlannedFault, user: str) -> Response:

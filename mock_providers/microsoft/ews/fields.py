@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from mock_providers.microsoft.ews.context import read_bool, read_datetime
-from mock_providers.microsoft.ews.recurrence import ItemError, build, read_recurrence
+from mock_providers.microsoft.ews.context import check_calendar_range, read_bool, read_datetime
+from mock_providers.microsoft.ews.recurrence import build, read_recurrence
 from mock_providers.microsoft.ews.render import (
     BUSINESS_PHONE_KEYS,
     EMAIL_KEYS,
@@ -33,6 +33,7 @@ from mock_providers.microsoft.ews.stored import (
 )
 from mock_providers.microsoft.ews.xml import T_NS, local, schema_error, t, text
 from mock_providers.world import Attendee, Contact, Event
+from mock_providers.world.limits import exchange_text
 
 AttendeeKind = Literal["required", "optional", "resource"]
 AttendeeResponse = Literal["none", "accepted", "declined", "tentativelyAccepted", "organizer"]
@@ -91,7 +92,7 @@ def read_event_fields(elem: etree._Element) -> Patch:
             patch["categories"] = [_capped(s.text or "", name)
                                    for s in child.findall(t("String"))]
         elif name in ("Start", "End"):
-            patch[name.lower()] = read_datetime(value, name)
+            patch[name.lower()] = check_calendar_range(read_datetime(value, name), name)
         elif name == "IsAllDayEvent":
             patch["is_all_day"] = read_bool(value, name)
         elif name == "LegacyFreeBusyStatus":
@@ -134,17 +135,12 @@ _CHOICES = {"Importance": ("Low", "Normal", "High"),
 _INTEGERS = frozenset({"ReminderMinutesBeforeStart"})
 _CAPPED = frozenset({"Subject", "GivenName", "MiddleName", "Surname", "Categories", "Initials",
                      "Nickname", "Generation"})
-SUBJECT_LIMIT = 255
 
 
 def _capped(value: str, name: str) -> str:
-    """Exchange keeps at most 255 characters in Subject and the name fields; a longer value is
-    refused (ErrorDataSizeLimitExceeded, Microsoft's code for a value over a property's size)."""
-    if name in _CAPPED and len(value) > SUBJECT_LIMIT:
-        raise ItemError("ErrorDataSizeLimitExceeded",
-                        f"The value of property '{name}' exceeds the maximum size of "
-                        f"{SUBJECT_LIMIT} characters.")
-    return value
+    """Subject and the name fields as the Exchange store keeps them: at most 255 characters,
+    a longer value cut there (world/limits.py), not refused."""
+    return exchange_text(value) if name in _CAPPED else value
 
 
 def _keep(patch: Patch, child: etree._Element) -> None:
@@ -175,7 +171,7 @@ def _keep(patch: Patch, child: etree._Element) -> None:
         elif name in _INTEGERS and not (value.lstrip("-").isdigit() and len(value) < 10):
             raise schema_error(f"The '{name}' element is invalid - The value '{value[:40]}' is "
                                "invalid according to its datatype 'xs:int'.")
-        _capped(value, name)
+        value = _capped(value, name)
         node = (node[0], node[1], value, node[3])
     patch[("ews", name)] = node
 
@@ -233,7 +229,7 @@ def read_contact_fields(elem: etree._Element) -> Patch:
             continue
         name, value = local(child), (child.text or "").strip()
         if name in ("GivenName", "Surname"):
-            _capped(value, name)
+            value = _capped(value, name)
         if name == "DisplayName":
             patch["display_name"] = value
         elif name == "GivenName":

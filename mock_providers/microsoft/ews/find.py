@@ -17,6 +17,7 @@ from lxml import etree
 from mock_providers.microsoft.ews.context import (
     ItemError,
     OpContext,
+    check_calendar_range,
     int_attr,
     paging,
     read_datetime,
@@ -102,8 +103,8 @@ def _calendar_view(folder: FolderRef, events: list[Event], view: etree._Element
                    ) -> tuple[list[ItemRef], dict[str, str]]:
     """Singles and the occurrences/exceptions of series that overlap [StartDate, EndDate)
     (a zero-length item at StartDate included), in start order; masters themselves never."""
-    start = read_datetime(view.get("StartDate"), "StartDate")
-    end = read_datetime(view.get("EndDate"), "EndDate")
+    start = check_calendar_range(read_datetime(view.get("StartDate"), "StartDate"), "StartDate")
+    end = check_calendar_range(read_datetime(view.get("EndDate"), "EndDate"), "EndDate")
     if end < start:
         raise ItemError("ErrorCalendarEndDateIsEarlierThanStartDate",
                         "EndDate is earlier than StartDate.")

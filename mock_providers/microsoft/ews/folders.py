@@ -6,7 +6,9 @@ GetFolder / FindFolder: distinguished ids root, msgfolderroot, calendar, contact
 distinguished folders of `world.folders` (inbox, sentitems, deleteditems, drafts, outbox,
 junkemail, ... with their folder classes; only their owner sees them), with t:Mailbox for another
 mailbox, and the FolderIds this mock issued. FindFolder lists (Shallow or Deep) only
-the folders the caller can see, paged by m:IndexedPageFolderView.
+the folders the caller can see that match its m:Restriction (DisplayName, FolderClass, the counts,
+PidTagAttributeHidden; any other path is ErrorUnsupportedPathForQuery), paged by
+m:IndexedPageFolderView.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from mock_providers.microsoft.ews.render import (
     folder_key_for,
     success,
 )
+from mock_providers.microsoft.ews.restrictions import Predicate, compile_restriction
 from mock_providers.microsoft.ews.xml import local, m, schema_error, t, text
 from mock_providers.world import Calendar, ContactFolder, MsUser
 from mock_providers.world.folders import WELL_KNOWN, MailFolder, mail_folders
@@ -198,10 +201,12 @@ def find_folder(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     view = op.find(m("IndexedPageFolderView"))
     offset, limit = paging(view)
     messages: list[etree._Element] = []
+    restriction = op.find(m("Restriction"))
     for elem in folder_ids(op.find(m("ParentFolderIds"))):
         try:
             parent = resolve_folder(ctx, elem)
             folder_rights(ctx, parent)
+            predicate = _folder_predicate(restriction)
         except ItemError as err:
             messages.append(error("FindFolder", err.code, err.text))
             continue
@@ -215,6 +220,8 @@ def find_folder(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
                 continue  # folders the caller cannot see are not listed
             if deep:
                 pending.extend(ref.children(ctx.world))
+        if predicate is not None:  # a Deep search still descends through folders it leaves out
+            found = [(ref, rights) for ref, rights in found if predicate(ref.view())]
         page = found[offset:offset + limit] if limit else found[offset:]
         message = success("FindFolder")
         root = etree.SubElement(message, m("RootFolder"), {
@@ -225,3 +232,9 @@ def find_folder(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
             folder_element(folders, ref.owner, ref.view(), shape, rights)
         messages.append(message)
     return messages
+
+
+def _folder_predicate(restriction: etree._Element | None) -> Predicate | None:
+    """m:Restriction of a FindFolder, on the folder fields the world has (restrictions.py)."""
+    kids = [c for c in restriction if isinstance(c.tag, str)] if restriction is not None else []
+    return compile_restriction(kids[0], "folder") if kids else None

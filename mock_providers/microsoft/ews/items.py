@@ -18,6 +18,7 @@ from lxml import etree
 from mock_providers.microsoft.ews.context import (
     ACCESS_DENIED,
     MALFORMED,
+    SESSION_ZONE,
     ItemError,
     OpContext,
     first_child,
@@ -371,6 +372,8 @@ def _new_event(world: World, owner: MsUser, patch: Patch) -> Event:
                   ical_uid=f"{event_id}@calharness", change_key=change_key(event_id, 0),
                   organizer_email=owner.upn, organizer_name=owner.display_name)
     apply_event(event, {k: v for k, v in patch.items() if k not in ("start", "end")})
+    if "time_zone" not in patch:  # no StartTimeZone: the session's t:TimeZoneContext, or UTC
+        event.time_zone = SESSION_ZONE.get().name
     if not event.ical_uid:
         event.ical_uid = f"{event_id}@calharness"
     return event

@@ -213,7 +213,12 @@ def fault_document(code: str, message: str, version: ServerVersion | None = None
 
 # -- values ---------------------------------------------------------------------------------------
 def ews_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC with Z, as Exchange writes every xs:dateTime whatever the t:TimeZoneContext (the EWS
+    Managed API converts to its session zone on the client); the year always four digits
+    (strftime's %Y is not, below 1000)."""
+    v = value.astimezone(UTC)
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:"
+            f"{v.second:02d}Z")
 
 
 def ews_bool(value: bool) -> str:
@@ -731,20 +736,25 @@ class FolderView:
     unread: int = 0
 
 
+def folder_class(view: FolderView) -> str | None:
+    """The folder's t:FolderClass (root has none); FindFolder restrictions read it too."""
+    return view.folder_class if view.folder_class is not None else _FOLDER_TAGS[view.kind][1]
+
+
 def folder_element(parent: etree._Element, owner: MsUser, view: FolderView, shape: Shape,
                    rights: Rights) -> etree._Element:
-    tag, folder_class = _FOLDER_TAGS[view.kind]
+    tag = _FOLDER_TAGS[view.kind][0]
     if view.folder_class is not None:
-        folder_class = view.folder_class
-        tag = _CLASS_TAGS.get(folder_class, "Folder")
+        tag = _CLASS_TAGS.get(view.folder_class, "Folder")
+    klass = folder_class(view)
     folder = _sub(parent, tag)
     _sub(folder, "FolderId", Id=encode_id("folder", owner, view.key), ChangeKey=view.change_key)
     w = shape.wants
     if w("folder:ParentFolderId") and view.parent_key is not None:
         _sub(folder, "ParentFolderId", Id=encode_id("folder", owner, view.parent_key),
              ChangeKey=view.change_key)
-    if w("folder:FolderClass") and folder_class is not None:
-        _sub(folder, "FolderClass", folder_class)
+    if w("folder:FolderClass") and klass is not None:
+        _sub(folder, "FolderClass", klass)
     if w("folder:DisplayName"):
         _sub(folder, "DisplayName", view.name)
     if w("folder:TotalCount"):

@@ -1,7 +1,12 @@
-"""FindItem's query language over world items: an m:Restriction compiled to a predicate
-(IsEqualTo, IsNotEqualTo, IsGreaterThan[OrEqualTo], IsLessThan[OrEqualTo], Exists, Contains,
-And, Or, Not) and an m:SortOrder, on the field URIs the tables below map to Event / Contact
-values (any other field is ErrorUnsupportedPathForQuery)."""
+"""FindItem's and FindFolder's query language over world items and folders: an m:Restriction
+compiled to a predicate (IsEqualTo, IsNotEqualTo, IsGreaterThan[OrEqualTo],
+IsLessThan[OrEqualTo], Exists, Contains, And, Or, Not) and an m:SortOrder, on the field URIs the
+tables below map to Event / Contact / MailMessage / folder values. Any other field is
+ErrorUnsupportedPathForQuery, Exchange's answer for a path it cannot search: among them the
+ones exchangelib marks `is_searchable=False` because Exchange refuses them (calendar:UID,
+calendar:RequiredAttendees / OptionalAttendees / Resources, calendar:Recurrence and the time
+zones, calendar:IsResponseRequested, calendar:AllowNewTimeProposal, item:Culture,
+item:ReminderDueBy), and on folders everything but the folder's own stored fields."""
 
 from __future__ import annotations
 
@@ -12,7 +17,13 @@ from typing import Any, Literal
 from lxml import etree
 
 from mock_providers.microsoft.ews.context import ItemError, read_bool, read_datetime
-from mock_providers.microsoft.ews.render import EMAIL_KEYS, FREE_BUSY_OUT, SENSITIVITY_OUT
+from mock_providers.microsoft.ews.render import (
+    EMAIL_KEYS,
+    FREE_BUSY_OUT,
+    SENSITIVITY_OUT,
+    FolderView,
+    folder_class,
+)
 from mock_providers.microsoft.ews.stored import (
     element_name,
     extended_key,
@@ -34,7 +45,7 @@ def _event_values() -> dict[str, Callable[[Event], Any]]:
         "item:ItemClass": lambda e: "IPM.Appointment",
         "calendar:Start": lambda e: e.start, "calendar:End": lambda e: e.end,
         "calendar:IsAllDayEvent": lambda e: e.is_all_day,
-        "calendar:Location": lambda e: e.location, "calendar:UID": lambda e: e.ical_uid,
+        "calendar:Location": lambda e: e.location,
         "calendar:LegacyFreeBusyStatus": lambda e: FREE_BUSY_OUT.get(e.show_as, "Busy"),
         "calendar:IsRecurring": lambda e: e.recurrence is not None,
         "calendar:IsMeeting": lambda e: bool(e.attendees),
@@ -65,25 +76,51 @@ def _message_values() -> dict[str, Callable[[MailMessage], Any]]:
         "item:DateTimeCreated": lambda m: m.created, "item:DateTimeReceived": lambda m: m.created,
         "item:DateTimeSent": lambda m: m.created, "message:IsRead": lambda m: m.is_read,
         "message:Sender": lambda m: m.sender_email, "message:From": lambda m: m.sender_email,
-        "calendar:UID": lambda m: m.ical_uid, "calendar:Start": lambda m: m.meeting_start,
+        "calendar:Start": lambda m: m.meeting_start,
         "calendar:End": lambda m: m.meeting_end,
     }
 
 
-ItemKind = Literal["event", "contact", "message"]
+def _folder_values() -> dict[str, Callable[[FolderView], Any]]:
+    return {
+        "folder:DisplayName": lambda f: f.name, "folder:FolderClass": folder_class,
+        "folder:TotalCount": lambda f: f.total, "folder:ChildFolderCount": lambda f: f.children,
+        "folder:UnreadCount": lambda f: f.unread,
+    }
+
+
+# MAPI properties a client filters folders on: PidTagAttributeHidden (0x10F4), which Outlook and
+# folder pickers test to leave hidden folders out; none of the world's folders is hidden.
+_FOLDER_TAGS: dict[int, Any] = {0x10F4: False}
+
+
+def _folder_extended(uri_elem: etree._Element) -> Callable[[Any], Any]:
+    tag = uri_elem.get("PropertyTag") or ""
+    try:
+        number = int(tag, 16) if tag.lower().startswith("0x") else int(tag)
+    except ValueError:
+        number = -1
+    value = _FOLDER_TAGS.get(number)
+    return lambda f: value
+
+
+ItemKind = Literal["event", "contact", "message", "folder"]
 _VALUES: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "event": _event_values(), "contact": _contact_values(), "message": _message_values()}
+    "event": _event_values(), "contact": _contact_values(), "message": _message_values(),
+    "folder": _folder_values()}
 Predicate = Callable[[Any], bool]
 
 
 def _getter(uri_elem: etree._Element, kind: ItemKind) -> Callable[[Any], Any]:
+    if local(uri_elem) == "ExtendedFieldURI" and kind == "folder":
+        return _folder_extended(uri_elem)
     if local(uri_elem) == "ExtendedFieldURI" and kind != "message":
         key = extended_key(uri_elem)
         return lambda i: extended_value(i.extra, key)
     uri = uri_elem.get("FieldURI") or ""
     values: dict[str, Callable[[Any], Any]] = _VALUES[kind]
     getter = values.get(uri)
-    if getter is None and kind != "message":
+    if getter is None and kind in ("event", "contact"):
         getter = _stored_getter(uri, kind)
     if getter is None or local(uri_elem) not in ("FieldURI", "IndexedFieldURI"):
         raise ItemError("ErrorUnsupportedPathForQuery",
@@ -101,10 +138,7 @@ _STORED_QUERYABLE: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "item:Importance": ("Normal", str),
     "item:ReminderIsSet": (True, lambda v: v == "true"),
     "item:ReminderMinutesBeforeStart": (15, int),
-    "item:Culture": ("en-US", str),
     "item:InReplyTo": (None, str),
-    "calendar:IsResponseRequested": (True, lambda v: v == "true"),
-    "calendar:AllowNewTimeProposal": (True, lambda v: v == "true"),
     "calendar:When": (None, str), "calendar:MeetingWorkspaceUrl": (None, str),
     "calendar:NetShowUrl": (None, str), "calendar:ConferenceType": (None, int),
     "contacts:MiddleName": (None, str), "contacts:Nickname": (None, str),

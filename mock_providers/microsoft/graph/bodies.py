@@ -18,6 +18,7 @@ from mock_providers.microsoft.graph.errors import MAX_DEPTH, GraphError, bad_req
 from mock_providers.microsoft.graph.recurrence import iana_zone, parse_recurrence
 from mock_providers.microsoft.graph.timezones import MAX_INSTANT, MIN_INSTANT, resolve_tz
 from mock_providers.world import Attendee, Contact, Event
+from mock_providers.world.limits import exchange_text
 
 EVENT_TYPE = "microsoft.graph.event"
 CONTACT_TYPE = "microsoft.graph.contact"
@@ -270,8 +271,8 @@ def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
     for name, value in body.items():
         if name not in EVENT_WRITABLE:
             continue
-        if name == "subject":
-            changes["subject"] = _str(value) or ""
+        if name == "subject":  # the store keeps 255 characters (world/limits.py), as EWS
+            changes["subject"] = exchange_text(_str(value) or "")
         elif name == "body":
             obj = _obj(value)
             _check_names(obj, frozenset({"contentType", "content"}), "microsoft.graph.itemBody")
@@ -319,7 +320,8 @@ def parse_event_body(body: dict[str, Any]) -> dict[str, Any]:
         elif name == "transactionId":
             changes["transaction_id"] = _str(value)
         elif name == "categories":
-            changes["categories"] = [_str(c, nullable=False) for c in _list(value)]
+            changes["categories"] = [exchange_text(_str(c, nullable=False) or "")
+                                     for c in _list(value)]
         elif name == "importance":
             extras["importance"] = _enum("importance", value)
         elif name == "reminderMinutesBeforeStart":
@@ -375,9 +377,9 @@ def parse_contact_body(body: dict[str, Any]) -> dict[str, Any]:
         if name == "displayName":
             changes["display_name"] = _str(value) or ""
         elif name == "givenName":
-            changes["given_name"] = _str(value) or ""
+            changes["given_name"] = exchange_text(_str(value) or "")
         elif name == "surname":
-            changes["surname"] = _str(value) or ""
+            changes["surname"] = exchange_text(_str(value) or "")
         elif name == "emailAddresses":
             emails: list[str] = []
             names: dict[str, str] = {}
