@@ -3,14 +3,21 @@ each prints at its end: requests tried, 5xx, wrong error shapes, wrong acceptanc
 request, and memory before and after.
 
 Memory, named for what it is: the hub runs inside the pytest process, so the process's resident
-set (VmRSS) is the pytest process with the hub in it, not the hub alone. Next to it, the world's
-own size: how many events and contacts it holds and how many characters of text they store,
-which is what a hostile write could bloat and what a reset gives back.
+set (VmRSS) is the pytest process with the hub in it, not the hub alone. It is measured before
+the first request (trimmed, see below), at the end, and at the end again after a garbage
+collection and glibc's malloc_trim: large transient allocations (a 1 MiB envelope, a
+300,000-character subject) leave the allocator holding pages it would hand back, so only the
+trimmed figure says what the process retained. Next to it, the world's own size: how many
+events and contacts it holds and how many characters of text they store, which is what a hostile
+write could bloat and a reset gives back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
+import gc
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,7 +50,7 @@ class Tally:
 
     def start(self, hub: Hub) -> None:
         """Call once the sweep's hub is up, before its first request."""
-        self.rss_before, self.world_before = rss_kib(), world_size(hub.world)
+        self.rss_before, self.world_before = trimmed_rss_kib(), world_size(hub.world)
 
     def figures(self, name: str, hub: Hub, *, five_xx_label: str = "5xx",
                 extra: dict[str, int] | None = None) -> str:
@@ -56,7 +63,8 @@ class Tally:
                 f"slowest {self.slowest * 1000:.0f} ms, "
                 f"statuses {dict(sorted(self.statuses.items()))}; "
                 f"process RSS (pytest with the hub in it) {self.rss_before // 1024} MiB before, "
-                f"{rss_kib() // 1024} MiB after; "
+                f"{rss_kib() // 1024} MiB after, {trimmed_rss_kib() // 1024} MiB retained after "
+                "gc and malloc_trim; "
                 f"world before: {self.world_before}; after: {world_size(hub.world)}")
 
 
@@ -65,6 +73,14 @@ def rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def trimmed_rss_kib() -> int:
+    """VmRSS after a full collection and, on glibc, malloc_trim(0) (elsewhere: without it)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return rss_kib()
 
 
 def _items(world: World) -> Iterator[Event | Contact]:

@@ -570,6 +570,17 @@ def test_after_the_sweep_every_read_still_works(sweep: Sweep) -> None:
             if message.findtext("m:IncludesLastItemInRange", namespaces=NS) == "true":
                 break
         assert pages < 500
+    for uri, folder, value in (("contacts:Birthday", CONTACTS, "2000-01-01T00:00:00Z"),
+                               ("calendar:Start", CAL, "2031-01-06T10:00:00Z"),
+                               ("item:ReminderMinutesBeforeStart", CAL, "15")):
+        # a restriction reads every stored value of the field, hostile ones included
+        for op in ("IsEqualTo", "IsGreaterThan"):
+            assert find(sweep, folder, restriction=f"<m:Restriction><t:{op}><t:FieldURI "
+                        f'FieldURI="{uri}"/><t:FieldURIOrConstant><t:Constant Value="{value}"/>'
+                        f"</t:FieldURIOrConstant></t:{op}></m:Restriction>").ok
+        for order in ("Ascending", "Descending"):  # so does a sort on it
+            assert find(sweep, folder, restriction=f'<m:SortOrder><t:FieldOrder Order="{order}">'
+                        f'<t:FieldURI FieldURI="{uri}"/></t:FieldOrder></m:SortOrder>').ok
     for start, end in (("0001-01-01T00:00:00Z", "0002-12-01T00:00:00Z"),
                        ("2030-06-01T00:00:00Z", "2032-06-01T00:00:00Z"),
                        ("9998-01-01T00:00:00Z", "9999-12-31T00:00:00Z")):
