@@ -18,7 +18,8 @@ ErrorInternalServerError), every refusal in Exchange's format (a SOAP fault with
 or a ResponseMessage with ResponseClass="Error" and a ResponseCode), no exception text or file
 path in any answer, no value the schema refuses accepted, and that afterwards every read of the
 mailbox (GetItem of every item, FindItem, CalendarView, SyncFolderItems from scratch, FindFolder)
-still answers NoError. The figures are printed at the end through `hostile_support`.
+still answers NoError. The figures are printed at the end through `hostile_support`. Findings
+in modules a parallel change owns are named in KNOWN_OPEN (strictly: each must still occur).
 
 Exchange refuses a request that breaks its schema with HTTP 500 and a SOAP fault
 (ErrorSchemaValidation): that 500 is Exchange's own answer to bad input, not a server error, and

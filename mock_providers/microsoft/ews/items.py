@@ -3,7 +3,9 @@ rendering an item, and the GetItem, CreateItem, UpdateItem and DeleteItem operat
 
 - GetItem; CreateItem (t:CalendarItem into calendars, t:Contact into contact folders);
 - UpdateItem (SetItemField / AppendToItemField / DeleteItemField; a stale ChangeKey under
-  NeverOverwrite or AutoResolve is ErrorIrresolvableConflict);
+  NeverOverwrite or AutoResolve is ErrorIrresolvableConflict; a FieldURI outside the schema's
+  `prefix:Name` form is ErrorSchemaValidation, an item carrying other than one property
+  ErrorIncorrectUpdatePropertyCount);
 - DeleteItem (all DeleteTypes remove the item from the world's folder).
 """
 
