@@ -43,6 +43,9 @@ class ControlClient:
         self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        if method in ("POST", "PUT", "PATCH") and "json" not in kwargs:
+            # The control API wants application/json on every write, body-less ones too.
+            kwargs.setdefault("headers", {"Content-Type": "application/json"})
         response = self._http.request(method, self.url + path, **kwargs)
         if response.status_code >= 400:
             code = ""

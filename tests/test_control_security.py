@@ -88,13 +88,36 @@ def test_a_cross_site_text_plain_reset_is_refused_and_the_world_is_unchanged(
     assert hub.world is not before and hub.world.seed == 7
 
 
+def test_a_body_less_write_needs_the_json_content_type_too(hub: Hub,
+                                                          client: TestClient) -> None:
+    """`/load/claim` and the revokes take no body, but change state: a request that does not
+    say application/json is refused before it does anything, the same as one with a body."""
+    params = _path_params(hub)
+    upn = params["upn"]
+    for path in ("/load/release", f"/microsoft/users/{upn}/revoke",
+                 f"/google/users/{params['email']}/revoke"):
+        for headers in ({}, {"Content-Type": "text/plain"},
+                        {"Content-Type": "application/x-www-form-urlencoded"}):
+            refused = client.post(CONTROL_PREFIX + path, headers={**auth(hub), **headers})
+            assert refused.status_code == 415, (path, headers, refused.text)
+            assert error_code(refused) == "unsupportedMediaType"
+    user = next(u for u in hub.world.tenant("fabrikam").users.values()  # type: ignore[union-attr]
+                if u.upn == upn)
+    assert user.tokens_invalid_reason is None  # the refused revokes above did nothing
+    json_type = {**auth(hub), "Content-Type": "application/json"}
+    assert client.post(CONTROL_PREFIX + f"/microsoft/users/{upn}/revoke",
+                       headers=json_type).status_code == 200
+    assert user.tokens_invalid_reason == "revoked"
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/world"), ("POST", "/reset"), ("GET", "/clock"), ("POST", "/clock/advance"),
     ("GET", "/faults"), ("DELETE", "/faults"), ("GET", "/audit"),
 ])
 def test_no_token_or_a_wrong_one_is_refused(hub: Hub, client: TestClient, method: str,
                                              path: str) -> None:
-    body = {"json": {"seconds": 1}} if path == "/clock/advance" else {}
+    body: dict[str, Any] = ({"json": {"seconds": 1}} if path == "/clock/advance"
+                            else {"json": {}} if method == "POST" else {})
     missing = client.request(method, CONTROL_PREFIX + path, **body)
     assert missing.status_code == 401 and error_code(missing) == "controlTokenRequired"
     assert missing.headers["www-authenticate"].startswith("Bearer")

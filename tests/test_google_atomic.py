@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from atomic_support import Agreement
 from google_support import RawConnection, access_token, request, users_of
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -182,7 +183,7 @@ def test_two_contact_updates_with_the_same_etag_cannot_both_succeed(server: HubS
 
 # -- the state machine -----------------------------------------------------------------------------
 OPS = ("patch", "patch_if_match", "put", "delete", "delete_if_match")
-STEPS = {"steps": 0}  # rules run; the invariant is checked after each of them
+AGREEMENT = Agreement("Google (HTTP)")  # rules run, checks, and what the checks found
 summaries = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 
 
@@ -243,14 +244,14 @@ def machine(server: HubServer, token: str, owner: GoogleUser, pause: float = PAU
         # -- rules -------------------------------------------------------------------------
         @rule(target=events, summary=summaries)
         def create(self, summary: str) -> str:
-            STEPS["steps"] += 1
+            AGREEMENT.steps += 1
             event = create_event(server, token, summary)
             self.live[event["id"]] = (event["etag"], summary)
             return str(event["id"])
 
         @rule(gid=events, op=st.sampled_from(OPS), summary=summaries)
         def write(self, gid: str, op: str, summary: str) -> None:
-            STEPS["steps"] += 1
+            AGREEMENT.steps += 1
             conn, if_match = self.send(op, gid, summary)
             expected = self.expect(op, gid, if_match)
             status, reply = conn.finish()
@@ -262,7 +263,7 @@ def machine(server: HubServer, token: str, owner: GoogleUser, pause: float = PAU
         def race(self, gid: str, held_op: str, other_op: str, held_summary: str,
                  other_summary: str) -> None:
             """The held write's body completes after the other request was answered."""
-            STEPS["steps"] += 1
+            AGREEMENT.steps += 1
             held, held_if_match = self.send(held_op, gid, held_summary, held=True)
             time.sleep(pause)
             other, other_if_match = self.send(other_op, gid, other_summary)
@@ -278,9 +279,13 @@ def machine(server: HubServer, token: str, owner: GoogleUser, pause: float = PAU
         # -- what must hold after every step -------------------------------------------------
         @invariant()
         def world_list_and_sync_agree(self) -> None:
-            assert {event_gid(e.id) for e in calendar.events} == set(self.live)
+            summaries = {k: v[1] for k, v in self.live.items()}
+            world = {event_gid(e.id): e.subject for e in calendar.events}
+            AGREEMENT.compare("world", world, summaries, self.deleted)
             items, _ = list_events(server, token)
-            assert {i["id"]: (i["etag"], i.get("summary", "")) for i in items} == self.live
+            listed = {i["id"]: (i["etag"], i.get("summary", "")) for i in items}
+            AGREEMENT.compare("events.list", listed, self.live, self.deleted)
+            assert set(world) == set(listed) == set(self.live)  # nothing the model never made
             replayed = dict(self.base)
             changes, _ = list_events(server, token, syncToken=self.base_token)
             for change in changes:
@@ -288,7 +293,8 @@ def machine(server: HubServer, token: str, owner: GoogleUser, pause: float = PAU
                     replayed.pop(change["id"], None)
                 else:
                     replayed[change["id"]] = (change["etag"], change.get("summary", ""))
-            assert replayed == self.live
+            AGREEMENT.compare("sync replay", replayed, self.live, self.deleted)
+            assert set(replayed) == set(self.live)
 
     return CalendarWrites
 
@@ -303,9 +309,9 @@ def _run(server: HubServer, token: str, owner: GoogleUser, examples: int, steps:
 
 def test_concurrent_writes_keep_world_list_and_sync_in_agreement(
         server: HubServer, token: str, owner: GoogleUser) -> None:
-    before = STEPS["steps"]
+    before = AGREEMENT.steps
     _run(server, token, owner, examples=4, steps=12)
-    assert STEPS["steps"] - before >= 12
+    assert AGREEMENT.steps - before >= 12
 
 
 @pytest.mark.slow
@@ -318,17 +324,16 @@ def test_concurrent_writes_long_run(server: HubServer, owner: GoogleUser,
     which an unloaded hub needs far less than to reach its handler."""
     if "slow" not in (pytestconfig.getoption("markexpr") or ""):
         pytest.skip("a long run: pytest -m slow")
-    began, start = time.monotonic(), STEPS["steps"]
+    began, start = time.monotonic(), AGREEMENT.steps
     for _ in range(40):
-        if STEPS["steps"] - start >= 10_000:
+        if AGREEMENT.steps - start >= 10_000:
             break
         fresh = access_token(server, owner, [AUTH + "calendar", AUTH + "contacts"])
         _run(server, fresh, owner, examples=50, steps=50, derandomize=False, pause=0.1)
         with capsys.disabled():
-            print(f"\n{STEPS['steps'] - start} steps after {time.monotonic() - began:.0f} s",
+            print(f"\n{AGREEMENT.steps - start} steps after {time.monotonic() - began:.0f} s",
                   flush=True)
-    steps = STEPS["steps"] - start
     with capsys.disabled():
-        print(f"\nstate machine: {steps} steps, each checked, in "
-              f"{time.monotonic() - began:.0f} s: 0 lost updates, 0 resurrected events")
-    assert steps >= 10_000
+        print(AGREEMENT.line(time.monotonic() - began))
+    assert AGREEMENT.steps - start >= 10_000
+    assert AGREEMENT.lost == AGREEMENT.resurrected == AGREEMENT.wrong_answers == 0

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from google_support import RawConnection, access_token, users_of
-from hostile_support import Tally, rss_kib
+from hostile_support import Tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -115,8 +115,8 @@ class Sweep:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    TALLY.rss_before = rss_kib()
     with HubServer(seed=17, tls=True, state_dir=tmp_path_factory.mktemp("hostile-hub")) as srv:
+        TALLY.start(srv.hub)
         yield srv
 
 
@@ -563,17 +563,9 @@ PERSON_FIELDS_ALL = ("addresses", "biographies", "birthdays", "emailAddresses", 
                      "organizations", "phoneNumbers", "urls", "userDefined", "metadata")
 
 
-def test_sweep_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    rss_after = rss_kib()
+def test_sweep_figures(server: HubServer, capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
-        print(f"\nGoogle hostile sweep: {TALLY.requests} requests, "
-              f"{sum(n for s, n in TALLY.statuses.items() if s >= 500)} 5xx, "
-              f"{len(TALLY.bad_shape)} wrong error shapes, "
-              f"{len(TALLY.wrong_acceptance)} wrong acceptances, "
-              f"slowest {TALLY.slowest * 1000:.0f} ms, "
-              f"statuses {dict(sorted(TALLY.statuses.items()))}, "
-              f"process RSS {TALLY.rss_before // 1024} MiB before the hub, "
-              f"{rss_after // 1024} MiB after")
+        print(TALLY.figures("Google", server.hub))
     assert TALLY.requests >= 300
     assert TALLY.five_xx == []
     assert TALLY.bad_shape == []

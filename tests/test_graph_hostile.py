@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hostile_support import Tally, rss_kib
+from hostile_support import Tally
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,8 +120,8 @@ def owner_of(hub: Hub) -> MsUser:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    TALLY.rss_before = rss_kib()
     with HubServer(seed=18, tls=True, state_dir=tmp_path_factory.mktemp("graph-hostile")) as srv:
+        TALLY.start(srv.hub)
         yield srv
 
 
@@ -871,19 +871,9 @@ def test_after_the_sweep_the_mailbox_lists_and_syncs(sweep: Sweep, before: dict[
     assert _follow(sweep, "/me/contacts/delta", None)
 
 
-def test_sweep_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    rss_after = rss_kib()
+def test_sweep_figures(server: HubServer, capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
-        print(
-            f"\nGraph hostile sweep: {TALLY.requests} requests, "
-            f"{sum(n for s, n in TALLY.statuses.items() if s >= 500)} 5xx, "
-            f"{len(TALLY.bad_shape)} wrong error shapes, "
-            f"{len(TALLY.wrong_acceptance)} wrong acceptances, "
-            f"slowest {TALLY.slowest * 1000:.0f} ms, "
-            f"statuses {dict(sorted(TALLY.statuses.items()))}, "
-            f"process RSS {TALLY.rss_before // 1024} MiB before the hub, "
-            f"{rss_after // 1024} MiB after"
-        )
+        print(TALLY.figures("Graph", server.hub))
     assert TALLY.requests >= 1000
     assert TALLY.five_xx == []
     assert TALLY.bad_shape == []

@@ -8,6 +8,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
+from harness.control_client import ControlClient
 from mock_providers.app import create_app
 from mock_providers.hub import GRAPH_PREFIX, Hub
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, app_access_claims
@@ -218,3 +220,48 @@ def test_port_in_use_is_a_one_line_error(name: str, tmp_path: Path) -> None:
         with pytest.raises(HubServerError) as caught:
             HubServer(port=port, server=name, state_dir=tmp_path).start()
     assert str(caught.value) == f"port {port} on 127.0.0.1 is already in use"
+
+
+def test_half_sent_requests_hold_no_per_mailbox_slot(served: HubServer) -> None:
+    """Graph's per-app-per-mailbox concurrency limit counts requests the app runs. A PATCH whose
+    body never finishes is held by the server's body read, before the Graph route, so it takes
+    no slot: with the limit at 2 and 4 of them pending, the mailbox still answers 200."""
+    hub = served.hub
+    user, token = _app_token(hub, "Calendars.ReadWrite")
+    event = next(iter(user.mailbox.default_calendar.events))
+    path = f"/graph/v1.0/users/{user.upn}/events/{event.id}"
+    change_key = event.change_key
+    headers = {"Authorization": f"Bearer {token}"}
+    control = ControlClient(f"{served.base_url}/_control", served.ca_bundle, hub.control_token)
+    control.set_graph_limits(concurrency=2, per_10_min=None)
+    pending = [_tls_socket(served) for _ in range(4)]
+    try:
+        with httpx.Client(base_url=served.base_url, verify=ssl.create_default_context(
+                cafile=served.ca_bundle), timeout=10) as client:
+            # The limit bites: three GETs held in the route (a latency fault runs after the slot
+            # is taken) leave one of them 429. Without this, a limit that never counted would
+            # pass the test below.
+            control.add_fault(kind="latency", provider="graph", method="GET", path=event.id,
+                              delay_ms=600, times=3)
+            with ThreadPoolExecutor(3) as pool:
+                held = list(pool.map(lambda _: client.get(path, headers=headers).status_code,
+                                     range(3)))
+            assert sorted(held) == [200, 200, 429], held
+            control.clear_faults()
+            for sock in pending:
+                sock.sendall(f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             f"Authorization: Bearer {token}\r\nContent-Type: application/json"
+                             f"\r\nContent-Length: 100\r\n\r\n{{\"subject\":".encode())
+            time.sleep(0.3)  # every head is in and waiting for its body
+            started = time.monotonic()
+            answers = [client.get(path, headers=headers).status_code for _ in range(6)]
+            assert answers == [200] * 6, answers
+            assert time.monotonic() - started < BODY_TIMEOUT  # all while the PATCHes pend
+        for sock in pending:  # the half-sent ones end in 408, the app never saw them
+            data, _ = _read_until_closed(sock)
+            assert data.startswith(b"HTTP/1.1 408 "), data[:200]
+        assert event.change_key == change_key  # nothing of the unfinished PATCHes applied
+    finally:
+        for sock in pending:
+            sock.close()
+        control.close()

@@ -199,6 +199,7 @@ class Sweep:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     with HubServer(seed=19, tls=True, state_dir=tmp_path_factory.mktemp("identity-hub")) as srv:
+        TALLY.start(srv.hub)
         yield srv
 
 
@@ -591,17 +592,10 @@ def test_after_the_sweep_sign_in_still_works(
     assert "access_token" in reply.json()
 
 
-def test_sweep_figures(capsys: pytest.CaptureFixture[str]) -> None:
+def test_sweep_figures(server: HubServer, capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
-        print(
-            f"\nIdentity hostile sweep: {TALLY.requests} requests, "
-            f"{sum(n for s, n in TALLY.statuses.items() if s >= 500)} 5xx, "
-            f"{len(TALLY.bad_shape)} wrong error shapes, "
-            f"{len(TALLY.wrong_acceptance)} wrong acceptances, "
-            f"{len(TALLY.open_redirects)} open redirects, "
-            f"slowest {TALLY.slowest * 1000:.0f} ms, "
-            f"statuses {dict(sorted(TALLY.statuses.items()))}"
-        )
+        print(TALLY.figures("Identity", server.hub,
+                            extra={"open redirects": len(TALLY.open_redirects)}))
     assert "\n".join(TALLY.five_xx + TALLY.bad_shape) == ""
     assert TALLY.requests >= 800
     assert TALLY.five_xx == []

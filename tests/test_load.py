@@ -104,8 +104,10 @@ def test_seed_spec_is_validated() -> None:
 
 def test_control_api_seeds_claims_counts_and_summarises_the_audit() -> None:
     hub = Hub.seeded(11, BASE)
+    # application/json on every request: the control API wants it on body-less writes too
     with TestClient(create_app(hub), base_url=BASE,
-                    headers={"Authorization": f"Bearer {hub.control_token}"}) as client:
+                    headers={"Authorization": f"Bearer {hub.control_token}",
+                             "Content-Type": "application/json"}) as client:
         def call(method: str, path: str, **kw: Any) -> Any:
             return client.request(method, CONTROL_PREFIX + path, **kw)
 

@@ -39,7 +39,7 @@ from mock_providers.world.recurrence import expand
 
 def find_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     shape = read_shape(op.find(m("ItemShape")))
-    traversal = op.get("Traversal") or "Shallow"
+    traversal = op.get("Traversal", "Shallow")  # present but empty is not a traversal
     if traversal not in ("Shallow", "Deep", "SoftDeleted", "Associated"):
         raise schema_error(f"The value '{traversal}' is invalid for Traversal.")
     messages: list[etree._Element] = []
@@ -132,8 +132,11 @@ def _calendar_view(folder: FolderRef, events: list[Event], view: etree._Element
 def _indexed_view(items: list[Any], view: etree._Element | None
                   ) -> tuple[list[Any], dict[str, str]]:
     offset, limit = paging(view)
+    base_point = "Beginning" if view is None else view.get("BasePoint", "Beginning")
+    if base_point not in ("Beginning", "End"):  # the schema's enumeration
+        raise schema_error(f"The value '{base_point[:40]}' is invalid for BasePoint.")
     total = len(items)
-    if view is not None and view.get("BasePoint") == "End":
+    if base_point == "End":
         stop = max(0, total - offset)
         begin = max(0, stop - limit) if limit else 0
         page = items[begin:stop]

@@ -3,12 +3,15 @@ rendering an item, and the GetItem, CreateItem, UpdateItem and DeleteItem operat
 
 - GetItem; CreateItem (t:CalendarItem into calendars, t:Contact into contact folders);
 - UpdateItem (SetItemField / AppendToItemField / DeleteItemField; a stale ChangeKey under
-  NeverOverwrite or AutoResolve is ErrorIrresolvableConflict);
+  NeverOverwrite or AutoResolve is ErrorIrresolvableConflict; a FieldURI outside the schema's
+  `prefix:Name` form is ErrorSchemaValidation, an item carrying other than one property
+  ErrorIncorrectUpdatePropertyCount);
 - DeleteItem (all DeleteTypes remove the item from the world's folder).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -441,6 +444,7 @@ def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree.
         if local(update) == "DeleteItemField":
             patch.update(delete_patch(kids[0], is_event))
         elif len(kids) == 2 and local(update) in ("SetItemField", "AppendToItemField"):
+            _check_path(kids[0], kids[1])
             read = read_event_fields if is_event else read_contact_fields
             merge_patch(patch, read(kids[1]))
         else:
@@ -471,6 +475,27 @@ def _update_one(ctx: OpContext, change: etree._Element, conflict: str) -> etree.
     conflicts = etree.SubElement(message, m("ConflictResults"))
     etree.SubElement(conflicts, t("Count")).text = "0"
     return message
+
+
+# The schema's UnindexedFieldURIType is an enumeration of "prefix:Name" values; this mock
+# checks the form, not every member (an unknown Name in a known prefix is still ignored).
+_FIELD_URI = re.compile(r"(?:item|calendar|contacts|message|meeting|meetingRequest|task|"
+                        r"postitem|distributionlist|conversation|persona):[A-Za-z0-9]{1,64}")
+
+
+def _check_path(path: etree._Element, item: etree._Element) -> None:
+    """A SetItemField/AppendToItemField names one property and carries exactly that one:
+    a path outside the schema is ErrorSchemaValidation, an item with other than one property
+    ErrorIncorrectUpdatePropertyCount, as Exchange answers them."""
+    if local(path) == "FieldURI" and not _FIELD_URI.fullmatch(path.get("FieldURI") or ""):
+        raise schema_error(f"The 'FieldURI' attribute is invalid - The value "
+                           f"'{(path.get('FieldURI') or '')[:64]}' is invalid according to its "
+                           "datatype 'UnindexedFieldURIType' - The Enumeration constraint "
+                           "failed.")
+    if sum(1 for c in item if isinstance(c.tag, str)) != 1:
+        raise ItemError("ErrorIncorrectUpdatePropertyCount",
+                        "An object within a change description must contain one and only one "
+                        "property to modify.")
 
 
 _OCCURRENCE_FIELDS = {"subject", "body", "location", "sensitivity", "show_as", "start", "end"}

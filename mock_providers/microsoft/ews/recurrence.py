@@ -82,7 +82,9 @@ class RecurrenceSpec:
 
 def _int(elem: etree._Element, name: str, low: int, high: int) -> int:
     value = (text(elem, t(name)) or "").strip()
-    if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+    # Length first: int() refuses 4,300+ digits with a ValueError nobody here would catch.
+    if not value.isascii() or not value.isdigit() or len(value) > len(str(high)) \
+            or not low <= int(value) <= high:
         raise ItemError("ErrorCalendarInvalidRecurrence",
                         f"The recurrence pattern's {name} must be from {low} to {high}.")
     return int(value)

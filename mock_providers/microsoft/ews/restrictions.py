@@ -169,7 +169,10 @@ def _stored_getter(uri: str, kind: ItemKind) -> Callable[[Any], Any] | None:
             return default
         try:
             return convert(value)
-        except (ValueError, RequestRejected):
+        except (ValueError, ArithmeticError, RequestRejected):
+            # What another protocol or an older request stored may not read as this type
+            # (a date at year 1 +14:00 leaves datetime's range in UTC): such an item does not
+            # match, and the query still answers.
             return None
 
     return get
@@ -254,7 +257,7 @@ def _compare_constant(op_name: str, value: Any, constant: str) -> bool:
         return op_name == "IsNotEqualTo"
     try:
         right = _coerce(constant, sample)
-    except (RequestRejected, ValueError):
+    except (RequestRejected, ValueError, ArithmeticError):
         return False
     return _compare(op_name, value, right)
 

@@ -94,11 +94,11 @@ def sync_folder_items(ctx: OpContext, op: etree._Element) -> list[etree._Element
     folder_elem = first_child(op.find(m("SyncFolderId")))
     if folder_elem is None:
         raise schema_error("SyncFolderItems needs m:SyncFolderId.")
-    raw_max = text(op, m("MaxChangesReturned"))
-    try:
-        max_changes = int(raw_max or "")
-    except ValueError:
-        raise schema_error(f"MaxChangesReturned '{raw_max}' is not an integer.") from None
+    raw_max = (text(op, m("MaxChangesReturned")) or "").strip()
+    # ASCII digits only (int() also takes "１２" and would run on 5,000 digits), a few of them
+    if not raw_max.isascii() or not raw_max.isdigit() or len(raw_max) > 6:
+        raise schema_error(f"MaxChangesReturned '{raw_max[:20]}' is not an integer.")
+    max_changes = int(raw_max)
     if not 1 <= max_changes <= _MAX_SYNC_CHANGES:
         raise schema_error(f"MaxChangesReturned must be between 1 and {_MAX_SYNC_CHANGES}.")
     ignore_elem = op.find(m("Ignore"))
@@ -113,6 +113,10 @@ def sync_folder_items(ctx: OpContext, op: etree._Element) -> list[etree._Element
         return [_sync_error("ErrorInvalidOperation", "Only calendar, contacts and mail folders "
                             "can be synchronised by this server.")]
     folder_key = ref.view().key
+    state_elem = op.find(m("SyncState"))
+    # xs:string: text only (an element inside would read as no state, a first sync)
+    if state_elem is not None and any(isinstance(c.tag, str) for c in state_elem):
+        raise schema_error("The element 'SyncState' cannot contain child elements.")
     raw_state = text(op, m("SyncState"))
     world = ctx.world
     if raw_state:
