@@ -145,6 +145,8 @@ def int_attr(elem: etree._Element, name: str, default: int, low: int = 0) -> int
     if raw is None:
         return default
     try:
+        if not raw.strip().isascii():  # int() would take '４' or '²'; xs:int does not
+            raise ValueError(raw)
         value = int(raw)
     except ValueError:
         raise schema_error(f"The '{name}' attribute is invalid - The value '{raw}' is invalid "

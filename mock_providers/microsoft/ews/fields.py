@@ -51,6 +51,34 @@ _ATTENDEE_KINDS: dict[str, AttendeeKind] = {"RequiredAttendees": "required",
 _PHONE_KEYS = (*BUSINESS_PHONE_KEYS, "MobilePhone")
 
 
+# Fields whose schema type is simple content (a string, boolean, number, date or enumeration):
+# an element inside one is a schema error in Exchange, not something to ignore.
+_SIMPLE = frozenset({"Subject", "Body", "Sensitivity", "Start", "End", "IsAllDayEvent",
+                     "LegacyFreeBusyStatus", "Location", "UID", "Importance", "ReminderIsSet",
+                     "ReminderMinutesBeforeStart", "ReminderDueBy", "IsResponseRequested",
+                     "AllowNewTimeProposal", "Culture", "DisplayName", "GivenName", "Surname",
+                     "MiddleName", "Nickname", "Initials", "Generation", "CompanyName",
+                     "JobTitle", "Department", "Manager", "AssistantName", "OfficeLocation",
+                     "Profession", "SpouseName", "Birthday", "WeddingAnniversary", "FileAs",
+                     "FileAsMapping", "BusinessHomePage", "PostalAddressIndex"})
+_STRING_LISTS = frozenset({"Categories", "Children", "Companies"})  # ArrayOfStringsType
+_DATES = frozenset({"Birthday", "WeddingAnniversary", "ReminderDueBy"})
+
+
+def check_content(child: etree._Element) -> None:
+    """Exchange's schema for the element's content: no child elements in simple content, only
+    t:String in a list of strings."""
+    name = local(child)
+    if name in _SIMPLE and len(child):
+        raise schema_error(f"The element '{name}' cannot contain child elements because "
+                           "the parent element's content model is text only.")
+    if name in _STRING_LISTS:
+        for item in child:
+            if not isinstance(item.tag, str) or item.tag != t("String") or len(item):
+                raise schema_error(f"The element '{name}' has invalid content; List of "
+                                   "possible elements expected: 'String' (text only).")
+
+
 def _enum(value: str | None, table: dict[str, str], name: str) -> str:
     try:
         return table[(value or "").strip()]
@@ -79,6 +107,7 @@ def read_event_fields(elem: etree._Element) -> Patch:
     for child in elem:
         if not isinstance(child.tag, str) or etree.QName(child).namespace != T_NS:
             continue
+        check_content(child)
         name, value = local(child), child.text
         if name == "Subject":
             patch["subject"] = _capped(value or "", name)
@@ -168,9 +197,14 @@ def _keep(patch: Patch, child: etree._Element) -> None:
         elif name in _CHOICES and value not in _CHOICES[name]:
             raise schema_error(f"The '{name}' element is invalid - The value '{value[:40]}' is "
                                "invalid according to its datatype.")
-        elif name in _INTEGERS and not (value.lstrip("-").isdigit() and len(value) < 10):
+        elif name in _INTEGERS and not (value.isascii() and value.lstrip("-").isdigit()
+                                        and len(value) < 10):
             raise schema_error(f"The '{name}' element is invalid - The value '{value[:40]}' is "
                                "invalid according to its datatype 'xs:int'.")
+        elif name in _DATES:
+            # A date Exchange can keep: an xs:dateTime inside the calendar's range (a stored
+            # value outside it would break every later restriction and sort on the field).
+            check_calendar_range(read_datetime(value, name), name)
         value = _capped(value, name)
         node = (node[0], node[1], value, node[3])
     patch[("ews", name)] = node
@@ -227,6 +261,7 @@ def read_contact_fields(elem: etree._Element) -> Patch:
     for child in elem:
         if not isinstance(child.tag, str) or etree.QName(child).namespace != T_NS:
             continue
+        check_content(child)
         name, value = local(child), (child.text or "").strip()
         if name in ("GivenName", "Surname"):
             value = _capped(value, name)

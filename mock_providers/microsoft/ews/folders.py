@@ -197,7 +197,10 @@ def get_folder(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
 
 def find_folder(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     shape = read_shape(op.find(m("FolderShape")))
-    deep = op.get("Traversal") == "Deep"
+    traversal = op.get("Traversal", "Shallow")
+    if traversal not in ("Shallow", "Deep", "SoftDeleted"):  # FolderQueryTraversalType
+        raise schema_error(f"The value '{traversal}' is invalid for Traversal.")
+    deep = traversal == "Deep"
     view = op.find(m("IndexedPageFolderView"))
     offset, limit = paging(view)
     messages: list[etree._Element] = []
