@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.bdd.attribution import (
+    CHECKS_ATTRIBUTE,
     RequirementFailure,
     charged_to,
     checks,
@@ -223,3 +224,26 @@ def test_prove_blames_only_the_failed_requirements_of_an_attributed_run(tmp_path
         got = _outcome(job, 1, tmp_path, 1.0, timed_out=False)
         assert got.outcome == "killed" and got.attributed is attributed, (charged, got)
         assert got.failed == charged
+
+
+def test_every_then_step_names_the_requirement_it_verifies() -> None:
+    """A Then-step without `@checks` is shared: its failure would be charged to every tag of
+    the scenario. Every Then-step of harness/steps must say what it verifies (the scenario's
+    tags pick among its candidates), so a new one that does not fails here, not in a report."""
+    import importlib
+    import pkgutil
+
+    from pytest_bdd.steps import step_function_context_registry
+
+    import harness.steps
+
+    for module in pkgutil.iter_modules(harness.steps.__path__):
+        importlib.import_module(f"harness.steps.{module.name}")
+    thens = {(c.step_func.__module__, c.step_func.__name__, c.parser.name): c.step_func
+             for c in list(step_function_context_registry.values())
+             if c.type == "then" and c.step_func.__module__.startswith("harness.steps.")}
+    assert len(thens) > 100, "the step definitions were not found: the check would be empty"
+    # `@checks("ID", ...)` or `@checks(by=...)` (ids chosen per use from the step's arguments)
+    unnamed = sorted(f"{module}.{name} ({text!r})" for (module, name, text), func in thens.items()
+                     if getattr(func, CHECKS_ATTRIBUTE, None) is None)
+    assert not unnamed, f"Then-steps naming no requirement (add @checks): {unnamed}"

@@ -164,6 +164,8 @@ def user_sets_up_again(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the sign-in stops on the page "{title}"'))
+@checks("APPROVAL-01", "APPROVAL-03", "CONSENT-06", "CONSENT-02", "APPROVAL-05", "ROOMS-07",
+        "ROOMS-05")
 def sign_in_blocked(calharness_ctx: ScenarioContext, title: str) -> None:
     outcome = calharness_ctx.values.get("authorization")
     assert outcome is not None, "no sign-in happened"
@@ -183,6 +185,7 @@ def not_stopped_for_approval(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the integration status is not "{state}"'))
+@checks("OAUTH-01", "APPROVAL-01", "CONSENT-02", "ROOMS-07", "ROOMS-05", "PROMPT-03")
 def integration_status_is_not(calharness_ctx: ScenarioContext, state: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -204,6 +207,7 @@ def asked_exactly(calharness_ctx: ScenarioContext, scopes: str) -> None:
 
 
 @then("the user never had to sign in at Microsoft")
+@checks("APPPERM-01")
 def user_never_signed_in(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user

@@ -82,12 +82,14 @@ def meeting_added_on_provider(calharness_ctx: ScenarioContext, subject: str, cal
 
 
 @then(parsers.parse('the meeting list shows "{subject}"'))
+@checks("PERM-01", "EWS-01", "GOOGLE-01", "APPPERM-01", "SCOPE-02", "OAUTH-04", "SCHED-01")
 def meeting_list_shows(calharness_ctx: ScenarioContext, subject: str) -> None:
     subjects = [s for s, _ in _meeting_list(calharness_ctx, 14)]
     assert subjects.count(subject) == 1, f"{subject!r} appears {subjects.count(subject)} times"
 
 
 @then(parsers.parse('the meeting list does not show "{subject}"'))
+@checks("PERM-02", "OAUTH-04")
 def meeting_list_lacks(calharness_ctx: ScenarioContext, subject: str) -> None:
     subjects = [s for s, _ in _meeting_list(calharness_ctx, 14)]
     assert subject not in subjects, f"{subject!r} is in the meeting list"

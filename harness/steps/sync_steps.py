@@ -101,6 +101,7 @@ def user_turns_sync(calharness_ctx: ScenarioContext, value: str) -> None:
 
 
 @then(parsers.parse('bi-directional calendar sync is {value} for the user'))
+@checks("SYNC-01")
 def sync_is(calharness_ctx: ScenarioContext, value: str) -> None:
     ctx = calharness_ctx
     effective = ctx.driver.effective_settings(_user(ctx)).settings.bidirectional_sync
@@ -294,6 +295,7 @@ def store_holds_records(calharness_ctx: ScenarioContext, count: int) -> None:
 
 
 @then("the store holds no sync records for the user")
+@checks("SYNC-01")
 def store_holds_none(calharness_ctx: ScenarioContext) -> None:
     store_holds_records(calharness_ctx, 0)
 
