@@ -17,6 +17,8 @@ REFUSAL_REQUIREMENTS: dict[str, str] = {
     "locked_at_account": "LOCK-05",
     "locked_by_group": "LOCK-06",
     "not_an_admin": "ADMIN-04",
+    "not_allowed": "ADMIN-04",  # a user changing settings other than their own
+    "admin_setup_required": "APPPERM-01",  # application permissions the admin has not set up
     "permission_not_allowed": "ADMIN-01",
     "integration_disabled": "SVC-01",
     "permissions_fixed_by_ews": "GRAPH-04",

@@ -479,7 +479,7 @@ def _asked_at_identity_provider(ctx: ScenarioContext) -> set[str] | None:
 
 @then(parsers.parse('the user\'s integration uses the service "{service}" with calendar '
                     '"{calendar}" and contacts "{contacts}"'))
-@checks("SVC-03", "ADMIN-03", "SETUP-02")
+@checks("SVC-03", "ADMIN-03", "SETUP-02", "SETUP-01")
 def integration_uses(calharness_ctx: ScenarioContext, service: str, calendar: str,
                      contacts: str) -> None:
     ctx = calharness_ctx
@@ -509,7 +509,7 @@ def status_says(calharness_ctx: ScenarioContext, text: str) -> None:
 
 
 @then("the meeting list is empty")
-@checks("LOCK-02", "DOMAIN-03")
+@checks("LOCK-02", "DOMAIN-03", "LOCK-03")
 def meeting_list_empty(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -610,7 +610,7 @@ def redirected_to_office365(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the sign-in integrates automatically")
-@checks("SSO-09")
+@checks("SSO-09", "APPROVAL-04")
 def sign_in_integrates_automatically(calharness_ctx: ScenarioContext) -> None:
     assert calharness_ctx.values["sign_in"].auto_integration, "no automatic integration"
 
