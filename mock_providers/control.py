@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from mock_providers.describe import describe
 from mock_providers.hub import GoogleAdmin, GraphAdmin, Hub, MicrosoftAdmin
-from mock_providers.world import Attendee, Calendar, Event, FaultSpec, MsTenant, MsUser
+from mock_providers.world import Attendee, Calendar, Event, FaultSpec, MsTenant, MsUser, meetings
 from mock_providers.world.bulk import LoadSeed, link_counts, seed_load
 from mock_providers.world.model import parse_build
 from mock_providers.world.recurrence import Instance, expand
@@ -239,6 +239,11 @@ class EventIn(BaseModel):
     attendees: list[Name] = Field(default_factory=list, max_length=500)
     is_online_meeting: bool = False
     join_url: Url | None = None
+    # An invitation: the event is `organizer`'s meeting and the mailbox owner an attendee. For
+    # an organizer of the owner's Microsoft tenant it is made in the organizer's calendar and
+    # delivered as Exchange does (world.meetings: the owner's copy, not responded, and a meeting
+    # request); otherwise (Google) the owner's calendar holds it with the organizer named.
+    organizer: Name | None = None
 
     @model_validator(mode="after")
     def _window(self) -> EventIn:
@@ -383,6 +388,51 @@ def _calendar(hub: Hub, owner: str) -> Calendar:
     raise ControlError(404, "mailboxNotFound", f"no mailbox or Google calendar for {owner!r}")
 
 
+def _new_event(hub: Hub, calendar: Calendar, body: EventIn, organizer: str,
+               attendees: list[str]) -> Event:
+    world = hub.world
+    now = world.now()
+    event_id = world.new_id()
+    event = Event(
+        id=event_id, subject=body.subject, start=body.start.astimezone(UTC),
+        end=body.end.astimezone(UTC), created=now, last_modified=now,
+        ical_uid=f"{event_id}@calharness", change_key=change_key(event_id, 0),
+        body=body.body, location=body.location,
+        attendees=[Attendee(email=a, response="organizer" if a.lower() == organizer.lower()
+                            else "none") for a in attendees],
+        organizer_email=organizer, sensitivity=body.sensitivity,
+        is_online_meeting=body.is_online_meeting, join_url=body.join_url,
+    )
+    calendar.events.put(event.id, event, world.next_seq())
+    return event
+
+
+def _invitation(hub: Hub, owner: str, calendar: Calendar, body: EventIn) -> Event:
+    """`owner` invited by `body.organizer`: the owner's copy of the meeting."""
+    assert body.organizer is not None
+    organizer = body.organizer
+    if organizer.lower() == owner.lower():
+        raise ControlError(422, "invalidOrganizer", "the organizer cannot invite themselves")
+    attendees = [organizer, owner, *(a for a in body.attendees
+                                     if a.lower() not in (organizer.lower(), owner.lower()))]
+    attendee, host = hub.world.ms_user(owner), hub.world.ms_user(organizer)
+    if attendee is None or host is None:
+        if attendee is not None or host is not None:
+            raise ControlError(422, "invalidOrganizer",
+                               "a Microsoft invitation needs an organizer of the same tenant")
+        return _new_event(hub, calendar, body, organizer, attendees)
+    if host.tenant_id != attendee.tenant_id:
+        raise ControlError(422, "invalidOrganizer",
+                           "a Microsoft invitation needs an organizer of the same tenant")
+    original = _new_event(hub, host.mailbox.default_calendar, body, host.upn, attendees[1:])
+    meetings.deliver_invitation(hub.world, host, original)
+    copy = next((e for u, _, e in meetings.copies(hub.world, original) if u.id == attendee.id),
+                None)
+    if copy is None:  # deliver_invitation reaches every attendee of the tenant
+        raise ControlError(409, "notDelivered", "the invitation did not reach the attendee")
+    return copy
+
+
 def event_view(event: Event) -> dict[str, Any]:
     return {"id": event.id, "type": "seriesMaster" if event.recurrence else "singleInstance",
             "subject": event.subject, "start": event.start.isoformat(),
@@ -391,6 +441,8 @@ def event_view(event: Event) -> dict[str, Any]:
             "public": event.extra.get("visibility") == "public",
             "location": event.location, "is_online_meeting": event.is_online_meeting,
             "join_url": event.join_url, "attendees": [a.email for a in event.attendees],
+            "organizer": event.organizer_email,
+            "responses": {a.email: a.response for a in event.attendees},
             "ical_uid": event.ical_uid, "change_key": event.change_key,
             "transaction_id": event.transaction_id,
             "last_modified": event.last_modified.isoformat()}
@@ -560,19 +612,10 @@ def routes(hub: Hub) -> list[BaseRoute]:
             return JSONResponse({"calendar": calendar.id, "expanded": False,
                                  "events": [event_view(e) for e in ordered]})
         body: EventIn = await _body(request, EventIn)
-        world = hub.world
-        now = world.now()
-        event_id = world.new_id()
-        event = Event(
-            id=event_id, subject=body.subject, start=body.start.astimezone(UTC),
-            end=body.end.astimezone(UTC), created=now, last_modified=now,
-            ical_uid=f"{event_id}@calharness", change_key=change_key(event_id, 0),
-            body=body.body, location=body.location,
-            attendees=[Attendee(email=a) for a in body.attendees],
-            organizer_email=calendar.owner_email, sensitivity=body.sensitivity,
-            is_online_meeting=body.is_online_meeting, join_url=body.join_url,
-        )
-        calendar.events.put(event.id, event, world.next_seq())
+        if body.organizer is not None:
+            return JSONResponse(event_view(_invitation(hub, request.path_params["owner"],
+                                                       calendar, body)), status_code=201)
+        event = _new_event(hub, calendar, body, calendar.owner_email, body.attendees)
         return JSONResponse(event_view(event), status_code=201)
 
     async def event_item(request: Request) -> Response:

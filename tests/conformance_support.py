@@ -27,6 +27,7 @@ from harness.api.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingResponse,
     MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
@@ -84,6 +85,7 @@ ANSWERS: dict[str, Any] = {
     "schedule_meeting": MEETING,
     "update_meeting": MEETING,
     "delete_meeting": None,
+    "respond_to_meeting": None,
     "create_group": GroupInfo(name="Sales", members=[ALICE]),
     "get_policy": VIEW,
     "change_policy": PolicyChangeResult(accepted=True, view=VIEW),
@@ -132,6 +134,8 @@ CALLS: dict[str, tuple[Any, ...]] = {
                                                attendees=[BOB], body="hello")),
     "update_meeting": (ALICE, "m/1 ?#", MeetingUpdate(start=T0 + timedelta(hours=2))),
     "delete_meeting": (ALICE, "m/1 ?#"),
+    "respond_to_meeting": (ALICE, "m/1 ?#", MeetingResponse(response="tentative",
+                                                          comment="maybe ü", send_response=False)),
     "create_group": (ALICE, "Sales", [BOB]),
     "get_policy": (PolicyTarget(level="group", name="Sales & Co"),),
     "change_policy": (ALICE, PolicyTarget(level="user", name=BOB),
@@ -234,6 +238,9 @@ class RecordingDriver(IntegrationDriver):
 
     def delete_meeting(self, user: str, meeting_id: str) -> None:
         self._do("delete_meeting", user, meeting_id)
+
+    def respond_to_meeting(self, user: str, meeting_id: str, response: MeetingResponse) -> None:
+        self._do("respond_to_meeting", user, meeting_id, response)
 
     def create_group(self, actor: str, name: str, members: list[str]) -> GroupInfo:
         return self._do("create_group", actor, name, members)  # type: ignore[no-any-return]

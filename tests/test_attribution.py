@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.bdd.attribution import (
+    CHECKS_ATTRIBUTE,
     RequirementFailure,
     charged_to,
     checks,
@@ -223,3 +225,60 @@ def test_prove_blames_only_the_failed_requirements_of_an_attributed_run(tmp_path
         got = _outcome(job, 1, tmp_path, 1.0, timed_out=False)
         assert got.outcome == "killed" and got.attributed is attributed, (charged, got)
         assert got.failed == charged
+
+
+def _then_steps() -> list[Any]:
+    """The step contexts of every Then-step definition in harness/steps."""
+    import importlib
+    import pkgutil
+
+    from pytest_bdd.steps import step_function_context_registry
+
+    import harness.steps
+
+    for module in pkgutil.iter_modules(harness.steps.__path__):
+        importlib.import_module(f"harness.steps.{module.name}")
+    found = {id(c): c for c in list(step_function_context_registry.values())
+             if c.type == "then" and c.step_func.__module__.startswith("harness.steps.")}
+    return list(found.values())
+
+
+def test_every_then_step_names_the_requirement_it_verifies() -> None:
+    """A Then-step without `@checks` is shared: its failure would be charged to every tag of
+    the scenario. Every Then-step of harness/steps must say what it verifies (the scenario's
+    tags pick among its candidates), so a new one that does not fails here, not in a report."""
+    thens = _then_steps()
+    assert len(thens) > 100, "the step definitions were not found: the check would be empty"
+    # `@checks("ID", ...)` or `@checks(by=...)` (ids chosen per use from the step's arguments)
+    unnamed = sorted(f"{c.step_func.__module__}.{c.step_func.__name__} ({c.parser.name!r})"
+                     for c in thens if getattr(c.step_func, CHECKS_ATTRIBUTE, None) is None)
+    assert not unnamed, f"Then-steps naming no requirement (add @checks): {unnamed}"
+
+
+def test_every_use_of_a_then_step_in_the_features_names_a_requirement() -> None:
+    """`@checks(by=...)` chooses per use (the state, the refusal code): each Then line of the
+    features must name at least one requirement, or that use is shared after all."""
+    from harness.bdd.collect import feature_files, parse_feature
+
+    thens = _then_steps()
+    root = Path(__file__).resolve().parents[1] / "features"
+    unnamed, uses = [], 0
+    for path in feature_files(root):
+        for scenario in parse_feature(path).scenarios.values():
+            # an outline's steps as each row of its examples renders them
+            examples = scenario.examples or []
+            examples = examples if isinstance(examples, list) else [examples]
+            contexts = [row for table in examples for row in table.as_contexts()] or [{}]
+            steps = [s for row in contexts for s in scenario.render(row).steps]
+            for step in steps:
+                if step.type != "then":
+                    continue
+                matching = [c for c in thens if c.parser.is_matching(step.name)]
+                assert matching, f"{path.name}:{step.line_number}: no Then-step matches"
+                context = matching[0]
+                uses += 1
+                args = context.parser.parse_arguments(step.name) or {}
+                if not declared_checks(context.step_func, args):
+                    unnamed.append(f"{path.name}:{step.line_number} {step.name}")
+    assert uses > 300, "the features were not found: the check would be empty"
+    assert not unnamed, f"Then-steps naming no requirement in these uses: {unnamed}"

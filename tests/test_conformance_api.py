@@ -33,9 +33,10 @@ from tests.conformance_support import (
 )
 
 # The seam's operations: the abstract ones every driver has, and the optional ones a driver may
-# refuse with `not_supported` (the Web Calendaring Service, stored data, the clock).
-OPTIONAL = ("run_sync_service", "platform_meetings", "sync_records", "search_stored_data",
-            "clock_now", "advance_clock")
+# refuse with `not_supported` (meeting responses, the Web Calendaring Service, stored data, the
+# clock).
+OPTIONAL = ("respond_to_meeting", "run_sync_service", "platform_meetings", "sync_records",
+            "search_stored_data", "clock_now", "advance_clock")
 OPERATIONS = sorted([*(name for name, member in vars(IntegrationDriver).items()
                        if getattr(member, "__isabstractmethod__", False)), *OPTIONAL])
 

@@ -99,6 +99,38 @@ def test_mailbox_events_and_audit(control: httpx.Client) -> None:
     assert control.get("/audit", params={"since": "x"}).status_code == 400
 
 
+def test_an_invitation_is_delivered_to_the_invitee_not_responded(control: httpx.Client) -> None:
+    """`organizer` seeds a meeting the mailbox owner is invited to: at Microsoft the organizer's
+    calendar holds the meeting and the owner a delivered copy (not responded); at Google the
+    owner's calendar holds it with the organizer named."""
+    world = control.get("/world").json()
+    users = [u["upn"] for u in world["microsoft"]["tenants"][0]["users"]]
+    organizer, invitee = users[0], users[1]
+    start = datetime(2030, 1, 3, 9, tzinfo=UTC)
+    window = {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()}
+    copy = control.post(f"/mailboxes/{invitee}/events",
+                        json={"subject": "Roadmap", **window, "organizer": organizer})
+    assert copy.status_code == 201, copy.text
+    assert copy.json()["organizer"] == organizer
+    assert copy.json()["responses"] == {invitee: "none"}
+    held = [e for e in control.get(f"/mailboxes/{organizer}/events").json()["events"]
+            if e["subject"] == "Roadmap"]
+    assert len(held) == 1 and held[0]["ical_uid"] == copy.json()["ical_uid"]
+    assert held[0]["id"] != copy.json()["id"]
+
+    google = [u["email"] for u in world["google"]["users"]]
+    invited = control.post(f"/mailboxes/{google[1]}/events",
+                           json={"subject": "Sync", **window, "organizer": google[0]})
+    assert invited.status_code == 201, invited.text
+    assert invited.json()["organizer"] == google[0]
+    assert invited.json()["responses"] == {google[0]: "organizer", google[1]: "none"}
+
+    for owner, who in ((invitee, invitee), (invitee, google[0]), (google[1], organizer)):
+        bad = control.post(f"/mailboxes/{owner}/events",
+                           json={"subject": "x", **window, "organizer": who})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalidOrganizer"
+
+
 def test_mailbox_events_expand_series_in_a_window(control: httpx.Client,
                                                   hub_server: HubServer) -> None:
     """The seeded weekly series (12 occurrences, the 4th moved, the 5th cancelled) as its

@@ -16,6 +16,7 @@ from harness.api.models import (
     AccountSpec,
     ClientInfo,
     MeetingRequest,
+    MeetingResponse,
     PolicyChange,
     PolicyTarget,
     SignInMethod,
@@ -175,6 +176,16 @@ class ClientBody(_Body):
 
 class InviteBody(_Body):
     email: str
+
+
+class MeetingResponseBody(MeetingResponse):
+    """The user's answer to the invitation `meeting_id` (an id from the meeting list)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"meeting_id": "AAMkAGI2...", "response": "accept", "comment": "",
+         "send_response": True}]})
+
+    meeting_id: str = Field(min_length=1, max_length=512)
 
 
 class GrantBody(_Body):

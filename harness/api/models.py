@@ -142,6 +142,21 @@ class MeetingUpdate(_Model):
     end: datetime | None = None
 
 
+# The user's answer to a meeting invitation in their calendar (Graph accept / tentativelyAccept
+# / decline, EWS AcceptItem / TentativelyAcceptItem / DeclineItem, Google's responseStatus).
+MeetingAnswer = Literal["accept", "tentative", "decline"]
+
+
+class MeetingResponse(_Model):
+    """The user answers an invitation (a meeting someone else organizes) in their calendar:
+    a write on their calendar, so it needs calendar write like any other change."""
+
+    response: MeetingAnswer
+    comment: str = Field("", max_length=1000)
+    # Whether the organizer is told (Graph/EWS sendResponse, Google sendUpdates).
+    send_response: StrictBool = True
+
+
 class ContactEntry(_Model):
     id: str
     display_name: str

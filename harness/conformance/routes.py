@@ -24,6 +24,7 @@ from harness.api.conformance import (
     GrantBody,
     GroupCreateBody,
     InviteBody,
+    MeetingResponseBody,
     PolicyChangeBody,
     ScheduleForBody,
     SettingsChangeBody,
@@ -42,6 +43,7 @@ from harness.api.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingResponse,
     MeetingUpdate,
     PolicyChangeResult,
     PolicyLevel,
@@ -228,6 +230,18 @@ def delete_meeting(h: Host, user: User,
                    meeting_id: Annotated[str, Path(min_length=1, max_length=512)]) -> Response:
     with h.driver() as d:
         d.delete_meeting(user, meeting_id)
+    return Response(status_code=204)
+
+
+@router.post("/users/{user}/meeting-responses", tags=["meetings"],
+             operation_id="respond_to_meeting", status_code=204, response_class=Response)
+def respond_to_meeting(h: Host, user: User, body: MeetingResponseBody) -> Response:
+    """Optional (claimed with `meeting_responses`): the user accepts, tentatively accepts or
+    declines an invitation in their calendar; needs calendar write (`calendar_read_only`
+    otherwise), and `not_supported` from an implementation that does not claim it."""
+    response = MeetingResponse.model_validate(body.model_dump(exclude={"meeting_id"}))
+    with h.driver() as d:
+        d.respond_to_meeting(user, body.meeting_id, response)
     return Response(status_code=204)
 
 

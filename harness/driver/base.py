@@ -28,6 +28,7 @@ from harness.api.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingResponse,
     MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
@@ -172,9 +173,14 @@ class IntegrationDriver(ABC):
                     end: datetime) -> list[Meeting]:
         """The owner's meetings as `viewer` (with scheduling privilege) may see them."""
 
-    # -- the Web Calendaring Service (bi-directional sync), stored data, the clock ------------
-    # Not abstract, so drivers written before these operations keep working; a driver that
+    # -- meeting responses, the Web Calendaring Service (bi-directional sync), stored data, the
+    # clock. Not abstract, so drivers written before these operations keep working; a driver that
     # cannot offer one says so with `not_supported`.
+    def respond_to_meeting(self, user: str, meeting_id: str, response: MeetingResponse) -> None:
+        """The user accepts, tentatively accepts or declines an invitation in their calendar
+        (needs calendar write: under Calendar/Read it is refused with `calendar_read_only`)."""
+        raise DriverError("not_supported", f"{self.name} cannot answer meeting invitations")
+
     def run_sync_service(self, user: str) -> SyncRunResult:
         """Run the bi-directional sync service for the user now (one round)."""
         raise DriverError("not_supported", f"{self.name} cannot run the sync service")

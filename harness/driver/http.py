@@ -35,6 +35,7 @@ from harness.api.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingResponse,
     MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
@@ -253,6 +254,10 @@ class HttpDriver(IntegrationDriver):
 
     def delete_meeting(self, user: str, meeting_id: str) -> None:
         self._call("DELETE", self._meeting_path(user, meeting_id), None)
+
+    def respond_to_meeting(self, user: str, meeting_id: str, response: MeetingResponse) -> None:
+        self._call("POST", f"/users/{self._user(user)}/meeting-responses", None,
+                   body={"meeting_id": meeting_id, **self._dump(response)})
 
     # -- contacts --------------------------------------------------------------------------------
     def list_contacts(self, user: str) -> list[ContactEntry]:

@@ -22,6 +22,7 @@ from harness.api.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingResponse,
     MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
@@ -90,6 +91,9 @@ class ReferenceDriver(IntegrationDriver):
 
     def delete_meeting(self, user: str, meeting_id: str) -> None:
         self._impl.delete_meeting(user, meeting_id)
+
+    def respond_to_meeting(self, user: str, meeting_id: str, response: MeetingResponse) -> None:
+        self._impl.respond_to_meeting(user, meeting_id, response)
 
     def create_group(self, actor: str, name: str, members: list[str]) -> GroupInfo:
         return self._impl.create_group(actor, name, members)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import AccountSpec
-from harness.bdd.attribution import verify
+from harness.bdd.attribution import checks, verify
 from harness.bdd.context import ScenarioContext
 from harness.steps.vocabulary import ACCESS, AUTHORIZE_WITH, SERVICES, lookup
 
@@ -92,6 +92,7 @@ def member_changes_settings(calharness_ctx: ScenarioContext, tenant: str, servic
 
 
 @then("the change is refused because the actor is not an owner or admin")
+@checks("ADMIN-04")
 def change_refused_for_role(calharness_ctx: ScenarioContext) -> None:
     result = calharness_ctx.values["change"]
     assert not result.accepted, "a member's change of account settings was accepted"
@@ -100,6 +101,7 @@ def change_refused_for_role(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the account settings are unchanged")
+@checks("ADMIN-04")
 def settings_unchanged(calharness_ctx: ScenarioContext) -> None:
     before = calharness_ctx.values["settings_before"]
     after = calharness_ctx.driver.get_settings()
@@ -107,6 +109,7 @@ def settings_unchanged(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the account setting "{name}" is on'))
+@checks("SVC-01")
 def account_setting_on(calharness_ctx: ScenarioContext, name: str) -> None:
     settings = calharness_ctx.driver.get_settings()
     assert getattr(settings, name) is True, f"{name} is {getattr(settings, name)!r}"

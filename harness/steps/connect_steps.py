@@ -164,6 +164,8 @@ def user_sets_up_again(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the sign-in stops on the page "{title}"'))
+@checks("APPROVAL-01", "APPROVAL-03", "CONSENT-06", "CONSENT-02", "APPROVAL-05", "ROOMS-07",
+        "ROOMS-05")
 def sign_in_blocked(calharness_ctx: ScenarioContext, title: str) -> None:
     outcome = calharness_ctx.values.get("authorization")
     assert outcome is not None, "no sign-in happened"
@@ -183,6 +185,7 @@ def not_stopped_for_approval(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the integration status is not "{state}"'))
+@checks("OAUTH-01", "APPROVAL-01", "CONSENT-02", "ROOMS-07", "ROOMS-05", "PROMPT-03")
 def integration_status_is_not(calharness_ctx: ScenarioContext, state: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -204,6 +207,7 @@ def asked_exactly(calharness_ctx: ScenarioContext, scopes: str) -> None:
 
 
 @then("the user never had to sign in at Microsoft")
+@checks("APPPERM-01")
 def user_never_signed_in(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -270,7 +274,22 @@ def back_on_profile_connected(calharness_ctx: ScenarioContext) -> None:
 
 
 # The rule a status the user sees states (a revoked grant is the user's to re-authorize).
-STATUS_REQUIREMENTS: dict[str, tuple[str, ...]] = {"reauth_required": ("OAUTH-04",)}
+# What a status verifies, per state: the scenario's tags pick the rule among them. "connected"
+# after a set-up is that set-up's rule (the route's, the consent path's, the default service's,
+# the domain's, the re-integration's ...); the other states are the rule that puts the
+# integration there.
+STATUS_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "reauth_required": ("OAUTH-04",),
+    "connected": ("SETUP-01", "SETUP-02", "SETUP-05", "SETUP-06", "SETUP-07", "SVC-03",
+                  "OAUTH-03", "OAUTH-04", "EWS-01", "EXCH-01", "GOOGLE-01", "APPPERM-01",
+                  "APPROVAL-02", "APPROVAL-03", "APPROVAL-04", "APPROVAL-05", "CONSENT-02",
+                  "CONSENT-03", "CONSENT-04", "CONSENT-09", "ROOMS-01", "ROOMS-03",
+                  "DOMAIN-02", "DOMAIN-04", "LOCK-02", "LOCK-03", "PROMPT-02", "PROMPT-04",
+                  "SSO-09"),
+    "pending": ("CONSENT-04",),
+    "reintegration_required": ("DOMAIN-03", "MAPI-02", "LOCK-02", "LOCK-03", "LOCK-04"),
+    "not_connected": ("PROMPT-01", "SSO-09"),
+}
 
 
 @then(parsers.parse('the integration status is "{state}"'))

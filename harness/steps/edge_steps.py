@@ -10,6 +10,7 @@ from datetime import timedelta
 from pytest_bdd import given, parsers, then, when
 
 from harness.api.models import PolicyChange, PolicyTarget
+from harness.bdd.attribution import checks
 from harness.bdd.context import ScenarioContext
 from harness.driver.base import DriverError
 from harness.steps.account_steps import member_of
@@ -114,6 +115,7 @@ def member_tries_company_consent(
 @then(
     parsers.parse('the authorization is refused with "{code}" before anyone is sent to Microsoft')
 )
+@checks("CONSENT-05")
 def consent_refused_before_microsoft(calharness_ctx: ScenarioContext, code: str) -> None:
     ctx = calharness_ctx
     error = ctx.values.get("consent_error")

@@ -67,6 +67,7 @@ def admin_changes_permissions(
 
 
 @then(parsers.parse('the identity provider stopped the user for admin approval of "{scopes}"'))
+@checks("CONSENT-02")
 def stopped_for_approval(calharness_ctx: ScenarioContext, scopes: str) -> None:
     ctx = calharness_ctx
     stopped = [
@@ -80,6 +81,7 @@ def stopped_for_approval(calharness_ctx: ScenarioContext, scopes: str) -> None:
 
 
 @then("the user's last sign-in at Microsoft went straight back without a consent page")
+@checks("CONSENT-09", "CONSENT-02", "APPROVAL-04")
 def straight_back(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     logins = _user_entries(ctx, "login")
@@ -118,6 +120,7 @@ def admin_consent_covered(calharness_ctx: ScenarioContext, scopes: str) -> None:
     "the Office 365 admin's approval asked Microsoft for the app's whole set of application "
     "permissions"
 )
+@checks("APPPERM-03")
 def approval_asked_default(calharness_ctx: ScenarioContext) -> None:
     """v2 admin consent with `.default`: the approval has no choice of scopes to narrow."""
     ctx = calharness_ctx
@@ -144,12 +147,14 @@ def _app_token_roles(ctx: ScenarioContext) -> set[str]:
 
 
 @then(parsers.parse('Microsoft gave the integration an app token with the roles "{roles}"'))
+@checks("APPPERM-03")
 def app_token_roles(calharness_ctx: ScenarioContext, roles: str) -> None:
     got = _app_token_roles(calharness_ctx)
     assert got == set(roles.split()), f"the app token carries {sorted(got)}"
 
 
 @then(parsers.parse('the user\'s integration reports the access "{scopes}" that Microsoft granted'))
+@checks("APPPERM-03")
 def integration_reports_granted(calharness_ctx: ScenarioContext, scopes: str) -> None:
     ctx = calharness_ctx
     assert ctx.user

@@ -77,6 +77,7 @@ def google_throttles(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('Google answered a calendar sync with "{status:d}" and then served it again'))
+@checks("GOOGLE-01")
 def google_answered_then_served(calharness_ctx: ScenarioContext, status: int) -> None:
     ctx = calharness_ctx
     statuses = [e["status"] for e in ctx.control.audit(since=ctx.audit_start,

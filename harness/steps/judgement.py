@@ -17,6 +17,8 @@ REFUSAL_REQUIREMENTS: dict[str, str] = {
     "locked_at_account": "LOCK-05",
     "locked_by_group": "LOCK-06",
     "not_an_admin": "ADMIN-04",
+    "not_allowed": "ADMIN-04",  # a user changing settings other than their own
+    "admin_setup_required": "APPPERM-01",  # application permissions the admin has not set up
     "permission_not_allowed": "ADMIN-01",
     "integration_disabled": "SVC-01",
     "permissions_fixed_by_ews": "GRAPH-04",
@@ -223,9 +225,31 @@ def write_requirement(entry: dict[str, Any]) -> str:
     if entry.get("provider") == "google-people" or operation.startswith(_CONTACT_OPS):
         return "PERM-04"
     detail = entry.get("detail") or {}
-    if detail.get("item_kind") == "contact":
+    if detail.get("item_kind") == "contact" or "Contact" in (detail.get("items") or ()):
         return "PERM-04"
     return "PERM-02"
+
+
+# How each provider names a meeting response in its audit log: Graph's actions on the event,
+# the EWS response items a CreateItem carries (the EWS mock lists each CreateItem's item kinds),
+# and Google's patch of the event (an attendee answers by setting their own responseStatus).
+GRAPH_RESPONSES = frozenset({"events.accept", "events.tentativelyAccept", "events.decline"})
+EWS_RESPONSE_ITEMS = frozenset({"AcceptItem", "TentativelyAcceptItem", "DeclineItem"})
+GOOGLE_RESPONSES = frozenset({"events.patch", "events.update"})
+
+
+def is_meeting_response(entry: dict[str, Any]) -> bool:
+    """Is this audit entry a meeting response (whatever the provider answered)? Every one is
+    also a write (`is_write`)."""
+    provider, operation = entry.get("provider"), entry.get("operation") or ""
+    if provider == "graph":
+        return operation in GRAPH_RESPONSES
+    if provider == "ews":
+        items = (entry.get("detail") or {}).get("items") or ()
+        return operation == "CreateItem" and any(i in EWS_RESPONSE_ITEMS for i in items)
+    if provider == "google-calendar":
+        return operation in GOOGLE_RESPONSES
+    return False
 
 
 def describe(entry: dict[str, Any]) -> str:

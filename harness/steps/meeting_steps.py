@@ -49,7 +49,8 @@ def meeting_list_shows_expected(calharness_ctx: ScenarioContext) -> None:
 
 @then(parsers.parse("the meeting list shows every meeting of the user's {calendar} calendar in "
                     "the next {days:d} days and nothing else"))
-@checks("SSO-03", "APPPERM-05", "PERM-01")
+@checks("SSO-03", "APPPERM-05", "PERM-01", "EWS-01", "EXCH-01", "CONSENT-09", "OAUTH-04",
+        "DOMAIN-02", "LOCK-02", "LOCK-03", "SSO-09")
 def meeting_list_matches_provider(calharness_ctx: ScenarioContext, calendar: str,
                                   days: int) -> None:
     ctx = calharness_ctx
@@ -82,12 +83,14 @@ def meeting_added_on_provider(calharness_ctx: ScenarioContext, subject: str, cal
 
 
 @then(parsers.parse('the meeting list shows "{subject}"'))
+@checks("PERM-01", "EWS-01", "GOOGLE-01", "APPPERM-01", "SCOPE-02", "OAUTH-04", "SCHED-01")
 def meeting_list_shows(calharness_ctx: ScenarioContext, subject: str) -> None:
     subjects = [s for s, _ in _meeting_list(calharness_ctx, 14)]
     assert subjects.count(subject) == 1, f"{subject!r} appears {subjects.count(subject)} times"
 
 
 @then(parsers.parse('the meeting list does not show "{subject}"'))
+@checks("PERM-02", "OAUTH-04")
 def meeting_list_lacks(calharness_ctx: ScenarioContext, subject: str) -> None:
     subjects = [s for s, _ in _meeting_list(calharness_ctx, 14)]
     assert subject not in subjects, f"{subject!r} is in the meeting list"
@@ -130,7 +133,7 @@ def scheduling_refused(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the user\'s {calendar} calendar has exactly one meeting "{subject}"'))
-@checks("SYNC-03", "SCHED-01")
+@checks("SYNC-03", "SCHED-01", "SCOPE-02", "SYNC-02", "PERM-02")
 def provider_has_one(calharness_ctx: ScenarioContext, calendar: str, subject: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -139,7 +142,7 @@ def provider_has_one(calharness_ctx: ScenarioContext, calendar: str, subject: st
 
 
 @then(parsers.parse("the contact list shows the user's {provider} contacts"))
-@checks("PERM-03", "SSO-03", "GOOGLE-01")
+@checks("PERM-03", "SSO-03", "GOOGLE-01", "PERM-04")
 def contact_list_matches_provider(calharness_ctx: ScenarioContext, provider: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -242,7 +245,7 @@ def edit_refused(calharness_ctx: ScenarioContext) -> None:
 
 @then(parsers.parse('the user\'s {calendar} calendar has the meeting "{subject}" tomorrow at '
                     '{hhmm} exactly once'))
-@checks("SYNC-03")
+@checks("SYNC-03", "PERM-02")
 def provider_has_meeting_at(calharness_ctx: ScenarioContext, calendar: str, subject: str,
                             hhmm: str) -> None:
     ctx = calharness_ctx
@@ -253,7 +256,7 @@ def provider_has_meeting_at(calharness_ctx: ScenarioContext, calendar: str, subj
 
 
 @then(parsers.parse('the user\'s {calendar} calendar has no meeting "{subject}"'))
-@checks("SYNC-03")
+@checks("SYNC-03", "PERM-02")
 def provider_lacks_meeting(calharness_ctx: ScenarioContext, calendar: str, subject: str) -> None:
     ctx = calharness_ctx
     assert ctx.user

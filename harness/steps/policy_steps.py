@@ -99,6 +99,9 @@ def remember_state(ctx: ScenarioContext) -> None:
 
 @then("the policy is unchanged")
 @then("nothing changed")
+@checks("ADMIN-04", "LOCK-01", "LOCK-05", "LOCK-06", "ADMIN-01", "SVC-01", "CONSENT-05", "PERM-04",
+        "DOMAIN-04", "DOMAIN-05", "MAPI-01", "MAPI-02", "SSO-04", "SSO-05", "SSO-06", "SSO-07",
+        "SSO-08", "HYBRID-01", "HYBRID-02", "HYBRID-03", "GRAPH-04", "CONSENT-11")
 def nothing_changed(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     before, after = ctx.values["snapshot"], _snapshot(ctx)
@@ -257,6 +260,7 @@ def member_turns_own(calharness_ctx: ScenarioContext, ordinal: str, tenant: str,
 
 
 @then("the change is accepted")
+@checks("HYBRID-03", "GRAPH-04", "HYBRID-02", "ADMIN-05", "LOCK-06", "ADMIN-04", "SSO-06")
 def change_accepted(calharness_ctx: ScenarioContext) -> None:
     _accepted(calharness_ctx.values["policy_change"])
 
@@ -287,6 +291,7 @@ def group_greyed_out(calharness_ctx: ScenarioContext, group: str, setting: str) 
 
 @then(parsers.parse('the effective "{setting}" of the {ordinal} member of tenant "{tenant}" is '
                     '"{value}" from the {source} level'))
+@checks("LOCK-01", "ADMIN-05", "LOCK-06", "ADMIN-04")
 def effective_is(calharness_ctx: ScenarioContext, setting: str, ordinal: str, tenant: str,
                  value: str, source: str) -> None:
     ctx = calharness_ctx
@@ -425,6 +430,7 @@ def setup_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None
 
 
 @then("the user was never sent to sign in at Microsoft")
+@checks("ADMIN-01", "SVC-01", "CONSENT-04", "DOMAIN-04", "LOCK-01", "LOCK-06")
 def never_sent_to_microsoft(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -473,7 +479,7 @@ def _asked_at_identity_provider(ctx: ScenarioContext) -> set[str] | None:
 
 @then(parsers.parse('the user\'s integration uses the service "{service}" with calendar '
                     '"{calendar}" and contacts "{contacts}"'))
-@checks("SVC-03", "ADMIN-03", "SETUP-02")
+@checks("SVC-03", "ADMIN-03", "SETUP-02", "SETUP-01")
 def integration_uses(calharness_ctx: ScenarioContext, service: str, calendar: str,
                      contacts: str) -> None:
     ctx = calharness_ctx
@@ -492,6 +498,7 @@ def integration_uses(calharness_ctx: ScenarioContext, service: str, calendar: st
 
 
 @then(parsers.parse('the integration status says "{text}"'))
+@checks("DOMAIN-03", "MAPI-02", "LOCK-02")
 def status_says(calharness_ctx: ScenarioContext, text: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -502,7 +509,7 @@ def status_says(calharness_ctx: ScenarioContext, text: str) -> None:
 
 
 @then("the meeting list is empty")
-@checks("LOCK-02", "DOMAIN-03")
+@checks("LOCK-02", "DOMAIN-03", "LOCK-03")
 def meeting_list_empty(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -569,6 +576,7 @@ def gets_prompt(calharness_ctx: ScenarioContext, prompt: str) -> None:
 
 
 @then("the user gets no prompt")
+@checks("DOMAIN-02", "PROMPT-01", "PROMPT-02", "PROMPT-04", "LOCK-03", "SSO-09")
 def no_prompt(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     result = ctx.values["sign_in"]
@@ -583,6 +591,7 @@ def no_prompt(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the user is redirected to the Office 365 OAuth URL")
+@checks("PROMPT-02", "PROMPT-04", "SSO-01")
 def redirected_to_office365(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     result = ctx.values["sign_in"]
@@ -601,7 +610,7 @@ def redirected_to_office365(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the sign-in integrates automatically")
-@checks("SSO-09")
+@checks("SSO-09", "APPROVAL-04")
 def sign_in_integrates_automatically(calharness_ctx: ScenarioContext) -> None:
     assert calharness_ctx.values["sign_in"].auto_integration, "no automatic integration"
 
@@ -685,6 +694,7 @@ def integrated_through_mapi(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the MAPI integration is refused with a message containing "{text}"'))
+@checks("MAPI-01", "MAPI-02")
 def mapi_refused(calharness_ctx: ScenarioContext, text: str) -> None:
     error = calharness_ctx.values.get("connect_error")
     parts = text.split(" | ")
@@ -699,6 +709,8 @@ def mapi_refused(calharness_ctx: ScenarioContext, text: str) -> None:
 
 
 @then(parsers.parse('the account setting "{name}" is "{value}"'))
+@checks("APPROVAL-04", "GRAPH-01", "HYBRID-03", "GRAPH-04", "HYBRID-02", "MAPI-02", "SSO-06",
+        "SSO-05")
 def account_setting_is(calharness_ctx: ScenarioContext, name: str, value: str) -> None:
     settings = calharness_ctx.driver.get_settings()
     expected = setting_value(calharness_ctx, name, value)
@@ -750,6 +762,7 @@ def authorization_not_granted(calharness_ctx: ScenarioContext, text: str) -> Non
 
 
 @then("the identity provider recorded no consent on behalf of the organisation")
+@checks("ROOMS-05", "CONSENT-08")
 def no_org_consent(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     consents = [e for e in ctx.control.audit(since=ctx.audit_start, provider="identity")

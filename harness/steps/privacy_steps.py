@@ -54,6 +54,7 @@ def user_invites_again(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("a contact request from the user to them is pending")
+@checks("CONTACT-01")
 def request_pending(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -64,6 +65,7 @@ def request_pending(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the invited member sees the pending contact request from the user")
+@checks("CONTACT-01")
 def invitee_sees_request(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -73,6 +75,7 @@ def invitee_sees_request(calharness_ctx: ScenarioContext) -> None:
 
 
 @then(parsers.parse('the invitation is refused with "{code}" and no contact request was sent'))
+@checks("CONTACT-01")
 def invitation_refused(calharness_ctx: ScenarioContext, code: str) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -108,6 +111,7 @@ def save_refused(calharness_ctx: ScenarioContext, code: str, text: str) -> None:
 
 
 @then("the user's Office 365 contacts are unchanged")
+@checks("PERM-04")
 def provider_contacts_unchanged(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     assert ctx.user
@@ -193,6 +197,7 @@ def _seen_at(ctx: ScenarioContext, hhmm: str) -> Meeting:
 
 @then(parsers.parse('the assistant sees the private meeting at {hhmm} as a time slot only, '
                     'without topic, invitation link or attendees'))
+@checks("PRIV-03", "PRIV-02")
 def sees_time_slot_only(calharness_ctx: ScenarioContext, hhmm: str) -> None:
     meeting = _seen_at(calharness_ctx, hhmm)
     assert meeting.private, "the meeting is not marked private"
@@ -215,6 +220,7 @@ def sees_private_details(calharness_ctx: ScenarioContext, subject: str, hhmm: st
 
 
 @then(parsers.parse('the assistant sees "{subject}" at {hhmm} with its attendees'))
+@checks("PRIV-01", "GOOGLE-01")
 def sees_meeting(calharness_ctx: ScenarioContext, subject: str, hhmm: str) -> None:
     meeting = _seen_at(calharness_ctx, hhmm)
     assert meeting.subject == subject and meeting.attendees, f"details missing: {meeting}"
@@ -275,6 +281,7 @@ def user_saves_contact(calharness_ctx: ScenarioContext, name: str, email: str) -
 
 
 @then(parsers.parse('the user\'s {provider} contacts include "{name}" <{email}> exactly once'))
+@checks("PERM-04")
 def provider_contacts_include(calharness_ctx: ScenarioContext, provider: str, name: str,
                               email: str) -> None:
     ctx = calharness_ctx

@@ -131,7 +131,7 @@ def integration_syncs(calharness_ctx: ScenarioContext) -> None:
 
 
 @then("the integration read the calendar without anyone re-authenticating")
-@checks("APPPERM-02")
+@checks("APPPERM-02", "APPPERM-05")
 def read_without_reauthentication(calharness_ctx: ScenarioContext) -> None:
     """Application permissions: the app renews its own token, however much time has passed,
     so the periodic sync still reads the calendar and nobody is asked to sign in again."""

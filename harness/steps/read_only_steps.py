@@ -1,7 +1,8 @@
 """Read-only permissions judged at the provider, on every route: Office 365 through Graph or
 through the EWS URL, Exchange through the EWS URL, Google. The user tries every kind of write
-(create, move, change, delete, a contact); each must be refused, and the provider's audit log
-must show that no write of any kind reached it — whatever the integration says."""
+(create, move, change, delete, a contact, an answer to a meeting invitation); each must be
+refused, and the provider's audit log must show that no write of any kind reached it —
+whatever the integration says."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from harness.api.models import (
     CallHistoryEntry,
     ConnectRequest,
     MeetingRequest,
+    MeetingResponse,
     MeetingUpdate,
 )
 from harness.bdd.attribution import checks, verify
@@ -26,6 +28,9 @@ from harness.steps.connect_steps import connect_user
 from harness.steps.judgement import (
     PROVIDERS_WITH_WRITES,
     default_setup_failure,
+    describe,
+    is_meeting_response,
+    is_write,
     refusal_requirements,
 )
 from harness.steps.meeting_steps import _meeting_id, _tomorrow_at
@@ -161,3 +166,94 @@ def provider_unchanged(calharness_ctx: ScenarioContext) -> None:
            "the user's calendar changed at the provider")
     verify(ctx.control.contacts(ctx.user) == contacts, "PERM-04",
            "the user's contacts changed at the provider")
+
+
+# -- answering a meeting invitation ------------------------------------------------------------
+ANSWERS = {"accept": "accepted", "tentative": "tentativelyAccepted", "decline": "declined"}
+
+
+@given(parsers.parse('a colleague invites the user to a meeting "{subject}" tomorrow at '
+                     '{hhmm}'))
+def colleague_invites(calharness_ctx: ScenarioContext, subject: str, hhmm: str) -> None:
+    """The account owner (of the user's tenant or Google domain) organizes a meeting with the
+    user invited: at Microsoft delivered as Exchange does (the user's copy, not responded, and
+    a meeting request in their Inbox); at Google the user's calendar holds the event with them
+    among its attendees."""
+    ctx = calharness_ctx
+    assert ctx.user and ctx.owner
+    start = _tomorrow_at(hhmm)
+    ctx.control.create_event(ctx.user, subject, start, start + timedelta(minutes=30),
+                             organizer=ctx.owner)
+
+
+def _answer(ctx: ScenarioContext, meeting_id: str, answer: str) -> str:
+    """What answering did: "done" or the refusal's code."""
+    assert ctx.user
+    try:
+        ctx.driver.respond_to_meeting(ctx.user, meeting_id, MeetingResponse(
+            response=answer, comment="Answered by calharness"))  # type: ignore[arg-type]
+    except DriverError as exc:
+        return exc.code
+    return "done"
+
+
+@when(parsers.parse('the user tries to accept, tentatively accept and decline the meeting '
+                    '"{subject}"'))
+def user_tries_every_answer(calharness_ctx: ScenarioContext, subject: str) -> None:
+    """Every answer to the invitation, each attempt's outcome kept; the audit position before
+    them marks what they sent to the provider."""
+    ctx = calharness_ctx
+    assert ctx.user
+    ctx.values["answers_from"] = ctx.control.audit_position()
+    ctx.values["provider_before"] = (ctx.control.events(ctx.user), ctx.control.contacts(ctx.user))
+    meeting_id = _meeting_id(ctx, subject)
+    ctx.values["answer_attempts"] = {answer: _answer(ctx, meeting_id, answer)
+                                     for answer in ANSWERS}
+
+
+@when(parsers.parse('the user accepts the meeting "{subject}"'))
+def user_accepts(calharness_ctx: ScenarioContext, subject: str) -> None:
+    ctx = calharness_ctx
+    ctx.values["answers_from"] = ctx.control.audit_position()
+    outcome = _answer(ctx, _meeting_id(ctx, subject), "accept")
+    assert outcome == "done", f"accepting the invitation failed: {outcome}"
+
+
+@then("each answer was refused because the calendar is read-only")
+@checks("PERM-02")
+def each_answer_refused(calharness_ctx: ScenarioContext) -> None:
+    outcomes: dict[str, str] = calharness_ctx.values["answer_attempts"]
+    wrong = {answer: got for answer, got in outcomes.items() if got != REFUSAL["PERM-02"]}
+    verify(not wrong, "PERM-02", f"answers not refused as read-only: {wrong}")
+
+
+@then("no meeting response reached the provider")
+@checks("PERM-02")
+def no_meeting_response(calharness_ctx: ScenarioContext) -> None:
+    """Nothing the answers sent wrote at the provider (read from its audit log, whatever the
+    provider answered): each one is a response, however the provider names it."""
+    ctx = calharness_ctx
+    calls = [e for p in PROVIDERS_WITH_WRITES
+             for e in ctx.control.audit(since=ctx.audit_start, provider=p)]
+    assert calls, "the integration made no call to the provider at all: the check would be empty"
+    since = ctx.values["answers_from"]
+    writes = [e for p in PROVIDERS_WITH_WRITES
+              for e in ctx.control.audit(since=since, provider=p) if is_write(e)]
+    responses = [describe(e) for e in writes if is_meeting_response(e)]
+    verify(not writes, "PERM-02", f"meeting responses reached the provider: {responses}; "
+                                  f"every write after the answers: {[describe(e) for e in writes]}")
+
+
+@then(parsers.parse('the user\'s answer to "{subject}" at the provider is "{answer}"'))
+@checks("PERM-02")
+def answer_at_provider(calharness_ctx: ScenarioContext, subject: str, answer: str) -> None:
+    """The user's own response on their copy of the meeting, as the provider holds it."""
+    ctx = calharness_ctx
+    assert ctx.user
+    events = [e for e in ctx.control.events(ctx.user) if e["subject"] == subject]
+    verify(len(events) == 1, "PERM-02",
+           f"{len(events)} meetings {subject!r} in the user's calendar at the provider")
+    responses = {k.lower(): v for k, v in (events[0].get("responses") or {}).items()}
+    got = responses.get(ctx.user.lower())
+    verify(got == answer, "PERM-02", f"the user's answer at the provider is {got!r}, "
+                                     f"expected {answer!r}")

@@ -101,6 +101,7 @@ def user_turns_sync(calharness_ctx: ScenarioContext, value: str) -> None:
 
 
 @then(parsers.parse('bi-directional calendar sync is {value} for the user'))
+@checks("SYNC-01")
 def sync_is(calharness_ctx: ScenarioContext, value: str) -> None:
     ctx = calharness_ctx
     effective = ctx.driver.effective_settings(_user(ctx)).settings.bidirectional_sync
@@ -287,13 +288,14 @@ def read_incrementally(calharness_ctx: ScenarioContext) -> None:
 # -- what the store holds ------------------------------------------------------------------------
 @then(parsers.parse('the store holds {count:d} sync records'))
 @then(parsers.parse('the store holds {count:d} sync record'))
-@checks("SYNC-05", "SYNC-07", "SYNC-03")
+@checks("SYNC-05", "SYNC-07", "SYNC-03", "SYNC-02", "SYNC-04")
 def store_holds_records(calharness_ctx: ScenarioContext, count: int) -> None:
     records = calharness_ctx.driver.sync_records(_user(calharness_ctx))
     assert len(records) == count, f"{len(records)} sync records: {records}"
 
 
 @then("the store holds no sync records for the user")
+@checks("SYNC-01")
 def store_holds_none(calharness_ctx: ScenarioContext) -> None:
     store_holds_records(calharness_ctx, 0)
 
@@ -345,7 +347,7 @@ def _record(ctx: ScenarioContext, topic: str) -> Any:
 
 
 @then(parsers.parse('nothing about "{text}" is stored'))
-@checks("SYNC-05", "SYNC-01")
+@checks("SYNC-05", "SYNC-01", "SYNC-02")
 def nothing_stored(calharness_ctx: ScenarioContext, text: str) -> None:
     hits = calharness_ctx.driver.search_stored_data(text)
     assert not hits, f"{text!r} is stored in {hits}"

@@ -17,7 +17,7 @@ import httpx
 import requests
 
 from harness.api.errors import DriverError
-from harness.api.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.models import Access, MeetingRequest, MeetingResponse, MeetingUpdate
 from harness.reference.config import ReferenceConfig
 
 Mode = Literal["delegated", "application"]
@@ -163,6 +163,12 @@ class Provider(ABC):
 
     @abstractmethod
     def list_contacts(self, creds: Credentials) -> list[ContactData]: ...
+
+    def respond_event(self, creds: Credentials, provider_id: str,
+                      response: MeetingResponse) -> None:
+        """The user's answer to an invitation in their calendar (a write on the calendar)."""
+        raise DriverError("not_supported",
+                          f"{type(self).__name__} cannot answer meeting invitations")
 
     def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
         raise DriverError("unsupported", f"{type(self).__name__} cannot create contacts yet")

@@ -38,13 +38,13 @@ from exchangelib.errors import (
     UnauthorizedError,
 )
 from exchangelib.indexed_properties import EmailAddress
-from exchangelib.items import SEND_TO_NONE
+from exchangelib.items import SAVE_ONLY, SEND_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.properties import Attendee, Mailbox
 from exchangelib.protocol import BaseProtocol
 from exchangelib.queryset import DoesNotExist
 from oauthlib.oauth2 import TokenExpiredError
 
-from harness.api.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.models import Access, MeetingRequest, MeetingResponse, MeetingUpdate
 from harness.net import PinnedCAAdapter, register_ca
 from harness.reference.providers.base import (
     AuthError,
@@ -244,6 +244,18 @@ class EwsProvider(Provider):
         def delete(account: Account) -> None:
             account.calendar.get(id=provider_id).delete(send_meeting_cancellations=SEND_TO_NONE)
         self._call(creds, delete)
+
+    def respond_event(self, creds: Credentials, provider_id: str,
+                      response: MeetingResponse) -> None:
+        """AcceptItem / TentativelyAcceptItem / DeclineItem (a CreateItem) on the user's copy of
+        the meeting; saved only, the organizer is not told, unless the answer is sent."""
+        def answer(account: Account) -> None:
+            item = account.calendar.get(id=provider_id)
+            disposition = SEND_AND_SAVE_COPY if response.send_response else SAVE_ONLY
+            reply = {"accept": item.accept, "tentative": item.tentatively_accept,
+                     "decline": item.decline}[response.response]
+            reply(message_disposition=disposition, body=response.comment or None)
+        self._call(creds, answer)
 
     def list_contacts(self, creds: Credentials) -> list[ContactData]:
         def listing(account: Account) -> list[ContactData]:

@@ -24,7 +24,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from harness.api.errors import DriverError
-from harness.api.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.models import Access, MeetingRequest, MeetingResponse, MeetingUpdate
 from harness.reference.config import GoogleEndpoints
 from harness.reference.providers.base import (
     AuthError,
@@ -43,6 +43,10 @@ CALENDAR_SCOPES = {"read": SCOPE_ROOT + "calendar.events.readonly",
 CONTACTS_SCOPES = {"read": SCOPE_ROOT + "contacts.readonly", "write": SCOPE_ROOT + "contacts"}
 NUM_RETRIES = 3  # the client's own retry of 5xx, 429 and 403 rate-limit errors
 MAX_PAGES = 10_000
+
+
+# An attendee's responseStatus for each answer to an invitation.
+GOOGLE_ANSWERS = {"accept": "accepted", "tentative": "tentative", "decline": "declined"}
 
 
 def google_scopes(calendar: Access, contacts: Access) -> list[str]:
@@ -260,6 +264,26 @@ class GoogleProvider(Provider):
         events = self._service("calendar", creds).events()
         return meeting_from_google(self._execute(creds, events.patch(
             calendarId="primary", eventId=provider_id, body=body)))
+
+    def respond_event(self, creds: Credentials, provider_id: str,
+                      response: MeetingResponse) -> None:
+        """Google has no answer operation: the attendee patches their own `responseStatus` in
+        the event's attendee list (the list is replaced whole, so it is read first)."""
+        events = self._service("calendar", creds).events()
+        event = self._execute(creds, events.get(calendarId="primary", eventId=provider_id))
+        attendees = [dict(a) for a in event.get("attendees") or []]
+        mine = [a for a in attendees if a.get("self")
+                or (a.get("email") or "").lower() == self.user.lower()]
+        if not mine:
+            raise ProviderError(400, "notAnAttendee",
+                                "the user is not among the event's attendees")
+        for attendee in mine:
+            attendee["responseStatus"] = GOOGLE_ANSWERS[response.response]
+            if response.comment:
+                attendee["comment"] = response.comment
+        self._execute(creds, events.patch(
+            calendarId="primary", eventId=provider_id, body={"attendees": attendees},
+            sendUpdates="all" if response.send_response else "none"))
 
     def delete_event(self, creds: Credentials, provider_id: str) -> None:
         events = self._service("calendar", creds).events()

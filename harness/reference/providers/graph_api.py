@@ -157,6 +157,11 @@ class GraphConnector:
     def delete_event(self, token: TokenFn, event_id: str) -> None:
         self.request("DELETE", f"{self.base}/events/{event_id}", token)
 
+    def respond_event(self, token: TokenFn, event_id: str, action: str,
+                      body: dict[str, Any]) -> None:
+        """accept / tentativelyAccept / decline: Graph answers 202 without a body."""
+        self.request("POST", f"{self.base}/events/{event_id}/{action}", token, json=body)
+
     def create_contact(self, token: TokenFn, body: dict[str, Any]) -> dict[str, Any]:
         response = self.request("POST", f"{self.base}/contacts", token, json=body)
         return dict(response.json())

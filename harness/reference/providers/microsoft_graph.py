@@ -8,7 +8,7 @@ from typing import Any
 
 import msal
 
-from harness.api.models import Access, MeetingRequest, MeetingUpdate
+from harness.api.models import Access, MeetingRequest, MeetingResponse, MeetingUpdate
 from harness.reference.providers.base import (
     AuthError,
     AuthStart,
@@ -30,6 +30,10 @@ from harness.reference.providers.msal_tokens import (
 
 CALENDAR_SCOPES = {"read": "Calendars.Read", "write": "Calendars.ReadWrite"}
 CONTACTS_SCOPES = {"read": "Contacts.Read", "write": "Contacts.ReadWrite"}
+
+
+# The Graph action (POST /events/{id}/{action}) for each answer to an invitation.
+GRAPH_ANSWERS = {"accept": "accept", "tentative": "tentativelyAccept", "decline": "decline"}
 
 
 def graph_scopes(calendar: Access, contacts: Access) -> list[str]:
@@ -180,6 +184,13 @@ class GraphProvider(Provider):
 
     def delete_event(self, creds: Credentials, provider_id: str) -> None:
         self._api(creds).delete_event(self._token(creds, ["Calendars.ReadWrite"]), provider_id)
+
+    def respond_event(self, creds: Credentials, provider_id: str,
+                      response: MeetingResponse) -> None:
+        action = GRAPH_ANSWERS[response.response]
+        body = {"comment": response.comment, "sendResponse": response.send_response}
+        self._api(creds).respond_event(self._token(creds, ["Calendars.ReadWrite"]), provider_id,
+                                       action, body)
 
     def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
         given, _, surname = contact.display_name.partition(" ")

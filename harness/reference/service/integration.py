@@ -44,6 +44,7 @@ from harness.api.models import (
     IntegrationStatus,
     Meeting,
     MeetingRequest,
+    MeetingResponse,
     MeetingUpdate,
     PolicyChange,
     PolicyChangeResult,
@@ -171,6 +172,9 @@ class ReferenceIntegration:
 
     def delete_meeting(self, user: str, meeting_id: str) -> None:
         self._meetings.delete_meeting(user, meeting_id)
+
+    def respond_to_meeting(self, user: str, meeting_id: str, response: MeetingResponse) -> None:
+        self._meetings.respond_to_meeting(user, meeting_id, response)
 
     # -- contacts ------------------------------------------------------------------------------
     def list_contacts(self, user: str) -> list[ContactEntry]:

@@ -1,5 +1,5 @@
 """Meetings: the client view (the user's calendar events read from the provider when asked,
-never stored), and scheduling, changing and deleting meetings.
+never stored), and scheduling, changing, deleting and answering meetings.
 
 With bi-directional sync off, a meeting scheduled in the platform is put on the user's calendar
 directly through the provider (calendar write permission). With it on, the meeting is the
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harness.api.errors import DriverError
-from harness.api.models import Meeting, MeetingRequest, MeetingUpdate
+from harness.api.models import Meeting, MeetingRequest, MeetingResponse, MeetingUpdate
 from harness.reference.providers import Provider
 from harness.reference.providers.base import Credentials
 from harness.reference.service import convert
@@ -86,6 +86,13 @@ class Meetings:
             return
         self.acting.write(user, creds, lambda: provider.delete_event(creds, meeting_id))
 
+    def respond_to_meeting(self, user: str, meeting_id: str, response: MeetingResponse) -> None:
+        """The user's answer to an invitation in their calendar: a write on the calendar at the
+        provider, refused under Calendar/Read like every other write."""
+        provider, creds = self._writer(user)
+        self.acting.write(user, creds,
+                          lambda: provider.respond_event(creds, meeting_id, response))
+
     def _platform_row(self, s: Session, user: str,
                       meeting_id: str) -> PlatformMeetingRow | None:
         """The platform meeting by its id, or by the id of the calendar event it is linked to
@@ -120,8 +127,8 @@ class Meetings:
         provider, creds, status = self.acting.require(user)
         if status.calendar != "write":
             raise DriverError("calendar_read_only",
-                              "calendar write permission is needed to put, change or delete "
-                              "meetings on the user's calendar")
+                              "calendar write permission is needed to put, change, delete or "
+                              "answer meetings on the user's calendar")
         return provider, creds
 
 

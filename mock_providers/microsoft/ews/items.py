@@ -254,7 +254,10 @@ def create_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
     items = op.find(m("Items"))
     if items is None:
         raise schema_error("CreateItem needs m:Items.")
-    ctx.detail.update(invitations=invitations, disposition=disposition, created=[])
+    # The kinds of the items (CalendarItem, Contact, AcceptItem, DeclineItem, ...): the audit
+    # says what a CreateItem wrote, a meeting response or a contact as well as an event.
+    ctx.detail.update(invitations=invitations, disposition=disposition, created=[],
+                      items=[local(i) for i in items if isinstance(i.tag, str)])
     target_elem = first_child(op.find(m("SavedItemFolderId")))
     messages: list[etree._Element] = []
     for item in items:
