@@ -499,8 +499,8 @@ def drift(
     that matter: status, error codes, JSON property names and types (EWS element structure),
     paging/delta links, Retry-After. Exit 1 when there are differences."""
     from harness.traffic.cassettes import CassetteError, read_cassette
-    from harness.traffic.drift import MockReplayer
     from harness.traffic.drift import drift as check
+    from harness.traffic.replay import MockReplayer
     from mock_providers.server import HubServer, HubServerError
 
     try:
@@ -525,6 +525,10 @@ def drift(
             print(f"  {difference.line()}")
         for index, reason in report.skipped:
             print(f"  #{index} skipped: {reason}")
+        if report.mapped:
+            print("  mapped onto the mock world:")
+        for item in report.mapped:
+            print(f"    {item['kind']} {item['recorded']} -> {item['mock']} ({item['how']})")
     raise typer.Exit(1 if report.differences else 0)
 
 
