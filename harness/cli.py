@@ -222,7 +222,8 @@ def run(
         "--traffic", help="Configure the integration with the real provider host names and "
                           "route it through the calharness proxy; its provider traffic "
                           "(redacted) and the audit's findings become each scenario's "
-                          "evidence.")] = False,
+                          "evidence. Not implied by --target: a target reaches the proxy "
+                          "only through its own HTTPS_PROXY (give --traffic-port).")] = False,
     record_cassettes: Annotated[Path | None, typer.Option(
         help="Write each scenario's provider traffic as a vcrpy cassette in DIR (redacted; "
              "implies --traffic).")] = None,
@@ -249,6 +250,8 @@ def run(
     path = _features_path(features)
     files = _validated_features(path)
     if target is not None:
+        if (traffic or record_cassettes) and not traffic_port:
+            raise CliError(TARGET_TRAFFIC_NEEDS_PORT)
         target = _handshake(target)
         iut = "http"
     run_id = new_run_id(seed, iut)
@@ -258,6 +261,11 @@ def run(
                         record_cassettes=record_cassettes, traffic_port=traffic_port,
                         hub_server=server_name)
     raise typer.Exit(code)
+
+
+TARGET_TRAFFIC_NEEDS_PORT = (
+    "--target with --traffic/--record-cassettes needs --traffic-port PORT, the port the "
+    "implementation's HTTPS_PROXY=http://127.0.0.1:PORT names")
 
 
 @app.command()

@@ -232,6 +232,14 @@ def _integration_under_test(config: pytest.Config
 
     if iut not in (None, "http"):
         raise pytest.UsageError(f"--target and --iut {iut} are mutually exclusive")
+    if (config.getoption("traffic") or config.getoption("record_cassettes")) \
+            and not config.getoption("traffic_port"):
+        # The target runs in its own process: only its own HTTPS_PROXY routes it through the
+        # proxy, so the port must be one it was told. On a free port nobody told it, it would
+        # be handed real host names with no proxy in its way: the real services.
+        raise pytest.UsageError(
+            "--target with --traffic/--record-cassettes needs --traffic-port PORT, the port "
+            "the implementation's HTTPS_PROXY=http://127.0.0.1:PORT names")
     if config.getoption("db_url"):
         raise pytest.UsageError("--db-url configures the in-process reference implementation; "
                                 "a --target keeps its own store")
