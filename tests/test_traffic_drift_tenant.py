@@ -237,3 +237,21 @@ def test_each_edit_of_a_real_tenant_recording_is_named_and_nothing_else(
         (7, "error_code", "error", '["ErrorInvalidIdMalformed"]', '["ErrorItemNotFound"]'),
         (13, "property_type", "items[].status", '["number", "string"]', '["string"]'),
     }, [d.line() for d in report.differences]
+
+
+def test_slots_name_the_user_and_item_segments_of_a_path() -> None:
+    from harness.traffic.identities import slots
+
+    found = slots("graph.microsoft.com", "/v1.0/users/jane%40f.com/calendars/C1/events/E1/"
+                                         "instances")
+    assert [(s.index, s.kind, s.collection, s.value) for s in found] == [
+        (3, "user", "users", "jane@f.com"), (5, "item", "calendars", "C1"),
+        (7, "item", "events", "E1")]
+    assert slots("graph.microsoft.com", "/v1.0/me/calendarView/delta") == []
+    assert slots("graph.microsoft.com", "/v1.0/me/mailFolders/inbox/messages") == []
+    google = slots("www.googleapis.com", "/calendar/v3/calendars/a%40b.com/events/e1")
+    assert [(s.kind, s.value) for s in google] == [("user", "a@b.com"), ("item", "e1")]
+    assert slots("www.googleapis.com", "/calendar/v3/calendars/primary/events") == []
+    person = slots("people.googleapis.com", "/v1/people/c42:updateContact")
+    assert [(s.value, s.suffix) for s in person] == [("c42", ":updateContact")]
+    assert slots("people.googleapis.com", "/v1/people/me/connections") == []
