@@ -501,11 +501,15 @@ def drift(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")
                            ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the mock world replayed against.")] = 42,
+    tenant: Annotated[str, typer.Option(help="Mock tenant the recording's tenant maps onto "
+                                             "(contoso: Exchange Online; fabrikam: hybrid).")
+                      ] = "contoso",
     state_dir: Annotated[Path | None, typer.Option(help="Where the local CA lives.")] = None,
 ) -> None:
     """Replay a cassette's requests against the mocks and report, per request, the differences
     that matter: status, error codes, JSON property names and types (EWS element structure),
-    paging/delta links, Retry-After. Exit 1 when there are differences."""
+    paging/delta links, Retry-After. A recording of a real tenant is mapped onto the mock world
+    (users, ids, tokens) and the mappings are listed. Exit 1 when there are differences."""
     from harness.traffic.cassettes import CassetteError, read_cassette
     from harness.traffic.drift import drift as check
     from harness.traffic.replay import MockReplayer
@@ -517,7 +521,9 @@ def drift(
         raise CliError(str(exc)) from None
     try:
         with HubServer(seed=seed, tls=True, state_dir=state_dir) as hub:
-            replayer = MockReplayer(hub)
+            if hub.hub.world.tenant(tenant) is None:
+                raise CliError(f"no mock tenant {tenant!r}; use contoso or fabrikam")
+            replayer = MockReplayer(hub, tenant_key=tenant)
             try:
                 report = check(str(source), exchanges, replayer)
             finally:

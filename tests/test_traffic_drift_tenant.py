@@ -255,3 +255,25 @@ def test_slots_name_the_user_and_item_segments_of_a_path() -> None:
     person = slots("people.googleapis.com", "/v1/people/c42:updateContact")
     assert [(s.value, s.suffix) for s in person] == [("c42", ":updateContact")]
     assert slots("people.googleapis.com", "/v1/people/me/connections") == []
+
+
+def test_the_drift_command_lists_the_mappings(tenant_cassette: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def drift_command(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "harness", "drift", str(tenant_cassette),
+                               "--state-dir", str(tmp_path / "state"), *extra],
+                              capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+
+    clean = drift_command()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 difference(s)" in clean.stdout and "mapped onto the mock world:" in clean.stdout
+    assert f"user {JANE} -> " in clean.stdout
+    report = json.loads(drift_command("--json", "--tenant", "fabrikam").stdout)
+    assert report["differences"] == []
+    assert any(m["kind"] == "tenant" and m["how"] == "the mock tenant 'fabrikam'"
+               for m in report["mapped"])
+    wrong = drift_command("--tenant", "nowhere")
+    assert wrong.returncode == 2 and "no mock tenant 'nowhere'" in wrong.stderr
