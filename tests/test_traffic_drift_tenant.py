@@ -25,7 +25,11 @@ from harness.traffic.drift import DriftReport, drift
 from harness.traffic.replay import MockReplayer
 from harness.traffic.routes import HubAddress
 from mock_providers.google.tokens import google_tokens
-from mock_providers.microsoft.claims import GRAPH_RESOURCE, delegated_access_claims
+from mock_providers.microsoft.claims import (
+    EXCHANGE_RESOURCE,
+    GRAPH_RESOURCE,
+    delegated_access_claims,
+)
 from mock_providers.server import HubServer
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -277,3 +281,85 @@ def test_the_drift_command_lists_the_mappings(tenant_cassette: Path, tmp_path: P
                for m in report["mapped"])
     wrong = drift_command("--tenant", "nowhere")
     assert wrong.returncode == 2 and "no mock tenant 'nowhere'" in wrong.stderr
+
+
+EWS = "https://outlook.office365.com/EWS/Exchange.asmx"
+SOAP = ('<?xml version="1.0" encoding="utf-8"?><s:Envelope '
+        'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" '
+        'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><s:Header>'
+        '<t:RequestServerVersion Version="Exchange2016"/></s:Header><s:Body>{}</s:Body>'
+        '</s:Envelope>')
+SHAPE = ('<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>'
+         '<t:FieldURI FieldURI="item:Subject"/><t:FieldURI FieldURI="calendar:Start"/>'
+         '</t:AdditionalProperties></m:ItemShape>')
+
+
+def test_an_ews_recording_of_a_real_tenant_maps_mailboxes_and_item_ids(
+        hub_server: HubServer, tmp_path: Path) -> None:
+    """EWS: the mailbox address in the SOAP body, the ItemIds and ChangeKeys a FindItem and a
+    CreateItem returned, all foreign; replayed, they become the mock's and nothing differs."""
+    import re
+
+    hub = hub_server.hub
+    hub.reset()
+    replayer = MockReplayer(hub_server)
+    jane, bob = replayer._ordinary_users()[:2]
+    replayer.close()
+    tenant = hub.world.tenant("contoso")
+    assert tenant is not None
+    token = str(hub.signer.sign(delegated_access_claims(
+        tenant_id=tenant.id, client_id=next(iter(tenant.apps)), resource=EXCHANGE_RESOURCE,
+        oid=jane.id, upn=jane.upn, name=jane.display_name, scopes=["EWS.AccessAsUser.All"],
+        now=hub.world.clock.timestamp())))
+    address = HubAddress(hub_server.base_url)
+    exchanges: list[Exchange] = []
+    ids = re.compile(r'(?:Id|ChangeKey)="([^"]+)"')
+
+    with httpx.Client(verify=ssl.create_default_context(cafile=hub_server.ca_bundle),
+                      timeout=10) as http:
+        def send(body: str) -> str:
+            content = SOAP.format(body)
+            reply = http.post(address.to_hub(EWS) or "", content=content.encode(), headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "text/xml; charset=utf-8"})
+            assert reply.status_code == 200, reply.text
+            exchanges.append(Exchange("POST", EWS, [("Authorization", f"Bearer {REAL_TOKEN}"),
+                                                    ("Content-Type", "text/xml; charset=utf-8")],
+                                      content, 200, "OK", list(reply.headers.multi_items()),
+                                      reply.text))
+            return reply.text
+
+        found = send(f'<m:FindItem Traversal="Shallow">{SHAPE}<m:IndexedPageItemView '
+                     'MaxEntriesReturned="3" Offset="0" BasePoint="Beginning"/>'
+                     '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"><t:Mailbox>'
+                     f'<t:EmailAddress>{jane.upn}</t:EmailAddress></t:Mailbox>'
+                     '</t:DistinguishedFolderId></m:ParentFolderIds></m:FindItem>')
+        first = re.search(r'<t:ItemId Id="([^"]+)" ChangeKey="([^"]+)"', found)
+        assert first is not None
+        send(f'<m:GetItem>{SHAPE}<m:ItemIds><t:ItemId Id="{first[1]}" ChangeKey="{first[2]}"/>'
+             '</m:ItemIds></m:GetItem>')
+        made = send('<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items>'
+                    '<t:CalendarItem><t:Subject>Review</t:Subject>'
+                    '<t:Start>2030-01-07T10:00:00Z</t:Start><t:End>2030-01-07T10:30:00Z</t:End>'
+                    '<t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>'
+                    f'{bob.upn}</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees>'
+                    '</t:CalendarItem></m:Items></m:CreateItem>')
+        created = re.search(r'<t:ItemId Id="([^"]+)" ChangeKey="([^"]+)"', made)
+        assert created is not None
+        send(f'<m:GetItem>{SHAPE}<m:ItemIds><t:ItemId Id="{created[1]}" '
+             f'ChangeKey="{created[2]}"/></m:ItemIds></m:GetItem>')
+
+    foreign = {jane.upn: JANE, bob.upn: BOB}
+    for exchange in exchanges:
+        for value in ids.findall(exchange.response_body or ""):
+            foreign.setdefault(value, f"AAMkADk0Zm9yZWlnbi1ld3M{len(foreign):04d}AAA=")
+    path = tmp_path / "ews.yaml"
+    write_cassette(path, _foreign(exchanges, foreign))
+    assert all(mock not in path.read_text() for mock in foreign)
+    report = _replay(hub_server, path)
+    assert report.replayed == 4 and report.differences == [], \
+        [d.line() for d in report.differences]
+    mapped = {(m["kind"], m["recorded"]): m["mock"] for m in report.mapped}
+    assert mapped[("user", JANE)] == jane.upn and mapped[("user", BOB)] == bob.upn
+    hows = [m["how"] for m in report.mapped if m["kind"] == "item"]
+    assert len(hows) >= 4 and set(hows) == {"the EWS id at the same place of the answer"}

@@ -17,7 +17,7 @@ mapping, `Mapped`):
   one. Sign-in and token requests themselves are not replayed (their credentials are not ours).
 - **items**: an id the replayed service chose maps to the recorded one: the id a replayed POST
   returned, the item at the same position of a replayed list (Graph `value`, Google `items`,
-  People `connections`, EWS ItemIds in document order), paging links and tokens. An item id the
+  People `connections`, EWS ItemIds and ChangeKeys in document order), paging links and tokens. An item id the
   recording uses without having created or listed it (a GET of a real event) gets an equivalent
   made in the mock world through the provider API, from the recorded body when there is one
   (Graph events and contacts, Google events and contacts), or else the first unused item of its
@@ -54,7 +54,8 @@ PAGING_KEYS = ("@odata.nextLink", "@odata.deltaLink", "nextPageToken", "nextSync
 _IDENTITY_HOSTS = ("login.microsoftonline.com", "accounts.google.com", "oauth2.googleapis.com")
 _CREDENTIAL_FIELDS = re.compile(r"(?:^|&)(client_secret|code|password|refresh_token|assertion|"
                                 r"client_assertion|code_verifier)=")
-_XML_IDS = re.compile(r"<(?:\w+:)?(?:ItemId|FolderId)\b[^>]*?\bId=\"([^\"]+)\"")
+_XML_ID_TAGS = re.compile(r"<(?:\w+:)?(?:ItemId|FolderId)\b([^>]*)>")
+_XML_ATTR = re.compile(r"\b(Id|ChangeKey)=\"([^\"]+)\"")
 _MIN_SUBSTITUTED = 6  # shorter values are not replaced in text: too likely to hit by chance
 GRAPH_READ_ONLY = ("id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCalUId",
                    "webLink", "onlineMeeting", "seriesMasterId", "type", "originalStart",
@@ -390,11 +391,14 @@ class MockReplayer:
                         if isinstance(a, dict) and isinstance(b, dict):
                             self._pair(a, b, single=False)
         elif (recorded.response_body or "").lstrip().startswith("<") and mock.response_body:
-            r_ids = _XML_IDS.findall(recorded.response_body or "")
-            g_ids = _XML_IDS.findall(mock.response_body)
-            if len(r_ids) == len(g_ids):
-                for a, b in zip(r_ids, g_ids, strict=True):
-                    self._remember(a, b, "EWS id at the same place of the answer")
+            r_ids, g_ids = _xml_ids(recorded.response_body or ""), _xml_ids(mock.response_body)
+            if [k for k, _ in r_ids] == [k for k, _ in g_ids]:
+                for (kind, a), (_, b) in zip(r_ids, g_ids, strict=True):
+                    if kind == "ChangeKey":  # a new one on every change: relearnt
+                        if a != b:
+                            self.values[a] = b
+                    else:
+                        self._remember(a, b, "the EWS id at the same place of the answer")
 
     def _pair(self, rec: dict[str, Any], got: dict[str, Any], *, single: bool) -> None:
         for key in ("id", "resourceName"):
@@ -442,6 +446,12 @@ class MockReplayer:
                         self.address.rewrite_text(reply.text))
         self._learn(recorded, mock)
         return mock
+
+
+def _xml_ids(text: str) -> list[tuple[str, str]]:
+    """(Id | ChangeKey, value) of every ItemId and FolderId, in document order."""
+    return [(name, value) for attrs in _XML_ID_TAGS.findall(text)
+            for name, value in _XML_ATTR.findall(attrs)]
 
 
 def _json(text: str | None) -> Any:
