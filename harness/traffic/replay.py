@@ -17,11 +17,12 @@ mapping, `Mapped`):
   one. Sign-in and token requests themselves are not replayed (their credentials are not ours).
 - **items**: an id the replayed service chose maps to the recorded one: the id a replayed POST
   returned, the item at the same position of a replayed list (Graph `value`, Google `items`,
-  People `connections`, EWS ItemIds and ChangeKeys in document order), paging links and tokens. An item id the
-  recording uses without having created or listed it (a GET of a real event) gets an equivalent
-  made in the mock world through the provider API, from the recorded body when there is one
-  (Graph events and contacts, Google events and contacts), or else the first unused item of its
-  collection (calendars, folders). A recorded 404 keeps its id: it was missing there too.
+  People `connections`, EWS ItemIds and ChangeKeys in document order), paging links and tokens.
+  An item id the recording uses without having created or listed it (a GET of a real event) gets
+  an equivalent made in the mock world through the provider API, from the recorded body when
+  there is one (Graph events and contacts, Google events and contacts), or else the first unused
+  item of its collection (calendars, folders). A recorded 404 keeps its id: it was missing there
+  too.
 """
 
 from __future__ import annotations
