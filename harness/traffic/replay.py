@@ -281,8 +281,7 @@ class MockReplayer:
         """A mock item standing in for a recorded id the replay never met: created from the
         recorded body (or a minimal one) where the provider API can create one, else the first
         item of the collection not yet standing in for another."""
-        recorded_body = json.loads(recorded.response_body or "null") \
-            if (recorded.response_body or "").lstrip().startswith("{") else None
+        recorded_body = _json(recorded.response_body)
         recorded_body = recorded_body if isinstance(recorded_body, dict) and \
             200 <= recorded.status < 300 else None
         json_headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
@@ -294,8 +293,8 @@ class MockReplayer:
                 create_url += "?conferenceDataVersion=1"
             reply = self._send("POST", create_url, json_headers,
                                self.substitute(json.dumps(attempt)))
-            if reply.status_code in (200, 201):
-                made = reply.json()
+            made = _json(reply.text)
+            if reply.status_code in (200, 201) and isinstance(made, dict):
                 mock = made.get("id") or str(made.get("resourceName", "")).split("/", 1)[-1]
                 if mock:
                     self.mapped.append(Mapped("item", slot.value, mock, f"created for #{number}"
@@ -303,8 +302,8 @@ class MockReplayer:
                                               "or listed it)"))
                     return str(mock)
         listing = self._send("GET", parent, headers, None)
-        if listing.status_code == 200:
-            body = listing.json()
+        body = _json(listing.text)
+        if listing.status_code == 200 and isinstance(body, dict):
             items = body.get("value") or body.get("items") or []
             used = set(self.values.values())
             ids = [str(i.get("id")) for i in items if isinstance(i, dict) and i.get("id")]
