@@ -232,7 +232,8 @@ def run(
         "--traffic", help="Configure the integration with the real provider host names and "
                           "route it through the calharness proxy; its provider traffic "
                           "(redacted) and the audit's findings become each scenario's "
-                          "evidence.")] = False,
+                          "evidence. Not implied by --target: a target reaches the proxy "
+                          "only through its own HTTPS_PROXY (give --traffic-port).")] = False,
     record_cassettes: Annotated[Path | None, typer.Option(
         help="Write each scenario's provider traffic as a vcrpy cassette in DIR (redacted; "
              "implies --traffic).")] = None,
@@ -259,6 +260,8 @@ def run(
     path = _features_path(features)
     files = _validated_features(path)
     if target is not None:
+        if (traffic or record_cassettes) and not traffic_port:
+            raise CliError(TARGET_TRAFFIC_NEEDS_PORT)
         target = _handshake(target)
         iut = "http"
     run_id = new_run_id(seed, iut)
@@ -268,6 +271,11 @@ def run(
                         record_cassettes=record_cassettes, traffic_port=traffic_port,
                         hub_server=server_name)
     raise typer.Exit(code)
+
+
+TARGET_TRAFFIC_NEEDS_PORT = (
+    "--target with --traffic/--record-cassettes needs --traffic-port PORT, the port the "
+    "implementation's HTTPS_PROXY=http://127.0.0.1:PORT names")
 
 
 @app.command()
@@ -503,14 +511,18 @@ def drift(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")
                            ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the mock world replayed against.")] = 42,
+    tenant: Annotated[str, typer.Option(help="Mock tenant the recording's tenant maps onto "
+                                             "(contoso: Exchange Online; fabrikam: hybrid).")
+                      ] = "contoso",
     state_dir: Annotated[Path | None, typer.Option(help="Where the local CA lives.")] = None,
 ) -> None:
     """Replay a cassette's requests against the mocks and report, per request, the differences
     that matter: status, error codes, JSON property names and types (EWS element structure),
-    paging/delta links, Retry-After. Exit 1 when there are differences."""
+    paging/delta links, Retry-After. A recording of a real tenant is mapped onto the mock world
+    (users, ids, tokens) and the mappings are listed. Exit 1 when there are differences."""
     from harness.traffic.cassettes import CassetteError, read_cassette
-    from harness.traffic.drift import MockReplayer
     from harness.traffic.drift import drift as check
+    from harness.traffic.replay import MockReplayer
     from mock_providers.server import HubServer, HubServerError
 
     try:
@@ -519,7 +531,9 @@ def drift(
         raise CliError(str(exc)) from None
     try:
         with HubServer(seed=seed, tls=True, state_dir=state_dir) as hub:
-            replayer = MockReplayer(hub)
+            if hub.hub.world.tenant(tenant) is None:
+                raise CliError(f"no mock tenant {tenant!r}; use contoso or fabrikam")
+            replayer = MockReplayer(hub, tenant_key=tenant)
             try:
                 report = check(str(source), exchanges, replayer)
             finally:
@@ -535,6 +549,10 @@ def drift(
             print(f"  {difference.line()}")
         for index, reason in report.skipped:
             print(f"  #{index} skipped: {reason}")
+        if report.mapped:
+            print("  mapped onto the mock world:")
+        for item in report.mapped:
+            print(f"    {item['kind']} {item['recorded']} -> {item['mock']} ({item['how']})")
     raise typer.Exit(1 if report.differences else 0)
 
 

@@ -4,6 +4,7 @@ compliance features with the harness's options, fixtures, traceability checks an
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import platform
 import re
@@ -158,6 +159,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--record-cassettes", default=None, metavar="DIR",
                     help="write each scenario's provider traffic as a vcrpy cassette in DIR "
                          "(redacted; implies --traffic)")
+    group.addoption("--schema-check", action="store_true", default=False,
+                    help="check every Graph and Google JSON response of the run against the "
+                         "Graph v1.0 CSDL and Google's discovery documents (implies --traffic); "
+                         "violations are each scenario's evidence and the run's "
+                         "<report-dir>/<run-id>/schema-check.json")
     group.addoption("--traffic-port", type=int, default=0, metavar="PORT",
                     help="port of the --traffic proxy on 127.0.0.1 (default: a free one); give "
                          "a --target implementation HTTPS_PROXY=http://127.0.0.1:PORT")
@@ -237,6 +243,14 @@ def _integration_under_test(config: pytest.Config
 
     if iut not in (None, "http"):
         raise pytest.UsageError(f"--target and --iut {iut} are mutually exclusive")
+    if (config.getoption("traffic") or config.getoption("record_cassettes")
+            or config.getoption("schema_check")) and not config.getoption("traffic_port"):
+        # The target runs in its own process: only its own HTTPS_PROXY routes it through the
+        # proxy, so the port must be one it was told. On a free port nobody told it, it would
+        # be handed real host names with no proxy in its way: the real services.
+        raise pytest.UsageError(
+            "--target with --traffic/--record-cassettes needs --traffic-port PORT, the port "
+            "the implementation's HTTPS_PROXY=http://127.0.0.1:PORT names")
     if config.getoption("db_url"):
         raise pytest.UsageError("--db-url configures the in-process reference implementation; "
                                 "a --target keeps its own store")
@@ -349,15 +363,22 @@ def calharness_store_dir(tmp_path_factory: pytest.TempPathFactory,
 def calharness_traffic(calharness_hub: Any, pytestconfig: pytest.Config) -> Iterator[Any]:
     """The provider-traffic proxy in front of the hub, or None without --traffic."""
     cassettes = pytestconfig.getoption("record_cassettes")
-    if not (pytestconfig.getoption("traffic") or cassettes):
+    schema_check = pytestconfig.getoption("schema_check")
+    if not (pytestconfig.getoption("traffic") or cassettes or schema_check):
         yield None
         return
     from harness.traffic.session import TrafficSession
 
     with TrafficSession(calharness_hub.base_url, calharness_hub.ca_bundle,
                         calharness_hub.state_dir, Path(cassettes) if cassettes else None,
-                        port=pytestconfig.getoption("traffic_port")) as session:
+                        port=pytestconfig.getoption("traffic_port"),
+                        schema_check=schema_check) as session:
         yield session
+        if session.schemas is not None:
+            state = pytestconfig.stash[RUN_KEY]
+            out = state.report_dir / state.run_id / "schema-check.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(session.schemas.as_dict(), indent=2))
 
 
 _STORE_NUMBER = itertools.count(1)

@@ -13,6 +13,9 @@ import httpx
 import pytest
 
 from harness.drift.schemas import Violation, check_google, check_graph, graph_csdl
+from mock_providers.google import calendar as google_calendar
+from mock_providers.google import people as google_people
+from mock_providers.google import render as google_render
 from mock_providers.hub import Hub
 from mock_providers.microsoft.claims import GRAPH_RESOURCE, delegated_access_claims
 from mock_providers.microsoft.graph import render as graph_render
@@ -167,7 +170,48 @@ def test_every_google_body_fits_the_discovery_documents(hub_server: HubServer, h
     assert len(bodies) > 10
 
 
-def test_a_misspelled_google_property_is_named() -> None:
+def test_a_misspelled_google_property_is_named(hub_server: HubServer, hub: Hub,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Broken copies of the Google event and person renderers, patched where Calendar and
+    People call them, and bodies fetched through the hub: the checks name each break."""
+    real_event, real_person = google_render.event_json, google_render.person_json
+
+    def broken_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        data = real_event(*args, **kwargs)
+        data["sumary"] = data.pop("summary", "")  # the deliberate break
+        data["guestsCanModify"] = "false"  # and a wrong type
+        return data
+
+    def broken_person(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        data = real_person(*args, **kwargs)
+        data["emailAdresses"] = data.pop("emailAddresses", [])
+        return data
+
+    monkeypatch.setattr(google_calendar, "event_json", broken_event)
+    monkeypatch.setattr(google_people, "person_json", broken_person)
+    hub.reset()  # no rendered JSON cached from before the break
+    user = users_of(hub_server)[0]
+    creds = connect(hub_server, user, ["https://www.googleapis.com/auth/calendar",
+                                       "https://www.googleapis.com/auth/contacts"])
+    base = hub_server.hub.google_base
+    with httpx.Client(verify=_tls(hub_server), timeout=10,
+                      headers={"Authorization": f"Bearer {creds.token}"}) as c:
+        events = c.get(f"{base}/calendar/v3/calendars/primary/events",
+                       params={"maxResults": "1"})
+        people = c.get(f"{base}/v1/people/me/connections",
+                       params={"personFields": "names,emailAddresses", "pageSize": "1"})
+    assert events.status_code == 200 and people.status_code == 200, (events.text, people.text)
+    found = {str(v) for v in check_google("calendar.v3", "Events", events.json())}
+    found |= {str(v) for v in check_google("people.v1", "ListConnectionsResponse",
+                                           people.json())}
+    assert found == {
+        "Events.items[0].sumary: no property 'sumary' in the discovery schema",
+        "Events.items[0].guestsCanModify: 'false' is not a boolean",
+        "ListConnectionsResponse.connections[0].emailAdresses: no property 'emailAdresses' in "
+        "the discovery schema"}
+
+
+def test_the_google_checker_judges_formats_and_nested_types() -> None:
     event = {"kind": "calendar#event", "summary": "x", "sumary": "typo",
              "start": {"dateTime": "not a time"}, "attendees": [{"email": "a@b", "optional": 1}]}
     assert {str(v) for v in check_google("calendar.v3", "Event", event)} == {

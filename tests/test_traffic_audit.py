@@ -56,3 +56,48 @@ def test_auth_schemes_only_when_oauth_is_enforced() -> None:
     assert [(f.kind, f.message.split(" with ")[1].split()[0]) for f in findings] == [
         ("auth_scheme", "Basic"), ("auth_scheme", "NTLM")]
     assert all(f.requirement_ids == ("OAUTH-01",) for f in findings)
+
+
+def test_findings_are_grouped_per_requirement_in_the_html_and_json_reports() -> None:
+    """The requirement view shows the audit findings of its scenarios (attached per scenario
+    as evidence by the traffic session), in both the HTML and the JSON report."""
+    import json
+    from datetime import UTC, datetime
+
+    from harness.reports import (
+        Evidence,
+        RequirementRecord,
+        RunResult,
+        ScenarioResult,
+        render_html,
+        render_json,
+    )
+
+    findings = [f.as_dict() for f in audit([token_request("Calendars.ReadWrite"),
+                                            call("GET", f"{GRAPH}/me/events")])]
+    assert findings and findings[0]["kind"] == "unused_scope"
+
+    def scenario(name: str, rid: str, evidence: list[Evidence]) -> ScenarioResult:
+        return ScenarioResult("F", "features/f.feature", name, 1, [], [rid], "passed", 0.1, [],
+                              evidence=evidence)
+
+    audited = Evidence(label="traffic audit (1 finding(s))", data={"findings": findings})
+    other = Evidence(label="provider traffic through the proxy", data={"exchanges": []})
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    run = RunResult("r1", 42, "reference", moment, moment,
+                    [scenario("asks <too much>", "SCOPE-05", [other, audited]),
+                     scenario("quiet one", "SYNC-01", [other])],
+                    [RequirementRecord("SCOPE-05", "scope", "t", "s", "x", True),
+                     RequirementRecord("SYNC-01", "sync", "t", "s", "x", True)])
+    rows = {r["id"]: r for r in json.loads(render_json(run))["requirements"]}
+    assert [(f["scenario"], f["kind"]) for f in rows["SCOPE-05"]["findings"]] == [
+        ("asks <too much>", "unused_scope")]
+    assert rows["SCOPE-05"]["findings"][0]["requirement_ids"] == list(
+        findings[0]["requirement_ids"])
+    assert rows["SYNC-01"]["findings"] == []
+    html = render_html(run)
+    scope_row = html.split('id="req-SCOPE-05"', 1)[1].split("</tr>", 1)[0]
+    sync_row = html.split('id="req-SYNC-01"', 1)[1].split("</tr>", 1)[0]
+    assert "traffic audit: 1 finding" in scope_row and findings[0]["message"][:30] in scope_row
+    assert "asks &lt;too much&gt;" in scope_row  # escaped
+    assert "traffic audit" not in sync_row

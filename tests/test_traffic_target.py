@@ -78,3 +78,32 @@ def test_reference_target_on_real_host_names_passes_through_the_proxy(tmp_path: 
     # Google through the proxy too (httplib2 needs PySocks for that): calendar and people
     assert any(u.startswith("https://www.googleapis.com/calendar/v3/") for u in uris)
     assert any(u.startswith("https://people.googleapis.com/v1/") for u in uris)
+
+
+def test_target_with_traffic_needs_the_port_the_target_was_told(
+        tmp_path: Path) -> None:
+    """A target reaches the proxy only through its own HTTPS_PROXY, which the harness cannot
+    set: --target --traffic on a free port the target was not told is refused before anything
+    runs (else the target would get real host names and no proxy: the real services), by the
+    CLI and by the pytest plugin alike."""
+    env = {**os.environ, "CALHARNESS_STATE_DIR": str(tmp_path / "state")}
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    cli = subprocess.run([sys.executable, "-m", "harness", "run", "--target", nowhere,
+                          "--traffic", "--report-dir", str(tmp_path / "r")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                         env=env)
+    assert cli.returncode == 2, cli.stdout + cli.stderr
+    assert "needs --traffic-port PORT" in cli.stderr
+    plugin = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "features"), "-q",
+                             "-p", "no:cacheprovider", "--target", nowhere,
+                             "--record-cassettes", str(tmp_path / "c")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120,
+                            stdin=subprocess.DEVNULL, env=env)
+    assert plugin.returncode == 4, plugin.stdout + plugin.stderr  # pytest's usage error
+    assert "needs --traffic-port PORT" in plugin.stderr
+    # with a port the check passes on to probing the target (unreachable here)
+    probed = subprocess.run([sys.executable, "-m", "harness", "run", "--target", nowhere,
+                             "--traffic", "--traffic-port", str(free_port()), "--report-dir",
+                             str(tmp_path / "r")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL, env=env)
+    assert probed.returncode == 2 and "cannot reach --target" in probed.stderr, probed.stderr

@@ -231,10 +231,27 @@ class RequirementRow:
         """Scenarios of this requirement the implementation does not claim to support."""
         return sum(1 for s in self.scenarios if s.status == "not_claimed")
 
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        """The traffic audit's findings (`--traffic`) of this requirement's scenarios, each
+        with its scenario's name; a finding also names the requirements it is evidence for."""
+        out: list[dict[str, Any]] = []
+        for scenario in self.scenarios:
+            for evidence in scenario.evidence:
+                items = evidence.data.get("findings")
+                if not isinstance(items, list):
+                    continue
+                out += [{"scenario": scenario.name, "kind": str(item.get("kind", "")),
+                         "message": str(item.get("message", "")), "url": item.get("url"),
+                         "requirement_ids": [str(r) for r in item.get("requirement_ids") or []]}
+                        for item in items if isinstance(item, dict)]
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.requirement.to_dict(),
             "verdict": self.verdict,
+            "findings": self.findings,
             "scenarios": [
                 {"name": s.name, "location": s.location, "status": s.status,
                  "outcome": self.outcome_of(i), "error": s.short_error()}

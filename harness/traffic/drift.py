@@ -4,25 +4,22 @@ per request, the differences that matter to a client: the status, error codes, t
 names and types (EWS: the element structure and ResponseCodes), paging/delta links, Retry-After
 and the media type. Values (ids, names, times) are the recording's own and never compared.
 
-`compare` is pure; `MockReplayer` sends a recorded request to an in-process hub, with a fresh
-mock credential where the recording's was redacted, and chains paging links and created ids
-from the replayed responses (a recorded nextLink means "the next page", not that string).
+`compare` is pure; `harness.traffic.replay.MockReplayer` sends each recorded request to an
+in-process hub mapped onto the mock world (users, item ids, tokens, paging links: a recorded
+nextLink means "the next page", not that string) and reports what it mapped.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import ssl
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
-from urllib.parse import quote, urlsplit
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any, Protocol
 
 from lxml import etree
 
 from harness.traffic.cassettes import Exchange
-from harness.traffic.redact import MARK
 
 PAGING_KEYS = frozenset({"@odata.nextLink", "@odata.deltaLink", "nextPageToken",
                          "nextSyncToken"})
@@ -52,6 +49,8 @@ class DriftReport:
     interactions: int
     differences: list[Difference] = field(default_factory=list)
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    # what the replay mapped onto the mock world: {kind, recorded, mock, how}
+    mapped: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def replayed(self) -> int:
@@ -61,7 +60,8 @@ class DriftReport:
         return {"schema": "calharness.drift/1", "source": self.source,
                 "interactions": self.interactions, "replayed": self.replayed,
                 "differences": [asdict(d) for d in self.differences],
-                "skipped": [{"index": i, "reason": r} for i, r in self.skipped]}
+                "skipped": [{"index": i, "reason": r} for i, r in self.skipped],
+                "mapped": self.mapped}
 
 
 # -- shapes ----------------------------------------------------------------------------------------
@@ -250,145 +250,26 @@ def _compare_json(index: int, recorded: Exchange, rec: Any, got: Any) -> list[Di
 
 
 # -- replay ----------------------------------------------------------------------------------------
-Send = Callable[[Exchange], Exchange | str]  # a replayed exchange, or why it was skipped
+class Replayer(Protocol):
+    """Sends recorded exchange number N (1-based), mapped onto the mock world, and returns the
+    mock's answer or why it was not replayed (`harness.traffic.replay.MockReplayer`)."""
+
+    mapped: list[Any]
+
+    def prepare(self, exchanges: list[Exchange]) -> None: ...
+
+    def __call__(self, number: int, recorded: Exchange) -> Exchange | str: ...
 
 
-class Chain:
-    """Values the service chose (paging links and tokens, created ids) map from the recording
-    to the replay, so a recorded follow-up request asks the mock for the same thing."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def learn(self, recorded: Exchange, mock: Exchange) -> None:
-        rec, got = _json(recorded.response_body), _json(mock.response_body)
-        if not isinstance(rec, dict) or not isinstance(got, dict):
-            return
-        for key in (*PAGING_KEYS, "id"):
-            if key == "id" and recorded.method not in ("POST", "PUT"):
-                continue
-            r, g = rec.get(key), got.get(key)
-            if isinstance(r, str) and isinstance(g, str) and r and r != g:
-                self.values[r] = g
-
-    def apply(self, url: str) -> str | None:
-        """The URL with learnt values substituted; None when it follows a recorded link the
-        replay never got (that link's absence is already a difference)."""
-        for rec, got in sorted(self.values.items(), key=lambda kv: -len(kv[0])):
-            if url == rec:
-                return got
-            url = url.replace(rec, got).replace(quote(rec, safe=""), quote(got, safe=""))
-        return url
-
-
-def drift(source: str, exchanges: list[Exchange], send: Send) -> DriftReport:
+def drift(source: str, exchanges: list[Exchange], send: Replayer) -> DriftReport:
     report = DriftReport(source=source, interactions=len(exchanges))
-    chain = Chain()
-    links: set[str] = set()  # paging links the recording's responses carried
+    send.prepare(exchanges)
     for number, recorded in enumerate(exchanges, start=1):
-        if recorded.url in links and recorded.url not in chain.values:
-            report.skipped.append((number, "follows a paging link the mock did not return"))
-            continue
-        url = chain.apply(recorded.url) or recorded.url
-        outcome = send(Exchange(recorded.method, url, recorded.request_headers,
-                                recorded.request_body))
+        outcome = send(number, recorded)
         if isinstance(outcome, str):
             report.skipped.append((number, outcome))
             continue
-        chain.learn(recorded, outcome)
-        body = _json(recorded.response_body)
-        if isinstance(body, dict):
-            links |= {v for k, v in body.items()
-                      if k in ("@odata.nextLink", "@odata.deltaLink") and isinstance(v, str)}
         report.differences += compare(number, recorded, outcome)
+    report.mapped = [asdict(m) if is_dataclass(m) and not isinstance(m, type) else m
+                     for m in send.mapped]
     return report
-
-
-_IDENTITY_HOSTS = ("login.microsoftonline.com", "accounts.google.com", "oauth2.googleapis.com")
-
-
-class MockReplayer:
-    """Sends recorded requests to a running hub (in process): real host names mapped to the
-    hub, redacted credentials replaced by mock ones minted for the user the URL names (or the
-    seeded first user of the tenant `tenant_key`)."""
-
-    def __init__(self, hub_server: Any, tenant_key: str = "contoso", timeout: float = 15) -> None:
-        import httpx
-
-        from harness.traffic.routes import HubAddress
-
-        self.server = hub_server
-        self.hub = hub_server.hub
-        self.address = HubAddress(hub_server.base_url)
-        self.tenant_key = tenant_key
-        verify: Any = ssl.create_default_context(cafile=hub_server.ca_bundle) \
-            if hub_server.ca_bundle else True
-        self.http = httpx.Client(verify=verify, timeout=timeout, follow_redirects=False)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _ms_token(self, host: str, path: str) -> str:
-        from mock_providers.microsoft.claims import (
-            EXCHANGE_RESOURCE,
-            GRAPH_RESOURCE,
-            app_access_claims,
-            delegated_access_claims,
-        )
-
-        world = self.hub.world
-        tenant = world.tenant(self.tenant_key)
-        if tenant is None:
-            raise LookupError(f"no tenant {self.tenant_key!r} in the mock world")
-        app = next(a for a in tenant.apps.values() if a.client_secret)
-        now = world.clock.timestamp()
-        named = re.match(r"/v1\.0/users/([^/?]+)", path)
-        if host == "graph.microsoft.com" and named:
-            return str(self.hub.signer.sign(app_access_claims(
-                tenant_id=tenant.id, client_id=app.client_id, resource=GRAPH_RESOURCE,
-                roles=["Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read.All",
-                       "MailboxSettings.Read"], now=now)))
-        user = sorted(tenant.users.values(), key=lambda u: u.upn)[0]
-        ews = host == "outlook.office365.com"
-        scopes = ["EWS.AccessAsUser.All"] if ews else [
-            "Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read", "MailboxSettings.Read"]
-        return str(self.hub.signer.sign(delegated_access_claims(
-            tenant_id=tenant.id, client_id=app.client_id,
-            resource=EXCHANGE_RESOURCE if ews else GRAPH_RESOURCE, oid=user.id, upn=user.upn,
-            name=user.display_name, scopes=scopes, now=now)))
-
-    def _google_token(self) -> str:
-        from mock_providers.google.tokens import google_tokens
-
-        world = self.hub.world
-        user = next(u for d in world.google_domains.values() for u in d.users.values())
-        client = next(iter(world.google_clients.values()))
-        scopes = ["https://www.googleapis.com/auth/calendar",
-                  "https://www.googleapis.com/auth/contacts", "openid", "email", "profile"]
-        return str(google_tokens(world).issue_access(user.email, client.client_id, scopes,
-                                                     world.clock.timestamp()).token)
-
-    def __call__(self, request: Exchange) -> Exchange | str:
-        parts = urlsplit(request.url)
-        host = (parts.hostname or "").lower()
-        target = self.address.to_hub(request.url)
-        if target is None:
-            return f"{host} is not a provider host calharness mocks"
-        body = request.request_body or ""
-        if host in _IDENTITY_HOSTS and MARK in body + request.url:
-            return "a sign-in or token request whose credentials were redacted"
-        headers = [(k, v) for k, v in request.request_headers
-                   if k.lower() not in ("host", "content-length", "accept-encoding",
-                                        "connection", "cookie")]
-        auth = request.header("authorization", response=False) or ""
-        if MARK in auth:
-            headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
-            token = self._google_token() if host.endswith("googleapis.com") else \
-                self._ms_token(host, parts.path)
-            headers.append(("Authorization", f"Bearer {token}"))
-        reply = self.http.request(request.method, target, headers=headers,
-                                  content=body.encode() if body else None)
-        text = reply.text
-        return Exchange(request.method, request.url, request.request_headers, body,
-                        reply.status_code, reply.reason_phrase,
-                        list(reply.headers.multi_items()), self.address.rewrite_text(text))

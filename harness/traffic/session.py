@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness.drift.responses import SchemaTally
 from harness.traffic.audit import audit
 from harness.traffic.cassettes import write_cassette
 from harness.traffic.proxy import TrafficProxy
@@ -66,9 +67,12 @@ def real_host_description(description: dict[str, Any], *, google: bool | None = 
 
 class TrafficSession:
     def __init__(self, hub_url: str, ca_bundle: str, state_dir: Path,
-                 cassette_dir: Path | None = None, *, port: int = 0) -> None:
+                 cassette_dir: Path | None = None, *, port: int = 0,
+                 schema_check: bool = False) -> None:
         self.proxy = TrafficProxy(hub_url, ca_bundle, state_dir, port=port)
         self.cassette_dir = cassette_dir
+        # --schema-check: every Graph/Google JSON answer against the published schemas
+        self.schemas = SchemaTally() if schema_check else None
         self._saved: dict[str, str | None] = {}
         self.hub = HubAddress(hub_url)
 
@@ -115,6 +119,13 @@ class TrafficSession:
             {"method": e.method, "url": e.url, "status": e.status,
              "auth": (e.header("authorization", response=False) or "").split(" ", 1)[0]
              or None} for e in shown]}})
+        if self.schemas is not None:
+            checked = self.schemas.checked
+            found = [v for e in exchanges
+                     for v in self.schemas.add(e.method, e.url, e.status, e.response_body)]
+            evidence.append({"label": f"schema check ({self.schemas.checked - checked} "
+                                      f"response(s), {len(found)} violation(s))",
+                             "data": {"violations": found}})
         findings = audit(exchanges, oauth_enforced=oauth_enforced)
         if findings:
             evidence.append({"label": f"traffic audit ({len(findings)} finding(s))",
