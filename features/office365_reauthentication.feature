@@ -28,3 +28,4 @@ Feature: Delegated Office 365 integrations need re-authentication when the grant
       | what happened                                        |
       | the user's password is changed at Microsoft          |
       | the user's sessions are revoked by the Office 365 admin |
+      | 91 days pass without the integration refreshing its token |
