@@ -106,12 +106,13 @@ def test_every_testable_requirement_has_a_scenario_and_a_mutant() -> None:
 
 @pytest.mark.parametrize(("name", "code"), [("reauth-password-change-missed", 50173),
                                             ("reauth-revoked-sessions-missed", 70008),
-                                            ("reauth-idle-refresh-token-missed", 700082)])
+                                            ("reauth-idle-refresh-token-missed", 700082),
+                                            ("reauth-consent-withdrawn-missed", 65001)])
 def test_reauth_mutants_miss_one_trigger_each(name: str, code: int) -> None:
     from harness.reference.providers.base import AuthError
 
     triggers = {c: AuthError("invalid_grant", f"AADSTS{c}: …", [c])
-                for c in (50173, 70008, 700082)}
+                for c in (50173, 70008, 700082, 65001)}
     assert all(e.reauth for e in triggers.values())
     with applied(mutants.get(name)):
         assert [c for c, e in triggers.items() if not e.reauth] == [code]

@@ -188,3 +188,16 @@ def refresh_token_idle(calharness_ctx: ScenarioContext) -> None:
     from harness.steps.provider_steps import time_passes
 
     time_passes(calharness_ctx, 91 * 86400)
+
+
+@when("the user withdraws the app's permissions at Microsoft")
+def user_withdraws_consent(calharness_ctx: ScenarioContext) -> None:
+    """My Apps > Revoke permissions: the user's own delegated grant to the integration's app
+    goes, so its next refresh is refused for want of consent (AADSTS65001), a re-authentication
+    trigger of its own (OAUTH-04)."""
+    ctx = calharness_ctx
+    assert ctx.user
+    tenant = ctx.tenant(ctx.user.rsplit("@", 1)[-1])
+    (app,) = [a["client_id"] for a in tenant["apps"] if a.get("client_secret")]
+    assert ctx.control.withdraw_user_consent(ctx.user, app), \
+        "the user had granted the integration's app nothing to withdraw"

@@ -94,6 +94,10 @@ MUTANTS = [
            "a refresh token expired after 90 days unused (AADSTS700082) is retried as a "
            "passing failure, never flagged as needing re-authentication",
            (f"{BASE}:AuthError.reauth", _reauth_unless_code(700082))),
+    mutant("reauth-consent-withdrawn-missed", "OAUTH-04",
+           "a refresh refused because the user withdrew the app's permissions (AADSTS65001) "
+           "is retried as a passing failure, never flagged as needing re-authentication",
+           (f"{BASE}:AuthError.reauth", _reauth_unless_code(65001))),
     mutant("approval-retry-held-for-propagation", ("CONSENT-06", "CONSENT-09"),
            "after a stop for admin approval the user is held back 30 minutes, as if an admin "
            "consent granted in Entra ID took the user-consent option's time to propagate",
