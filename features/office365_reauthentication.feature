@@ -28,3 +28,5 @@ Feature: Delegated Office 365 integrations need re-authentication when the grant
       | what happened                                        |
       | the user's password is changed at Microsoft          |
       | the user's sessions are revoked by the Office 365 admin |
+      | 91 days pass without the integration refreshing its token |
+      | the user withdraws the app's permissions at Microsoft |

@@ -31,7 +31,7 @@ Feature: Sign-in prompts and automatic integration over SSO
     When the user follows the redirect and declines the consent
     Then the integration status is not "connected"
     When the user signs in with SSO using client 5.17.11 on windows
-    Then the user gets no prompt
+    Then the user who declined is not asked again and is left to integrate manually
     When the user tries to set up the calendar integration with the default service from the profile
     Then the integration status is "connected"
 

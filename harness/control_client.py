@@ -93,6 +93,11 @@ class ControlClient:
     def revoke_sessions(self, upn: str) -> None:
         self._call("POST", f"/microsoft/users/{upn}/revoke")
 
+    def withdraw_user_consent(self, upn: str, client_id: str) -> bool:
+        """The user removes the app's delegated permissions at Microsoft (My Apps)."""
+        return bool(self._call("DELETE", f"/microsoft/users/{upn}/consents/{client_id}"
+                               )["withdrawn"])
+
     def set_consent_policy(self, tenant: str, users_may_consent: bool,
                            delay_seconds: int = 1800) -> dict[str, Any]:
         return dict(self._call("POST", f"/microsoft/tenants/{tenant}/consent-policy",

@@ -49,6 +49,7 @@ pytest_plugins = [
     "harness.steps.group_effect_steps",
     "harness.steps.read_only_steps",
     "harness.steps.seed_edge_steps",
+    "harness.steps.breaking_case_steps",
 ]
 
 DEFAULT_SEED = 42

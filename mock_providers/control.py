@@ -574,6 +574,16 @@ def routes(hub: Hub) -> list[BaseRoute]:
         _microsoft(hub).revoke_sessions(user)
         return JSONResponse({"upn": user.upn, "revoked": True})
 
+    async def withdraw_consent(request: Request) -> Response:
+        user = _ms_user(hub, request.path_params["upn"])
+        client_id = request.path_params["client_id"]
+        try:
+            withdrawn = _microsoft(hub).withdraw_user_consent(user, client_id)
+        except ValueError:
+            raise ControlError(404, "appNotFound",
+                               f"no app {client_id!r} in the user's tenant") from None
+        return JSONResponse({"upn": user.upn, "client_id": client_id, "withdrawn": withdrawn})
+
     async def consent_policy(request: Request) -> Response:
         tenant = _tenant(hub, request.path_params["tenant"])
         body: ConsentPolicyIn = await _body(request, ConsentPolicyIn)
@@ -793,6 +803,7 @@ def routes(hub: Hub) -> list[BaseRoute]:
         ("/load/mailboxes", load_mailboxes, ["GET"]),
         ("/microsoft/users/{upn}/password", password, ["POST"]),
         ("/microsoft/users/{upn}/revoke", revoke, ["POST"]),
+        ("/microsoft/users/{upn}/consents/{client_id}", withdraw_consent, ["DELETE"]),
         ("/microsoft/tenants/{tenant}/consent-policy", consent_policy, ["POST"]),
         ("/microsoft/tenants/{tenant}/admin-consent", admin_consent, ["POST"]),
         ("/microsoft/tenants/{tenant}/apps/{client_id}/roles", app_roles, ["PUT"]),

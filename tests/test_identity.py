@@ -259,6 +259,21 @@ def test_refresh_token_unused_for_91_days_is_700082(clock_server: HubServer) -> 
     assert_aad_error(result, "invalid_grant", 700082)
 
 
+def test_withdrawn_user_consent_makes_the_refresh_65001(server: HubServer) -> None:
+    """My Apps > Revoke permissions: the user's grant goes, the refresh token then finds no
+    consent (AADSTS65001); withdrawing again finds nothing; an unknown app is refused."""
+    contoso = tenant_of(server.hub, "contoso")
+    user = member(contoso)
+    _, first = connect(server, contoso, user)
+    app = confidential(contoso).client_id
+    assert identity_admin.withdraw_user_consent(server.hub, user, app)
+    assert not identity_admin.withdraw_user_consent(server.hub, user, app)
+    with pytest.raises(ValueError, match="no app"):
+        identity_admin.withdraw_user_consent(server.hub, user, "not-an-app")
+    result = web_app(server, contoso).acquire_token_by_refresh_token(first["refresh_token"], READ)
+    assert_aad_error(result, "invalid_grant", 65001)
+
+
 def test_user_consent_disabled_shows_need_admin_approval_until_admin_consent(
         server: HubServer) -> None:
     fabrikam = tenant_of(server.hub, "fabrikam")

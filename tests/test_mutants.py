@@ -87,3 +87,34 @@ def test_unknown_mutant_and_bad_target_are_refused() -> None:
                                                    lambda o: o))
     with pytest.raises(ValueError, match="has no nope"), applied(bad):
         pass
+
+
+def test_every_testable_requirement_has_a_scenario_and_a_mutant() -> None:
+    """The catalogue's guard: a testable requirement (the SYNC ones included, now that sync
+    has landed) that no scenario carries or no mutant names has no power figure at all."""
+    from pathlib import Path
+
+    from harness.prove import covered_requirements
+
+    features = sorted((Path(__file__).resolve().parent.parent / "features").glob("*.feature"))
+    testable = {r.id for r in load_catalogue().requirements if r.testable}
+    assert any(r.startswith("SYNC-") for r in testable)
+    named = {rid for m in CATALOGUE.values() for rid in m.breaks}
+    assert sorted(testable - set(covered_requirements(features))) == []
+    assert sorted(testable - named) == []
+
+
+@pytest.mark.parametrize(("name", "code"), [("reauth-password-change-missed", 50173),
+                                            ("reauth-revoked-sessions-missed", 70008),
+                                            ("reauth-idle-refresh-token-missed", 700082),
+                                            ("reauth-consent-withdrawn-missed", 65001)])
+def test_reauth_mutants_miss_one_trigger_each(name: str, code: int) -> None:
+    from harness.reference.providers.base import AuthError
+
+    triggers = {c: AuthError("invalid_grant", f"AADSTS{c}: …", [c])
+                for c in (50173, 70008, 700082, 65001)}
+    assert all(e.reauth for e in triggers.values())
+    with applied(mutants.get(name)):
+        assert [c for c, e in triggers.items() if not e.reauth] == [code]
+        assert AuthError("interaction_required", "", []).reauth
+    assert all(e.reauth for e in triggers.values())

@@ -118,7 +118,8 @@ def test_power_column_in_html_and_json() -> None:
 
 def test_prove_fast_subset_kills_and_attributes(tmp_path: Path) -> None:
     """What CI runs: `calharness prove` on three mutants — killed, attributed — then a normal
-    run's report shows their power beside the verdict."""
+    run (LOCK-04's scenarios) into the same report folder shows that power beside the verdict:
+    `results.json` and the HTML report read prove-latest.json."""
     command = [sys.executable, "-m", "harness", "prove", "--report-dir", str(tmp_path),
                "--sample", "1", "--timeout", "600"]
     for name in FAST_SUBSET:
@@ -134,6 +135,15 @@ def test_prove_fast_subset_kills_and_attributes(tmp_path: Path) -> None:
         (name, "killed", True) for name in FAST_SUBSET]
     assert (tmp_path / result.run_id / "prove.html").exists()
     assert result.power()["LOCK-04"] == {"mutants": 1, "killed": 1}
+    # a normal run of LOCK-04's scenarios into the same report folder reads prove-latest.json
+    normal = subprocess.run([sys.executable, "-m", "pytest", str(FEATURES), "-q",
+                             "-p", "no:cacheprovider", "--req", "LOCK-04", "--report-dir",
+                             str(tmp_path), "--run-id", "normal"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600, env=env, stdin=subprocess.DEVNULL)
+    assert normal.returncode == 0, normal.stdout[-3000:] + normal.stderr[-3000:]
+    document = json.loads((tmp_path / "normal" / "results.json").read_text(encoding="utf-8"))
+    assert document["run"]["power"]["LOCK-04"] == {"mutants": 1, "killed": 1}
+    assert "1/1 killed" in (tmp_path / "normal" / "report.html").read_text(encoding="utf-8")
 
 
 def test_run_reports_find_the_last_prove_result(tmp_path: Path) -> None:
@@ -154,3 +164,39 @@ def test_run_reports_find_the_last_prove_result(tmp_path: Path) -> None:
     assert _power(Config(None), tmp_path) == {"LOCK-04": {"mutants": 1, "killed": 1}}  # type: ignore[arg-type]
     assert _power(Config(str(tmp_path / "p1" / "prove.json")), tmp_path / "elsewhere") == {  # type: ignore[arg-type]
         "LOCK-04": {"mutants": 1, "killed": 1}}
+
+
+def test_prove_targets_kills_a_broken_build_and_lets_a_sound_one_survive(tmp_path: Path) -> None:
+    """`calharness prove --targets`: a vendor's list of builds, each served behind the
+    conformance API. One shows an assistant the topic of private meetings (it breaks PRIV-02
+    and PRIV-03: killed, attributed); the other is the sound reference listed as breaking
+    PRIV-02 (survived: the command exits 1). Only the privacy feature runs, no sample."""
+    from harness.conformance.reference import reference_app
+    from harness.conformance.server import ConformanceServer
+    from tests.broken_variants import leaking_private_topics_app
+
+    with ConformanceServer(leaking_private_topics_app()) as leaking, \
+            ConformanceServer(reference_app()) as sound:
+        builds = tmp_path / "builds.json"
+        builds.write_text(json.dumps([
+            {"name": "leaks-private-topics", "url": leaking.url, "breaks": ["PRIV-02", "PRIV-03"],
+             "description": "private topics shown to an assistant"},
+            {"name": "sound-build", "url": sound.url, "breaks": ["PRIV-02"]}]))
+        command = [sys.executable, "-m", "harness", "prove", "--targets", str(builds),
+                   "--features", str(FEATURES / "policy_contacts_scheduling.feature"),
+                   "--report-dir", str(tmp_path), "--sample", "0", "--jobs", "1",
+                   "--timeout", "300"]
+        env = {**os.environ, "CALHARNESS_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200"}
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900,
+                              env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # a survivor
+    assert f"target {leaking.url}" in done.stdout and "survivors: sound-build" in done.stdout
+    result = load_prove(tmp_path / "prove-latest.json")
+    assert result.baseline_passed
+    by_name = {m.name: m for m in result.mutants}
+    leaked, sound_build = by_name["leaks-private-topics"], by_name["sound-build"]
+    assert (leaked.outcome, leaked.attributed, leaked.target) == ("killed", True, leaking.url)
+    assert set(leaked.failed) == {"PRIV-02", "PRIV-03"}
+    assert (sound_build.outcome, sound_build.failed) == ("survived", [])
+    assert result.power()["PRIV-03"] == {"mutants": 1, "killed": 1}
+    assert result.power()["PRIV-02"] == {"mutants": 2, "killed": 1}

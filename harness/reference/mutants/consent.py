@@ -110,8 +110,9 @@ MUTANTS = [
     ),
     mutant(
         "room-authorization-always-graph",
-        # a consent given "through EWS" then clears Graph users, which APPROVAL-05 says it won't
-        ("ROOMS-04", "ROOMS-03", "APPROVAL-05"),
+        # a consent given "through EWS" then clears Graph users, which APPROVAL-05 says it won't;
+        # Office 365 is still the service authorized, so ROOMS-03 holds
+        ("ROOMS-04", "APPROVAL-05"),
         "the Office 365 room calendar service's admin authorization goes through Graph even "
         "when EWS is chosen",
         (f"{CONSENT}:AdminConsent.begin_admin_consent", _room_authorization_through("graph")),

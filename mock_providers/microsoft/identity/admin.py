@@ -48,6 +48,16 @@ def set_user_consent_policy(hub: Hub, tenant: MsTenant, allowed: bool,
         tenant.pending_users_may_consent = (allowed, now + delay_seconds)
 
 
+def withdraw_user_consent(hub: Hub, user: MsUser, client_id: str) -> bool:
+    """The user removes the app's permissions (My Apps > Manage > Revoke permissions): their
+    own delegated grant goes; a refresh then fails with AADSTS65001 unless an admin consented
+    for the tenant. False when the user had granted the app nothing."""
+    tenant = hub.world.tenant(user.tenant_id)
+    if tenant is None or client_id not in tenant.apps:
+        raise ValueError(f"no app {client_id!r} in the user's tenant")
+    return tenant.user_consents.pop((user.id, client_id), None) is not None
+
+
 def grant_admin_consent(hub: Hub, tenant: MsTenant, client_id: str, scopes: list[str]) -> None:
     """Tenant-wide consent to delegated `scopes` (any form: `Calendars.Read`,
     `https://graph.microsoft.com/Calendars.Read`, …); raises ValueError for an unknown app/scope."""
@@ -83,6 +93,9 @@ class IdentityAdmin:
 
     def grant_admin_consent(self, tenant: MsTenant, client_id: str, scopes: list[str]) -> None:
         grant_admin_consent(self.hub, tenant, client_id, scopes)
+
+    def withdraw_user_consent(self, user: MsUser, client_id: str) -> bool:
+        return withdraw_user_consent(self.hub, user, client_id)
 
     def set_app_roles(self, tenant: MsTenant, client_id: str, roles: list[str]) -> None:
         set_app_roles(self.hub, tenant, client_id, roles)
