@@ -241,6 +241,10 @@ def run(
         min=0, max=65535, help="Port of the --traffic proxy on 127.0.0.1 (default: a free one): "
                                "give a --target implementation HTTPS_PROXY=http://127.0.0.1:PORT "
                                "and the harness CA.")] = 0,
+    schema_check: Annotated[bool, typer.Option(
+        "--schema-check", help="Check every Graph and Google JSON response of the run against "
+                               "the published schemas (Graph v1.0 CSDL, Google discovery); "
+                               "implies --traffic; violations in schema-check.json.")] = False,
     server_name: Annotated[str | None, typer.Option(
         "--server", help="HTTP server of the mock hub: granian (default) or uvicorn.")] = None,
 ) -> None:
@@ -260,7 +264,7 @@ def run(
     path = _features_path(features)
     files = _validated_features(path)
     if target is not None:
-        if (traffic or record_cassettes) and not traffic_port:
+        if (traffic or record_cassettes or schema_check) and not traffic_port:
             raise CliError(TARGET_TRAFFIC_NEEDS_PORT)
         target = _handshake(target)
         iut = "http"
@@ -269,13 +273,13 @@ def run(
                         tags=tags, requirement_ids=req or [], exitfirst=exitfirst, console=out,
                         keep_stores=keep_stores, target=target, traffic=traffic,
                         record_cassettes=record_cassettes, traffic_port=traffic_port,
-                        hub_server=server_name)
+                        schema_check=schema_check, hub_server=server_name)
     raise typer.Exit(code)
 
 
 TARGET_TRAFFIC_NEEDS_PORT = (
-    "--target with --traffic/--record-cassettes needs --traffic-port PORT, the port the "
-    "implementation's HTTPS_PROXY=http://127.0.0.1:PORT names")
+    "--target with --traffic/--record-cassettes/--schema-check needs --traffic-port PORT, the "
+    "port the implementation's HTTPS_PROXY=http://127.0.0.1:PORT names")
 
 
 @app.command()

@@ -50,7 +50,7 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
                  iut: str, tags: str | None, requirement_ids: list[str], exitfirst: bool,
                  console: Console, keep_stores: bool = False, target: str | None = None,
                  traffic: bool = False, record_cassettes: Path | None = None,
-                 traffic_port: int = 0,
+                 traffic_port: int = 0, schema_check: bool = False,
                  hub_server: str | None = None) -> int:
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", str(seed),
             "--report-dir", str(report_dir), "--run-id", run_id,
@@ -73,6 +73,8 @@ def run_features(path: Path, files: list[Path], *, run_id: str, seed: int, repor
         args += ["--record-cassettes", str(record_cassettes)]
     if traffic_port:
         args += ["--traffic-port", str(traffic_port)]
+    if schema_check:
+        args.append("--schema-check")
     console.print(f"calharness run {run_id}: {len(files)} feature file(s), seed {seed}, "
                   f"integration under test: {target or iut}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -94,6 +94,11 @@ def test_target_with_traffic_needs_the_port_the_target_was_told(
                          env=env)
     assert cli.returncode == 2, cli.stdout + cli.stderr
     assert "needs --traffic-port PORT" in cli.stderr
+    checked = subprocess.run([sys.executable, "-m", "harness", "run", "--target", nowhere,
+                              "--schema-check", "--report-dir", str(tmp_path / "r")], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120,
+                             stdin=subprocess.DEVNULL, env=env)
+    assert checked.returncode == 2 and "needs --traffic-port PORT" in checked.stderr
     plugin = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "features"), "-q",
                              "-p", "no:cacheprovider", "--target", nowhere,
                              "--record-cassettes", str(tmp_path / "c")], cwd=ROOT,
