@@ -14,6 +14,31 @@ def _writer_without_check(original):
     return _writer
 
 
+def _respond_without_check(original):
+    """Answers invitations through the integration without the read-only check (a respond
+    path added later than the other writes, which forgot `_writer`)."""
+    def respond_to_meeting(self, user, meeting_id, response):
+        provider, creds, _status = self.acting.require(user)
+        self.acting.write(user, creds,
+                          lambda: provider.respond_event(creds, meeting_id, response))
+    return respond_to_meeting
+
+
+def _respond_then_refuse(original):
+    """Sends the answer first and checks the permission after: the user is told it was refused
+    while the provider already has it (only the provider's audit shows it)."""
+    from harness.api.errors import DriverError
+
+    def respond_to_meeting(self, user, meeting_id, response):
+        provider, creds, status = self.acting.require(user)
+        self.acting.write(user, creds,
+                          lambda: provider.respond_event(creds, meeting_id, response))
+        if status.calendar != "write":
+            raise DriverError("calendar_read_only", "calendar write permission is needed to "
+                              "answer meetings on the user's calendar")
+    return respond_to_meeting
+
+
 def _contacts_save_without_check(original):
     def save_contact_from_call(self, user, entry):
         acting = self.acting
@@ -63,6 +88,14 @@ MUTANTS = [
     mutant("calendar-write-under-read-only", "PERM-02",
            "a Calendar/Read integration may create, change and delete events",
            ("harness.reference.service.meetings:Meetings._writer", _writer_without_check)),
+    mutant("respond-under-read-only", "PERM-02",
+           "a Calendar/Read integration may answer meeting invitations (accept, decline)",
+           ("harness.reference.service.meetings:Meetings.respond_to_meeting",
+            _respond_without_check)),
+    mutant("respond-sent-then-refused", "PERM-02",
+           "under Calendar/Read a meeting answer is sent to the provider, then reported refused",
+           ("harness.reference.service.meetings:Meetings.respond_to_meeting",
+            _respond_then_refuse)),
     mutant("contacts-write-under-read-only", "PERM-04",
            "a Contacts/Read integration may create contacts from the call history",
            ("harness.reference.service.contacts:Contacts.save_contact_from_call",
