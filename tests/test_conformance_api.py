@@ -35,7 +35,7 @@ from tests.conformance_support import (
 # The seam's operations: the abstract ones every driver has, and the optional ones a driver may
 # refuse with `not_supported` (the Web Calendaring Service, stored data, the clock).
 OPTIONAL = ("run_sync_service", "platform_meetings", "sync_records", "search_stored_data",
-            "clock_now", "advance_clock")
+            "clock_now", "advance_clock", "list_calendars", "select_calendars")
 OPERATIONS = sorted([*(name for name, member in vars(IntegrationDriver).items()
                        if getattr(member, "__isabstractmethod__", False)), *OPTIONAL])
 
@@ -117,6 +117,7 @@ def test_capabilities_and_version(driver: HttpDriver, client: TestClient) -> Non
 
 @pytest.mark.parametrize(("code", "status"), [("not_an_admin", 403), ("locked", 409),
                                               ("no_account", 404), ("invalid_email", 422),
+                                              ("unknown_calendar", 404),
                                               ("some_vendor_code", 409)])
 def test_a_refusal_comes_back_as_the_same_driver_error(code: str, status: int,
                                                        driver: HttpDriver, client: TestClient,

@@ -47,6 +47,8 @@ NEEDS: dict[str, str] = {
                 "history",
     "scheduling-privileges": "scheduling privilege: Schedule For and the calendar as a "
                              "delegate sees it",
+    "calendar-selection": "Sync Zoom Meetings from calendars: the user lists their calendars "
+                          "and picks which the meeting list reads",
 }
 
 
@@ -76,6 +78,7 @@ class Capabilities(_Model):
     bidirectional_sync: bool = False
     contacts: bool = False
     scheduling_privileges: bool = False
+    calendar_selection: bool = False
 
     def claims(self) -> frozenset[str]:
         """The `@needs:` names this implementation satisfies."""
@@ -83,7 +86,8 @@ class Capabilities(_Model):
         flags = {"sso": self.sso, "rooms": self.rooms,
                  "bidirectional-sync": self.bidirectional_sync, "contacts": self.contacts,
                  "scheduling-privileges": self.scheduling_privileges,
-                 "app-permissions": "admin_application" in self.setup_modes}
+                 "app-permissions": "admin_application" in self.setup_modes,
+                 "calendar-selection": self.calendar_selection}
         claimed.update(name for name, on in flags.items() if on)
         return frozenset(claimed)
 
@@ -96,7 +100,8 @@ class Capabilities(_Model):
     def everything(cls, implementation: Implementation) -> Capabilities:
         return cls(implementation=implementation, services=list(SERVICES),
                    setup_modes=["user_oauth", "admin_application"], sso=True, rooms=True,
-                   bidirectional_sync=True, contacts=True, scheduling_privileges=True)
+                   bidirectional_sync=True, contacts=True, scheduling_privileges=True,
+                   calendar_selection=True)
 
 
 # How the feature files name a calendar service in a Scenario Outline's Examples, and the

@@ -67,6 +67,15 @@ class MeetingData:
 
 
 @dataclass(slots=True)
+class CalendarData:
+    """One of the user's calendars as the provider lists it."""
+
+    provider_id: str
+    name: str
+    is_default: bool
+
+
+@dataclass(slots=True)
 class ContactData:
     provider_id: str
     display_name: str
@@ -166,3 +175,15 @@ class Provider(ABC):
 
     def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
         raise DriverError("unsupported", f"{type(self).__name__} cannot create contacts yet")
+
+    # -- "Sync Zoom Meetings from calendars" ---------------------------------------------------
+    @abstractmethod
+    def list_calendars(self, creds: Credentials) -> list[CalendarData]:
+        """Every calendar of the user's own at the provider, the default one first."""
+
+    @abstractmethod
+    def read_events(self, creds: Credentials, calendar_id: str | None,
+                    window: tuple[datetime, datetime]) -> list[MeetingData]:
+        """The events (a series as its occurrences) of one calendar overlapping `window`;
+        `calendar_id` None is the default calendar, named by the provider's own alias so it is
+        read without listing the calendars first."""

@@ -37,6 +37,7 @@ from exchangelib.errors import (
     TransportError,
     UnauthorizedError,
 )
+from exchangelib.folders import Calendar as CalendarFolder
 from exchangelib.indexed_properties import EmailAddress
 from exchangelib.items import SEND_TO_NONE
 from exchangelib.properties import Attendee, Mailbox
@@ -49,6 +50,7 @@ from harness.net import PinnedCAAdapter, register_ca
 from harness.reference.providers.base import (
     AuthError,
     AuthStart,
+    CalendarData,
     ContactData,
     Credentials,
     MeetingData,
@@ -208,6 +210,31 @@ class EwsProvider(Provider):
         except ErrorInvalidSyncStateData:
             # Exchange no longer knows our state: a full round replaces what the store holds.
             return self._call(creds, lambda account: round_(account, None))
+
+    def list_calendars(self, creds: Credentials) -> list[CalendarData]:
+        def listing(account: Account) -> list[CalendarData]:
+            default_id = account.calendar.id
+            # Deep: Outlook puts new calendars under Calendar, other clients beside it.
+            found = [f for f in account.msg_folder_root.walk() if isinstance(f, CalendarFolder)]
+            calendars = [CalendarData(provider_id=f.id, name=f.name or "",
+                                      is_default=f.id == default_id) for f in found]
+            if not any(c.is_default for c in calendars):
+                calendars.append(CalendarData(provider_id=default_id,
+                                              name=account.calendar.name or "Calendar",
+                                              is_default=True))
+            return sorted(calendars, key=lambda c: not c.is_default)
+        return self._call(creds, listing)
+
+    def read_events(self, creds: Credentials, calendar_id: str | None,
+                    window: tuple[datetime, datetime]) -> list[MeetingData]:
+        start, end = (EWSDateTime.from_datetime(w.astimezone(UTC)) for w in window)
+
+        def view(account: Account) -> list[MeetingData]:
+            folder = account.calendar if calendar_id is None \
+                else CalendarFolder(root=account.root, id=calendar_id)
+            return [meeting_from_ews(item)
+                    for item in folder.view(start=start, end=end).only(*SYNC_FIELDS)]
+        return self._call(creds, view)
 
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData:
         def create(account: Account) -> MeetingData:

@@ -12,6 +12,7 @@ from harness.api.models import Access, MeetingRequest, MeetingUpdate
 from harness.reference.providers.base import (
     AuthError,
     AuthStart,
+    CalendarData,
     ContactData,
     Credentials,
     MeetingData,
@@ -146,6 +147,21 @@ class GraphProvider(Provider):
         return SyncResult(upserts=delta.upserts,
                           removed=delta.removed, cursor=delta.delta_link,
                           replace_all=replace_all, pages=delta.pages)
+
+    def _read_token(self, creds: Credentials) -> TokenFn:
+        return self._token(creds, [s for s in creds.scopes if s.startswith("Calendars.")]
+                           or ["Calendars.Read"])
+
+    def list_calendars(self, creds: Credentials) -> list[CalendarData]:
+        found = self._api(creds).list_calendars(self._read_token(creds))
+        calendars = [CalendarData(provider_id=c["id"], name=c.get("name") or "",
+                                  is_default=bool(c.get("isDefaultCalendar"))) for c in found]
+        return sorted(calendars, key=lambda c: not c.is_default)
+
+    def read_events(self, creds: Credentials, calendar_id: str | None,
+                    window: tuple[datetime, datetime]) -> list[MeetingData]:
+        events = self._api(creds).calendar_view(self._read_token(creds), calendar_id, window)
+        return [meeting_from_graph(e) for e in events]
 
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData:
         import uuid
