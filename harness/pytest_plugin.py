@@ -48,6 +48,7 @@ pytest_plugins = [
     "harness.steps.group_effect_steps",
     "harness.steps.read_only_steps",
     "harness.steps.seed_edge_steps",
+    "harness.steps.calendar_steps",
 ]
 
 DEFAULT_SEED = 42
