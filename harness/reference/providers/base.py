@@ -83,15 +83,6 @@ class ContactData:
 
 
 @dataclass(slots=True)
-class SyncResult:
-    upserts: list[MeetingData] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    cursor: str | None = None
-    replace_all: bool = False  # a full round: what the store holds is replaced, not merged
-    pages: int = 0
-
-
-@dataclass(slots=True)
 class AuthStart:
     url: str
     redirect_uri: str
@@ -156,10 +147,6 @@ class Provider(ABC):
         return self.user.rsplit("@", 1)[-1].lower()
 
     # -- data ----------------------------------------------------------------------------------
-    @abstractmethod
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult: ...
-
     @abstractmethod
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData: ...
 

@@ -4,8 +4,9 @@ Office 365 (and Exchange with OAuth enforced) authorize with OAuth 2.0: MSAL get
 `EWS.AccessAsUser.All` token for Exchange Online from the same app registration the Graph
 provider uses, and exchangelib is handed that token. Exchange on-premises without OAuth uses the
 user's mailbox credentials (Basic), which is what "Zoom will be granted full access to your
-mailbox if you enter the EWS URL" means. Meetings sync with SyncFolderItems; an invalid sync
-state means a full resync that replaces what the store holds.
+mailbox if you enter the EWS URL" means. The meeting list reads a CalendarView of each calendar
+the user syncs; calendars are listed by FindFolder. (Bi-directional sync has its own connector,
+`reference/connectors/ews.py`, with SyncFolderItems.)
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ from harness.reference.providers.base import (
     Provider,
     ProviderEnv,
     ProviderError,
-    SyncResult,
 )
 from harness.reference.providers.msal_tokens import MsalClients, msal_clients
 
@@ -191,26 +191,6 @@ class EwsProvider(Provider):
         raise ProviderError(503, "ErrorServerBusy", "Exchange stayed busy")
 
     # -- data ----------------------------------------------------------------------------------
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult:
-        def round_(account: Account, state: str | None) -> SyncResult:
-            folder = account.calendar
-            folder.item_sync_state = state
-            result = SyncResult(replace_all=state is None)
-            for change, item in folder.sync_items(only_fields=SYNC_FIELDS):
-                if change in ("create", "update"):
-                    result.upserts.append(meeting_from_ews(item))
-                elif change == "delete":
-                    result.removed.append(item.id)
-            result.cursor = folder.item_sync_state
-            return result
-
-        try:
-            return self._call(creds, lambda account: round_(account, cursor))
-        except ErrorInvalidSyncStateData:
-            # Exchange no longer knows our state: a full round replaces what the store holds.
-            return self._call(creds, lambda account: round_(account, None))
-
     def list_calendars(self, creds: Credentials) -> list[CalendarData]:
         def listing(account: Account) -> list[CalendarData]:
             default_id = account.calendar.id

@@ -1,7 +1,8 @@
 """Google Calendar and Contacts: OAuth 2.0 with PKCE, google-auth credentials, and
 google-api-python-client with its bundled discovery documents (`static_discovery=True`) pointed at
-the configured endpoints. Incremental sync by sync token; a 410 means a full resync that replaces
-what the store holds."""
+the configured endpoints. The meeting list reads each calendar the user syncs with events.list
+(singleEvents, the window); calendars are listed by calendarList. (Bi-directional sync has its
+own connector with sync tokens, `reference/connectors/google.py`.)"""
 
 from __future__ import annotations
 
@@ -35,7 +36,6 @@ from harness.reference.providers.base import (
     MeetingData,
     Provider,
     ProviderError,
-    SyncResult,
 )
 
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
@@ -192,39 +192,6 @@ class GoogleProvider(Provider):
         raise AssertionError("unreachable")
 
     # -- data ----------------------------------------------------------------------------------
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult:
-        events = self._service("calendar", creds).events()
-        try:
-            return self._sync_round(creds, events, cursor)
-        except ProviderError as exc:
-            if exc.status != 410 or cursor is None:
-                raise
-            # The sync token expired: a full sync replaces what the store holds.
-            return self._sync_round(creds, events, None)
-
-    def _sync_round(self, creds: Credentials, events: Any, cursor: str | None) -> SyncResult:
-        result = SyncResult(replace_all=cursor is None)
-        page_token: str | None = None
-        for _ in range(MAX_PAGES):
-            kwargs: dict[str, Any] = {"calendarId": "primary", "maxResults": 250}
-            if cursor:
-                kwargs["syncToken"] = cursor
-            if page_token:
-                kwargs["pageToken"] = page_token
-            page = self._execute(creds, events.list(**kwargs))
-            result.pages += 1
-            for item in page.get("items", []):
-                if item.get("status") == "cancelled":
-                    result.removed.append(item["id"])
-                else:
-                    result.upserts.append(meeting_from_google(item))
-            page_token = page.get("nextPageToken")
-            if not page_token:
-                result.cursor = page.get("nextSyncToken")
-                return result
-        raise ProviderError(200, "EndlessSync", "the sync round did not end")
-
     def list_calendars(self, creds: Credentials) -> list[CalendarData]:
         if CALENDAR_LIST_SCOPE not in creds.scopes:
             # A grant from before the calendar list was asked for: only the primary calendar

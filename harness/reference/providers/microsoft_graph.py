@@ -1,5 +1,7 @@
 """Office 365 through Microsoft Graph: MSAL for every token (delegated auth code + PKCE, or the
-admin's application permissions), calendarView delta for meetings, /contacts for contacts."""
+admin's application permissions), the calendarView of each calendar the user syncs for the
+meeting list, /contacts for contacts. (Bi-directional sync has its own connector with
+calendarView delta, `reference/connectors/graph.py`.)"""
 
 from __future__ import annotations
 
@@ -17,8 +19,6 @@ from harness.reference.providers.base import (
     Credentials,
     MeetingData,
     Provider,
-    ProviderError,
-    SyncResult,
 )
 from harness.reference.providers.graph_api import GraphConnector
 from harness.reference.providers.msal_tokens import (
@@ -128,25 +128,6 @@ class GraphProvider(Provider):
                 if cache.has_state_changed:
                     creds.blob, creds.changed = cache.serialize(), True
         return token
-
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult:
-        api = self._api(creds)
-        token = self._token(creds, [s for s in creds.scopes if s.startswith("Calendars.")]
-                            or ["Calendars.Read"])
-        try:
-            delta = api.events_delta(token, cursor, window, convert=meeting_from_graph)
-            replace_all = cursor is None
-        except ProviderError as exc:
-            if exc.status != 410 or cursor is None:
-                raise
-            # Graph forgot our sync state: a full round replaces what the store holds, so
-            # nothing is lost and nothing is duplicated.
-            delta = api.events_delta(token, None, window, convert=meeting_from_graph)
-            replace_all = True
-        return SyncResult(upserts=delta.upserts,
-                          removed=delta.removed, cursor=delta.delta_link,
-                          replace_all=replace_all, pages=delta.pages)
 
     def _read_token(self, creds: Credentials) -> TokenFn:
         return self._token(creds, [s for s in creds.scopes if s.startswith("Calendars.")]
