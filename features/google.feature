@@ -1,8 +1,10 @@
 @google @needs:google
 Feature: Google as the default calendar and contacts service
   The admin can choose Google as the default calendar and contact service ("Allow access to your
-  contacts and calendar"). Each permission choice maps to the narrowest Google scopes; read-only
-  choices never write; an expired sync token is recovered with nothing lost or duplicated.
+  contacts and calendar"). Each permission choice maps to the narrowest Google scopes (with
+  calendar access, also the calendar list's read-only scope, which lists the calendars the user
+  may sync); read-only choices never write; an expired sync token is recovered with nothing lost
+  or duplicated.
 
   Background:
     Given a meeting platform account owned by the first user of the Google Workspace domain
@@ -18,11 +20,11 @@ Feature: Google as the default calendar and contacts service
     And Google was asked for exactly the scopes "<scopes>"
 
     Examples:
-      | calendar | contacts | scopes                                          |
-      | Read     | None     | calendar.events.readonly                        |
-      | Read     | Read     | calendar.events.readonly contacts.readonly      |
-      | Write    | Read     | calendar.events contacts.readonly               |
-      | Write    | Write    | calendar.events contacts                        |
+      | calendar | contacts | scopes                                                                   |
+      | Read     | None     | calendar.events.readonly calendar.calendarlist.readonly                  |
+      | Read     | Read     | calendar.events.readonly calendar.calendarlist.readonly contacts.readonly |
+      | Write    | Read     | calendar.events calendar.calendarlist.readonly contacts.readonly          |
+      | Write    | Write    | calendar.events calendar.calendarlist.readonly contacts                   |
 
   @req:GOOGLE-01 @req:PERM-01 @req:PERM-03 @needs:contacts
   Scenario: With read-only permissions the Google integration shows meetings and contacts and never writes

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -130,6 +131,25 @@ class ControlClient:
                      **fields: Any) -> dict[str, Any]:
         body = {"subject": subject, "start": start.isoformat(), "end": end.isoformat(), **fields}
         return dict(self._call("POST", f"/mailboxes/{owner}/events", json=body))
+
+    def calendars(self, owner: str) -> list[dict[str, Any]]:
+        """Every calendar of the owner's mailbox (or Google user): id, name, is_default."""
+        return list(self._call("GET", f"/mailboxes/{owner}/calendars")["calendars"])
+
+    def calendar_events(self, owner: str, calendar_id: str, start: datetime | None = None,
+                        end: datetime | None = None) -> list[dict[str, Any]]:
+        """Every event of one of the owner's calendars (as `events` does for the default one)."""
+        params = {}
+        if start is not None and end is not None:
+            params = {"expand": "true", "start": start.isoformat(), "end": end.isoformat()}
+        path = f"/mailboxes/{owner}/calendars/{quote(calendar_id, safe='@')}/events"
+        return list(self._call("GET", path, params=params)["events"])
+
+    def create_calendar_event(self, owner: str, calendar_id: str, subject: str,
+                              start: datetime, end: datetime) -> dict[str, Any]:
+        path = f"/mailboxes/{owner}/calendars/{quote(calendar_id, safe='@')}/events"
+        body = {"subject": subject, "start": start.isoformat(), "end": end.isoformat()}
+        return dict(self._call("POST", path, json=body))
 
     def update_event(self, owner: str, event_id: str, **fields: Any) -> dict[str, Any]:
         body = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}

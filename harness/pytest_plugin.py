@@ -50,6 +50,7 @@ pytest_plugins = [
     "harness.steps.read_only_steps",
     "harness.steps.seed_edge_steps",
     "harness.steps.breaking_case_steps",
+    "harness.steps.calendar_steps",
 ]
 
 DEFAULT_SEED = 42

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -433,6 +434,29 @@ def _invitation(hub: Hub, owner: str, calendar: Calendar, body: EventIn) -> Even
     return copy
 
 
+def _calendars(hub: Hub, owner: str) -> dict[str, Calendar]:
+    """Every calendar of the mailbox or Google user (the default one and the others)."""
+    ms = hub.world.ms_user(owner)
+    if ms is not None:
+        return ms.mailbox.calendars
+    google = hub.world.google_user(owner)
+    if google is not None:
+        return google.calendars
+    raise ControlError(404, "mailboxNotFound", f"no mailbox or Google calendar for {owner!r}")
+
+
+def _calendar_in(hub: Hub, params: Mapping[str, Any]) -> Calendar:
+    """The calendar a path names: `calendar_id` when it has one, else the default calendar."""
+    owner = params["owner"]
+    if "calendar_id" not in params:
+        return _calendar(hub, owner)
+    calendar = _calendars(hub, owner).get(params["calendar_id"])
+    if calendar is None:
+        raise ControlError(404, "calendarNotFound",
+                           f"no calendar {params['calendar_id']!r} of {owner!r}")
+    return calendar
+
+
 def event_view(event: Event) -> dict[str, Any]:
     return {"id": event.id, "type": "seriesMaster" if event.recurrence else "singleInstance",
             "subject": event.subject, "start": event.start.isoformat(),
@@ -610,8 +634,14 @@ def routes(hub: Hub) -> list[BaseRoute]:
         return JSONResponse({"client_id": client_id,
                              "roles": sorted(tenant.apps[client_id].granted_roles)})
 
+    async def calendars(request: Request) -> Response:
+        owned = _calendars(hub, request.path_params["owner"])
+        return JSONResponse({"calendars": [
+            {"id": c.id, "name": c.name, "is_default": c.is_default, "events": len(c.events)}
+            for c in owned.values()]})
+
     async def events(request: Request) -> Response:
-        calendar = _calendar(hub, request.path_params["owner"])
+        calendar = _calendar_in(hub, request.path_params)
         if request.method == "GET":
             query: EventListQuery = _query(request, EventListQuery)
             if query.expand and query.start is not None and query.end is not None:
@@ -809,6 +839,8 @@ def routes(hub: Hub) -> list[BaseRoute]:
         ("/microsoft/tenants/{tenant}/apps/{client_id}/roles", app_roles, ["PUT"]),
         ("/mailboxes/{owner}/events", events, ["GET", "POST"]),
         ("/mailboxes/{owner}/events/{event_id}", event_item, ["GET", "PATCH", "DELETE"]),
+        ("/mailboxes/{owner}/calendars", calendars, ["GET"]),
+        ("/mailboxes/{owner}/calendars/{calendar_id}/events", events, ["GET", "POST"]),
         ("/microsoft/graph/limits", graph_limits, ["PUT", "DELETE"]),
         ("/mailboxes/{owner}/contacts", contacts, ["GET"]),
         ("/mailboxes/{owner}/calendar/permissions/{delegate}", permission, ["PUT", "DELETE"]),

@@ -15,6 +15,9 @@ from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CalendarChoice,
+    CalendarSelection,
+    CalendarSync,
     CallHistoryEntry,
     ClientInfo,
     ConnectRequest,
@@ -64,6 +67,9 @@ VIEW = PolicyView(target=PolicyTarget(level="group", name="Sales"),
                   locked_above={"default_calendar_service": "account"},
                   effective=AccountSettings(calendar_permission="read"))
 GRANT = SchedulingGrant(owner=ALICE, assignee=BOB, manage_private_events=True, granted_at=T0)
+CALENDARS = CalendarSync(sync_from_calendars=True, calendars=[
+    CalendarChoice(id="AAMk/1+=", name="Calendar", is_default=True, selected=True),
+    CalendarChoice(id="x@group.calendar", name="Team ü", is_default=False, selected=False)])
 CONTACT = ContactEntry(id="c1", display_name="Ada Lovelace", emails=["ada@partner.example"])
 
 # One answer per operation: what the recording driver returns.
@@ -112,6 +118,8 @@ ANSWERS: dict[str, Any] = {
     "search_stored_data": [StoredDataHit(table="sync_records", column="topic")],
     "clock_now": T0,
     "advance_clock": T0 + timedelta(days=31),
+    "list_calendars": CALENDARS,
+    "select_calendars": CALENDARS.model_copy(update={"sync_from_calendars": False}),
 }
 
 # One call per operation with arguments that exercise the wire: odd characters in users and
@@ -161,6 +169,9 @@ CALLS: dict[str, tuple[Any, ...]] = {
     "search_stored_data": ("Planning & 100% ü",),
     "clock_now": (),
     "advance_clock": (86400.5,),
+    "list_calendars": ("o'brien+tag@contoso.example",),
+    "select_calendars": (ALICE, CalendarSelection(sync_from_calendars=True,
+                                                  calendar_ids=["AAMk/1+=", "x@group.calendar"])),
 }
 
 
@@ -308,6 +319,12 @@ class RecordingDriver(IntegrationDriver):
 
     def advance_clock(self, seconds: float) -> datetime:
         return self._do("advance_clock", seconds)  # type: ignore[no-any-return]
+
+    def list_calendars(self, user: str) -> CalendarSync:
+        return self._do("list_calendars", user)  # type: ignore[no-any-return]
+
+    def select_calendars(self, user: str, selection: CalendarSelection) -> CalendarSync:
+        return self._do("select_calendars", user, selection)  # type: ignore[no-any-return]
 
 
 def refusal(code: str, message: str = "refused") -> Callable[[], BaseException]:

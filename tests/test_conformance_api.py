@@ -34,9 +34,10 @@ from tests.conformance_support import (
 
 # The seam's operations: the abstract ones every driver has, and the optional ones a driver may
 # refuse with `not_supported` (meeting responses, the Web Calendaring Service, stored data, the
-# clock).
+# clock, calendar selection).
 OPTIONAL = ("respond_to_meeting", "run_sync_service", "platform_meetings", "sync_records",
-            "search_stored_data", "clock_now", "advance_clock")
+            "search_stored_data", "clock_now", "advance_clock", "list_calendars",
+            "select_calendars")
 OPERATIONS = sorted([*(name for name, member in vars(IntegrationDriver).items()
                        if getattr(member, "__isabstractmethod__", False)), *OPTIONAL])
 
@@ -118,6 +119,7 @@ def test_capabilities_and_version(driver: HttpDriver, client: TestClient) -> Non
 
 @pytest.mark.parametrize(("code", "status"), [("not_an_admin", 403), ("locked", 409),
                                               ("no_account", 404), ("invalid_email", 422),
+                                              ("unknown_calendar", 404),
                                               ("some_vendor_code", 409)])
 def test_a_refusal_comes_back_as_the_same_driver_error(code: str, status: int,
                                                        driver: HttpDriver, client: TestClient,

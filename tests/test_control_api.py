@@ -131,6 +131,29 @@ def test_an_invitation_is_delivered_to_the_invitee_not_responded(control: httpx.
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalidOrganizer"
 
 
+def test_calendars_of_a_mailbox_and_their_events(control: httpx.Client) -> None:
+    world = control.get("/world").json()
+    for owner in (world["microsoft"]["tenants"][0]["users"][1]["upn"],
+                  world["google"]["users"][0]["email"]):
+        calendars = control.get(f"/mailboxes/{owner}/calendars").json()["calendars"]
+        assert [c["is_default"] for c in calendars].count(True) == 1 and len(calendars) >= 2
+        second = next(c for c in calendars if not c["is_default"])
+        path = f"/mailboxes/{owner}/calendars/{second['id']}/events"
+        start = datetime(2030, 1, 2, 9, tzinfo=UTC)
+        created = control.post(path, json={"subject": "Second", "start": start.isoformat(),
+                                           "end": (start + timedelta(hours=1)).isoformat()})
+        assert created.status_code == 201
+        listed = control.get(path).json()
+        assert listed["calendar"] == second["id"]
+        assert created.json()["id"] in {e["id"] for e in listed["events"]}
+        default_events = control.get(f"/mailboxes/{owner}/events").json()["events"]
+        assert created.json()["id"] not in {e["id"] for e in default_events}
+        missing = control.get(f"/mailboxes/{owner}/calendars/nope/events")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "calendarNotFound"
+    assert control.get("/mailboxes/nobody@nowhere.example/calendars").status_code == 404
+
+
 def test_mailbox_events_expand_series_in_a_window(control: httpx.Client,
                                                   hub_server: HubServer) -> None:
     """The seeded weekly series (12 occurrences, the 4th moved, the 5th cancelled) as its

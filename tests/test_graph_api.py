@@ -591,8 +591,13 @@ def test_calendars_routes(hub: Hub, client: httpx.Client) -> None:
     token = user_token(hub, me, ALL_CAL)
     calendar = me.mailbox.default_calendar
     listed = client.get("/me/calendars", headers=bearer(token)).json()["value"]
-    assert [c["id"] for c in listed] == [calendar.id]
+    # The default calendar first, then the seeded second one ("Team").
+    second = next(c for c in me.mailbox.calendars.values() if not c.is_default)
+    assert [c["id"] for c in listed] == [calendar.id, second.id]
     assert listed[0]["isDefaultCalendar"] is True and listed[0]["canEdit"] is True
+    assert listed[1]["isDefaultCalendar"] is False and listed[1]["name"] == "Team"
+    team = client.get(f"/me/calendars/{second.id}/events", headers=bearer(token)).json()
+    assert {e["id"] for e in team["value"]} == {e.id for e in second.events}
     assert client.get("/me/calendar", headers=bearer(token)).json()["id"] == calendar.id
     assert client.get(f"/me/calendars/{calendar.id}", headers=bearer(token)).json()["name"] == \
         calendar.name

@@ -61,15 +61,22 @@ def _window() -> tuple[datetime, datetime]:
     return now - timedelta(days=30), now + timedelta(days=60)
 
 
-def test_incremental_sync_uses_the_sync_state(on_premises: Connected) -> None:
+def test_the_meeting_list_reads_the_default_calendar_view_when_asked(
+        on_premises: Connected) -> None:
     c = on_premises
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     created = c.control.create_event(c.user, "Sync me", start, start + timedelta(minutes=30))
+    default = next(x["id"] for x in c.control.calendars(c.user) if x["is_default"])
     since = c.control.audit_position()
     c.integration.sync_now(c.user)
-    syncs = [e for e in c.control.audit(since=since, provider="ews")
-             if e["operation"] == "SyncFolderItems"]
-    assert [e["status"] for e in syncs] == [200]
+    reads = [(e["operation"], e["status"], e["detail"]["calendars"])
+             for e in c.control.audit(since=since, provider="ews")
+             if e["detail"].get("calendars")]  # FindItem on contacts names no calendar
+    # The default calendar's view (and its items' details); the second calendar is never read.
+    assert reads and reads[0] == ("FindItem", 200, [default])
+    assert all(read == [default] for _, _, read in reads), reads
+    assert not any(e["operation"] == "SyncFolderItems"
+                   for e in c.control.audit(since=since, provider="ews"))
     subjects = [m.subject for m in c.integration.list_meetings(c.user, *_window())]
     assert subjects.count("Sync me") == 1
     c.control.delete_event(c.user, created["id"])

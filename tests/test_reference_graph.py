@@ -73,7 +73,7 @@ def test_the_client_view_reads_the_calendar_when_asked_and_stores_none_of_it(
     _add_meeting(connected, "Read on demand")
     assert _subjects(connected).count("Read on demand") == 1
     calls = connected.graph_calls(since)
-    assert [(c["operation"], c["status"]) for c in calls] == [("calendarView.delta", 200)]
+    assert [(c["operation"], c["status"]) for c in calls] == [("calendarView", 200)]
     assert connected.integration.search_stored_data("Read on demand") == [], \
         "an event not tied to a platform meeting must never reach the store"
 
@@ -103,7 +103,7 @@ def test_retries_are_bounded(connected: Connected) -> None:
     for call in connected.graph_calls(since):
         per_operation[call["operation"]] = per_operation.get(call["operation"], 0) + 1
     attempts = connected.integration.config.max_retries + 1
-    assert per_operation == {"calendarView.delta": attempts, "contacts.list": attempts}
+    assert per_operation == {"calendarView": attempts, "contacts.list": attempts}
     assert status.state == "connected", "throttling is no reason to ask the user to re-authorize"
     assert status.message and "429" in status.message, status
 
@@ -125,7 +125,7 @@ def test_expired_access_token_is_refreshed_on_401(connected: Connected) -> None:
     entries = connected.control.audit(since=since)
     trail = [(e["provider"], e["operation"], e["status"]) for e in entries
              if e["provider"] in ("graph", "identity") and e["operation"] != "discovery"]
-    assert trail[0] == ("graph", "calendarView.delta", 401)
+    assert trail[0] == ("graph", "calendarView", 401)
     assert ("identity", "token:refresh_token", 200) in trail
-    assert trail[-1] == ("graph", "calendarView.delta", 200)
+    assert trail[-1] == ("graph", "calendarView", 200)
     assert connected.integration.integration_status(connected.user).state == "connected"

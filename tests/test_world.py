@@ -50,6 +50,24 @@ def test_default_world_shape() -> None:
     assert world.google_clients and world.google_domains
 
 
+def test_every_mailbox_and_google_user_has_a_second_calendar_with_events() -> None:
+    world = build_world(1)
+    mailboxes = [u.mailbox for t in world.ms_tenants.values() for u in t.users.values()]
+    google = [u for d in world.google_domains.values() for u in d.users.values()]
+    for calendars in [m.calendars for m in mailboxes] + [g.calendars for g in google]:
+        others = [c for c in calendars.values() if not c.is_default]
+        assert len(others) == 1 and len(others[0].events) == 3
+        assert sum(c.is_default for c in calendars.values()) == 1
+    assert all(next(c for c in g.calendars.values() if not c.is_default).id.endswith(
+        "@group.calendar.google.com") for g in google)
+    # Drawn last: the same seed gives the same second calendars, another seed others.
+    def ids(seed: int) -> list[str]:
+        w = build_world(seed)
+        return sorted(c.id for t in w.ms_tenants.values() for u in t.users.values()
+                      for c in u.mailbox.calendars.values() if not c.is_default)
+    assert ids(1) == ids(1) != ids(2)
+
+
 def test_collection_changes_since_walks_only_the_changes() -> None:
     coll: Collection[str] = Collection()
     for seq, key in enumerate("abcde", start=1):

@@ -49,6 +49,8 @@ NEEDS: dict[str, str] = {
                              "delegate sees it",
     "meeting-responses": "the user accepts, tentatively accepts or declines a meeting "
                          "invitation in their calendar (respond_to_meeting)",
+    "calendar-selection": "Sync Zoom Meetings from calendars: the user lists their calendars "
+                          "and picks which the meeting list reads",
 }
 
 
@@ -79,6 +81,7 @@ class Capabilities(_Model):
     contacts: bool = False
     scheduling_privileges: bool = False
     meeting_responses: bool = False
+    calendar_selection: bool = False
 
     def claims(self) -> frozenset[str]:
         """The `@needs:` names this implementation satisfies."""
@@ -87,7 +90,8 @@ class Capabilities(_Model):
                  "bidirectional-sync": self.bidirectional_sync, "contacts": self.contacts,
                  "scheduling-privileges": self.scheduling_privileges,
                  "meeting-responses": self.meeting_responses,
-                 "app-permissions": "admin_application" in self.setup_modes}
+                 "app-permissions": "admin_application" in self.setup_modes,
+                 "calendar-selection": self.calendar_selection}
         claimed.update(name for name, on in flags.items() if on)
         return frozenset(claimed)
 
@@ -101,7 +105,7 @@ class Capabilities(_Model):
         return cls(implementation=implementation, services=list(SERVICES),
                    setup_modes=["user_oauth", "admin_application"], sso=True, rooms=True,
                    bidirectional_sync=True, contacts=True, scheduling_privileges=True,
-                   meeting_responses=True)
+                   meeting_responses=True, calendar_selection=True)
 
 
 # How the feature files name a calendar service in a Scenario Outline's Examples, and the

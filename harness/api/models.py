@@ -7,7 +7,7 @@ and the reference implementation are held to exactly the same shapes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 
@@ -317,3 +317,38 @@ class StoredDataHit(_Model):
 
     table: str
     column: str
+
+
+# -- "Sync Zoom Meetings from calendars": which of the user's calendars the meeting list reads ----
+CalendarId = Annotated[str, Field(min_length=1, max_length=512)]
+MAX_SELECTED_CALENDARS = 100
+
+
+class CalendarChoice(_Model):
+    """One of the user's calendars as the provider lists it, with its check mark."""
+
+    id: str = Field(description="the provider's id of the calendar (Graph calendar id, EWS "
+                                "folder id, Google calendarId)")
+    name: str
+    is_default: bool = Field(description="the provider's default (primary) calendar")
+    selected: bool = Field(description="checked: the meeting list shows its events while "
+                                       "the toggle is on")
+
+
+class CalendarSync(_Model):
+    """The user's "Sync Zoom Meetings from calendars" setting: the toggle and every calendar of
+    theirs at the provider, the selected ones checked. Until the user picks, the toggle is on
+    and only the default calendar is selected."""
+
+    sync_from_calendars: bool
+    calendars: list[CalendarChoice]
+
+
+class CalendarSelection(_Model):
+    """What the user sets: the toggle, and the calendars to sync (ids from `CalendarSync`).
+    With the toggle off the meeting list shows no calendar events and no calendar is read."""
+
+    sync_from_calendars: StrictBool = True
+    calendar_ids: list[CalendarId] | None = Field(
+        None, max_length=MAX_SELECTED_CALENDARS,
+        description="the calendars to sync; absent: keep the ones picked before")

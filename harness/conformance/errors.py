@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "no_account": 404,
     "not_a_member": 404,
     "no_tenant": 404,
+    "unknown_calendar": 404,
     "invalid_email": 422,
     "invalid_hub": 422,
 }

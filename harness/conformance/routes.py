@@ -33,6 +33,8 @@ from harness.api.conformance import (
 from harness.api.models import (
     AccountSettings,
     AdminConsentResult,
+    CalendarSelection,
+    CalendarSync,
     CallHistoryEntry,
     ConnectRequest,
     ConnectStart,
@@ -365,3 +367,20 @@ def advance_clock(h: Host, body: ClockBody) -> datetime:
     with h.driver() as d:
         return d.advance_clock(body.seconds)
 
+
+# -- "Sync Zoom Meetings from calendars" --------------------------------------------------------
+@router.get("/users/{user}/calendars", tags=["calendars"], operation_id="list_calendars")
+def list_calendars(h: Host, user: User) -> CalendarSync:
+    """The user's calendars as the provider lists them, the ones the meeting list reads
+    checked (`selected`), and the toggle. Until the user picks: on, the default calendar only."""
+    with h.driver() as d:
+        return d.list_calendars(user)
+
+
+@router.put("/users/{user}/calendars", tags=["calendars"], operation_id="select_calendars")
+def select_calendars(h: Host, user: User, body: CalendarSelection) -> CalendarSync:
+    """Turn "Sync Zoom Meetings from calendars" on or off and pick the calendars the meeting
+    list reads (ids from `list_calendars`; an unknown one is refused with `unknown_calendar`).
+    Unselected calendars are never read; with the toggle off none is."""
+    with h.driver() as d:
+        return d.select_calendars(user, body)

@@ -17,6 +17,8 @@ from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CalendarSelection,
+    CalendarSync,
     CallHistoryEntry,
     ClientInfo,
     ConnectRequest,
@@ -204,6 +206,15 @@ class IntegrationDriver(ABC):
     def advance_clock(self, seconds: float) -> datetime:
         """Move the integration's clock forward (it follows the mock providers' clock)."""
         raise DriverError("not_supported", f"{self.name} has no clock to move")
+
+    # -- "Sync Zoom Meetings from calendars" ------------------------------------------------------
+    def list_calendars(self, user: str) -> CalendarSync:
+        """The user's calendars at the provider, the ones the meeting list reads checked."""
+        raise DriverError("not_supported", f"{self.name} cannot list the user's calendars")
+
+    def select_calendars(self, user: str, selection: CalendarSelection) -> CalendarSync:
+        """Set the toggle and which calendars the meeting list reads; answers the new state."""
+        raise DriverError("not_supported", f"{self.name} cannot select calendars")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most drivers hold nothing
         """Release resources (connections, files)."""

@@ -24,6 +24,8 @@ from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CalendarSelection,
+    CalendarSync,
     CallHistoryEntry,
     ClientInfo,
     ConnectRequest,
@@ -318,6 +320,13 @@ class HttpDriver(IntegrationDriver):
 
     def advance_clock(self, seconds: float) -> datetime:
         return self._call("POST", "/clock/advance", datetime, body={"seconds": seconds})
+
+    def list_calendars(self, user: str) -> CalendarSync:
+        return self._call("GET", f"/users/{self._user(user)}/calendars", CalendarSync)
+
+    def select_calendars(self, user: str, selection: CalendarSelection) -> CalendarSync:
+        return self._call("PUT", f"/users/{self._user(user)}/calendars", CalendarSync,
+                          body=self._dump(selection))
 
 
 @functools.cache

@@ -11,6 +11,8 @@ from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CalendarSelection,
+    CalendarSync,
     CallHistoryEntry,
     ClientInfo,
     ConnectRequest,
@@ -160,6 +162,12 @@ class ReferenceDriver(IntegrationDriver):
 
     def advance_clock(self, seconds: float) -> datetime:
         return self._impl.advance_clock(seconds)
+
+    def list_calendars(self, user: str) -> CalendarSync:
+        return self._impl.list_calendars(user)
+
+    def select_calendars(self, user: str, selection: CalendarSelection) -> CalendarSync:
+        return self._impl.select_calendars(user, selection)
 
     def close(self) -> None:
         self._impl.close()

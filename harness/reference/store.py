@@ -289,6 +289,19 @@ class PlatformMeetingChangeRow(Base):
     meeting_id: Mapped[str] = mapped_column(String(64))
 
 
+class CalendarSelectionRow(Base):
+    """The user's "Sync Zoom Meetings from calendars": the toggle and the calendars picked
+    (provider ids; NULL until the user picks: the default calendar only). Kept for the service
+    it was made with (`service`): a selection made for another calendar service is not used."""
+
+    __tablename__ = "calendar_selections"
+    user: Mapped[str] = mapped_column(ForeignKey("integrations.user", ondelete="CASCADE"),
+                                      primary_key=True)
+    service: Mapped[str] = mapped_column(String(24))
+    sync_from_calendars: Mapped[bool] = mapped_column(Boolean, default=True)
+    calendar_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+
+
 def _log_meeting_writes(session: Session, _context: object, _instances: object) -> None:
     """Before each flush: a feed row for every platform meeting added, changed or deleted."""
     for row in (*session.new, *session.dirty, *session.deleted):

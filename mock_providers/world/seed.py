@@ -289,7 +289,37 @@ def build_world(seed: int, profile: WorldProfile | None = None,
                           redirect_uris=[GOOGLE_REDIRECT_URI])
     world.google_clients[client.client_id] = client
     _recurring(world, fake, ids, now)
+    _secondary_calendars(world, fake, ids, now)
     return world
+
+
+SECONDARY_EVENTS = 3
+MS_SECONDARY_NAME = "Team"
+GOOGLE_SECONDARY_NAME = "Projects"
+
+
+def _secondary_calendars(world: World, fake: Faker, ids: _Ids, now: datetime) -> None:
+    """A second calendar for every mailbox and Google user ("Team" in Microsoft mailboxes, a
+    secondary "Projects" calendar in Google's calendar list), with a few events of its own: what
+    the user picks from under "Sync Zoom Meetings from calendars". Drawn last, from the same
+    seeded generators, so no value seeded before it moves."""
+    for tenant in world.ms_tenants.values():
+        for user in tenant.users.values():
+            colleagues = [u.upn for u in tenant.users.values() if u is not user]
+            calendar = Calendar(id=ids.uuid(), name=MS_SECONDARY_NAME, owner_email=user.upn,
+                                is_default=False,
+                                events=_events(fake, ids, user, colleagues, SECONDARY_EVENTS,
+                                               now, world))
+            user.mailbox.calendars[calendar.id] = calendar
+    for domain in world.google_domains.values():
+        for guser in domain.users.values():
+            others = [e for e in domain.users if e != guser.email]
+            # Google names a secondary calendar `<opaque>@group.calendar.google.com`.
+            calendar_id = f"{ids.token(26).lower()}@group.calendar.google.com"
+            guser.calendars[calendar_id] = Calendar(
+                id=calendar_id, name=GOOGLE_SECONDARY_NAME, owner_email=guser.email,
+                is_default=False,
+                events=_events(fake, ids, guser, others, SECONDARY_EVENTS, now, world))
 
 
 def _recurring(world: World, fake: Faker, ids: _Ids, now: datetime) -> None:

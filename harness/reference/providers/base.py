@@ -67,19 +67,19 @@ class MeetingData:
 
 
 @dataclass(slots=True)
+class CalendarData:
+    """One of the user's calendars as the provider lists it."""
+
+    provider_id: str
+    name: str
+    is_default: bool
+
+
+@dataclass(slots=True)
 class ContactData:
     provider_id: str
     display_name: str
     emails: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class SyncResult:
-    upserts: list[MeetingData] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    cursor: str | None = None
-    replace_all: bool = False  # a full round: what the store holds is replaced, not merged
-    pages: int = 0
 
 
 @dataclass(slots=True)
@@ -148,10 +148,6 @@ class Provider(ABC):
 
     # -- data ----------------------------------------------------------------------------------
     @abstractmethod
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult: ...
-
-    @abstractmethod
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData: ...
 
     @abstractmethod
@@ -172,3 +168,15 @@ class Provider(ABC):
 
     def create_contact(self, creds: Credentials, contact: ContactData) -> ContactData:
         raise DriverError("unsupported", f"{type(self).__name__} cannot create contacts yet")
+
+    # -- "Sync Zoom Meetings from calendars" ---------------------------------------------------
+    @abstractmethod
+    def list_calendars(self, creds: Credentials) -> list[CalendarData]:
+        """Every calendar of the user's own at the provider, the default one first."""
+
+    @abstractmethod
+    def read_events(self, creds: Credentials, calendar_id: str | None,
+                    window: tuple[datetime, datetime]) -> list[MeetingData]:
+        """The events (a series as its occurrences) of one calendar overlapping `window`;
+        `calendar_id` None is the default calendar, named by the provider's own alias so it is
+        read without listing the calendars first."""

@@ -4,8 +4,9 @@ Office 365 (and Exchange with OAuth enforced) authorize with OAuth 2.0: MSAL get
 `EWS.AccessAsUser.All` token for Exchange Online from the same app registration the Graph
 provider uses, and exchangelib is handed that token. Exchange on-premises without OAuth uses the
 user's mailbox credentials (Basic), which is what "Zoom will be granted full access to your
-mailbox if you enter the EWS URL" means. Meetings sync with SyncFolderItems; an invalid sync
-state means a full resync that replaces what the store holds.
+mailbox if you enter the EWS URL" means. The meeting list reads a CalendarView of each calendar
+the user syncs; calendars are listed by FindFolder. (Bi-directional sync has its own connector,
+`reference/connectors/ews.py`, with SyncFolderItems.)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from exchangelib.errors import (
     TransportError,
     UnauthorizedError,
 )
+from exchangelib.folders import Calendar as CalendarFolder
 from exchangelib.indexed_properties import EmailAddress
 from exchangelib.items import SAVE_ONLY, SEND_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.properties import Attendee, Mailbox
@@ -49,13 +51,13 @@ from harness.net import PinnedCAAdapter, register_ca
 from harness.reference.providers.base import (
     AuthError,
     AuthStart,
+    CalendarData,
     ContactData,
     Credentials,
     MeetingData,
     Provider,
     ProviderEnv,
     ProviderError,
-    SyncResult,
 )
 from harness.reference.providers.msal_tokens import MsalClients, msal_clients
 
@@ -189,25 +191,30 @@ class EwsProvider(Provider):
         raise ProviderError(503, "ErrorServerBusy", "Exchange stayed busy")
 
     # -- data ----------------------------------------------------------------------------------
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult:
-        def round_(account: Account, state: str | None) -> SyncResult:
-            folder = account.calendar
-            folder.item_sync_state = state
-            result = SyncResult(replace_all=state is None)
-            for change, item in folder.sync_items(only_fields=SYNC_FIELDS):
-                if change in ("create", "update"):
-                    result.upserts.append(meeting_from_ews(item))
-                elif change == "delete":
-                    result.removed.append(item.id)
-            result.cursor = folder.item_sync_state
-            return result
+    def list_calendars(self, creds: Credentials) -> list[CalendarData]:
+        def listing(account: Account) -> list[CalendarData]:
+            default_id = account.calendar.id
+            # Deep: Outlook puts new calendars under Calendar, other clients beside it.
+            found = [f for f in account.msg_folder_root.walk() if isinstance(f, CalendarFolder)]
+            calendars = [CalendarData(provider_id=f.id, name=f.name or "",
+                                      is_default=f.id == default_id) for f in found]
+            if not any(c.is_default for c in calendars):
+                calendars.append(CalendarData(provider_id=default_id,
+                                              name=account.calendar.name or "Calendar",
+                                              is_default=True))
+            return sorted(calendars, key=lambda c: not c.is_default)
+        return self._call(creds, listing)
 
-        try:
-            return self._call(creds, lambda account: round_(account, cursor))
-        except ErrorInvalidSyncStateData:
-            # Exchange no longer knows our state: a full round replaces what the store holds.
-            return self._call(creds, lambda account: round_(account, None))
+    def read_events(self, creds: Credentials, calendar_id: str | None,
+                    window: tuple[datetime, datetime]) -> list[MeetingData]:
+        start, end = (EWSDateTime.from_datetime(w.astimezone(UTC)) for w in window)
+
+        def view(account: Account) -> list[MeetingData]:
+            folder = account.calendar if calendar_id is None \
+                else CalendarFolder(root=account.root, id=calendar_id)
+            return [meeting_from_ews(item)
+                    for item in folder.view(start=start, end=end).only(*SYNC_FIELDS)]
+        return self._call(creds, view)
 
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData:
         def create(account: Account) -> MeetingData:

@@ -1,7 +1,8 @@
 """Google Calendar and Contacts: OAuth 2.0 with PKCE, google-auth credentials, and
 google-api-python-client with its bundled discovery documents (`static_discovery=True`) pointed at
-the configured endpoints. Incremental sync by sync token; a 410 means a full resync that replaces
-what the store holds."""
+the configured endpoints. The meeting list reads each calendar the user syncs with events.list
+(singleEvents, the window); calendars are listed by calendarList. (Bi-directional sync has its
+own connector with sync tokens, `reference/connectors/google.py`.)"""
 
 from __future__ import annotations
 
@@ -29,18 +30,21 @@ from harness.reference.config import GoogleEndpoints
 from harness.reference.providers.base import (
     AuthError,
     AuthStart,
+    CalendarData,
     ContactData,
     Credentials,
     MeetingData,
     Provider,
     ProviderError,
-    SyncResult,
 )
 
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
 CALENDAR_SCOPES = {"read": SCOPE_ROOT + "calendar.events.readonly",
                    "write": SCOPE_ROOT + "calendar.events"}
 CONTACTS_SCOPES = {"read": SCOPE_ROOT + "contacts.readonly", "write": SCOPE_ROOT + "contacts"}
+# The narrowest scope that lists the user's calendars ("Sync Zoom Meetings from calendars"):
+# the calendar.events scopes read events of any calendar but cannot list them.
+CALENDAR_LIST_SCOPE = SCOPE_ROOT + "calendar.calendarlist.readonly"
 NUM_RETRIES = 3  # the client's own retry of 5xx, 429 and 403 rate-limit errors
 MAX_PAGES = 10_000
 
@@ -53,6 +57,7 @@ def google_scopes(calendar: Access, contacts: Access) -> list[str]:
     scopes = ["openid", "email"]
     if calendar != "none":
         scopes.append(CALENDAR_SCOPES[calendar])
+        scopes.append(CALENDAR_LIST_SCOPE)
     if contacts != "none":
         scopes.append(CONTACTS_SCOPES[contacts])
     return scopes
@@ -191,38 +196,45 @@ class GoogleProvider(Provider):
         raise AssertionError("unreachable")
 
     # -- data ----------------------------------------------------------------------------------
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult:
-        events = self._service("calendar", creds).events()
-        try:
-            return self._sync_round(creds, events, cursor)
-        except ProviderError as exc:
-            if exc.status != 410 or cursor is None:
-                raise
-            # The sync token expired: a full sync replaces what the store holds.
-            return self._sync_round(creds, events, None)
-
-    def _sync_round(self, creds: Credentials, events: Any, cursor: str | None) -> SyncResult:
-        result = SyncResult(replace_all=cursor is None)
+    def list_calendars(self, creds: Credentials) -> list[CalendarData]:
+        if CALENDAR_LIST_SCOPE not in creds.scopes:
+            # A grant from before the calendar list was asked for: only the primary calendar
+            # (whose id is the account's address) can be named until the user consents again.
+            return [CalendarData(provider_id=self.user, name=self.user, is_default=True)]
+        calendar_list = self._service("calendar", creds).calendarList()
+        out: list[CalendarData] = []
         page_token: str | None = None
         for _ in range(MAX_PAGES):
-            kwargs: dict[str, Any] = {"calendarId": "primary", "maxResults": 250}
-            if cursor:
-                kwargs["syncToken"] = cursor
+            kwargs: dict[str, Any] = {"maxResults": 250}
+            if page_token:
+                kwargs["pageToken"] = page_token
+            page = self._execute(creds, calendar_list.list(**kwargs))
+            out.extend(CalendarData(provider_id=c["id"], name=c.get("summary") or c["id"],
+                                    is_default=bool(c.get("primary")))
+                       for c in page.get("items", []))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return sorted(out, key=lambda c: not c.is_default)
+        raise ProviderError(200, "EndlessList", "the calendar list did not end")
+
+    def read_events(self, creds: Credentials, calendar_id: str | None,
+                    window: tuple[datetime, datetime]) -> list[MeetingData]:
+        events = self._service("calendar", creds).events()
+        start, end = (w.astimezone(UTC).isoformat().replace("+00:00", "Z") for w in window)
+        out: list[MeetingData] = []
+        page_token: str | None = None
+        for _ in range(MAX_PAGES):
+            kwargs: dict[str, Any] = {"calendarId": calendar_id or "primary", "timeMin": start,
+                                      "timeMax": end, "singleEvents": True, "maxResults": 250}
             if page_token:
                 kwargs["pageToken"] = page_token
             page = self._execute(creds, events.list(**kwargs))
-            result.pages += 1
-            for item in page.get("items", []):
-                if item.get("status") == "cancelled":
-                    result.removed.append(item["id"])
-                else:
-                    result.upserts.append(meeting_from_google(item))
+            out.extend(meeting_from_google(item) for item in page.get("items", [])
+                       if item.get("status") != "cancelled")
             page_token = page.get("nextPageToken")
             if not page_token:
-                result.cursor = page.get("nextSyncToken")
-                return result
-        raise ProviderError(200, "EndlessSync", "the sync round did not end")
+                return out
+        raise ProviderError(200, "EndlessList", "the events listing did not end")
 
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData:
         # A client-chosen id (base32hex) makes a retried insert a 409, never a duplicate.

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -23,6 +24,7 @@ from harness.reference.providers.msal_tokens import TokenFn
 
 # Events per calendarView delta page (Prefer: odata.maxpagesize).
 DELTA_PAGE_SIZE = 200
+MAX_LIST_PAGES = 10_000  # a listing that never ends is the service's error, not a loop of ours
 
 
 def delta_url(base: str, window: tuple[datetime, datetime]) -> str:
@@ -144,6 +146,33 @@ class GraphConnector:
                 raise ProviderError(200, "NoDeltaLink", "a delta round ended without a link")
             return result
         raise ProviderError(200, "EndlessDelta", "the delta round did not end")
+
+    def _pages(self, url: str, token: TokenFn, headers: dict[str, str] | None = None
+               ) -> list[dict[str, Any]]:
+        """Every item of a listing, following @odata.nextLink (bounded)."""
+        token = RoundToken(token)
+        out: list[dict[str, Any]] = []
+        next_url: str | None = url
+        for _ in range(MAX_LIST_PAGES):
+            if next_url is None:
+                return out
+            page = self.request("GET", next_url, token, headers=headers).json()
+            out.extend(page.get("value", []))
+            next_url = page.get("@odata.nextLink")
+        raise ProviderError(200, "EndlessListing", "a listing did not end")
+
+    def list_calendars(self, token: TokenFn) -> list[dict[str, Any]]:
+        return self._pages(f"{self.base}/calendars", token)
+
+    def calendar_view(self, token: TokenFn, calendar_id: str | None,
+                      window: tuple[datetime, datetime]) -> list[dict[str, Any]]:
+        """One calendar's events in `window` (occurrences expanded): the default calendar at
+        `/calendar/calendarView`, another at `/calendars/{id}/calendarView`."""
+        start, end = (w.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for w in window)
+        where = "calendar" if calendar_id is None else f"calendars/{quote(calendar_id, safe='')}"
+        url = f"{self.base}/{where}/calendarView?startDateTime={start}&endDateTime={end}"
+        prefer = {"Prefer": f'outlook.timezone="UTC", odata.maxpagesize={DELTA_PAGE_SIZE}'}
+        return self._pages(url, token, headers=prefer)
 
     def create_event(self, token: TokenFn, body: dict[str, Any]) -> dict[str, Any]:
         response = self.request("POST", f"{self.base}/events", token, json=body)

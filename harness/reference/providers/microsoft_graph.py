@@ -1,5 +1,7 @@
 """Office 365 through Microsoft Graph: MSAL for every token (delegated auth code + PKCE, or the
-admin's application permissions), calendarView delta for meetings, /contacts for contacts."""
+admin's application permissions), the calendarView of each calendar the user syncs for the
+meeting list, /contacts for contacts. (Bi-directional sync has its own connector with
+calendarView delta, `reference/connectors/graph.py`.)"""
 
 from __future__ import annotations
 
@@ -12,12 +14,11 @@ from harness.api.models import Access, MeetingRequest, MeetingResponse, MeetingU
 from harness.reference.providers.base import (
     AuthError,
     AuthStart,
+    CalendarData,
     ContactData,
     Credentials,
     MeetingData,
     Provider,
-    ProviderError,
-    SyncResult,
 )
 from harness.reference.providers.graph_api import GraphConnector
 from harness.reference.providers.msal_tokens import (
@@ -132,24 +133,20 @@ class GraphProvider(Provider):
                     creds.blob, creds.changed = cache.serialize(), True
         return token
 
-    def sync_events(self, creds: Credentials, cursor: str | None,
-                    window: tuple[datetime, datetime]) -> SyncResult:
-        api = self._api(creds)
-        token = self._token(creds, [s for s in creds.scopes if s.startswith("Calendars.")]
-                            or ["Calendars.Read"])
-        try:
-            delta = api.events_delta(token, cursor, window, convert=meeting_from_graph)
-            replace_all = cursor is None
-        except ProviderError as exc:
-            if exc.status != 410 or cursor is None:
-                raise
-            # Graph forgot our sync state: a full round replaces what the store holds, so
-            # nothing is lost and nothing is duplicated.
-            delta = api.events_delta(token, None, window, convert=meeting_from_graph)
-            replace_all = True
-        return SyncResult(upserts=delta.upserts,
-                          removed=delta.removed, cursor=delta.delta_link,
-                          replace_all=replace_all, pages=delta.pages)
+    def _read_token(self, creds: Credentials) -> TokenFn:
+        return self._token(creds, [s for s in creds.scopes if s.startswith("Calendars.")]
+                           or ["Calendars.Read"])
+
+    def list_calendars(self, creds: Credentials) -> list[CalendarData]:
+        found = self._api(creds).list_calendars(self._read_token(creds))
+        calendars = [CalendarData(provider_id=c["id"], name=c.get("name") or "",
+                                  is_default=bool(c.get("isDefaultCalendar"))) for c in found]
+        return sorted(calendars, key=lambda c: not c.is_default)
+
+    def read_events(self, creds: Credentials, calendar_id: str | None,
+                    window: tuple[datetime, datetime]) -> list[MeetingData]:
+        events = self._api(creds).calendar_view(self._read_token(creds), calendar_id, window)
+        return [meeting_from_graph(e) for e in events]
 
     def create_event(self, creds: Credentials, request: MeetingRequest) -> MeetingData:
         import uuid

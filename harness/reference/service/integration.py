@@ -33,6 +33,8 @@ from harness.api.models import (
     AccountSettings,
     AccountSpec,
     AdminConsentResult,
+    CalendarSelection,
+    CalendarSync,
     CallHistoryEntry,
     ClientInfo,
     ConnectRequest,
@@ -65,6 +67,7 @@ from harness.reference.providers.base import Credentials
 from harness.reference.service import inspection
 from harness.reference.service.acting import Acting
 from harness.reference.service.calendaring import WebCalendaring
+from harness.reference.service.calendars import Calendars
 from harness.reference.service.consent import AdminConsent
 from harness.reference.service.contacts import Contacts
 from harness.reference.service.context import Clock, Context
@@ -86,7 +89,8 @@ class ReferenceIntegration:
         acting = self._acting_for = Acting(ctx, status)
         contacts = self._contacts = Contacts(ctx, settings, status, acting)
         calendaring = self._calendaring = WebCalendaring(ctx, settings, status, acting)
-        sync = self._sync_loop = Sync(ctx, status, acting, contacts, calendaring)
+        calendars = self._calendars = Calendars(ctx, acting)
+        sync = self._sync_loop = Sync(ctx, status, acting, contacts, calendaring, calendars)
         meetings = self._meetings = Meetings(ctx, status, acting, sync, calendaring)
         self._delegates = Delegates(ctx, settings, meetings)
         setup = self._setup = Setup(ctx, settings, status, sync)
@@ -239,3 +243,10 @@ class ReferenceIntegration:
 
     def _save_credentials(self, user: str, creds: Credentials) -> None:
         self._acting_for.save_credentials(user, creds)
+
+    # -- "Sync Zoom Meetings from calendars" ---------------------------------------------------
+    def list_calendars(self, user: str) -> CalendarSync:
+        return self._calendars.list_calendars(user)
+
+    def select_calendars(self, user: str, selection: CalendarSelection) -> CalendarSync:
+        return self._calendars.select_calendars(user, selection)

@@ -15,6 +15,7 @@ from harness.api.models import IntegrationStatus
 from harness.reference.providers.base import AuthError, MeetingData, ProviderError
 from harness.reference.service.acting import Acting
 from harness.reference.service.calendaring import WebCalendaring
+from harness.reference.service.calendars import Calendars
 from harness.reference.service.contacts import Contacts
 from harness.reference.service.context import Context
 from harness.reference.service.status import Status
@@ -22,19 +23,33 @@ from harness.reference.service.status import Status
 
 class Sync:
     def __init__(self, ctx: Context, status: Status, acting: Acting, contacts: Contacts,
-                 calendaring: WebCalendaring) -> None:
+                 calendaring: WebCalendaring, calendars: Calendars) -> None:
         self.ctx, self.status, self.acting = ctx, status, acting
-        self.contacts, self.calendaring = contacts, calendaring
+        self.contacts, self.calendaring, self.calendars = contacts, calendaring, calendars
 
     def read_calendar(self, user: str, start: datetime, end: datetime) -> list[MeetingData]:
-        """The user's events overlapping [start, end), read from the provider now; a failure is
-        left in the integration's state and reads as an empty calendar."""
+        """The user's events overlapping [start, end) in the calendars they sync ("Sync Zoom
+        Meetings from calendars"), read from the provider now, one calendar after another;
+        unselected calendars are never read. A selected calendar the provider no longer has
+        (404) is passed over; any other failure is left in the integration's state and reads
+        as an empty calendar."""
         acting = self.acting.get(user)
         if acting is None or acting[2].calendar == "none":
             return []
+        selection = self.calendars.selection(user)
+        if not selection.on:
+            return []
         provider, creds, _ = acting
+        targets: tuple[str | None, ...] = (None,) if selection.calendar_ids is None \
+            else selection.calendar_ids
+        events: list[MeetingData] = []
         try:
-            result = provider.sync_events(creds, None, (start, end))
+            for calendar_id in targets:
+                try:
+                    events += provider.read_events(creds, calendar_id, (start, end))
+                except ProviderError as exc:
+                    if exc.status != 404 or calendar_id is None:
+                        raise
         except AuthError as exc:
             self.status.auth_failure(user, exc)
             return []
@@ -45,7 +60,7 @@ class Sync:
         finally:
             self.acting.save_credentials(user, creds)
         self.status.set_state(user, calendar_state="ok")
-        latest = {m.provider_id: m for m in result.upserts}  # the last change wins
+        latest = {m.provider_id: m for m in events}  # an event in two calendars shows once
         return [m for m in latest.values() if m.start < end and m.end > start]
 
     def round(self, user: str) -> None:

@@ -56,6 +56,8 @@ def _find_in_folder(ctx: OpContext, op: etree._Element, elem: etree._Element, sh
     ref = resolve_folder(ctx, elem)
     rights = folder_rights(ctx, ref)
     is_event = ref.calendar is not None
+    if ref.calendar is not None:  # the audit names the calendars read (which were not, too)
+        ctx.detail.setdefault("calendars", []).append(ref.calendar.id)
     kind: ItemKind = "event" if is_event else "message" if ref.mail is not None else "contact"
     items: list[Any]
     if traversal in ("SoftDeleted", "Associated"):

@@ -236,6 +236,10 @@ def get_item(ctx: OpContext, op: etree._Element) -> list[etree._Element]:
         except ItemError as err:
             messages.append(error("GetItem", err.code, err.text))
             continue
+        if isinstance(ref, EventRef):  # the audit names the calendars read
+            read = ctx.detail.setdefault("calendars", [])
+            if ref.calendar.id not in read:
+                read.append(ref.calendar.id)
         message = success("GetItem")
         render_item(etree.SubElement(message, m("Items")), ref, shape, rights)
         messages.append(message)

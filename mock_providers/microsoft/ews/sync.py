@@ -109,6 +109,8 @@ def sync_folder_items(ctx: OpContext, op: etree._Element) -> list[etree._Element
         rights = folder_rights(ctx, ref)
     except ItemError as err:
         return [_sync_error(err.code, err.text)]
+    if ref.calendar is not None:  # the audit names the calendar read
+        ctx.detail["calendars"] = [ref.calendar.id]
     if ref.calendar is None and ref.contacts is None and ref.mail is None:
         return [_sync_error("ErrorInvalidOperation", "Only calendar, contacts and mail folders "
                             "can be synchronised by this server.")]
