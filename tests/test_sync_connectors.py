@@ -33,6 +33,7 @@ from harness.reference.connectors.common import (
     compose_body,
     key_id,
     read_ahead,
+    read_ahead_items,
     split_body,
 )
 from harness.sync import (
@@ -609,3 +610,29 @@ def test_sync_through_connectors_soak(hub: HubServer, control: ControlClient,
           f"{STATS['reauth']} re-authorizations ({STATS['reauth_unasked']} not after a "
           f"revocation: {REAUTH_REASONS})")
     assert STATS["steps"] >= 10_000 or "SOAK_EXAMPLES" in os.environ
+
+
+def test_read_ahead_items_hands_over_every_item_raises_errors_and_stops_early() -> None:
+    assert list(read_ahead_items(iter(range(1000)), 7)) == list(range(1000))
+
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise Transient("the third page failed")
+
+    got: list[int] = []
+    with pytest.raises(Transient, match="third page"):
+        for item in read_ahead_items(failing(), 1):
+            got.append(item)
+    assert got == [1, 2]
+    produced: list[int] = []
+
+    def endless() -> Iterator[int]:
+        for n in range(10**9):
+            produced.append(n)
+            yield n
+
+    for item in read_ahead_items(endless(), 5):
+        if item == 3:
+            break  # the helper thread stops a few items ahead, not at 10**9
+    assert len(produced) <= 3 + 5 + 2

@@ -17,11 +17,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import TypeVar
+from queue import Empty, Full, Queue
+from threading import Event, Thread
+from typing import Any, TypeVar
 
 from lxml import html as lxml_html
 
@@ -103,6 +105,51 @@ def read_ahead(fetch: Callable[[T], P], first: T, follow: Callable[[P], T | None
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+_DONE = object()
+
+
+def read_ahead_items(items: Iterable[T], depth: int) -> Iterator[T]:
+    """`items` (a client library's lazily paged listing) consumed on a helper thread, up to
+    `depth` items ahead: the library asks for page k+1 as soon as the caller has been handed
+    page k, so the service prepares it while the caller converts (see `read_ahead`). Errors
+    of the listing are raised in the caller at the point they happened; a caller that stops
+    early stops the helper at its next item."""
+    queue: Queue[Any] = Queue(maxsize=max(1, depth))
+    stop = Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((True, item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((True, _DONE))
+        except BaseException as exc:  # handed to the caller, raised there
+            queue.put((False, exc))
+
+    worker = Thread(target=produce, name="calharness-read-ahead-items", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, value = queue.get()
+            if not ok:
+                raise value
+            if value is _DONE:
+                return
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with suppress(Empty):
+                queue.get(timeout=0.1)
+        worker.join()
 
 
 def may_link(*texts: str | None) -> bool:

@@ -61,6 +61,7 @@ from harness.reference.connectors.common import (
     find_link,
     may_link,
     plain_text,
+    read_ahead_items,
     split_body,
     zone_name,
 )
@@ -249,8 +250,10 @@ class EwsSyncConnector:
             events: list[RemoteEvent] = []
             removed: list[str] = []
             unlinked: list[str] = []
-            for change, item in folder.sync_items(sync_state=cursor, only_fields=FIELDS,
-                                                  max_changes_returned=self.page_size):
+            listing = folder.sync_items(sync_state=cursor, only_fields=FIELDS,
+                                        max_changes_returned=self.page_size)
+            # A page ahead: exchangelib asks for the next page while this one is converted.
+            for change, item in read_ahead_items(listing, self.page_size):
                 if change in ("create", "update"):
                     if may_link(item.location, str(item.body or "")):
                         events.append(event_from_ews(item))
