@@ -15,9 +15,10 @@ have landed) is predicted again once a round completes and both sides agree on i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from harness.sync import MeetingFields, merge
 from harness.sync.planner import in_window, live
@@ -107,11 +108,18 @@ class ResolutionModel:
             self.provider.pop(meeting_id, None)
 
 
+def identity(fields: MeetingFields) -> object:
+    return fields
+
+
 def check_round(model: ResolutionModel, now: datetime,
                 meetings: Mapping[str, MeetingFields],
-                events: Mapping[str, list[MeetingFields]]) -> None:
+                events: Mapping[str, list[Any]],
+                view: Callable[[MeetingFields], object] = identity) -> None:
     """Hold the sides after a completed round to the model: `meetings` the platform's (by id),
-    `events` the platform-made events on the provider by the meeting their link names."""
+    `events` the platform-made events on the provider by the meeting their link names, as
+    `view` shows values (the connector machine reads the world's own record of an event, not
+    a connector's conversion of it: title and times)."""
     for meeting_id, outcome in model.expected(now).items():
         held = events.get(meeting_id, [])
         if outcome == GONE:
@@ -123,5 +131,6 @@ def check_round(model: ResolutionModel, now: datetime,
                 meeting_id, "platform", meetings.get(meeting_id), "expected", outcome,
                 model.agreed[meeting_id], model.platform.get(meeting_id, "unchanged"),
                 model.provider.get(meeting_id, "unchanged"))
-            assert held == [outcome], (meeting_id, "provider", held, "expected", outcome)
+            assert held == [view(outcome)], (meeting_id, "provider", held, "expected",
+                                             outcome)
         model.checked += 1

@@ -11,11 +11,12 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -24,6 +25,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sync_model import ResolutionModel, check_round
+from sync_mutants import PLANNER_MUTANTS
 from sync_support import Kind, SignedIn, sign_in
 
 from harness.control_client import ControlClient
@@ -35,6 +38,7 @@ from harness.reference.connectors.common import (
     read_ahead,
     split_body,
 )
+from harness.reference.mutants.core import Mutant, applied
 from harness.sync import (
     Conflict,
     CursorInvalid,
@@ -332,6 +336,7 @@ def hub_now(control: ControlClient) -> datetime:
 
 topics = st.sampled_from(["Review", "Standup", "Planning", "1:1", "Retro"])
 offsets = st.integers(min_value=-3, max_value=24 * 40)  # hours from now
+weighted = st.sampled_from([True, True, True, False])  # a platform-made event, mostly
 
 
 class ConnectorMachine(RuleBasedStateMachine):
@@ -355,6 +360,7 @@ class ConnectorMachine(RuleBasedStateMachine):
         self.next_id = 0
         self.user_events: set[str] = set()  # made on the provider side by the user
         self.applied_at: datetime | None = None
+        self.model = ResolutionModel()
 
     # -- helpers ---------------------------------------------------------------------------------
     def _fields(self, topic: str, hours: int, length: int, series: bool = False
@@ -369,6 +375,28 @@ class ConnectorMachine(RuleBasedStateMachine):
 
     def _provider_events(self) -> list[dict[str, Any]]:
         return self.control.events(self.owner)
+
+    def _meeting_of(self, event: dict[str, Any]) -> str | None:
+        """The meeting a world event belongs to: made by the platform (not one of the user's
+        own events, which may carry a copy of a link) and carrying its join link."""
+        if world_key("graph", event["id"]) in self.user_events:
+            return None
+        return meeting_id_from_link(event.get("location"))
+
+    def _check_resolution(self) -> None:
+        """A round completed: each side's changes since the last one resolved as documented
+        (the provider side read from the world itself: title and times), and the meetings
+        both sides agree on are the base of the next prediction."""
+        meetings = {m: meeting.fields for m, meeting in self.platform.meetings_by_id.items()}
+        events: dict[str, list[tuple[str, datetime, datetime]]] = {}
+        for event in self._provider_events():
+            meeting_id = self._meeting_of(event)
+            if meeting_id is not None:
+                events.setdefault(meeting_id, []).append(_world_view(event))
+        check_round(self.model, self.now, meetings, events, view=_fields_view)
+        self.model.converged(self.now, {
+            m: f for m, f in meetings.items()
+            if live(f, self.now) and events.get(m) == [_fields_view(f)]})
 
     def _reconnect(self) -> None:
         self.session = sign_in(self.world, self.kind, self.server.ca_bundle)
@@ -385,10 +413,15 @@ class ConnectorMachine(RuleBasedStateMachine):
             # e.g. a refresh token that died of inactivity across clock jumps: sign in again.
             STATS["reauth_unasked"] += 1
             REAUTH_REASONS[str(exc)[:80]] = REAUTH_REASONS.get(str(exc)[:80], 0) + 1
+            self.model.forget()  # it may have struck after some writes landed
             self._reconnect()
             return
+        except RoundIncomplete:
+            self.model.forget()  # some writes may have landed: predict again once one completes
+            raise
         finally:
             self.applied_at = self.now
+        self._check_resolution()
 
     # -- the platform side -----------------------------------------------------------------------
     @rule(topic=topics, hours=offsets, length=st.integers(1, 3), series=st.booleans())
@@ -403,13 +436,16 @@ class ConnectorMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10_000), topic=topics, hours=offsets)
     def update_on_platform(self, pick: int, topic: str, hours: int) -> None:
         meeting_id = _pick(sorted(self.platform.meetings_by_id), pick)
-        self.platform.update_meeting(meeting_id, self._fields(topic, hours, 1))
+        fields = self._fields(topic, hours, 1)
+        self.platform.update_meeting(meeting_id, fields)
+        self.model.platform_edit(meeting_id, fields)
 
     @precondition(lambda self: self.platform.meetings_by_id)
     @rule(pick=st.integers(0, 10_000))
     def delete_on_platform(self, pick: int) -> None:
         meeting_id = _pick(sorted(self.platform.meetings_by_id), pick)
         del self.platform.meetings_by_id[meeting_id]
+        self.model.platform_delete(meeting_id)
 
     # -- the provider side (the user in Outlook / Google Calendar) --------------------------------
     @rule(topic=topics, hours=offsets, linked=st.sampled_from(["none", "copy", "unknown"]),
@@ -426,21 +462,40 @@ class ConnectorMachine(RuleBasedStateMachine):
                                          **extra)
         self.user_events.add(world_key("graph", made["id"]))
 
-    @rule(pick=st.integers(0, 10_000), topic=topics, hours=offsets)
-    def edit_on_provider(self, pick: int, topic: str, hours: int) -> None:
+    def _pick_event(self, pick: int, ours: bool) -> dict[str, Any] | None:
+        """Mostly an event of a meeting (the ones sync must resolve; the seeded calendar holds
+        many others), else any event of the calendar."""
         events = self._provider_events()
-        if not events:
+        mine = [e for e in events if self._meeting_of(e) is not None]
+        pool = mine if ours and mine else events
+        return _pick(pool, pick) if pool else None
+
+    @rule(pick=st.integers(0, 10_000), topic=topics, hours=offsets, ours=weighted)
+    def edit_on_provider(self, pick: int, topic: str, hours: int, ours: bool) -> None:
+        event = self._pick_event(pick, ours)
+        if event is None:
             return
-        event = _pick(events, pick)
         fields = self._fields(topic, hours, 1)
         self.control.update_event(self.owner, event["id"], subject=topic, start=fields.start,
                                   end=fields.end)
+        meeting_id = self._meeting_of(event)
+        if meeting_id is not None:
+            # The user changed title and times; the rest of the event is as the model knew it.
+            known = self.model.provider_fields(meeting_id)
+            if known is None:
+                self.model.forget([meeting_id])
+            else:
+                self.model.provider_edit(meeting_id, replace(
+                    known, topic=topic, start=fields.start, end=fields.end))
 
-    @rule(pick=st.integers(0, 10_000))
-    def delete_on_provider(self, pick: int) -> None:
-        events = self._provider_events()
-        if events:
-            self.control.delete_event(self.owner, _pick(events, pick)["id"])
+    @rule(pick=st.integers(0, 10_000), ours=weighted)
+    def delete_on_provider(self, pick: int, ours: bool) -> None:
+        event = self._pick_event(pick, ours)
+        if event is not None:
+            self.control.delete_event(self.owner, event["id"])
+            meeting_id = self._meeting_of(event)
+            if meeting_id is not None:
+                self.model.provider_delete(meeting_id)
 
     # -- faults ----------------------------------------------------------------------------------
     @rule(fault=st.sampled_from(["throttle", "error", "drop", "cursor"]),
@@ -524,9 +579,11 @@ class ConnectorMachine(RuleBasedStateMachine):
             try:
                 self.engine.run_round(self.now)
             except ReauthRequired:  # the refresh token died of inactivity over clock jumps
+                self.model.forget()
                 self._reconnect()
                 self.engine.run_round(self.now)
             self.applied_at = self.now
+            self._check_resolution()
         # From well before now: a live series whose first instance has ended is listed too.
         listing = self.engine.connector.changes(
             None, (self.now - timedelta(days=40), self.now + timedelta(days=LISTING_DAYS)))
@@ -555,6 +612,15 @@ class ConnectorMachine(RuleBasedStateMachine):
                 # no live event left behind for a meeting the platform deleted
                 assert meeting_id in meetings or not live(event.fields, self.now), event
         assert set(self.store.rows) <= set(meetings)
+
+
+def _world_view(event: dict[str, Any]) -> tuple[str, datetime, datetime]:
+    return (event["subject"], datetime.fromisoformat(event["start"]),
+            datetime.fromisoformat(event["end"]))
+
+
+def _fields_view(fields: MeetingFields) -> tuple[str, datetime, datetime]:
+    return (fields.topic, fields.start, fields.end)
 
 
 def _machine(kind: Kind, server: HubServer, control: ControlClient
@@ -609,3 +675,65 @@ def test_sync_through_connectors_soak(hub: HubServer, control: ControlClient,
           f"{STATS['reauth']} re-authorizations ({STATS['reauth_unasked']} not after a "
           f"revocation: {REAUTH_REASONS})")
     assert STATS["steps"] >= 10_000 or "SOAK_EXAMPLES" in os.environ
+
+
+# The planner mutants of the resolution rules keep both sides agreeing with nothing lost or
+# duplicated; the model of each side's changes must fail them. The rules are the planner's,
+# the same for every connector: the fast test plays the shortest story that shows each (so the
+# model reads each protocol's events right), the soak lets hypothesis find them.
+STORIES: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "planner-recreates-deleted-event": [("delete_on_provider", {"pick": 0, "ours": True})],
+    "planner-one-way": [("edit_on_provider",
+                         {"pick": 0, "topic": "Retro", "hours": 30, "ours": True})],
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("broken", PLANNER_MUTANTS, ids=lambda m: m.name)
+def test_the_connector_machine_fails_resolution_mutants(
+        broken: Mutant, kind: Kind, hub: HubServer, control: ControlClient) -> None:
+    machine = _machine(kind, hub, control)()
+    try:
+        machine.schedule("Review", 5, 1, False)
+        machine.sync()
+        assert list(machine.model.agreed) == ["m1"]
+        with applied(broken):
+            for name, args in STORIES[broken.name]:
+                getattr(machine, name)(**args)
+            with pytest.raises(AssertionError, match="deletion must win|'platform'"):
+                machine.sync()
+    finally:
+        for session in machine.sessions:
+            session.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_connector_machine_passes_those_stories_unmutated(
+        kind: Kind, hub: HubServer, control: ControlClient) -> None:
+    machine = _machine(kind, hub, control)()
+    try:
+        machine.schedule("Review", 5, 1, False)
+        machine.schedule("Standup", 7, 1, False)
+        machine.sync()
+        for _name, args in STORIES["planner-one-way"]:
+            machine.edit_on_provider(**args)
+        machine.sync()  # the model holds the round to the edit flowing back
+        assert machine.platform.meetings_by_id["m1"].fields.topic == "Retro"
+        machine.delete_on_provider(pick=0, ours=True)
+        machine.sync()
+        assert len(machine.platform.meetings_by_id) == 1 and machine.model.checked >= 4
+        machine._converge()
+    finally:
+        for session in machine.sessions:
+            session.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broken", PLANNER_MUTANTS, ids=lambda m: m.name)
+def test_the_connector_machine_kills_resolution_mutants(
+        broken: Mutant, hub: HubServer, control: ControlClient) -> None:
+    """Hypothesis finds each through Graph (minutes: `-m slow`)."""
+    hunt = settings(max_examples=300, stateful_step_count=20, deadline=None, database=None,
+                    phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    with applied(broken), pytest.raises(AssertionError, match="deletion must win|'platform'"):
+        run_state_machine_as_test(_machine("graph", hub, control), settings=hunt)
