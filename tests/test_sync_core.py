@@ -325,6 +325,7 @@ class SyncMachine(RuleBasedStateMachine):
         super().__init__()
         self.now = NOW
         self.provider = MemoryProvider()
+        self.prefix = "m"  # meeting ids: a shared SQL store needs them unique across examples
         self.platform, self.store = self._sides()
         self.engine = SyncEngine(self.provider, self.platform, self.store, sleep=lambda _: None)
         self.next_id = 0
@@ -365,7 +366,7 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(topic=topics, hours=offsets, length=st.integers(0, 3))
     def schedule(self, topic: str, hours: int, length: int) -> None:
         self.next_id += 1
-        meeting_id = f"m{self.next_id}"
+        meeting_id = f"{self.prefix}{self.next_id}"
         self._add_meeting(_meeting(meeting_id, self._fields(topic, hours, length)))
 
     @precondition(lambda self: self._meetings())
