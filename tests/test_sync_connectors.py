@@ -366,10 +366,7 @@ class ConnectorMachine(RuleBasedStateMachine):
     def _fields(self, topic: str, hours: int, length: int, series: bool = False
                 ) -> MeetingFields:
         start = self.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours)
-        # Series only on Google: the EWS mock keeps no recurrence, and the Graph mock's
-        # calendarView delta scopes a series by its first instance (a full listing misses a
-        # series whose first instance has ended); the converters are tested on their own.
-        rrule = "RRULE:FREQ=DAILY;COUNT=3" if series and self.kind == "google" else None
+        rrule = "RRULE:FREQ=DAILY;COUNT=3" if series else None
         return MeetingFields(topic, f"about {topic}", start, start + timedelta(hours=length),
                              "UTC", rrule)
 
@@ -737,3 +734,26 @@ def test_the_connector_machine_kills_resolution_mutants(
                     phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     with applied(broken), pytest.raises(AssertionError, match="deletion must win|'platform'"):
         run_state_machine_as_test(_machine("graph", hub, control), settings=hunt)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_series_the_platform_makes_a_single_meeting_loses_its_recurrence(
+        kind: Kind, hub: HubServer, control: ControlClient) -> None:
+    """The EWS connector's update named the recurrence only when the meeting had one, so a
+    series turned into a single meeting stayed a series, and the next round carried the
+    recurrence back to the platform (found by the connector machine once it made series on
+    every connector)."""
+    world = control.reset(42, secrets=True)
+    session = sign_in(world, kind, hub.ca_bundle)
+    try:
+        start = hub_now(control).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+        series = MeetingFields("Daily", "agenda", start, start + timedelta(hours=1), "UTC",
+                               "RRULE:FREQ=DAILY;COUNT=3")
+        made = session.connector.create(series, LINK + "m1", "calharness-m1")
+        assert made.fields == series
+        single = replace(series, recurrence=None, topic="Once")
+        session.connector.update(made.id, single, LINK + "m1", made.etag)
+        found = session.connector.get(made.id)
+        assert found is not None and found.fields == single
+    finally:
+        session.close()

@@ -325,9 +325,9 @@ class EwsSyncConnector:
                etag: str | None) -> RemoteEvent:
         def update(account: Account) -> RemoteEvent:
             item = self._item(account, fields, join_url, id=event_id, changekey=etag)
-            names = ["subject", "body", "start", "end", "location"]
-            if fields.recurrence:
-                names.append("recurrence")
+            # Recurrence always: left out, a series the platform made a single meeting stayed
+            # a series (exchangelib deletes the field when the item has none).
+            names = ["subject", "body", "start", "end", "location", "recurrence"]
             item.save(update_fields=names, send_meeting_invitations=SEND_TO_NONE)
             return RemoteEvent(item.id, item.changekey, fields, join_url, None)
         return self._run(update, write=True)
