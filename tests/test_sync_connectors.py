@@ -757,3 +757,31 @@ def test_a_series_the_platform_makes_a_single_meeting_loses_its_recurrence(
         assert found is not None and found.fields == single
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_series_is_listed_and_its_changes_reported_as_the_series(
+        kind: Kind, hub: HubServer, control: ControlClient) -> None:
+    """Graph's calendarView delta expands a series into occurrences and never lists the
+    master: the connector skipped the occurrences, so a series was missing from a full
+    listing and a user's edit of it never came back (found by the connector machine once it
+    made series on Graph)."""
+    world = control.reset(42, secrets=True)
+    session = sign_in(world, kind, hub.ca_bundle)
+    try:
+        now = hub_now(control).replace(minute=0, second=0, microsecond=0)
+        bounds = (now, now + timedelta(days=LISTING_DAYS))
+        start = now + timedelta(days=1)
+        series = MeetingFields("Daily", "agenda", start, start + timedelta(hours=1), "UTC",
+                               "RRULE:FREQ=DAILY;COUNT=3")
+        made = session.connector.create(series, LINK + "m1", "calharness-m1")
+        listing = session.connector.changes(None, bounds)
+        assert [e.fields for e in listing.events if e.id == made.id] == [series]
+        key = next(e["id"] for e in control.events(session.user)
+                   if world_key(kind, made.id) == e["id"].replace("-", ""))
+        control.update_event(session.user, key, subject="Renamed")
+        changed = session.connector.changes(listing.cursor, bounds)
+        assert [e.fields for e in changed.events if e.id == made.id] == [
+            replace(series, topic="Renamed")]
+    finally:
+        session.close()

@@ -46,7 +46,9 @@ from harness.sync.model import Changes, MeetingFields, RemoteEvent
 from harness.sync.rrule import from_pattern, to_pattern, zone
 
 MAX_PAGES = 100_000  # a delta round that never ends is the service's error, not a loop of ours
-_SKIPPED_TYPES = frozenset(("occurrence", "exception"))  # the series master carries the series
+# A calendarView delta expands a series into its occurrences and exceptions and never lists
+# the master, which carries the series: the connector reads each master they name once.
+_INSTANCE_TYPES = frozenset(("occurrence", "exception"))
 _WINDOWS_ZONES = {"UTC": "UTC", "W. Europe Standard Time": "Europe/Berlin",
                   "GMT Standard Time": "Europe/London",
                   "Eastern Standard Time": "America/New_York",
@@ -191,6 +193,7 @@ class GraphSyncConnector:
         events: list[RemoteEvent] = []
         removed: list[str] = []
         unlinked: list[str] = []
+        masters: dict[str, None] = {}  # series masters named by instances, in order
         last: dict[str, Any] = {}
 
         def fetch(page_url: str) -> dict[str, Any]:
@@ -201,8 +204,9 @@ class GraphSyncConnector:
                 for item in drain(page.get("value")):
                     if "@removed" in item:
                         removed.append(item["id"])
-                    elif item.get("type") in _SKIPPED_TYPES:
-                        continue
+                    elif item.get("type") in _INSTANCE_TYPES:
+                        if item.get("seriesMasterId"):
+                            masters[item["seriesMasterId"]] = None
                     elif may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
                                   (item.get("location") or {}).get("displayName"),
                                   (item.get("body") or {}).get("content")):
@@ -216,11 +220,34 @@ class GraphSyncConnector:
         if not delta_link:
             raise Transient("a Graph delta round ended without a delta link")
         full = cursor is None
+        self._read_masters(masters, events, removed, unlinked)
         if not full:
             removed.extend(self._gone_unreported(events, removed + unlinked))
         self._unreported.clear()
         return Changes(events, removed, delta_link, full=full,
                        window=window if full else None, unlinked=unlinked)
+
+    def _read_masters(self, masters: dict[str, None], events: list[RemoteEvent],
+                      removed: list[str], unlinked: list[str]) -> None:
+        """The series whose instances the round reported, as their masters (the platform's
+        meeting is the series): a master gone since is a removal."""
+        seen = {e.id for e in events} | set(removed) | set(unlinked)
+        for master_id in masters:
+            if master_id in seen:
+                continue
+            try:
+                data = self._send("GET", f"{self.base}/events/{quote(master_id, safe='')}").json()
+            except NotFound:
+                removed.append(master_id)
+                continue
+            if data.get("isCancelled"):
+                removed.append(master_id)
+            elif may_link((data.get("onlineMeeting") or {}).get("joinUrl"),
+                          (data.get("location") or {}).get("displayName"),
+                          (data.get("body") or {}).get("content")):
+                events.append(event_from_graph(data))
+            else:
+                unlinked.append(master_id)
 
     def _gone_unreported(self, events: list[RemoteEvent], removed: list[str]) -> list[str]:
         reported = {e.id for e in events} | set(removed)
