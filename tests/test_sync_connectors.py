@@ -385,7 +385,7 @@ class ConnectorMachine(RuleBasedStateMachine):
         (the provider side read from the world itself: title and times), and the meetings
         both sides agree on are the base of the next prediction."""
         meetings = {m: meeting.fields for m, meeting in self.platform.meetings_by_id.items()}
-        events: dict[str, list[tuple[str, datetime, datetime]]] = {}
+        events: dict[str, list[tuple[str, datetime, datetime, bool]]] = {}
         for event in self._provider_events():
             meeting_id = self._meeting_of(event)
             if meeting_id is not None:
@@ -421,19 +421,22 @@ class ConnectorMachine(RuleBasedStateMachine):
         self._check_resolution()
 
     # -- the platform side -----------------------------------------------------------------------
-    @rule(topic=topics, hours=offsets, length=st.integers(1, 3), series=st.booleans())
-    def schedule(self, topic: str, hours: int, length: int, series: bool) -> None:
+    @rule(topic=topics, hours=offsets, length=st.integers(1, 3), series=st.booleans(),
+          private=st.booleans())
+    def schedule(self, topic: str, hours: int, length: int, series: bool,
+                 private: bool = False) -> None:
         self.next_id += 1
         meeting_id = f"m{self.next_id}"
+        fields = replace(self._fields(topic, hours, length, series), private=private)
         self.platform.meetings_by_id[meeting_id] = Meeting(
-            meeting_id, self.owner, "organizer-id", self._fields(topic, hours, length, series),
-            LINK + meeting_id)
+            meeting_id, self.owner, "organizer-id", fields, LINK + meeting_id)
 
     @precondition(lambda self: self.platform.meetings_by_id)
     @rule(pick=st.integers(0, 10_000), topic=topics, hours=offsets)
     def update_on_platform(self, pick: int, topic: str, hours: int) -> None:
         meeting_id = _pick(sorted(self.platform.meetings_by_id), pick)
-        fields = self._fields(topic, hours, 1)
+        old = self.platform.meetings_by_id[meeting_id].fields
+        fields = replace(self._fields(topic, hours, 1), private=old.private)
         self.platform.update_meeting(meeting_id, fields)
         self.model.platform_edit(meeting_id, fields)
 
@@ -493,6 +496,29 @@ class ConnectorMachine(RuleBasedStateMachine):
             meeting_id = self._meeting_of(event)
             if meeting_id is not None:
                 self.model.provider_delete(meeting_id)
+
+    @precondition(lambda self: self.platform.meetings_by_id)
+    @rule(pick=st.integers(0, 10_000), on_provider=st.booleans(), private=st.booleans())
+    def set_privacy(self, pick: int, on_provider: bool, private: bool) -> None:
+        """The owner marks a meeting private or public, in the platform or on its event."""
+        if not on_provider:
+            meeting_id = _pick(sorted(self.platform.meetings_by_id), pick)
+            old = self.platform.meetings_by_id[meeting_id].fields
+            self.platform.update_meeting(meeting_id, replace(old, private=private))
+            self.model.platform_edit(meeting_id, replace(old, private=private))
+            return
+        event = self._pick_event(pick, True)
+        if event is None:
+            return
+        self.control.update_event(self.owner, event["id"],
+                                  sensitivity="private" if private else "normal")
+        meeting_id = self._meeting_of(event)
+        if meeting_id is not None:
+            known = self.model.provider_fields(meeting_id)
+            if known is None:
+                self.model.forget([meeting_id])
+            else:
+                self.model.provider_edit(meeting_id, replace(known, private=private))
 
     # -- faults ----------------------------------------------------------------------------------
     @rule(fault=st.sampled_from(["throttle", "error", "drop", "cursor"]),
@@ -603,6 +629,13 @@ class ConnectorMachine(RuleBasedStateMachine):
             assert record.digest == digest(meeting.fields)
             expected = meeting.fields if in_window(meeting.fields, self.now) else None
             assert record.fields == expected
+        for view in self._provider_events():
+            # A delegate without private access sees no topic, link or attendees of a private
+            # meeting in any view: privacy reached every event of it (the mocks redact those).
+            meeting_id = self._meeting_of(view)
+            meeting = meetings.get(meeting_id or "")
+            if meeting is not None and meeting.private and live(meeting.fields, self.now):
+                assert view["sensitivity"] == "private", (meeting_id, view)
         for event in events.values():
             meeting_id = meeting_id_from_link(event.join_url)
             if meeting_id and event.id in mine:
@@ -611,13 +644,16 @@ class ConnectorMachine(RuleBasedStateMachine):
         assert set(self.store.rows) <= set(meetings)
 
 
-def _world_view(event: dict[str, Any]) -> tuple[str, datetime, datetime]:
+def _world_view(event: dict[str, Any]) -> tuple[str, datetime, datetime, bool]:
+    """What the world holds of an event that sync is about: title, times, and whether a
+    delegate without private access sees only its time slot (every protocol's mock redacts
+    a private event for such a delegate)."""
     return (event["subject"], datetime.fromisoformat(event["start"]),
-            datetime.fromisoformat(event["end"]))
+            datetime.fromisoformat(event["end"]), event["sensitivity"] == "private")
 
 
-def _fields_view(fields: MeetingFields) -> tuple[str, datetime, datetime]:
-    return (fields.topic, fields.start, fields.end)
+def _fields_view(fields: MeetingFields) -> tuple[str, datetime, datetime, bool]:
+    return (fields.topic, fields.start, fields.end, fields.private)
 
 
 def _machine(kind: Kind, server: HubServer, control: ControlClient
@@ -783,5 +819,35 @@ def test_a_series_is_listed_and_its_changes_reported_as_the_series(
         changed = session.connector.changes(listing.cursor, bounds)
         assert [e.fields for e in changed.events if e.id == made.id] == [
             replace(series, topic="Renamed")]
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_privacy_flows_both_ways_through_each_connector(
+        kind: Kind, hub: HubServer, control: ControlClient) -> None:
+    """A private platform meeting makes a private event (what a delegate's calendar view
+    reads), an event the user marks private reads back private, and a meeting made public
+    again makes the event public."""
+    world = control.reset(42, secrets=True)
+    session = sign_in(world, kind, hub.ca_bundle)
+    try:
+        now = hub_now(control).replace(minute=0, second=0, microsecond=0)
+        bounds = (now, now + timedelta(days=LISTING_DAYS))
+        start = now + timedelta(days=1)
+        private = MeetingFields("Secret", "agenda", start, start + timedelta(hours=1),
+                                private=True)
+        made = session.connector.create(private, LINK + "m1", "calharness-m1")
+        assert made.fields == private
+        [view] = [e for e in control.events(session.user)
+                  if world_key(kind, made.id) == e["id"].replace("-", "")]
+        assert view["sensitivity"] == "private"
+        cursor = session.connector.changes(None, bounds).cursor
+        public = replace(private, private=False)
+        updated = session.connector.update(made.id, public, LINK + "m1", made.etag)
+        assert updated.fields == public
+        control.update_event(session.user, view["id"], sensitivity="private")
+        changed = session.connector.changes(cursor, bounds)
+        assert [e.fields for e in changed.events if e.id == made.id] == [private]
     finally:
         session.close()

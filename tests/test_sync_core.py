@@ -4,7 +4,7 @@ both sides converge with nothing lost, duplicated, or kept past its time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,8 +22,10 @@ from hypothesis.stateful import (
 from sync_model import ResolutionModel, check_round
 from sync_mutants import PLANNER_MUTANTS
 
+from harness.api.models import Meeting as ApiMeeting
 from harness.reference.mutants.core import Mutant, applied
 from harness.reference.mutants.sync import MUTANTS as SYNC_CATALOGUE
+from harness.reference.policy.privacy import assistant_view
 from harness.sync import (
     Changes,
     Meeting,
@@ -311,7 +313,7 @@ def test_content_stripped_in_a_failed_round_is_still_settled_next_round() -> Non
 topics = st.sampled_from(["Review", "Standup", "Planning", "1:1", "Retro"])
 offsets = st.integers(min_value=-6, max_value=24 * 40)  # hours from now
 faults = st.sampled_from(["throttle", "error", "lost-response", "cursor-gone"])
-parts = st.sampled_from(["all", "title", "time"])  # what an edit changes
+parts = st.sampled_from(["all", "title", "time", "privacy"])  # what an edit changes
 
 
 STATS = {"steps": 0, "faults": 0}  # what the soak run reports
@@ -354,20 +356,23 @@ class SyncMachine(RuleBasedStateMachine):
         return MeetingFields(topic, f"about {topic}", start, start + timedelta(hours=length))
 
     def _edited(self, old: MeetingFields, part: str, topic: str, hours: int) -> MeetingFields:
-        """An edit of the whole meeting, of its title only, or of its time only: one-field
-        edits on both sides are what the per-field merge is for."""
-        new = self._fields(topic, hours, 1)
+        """An edit of the whole meeting, of its title only, of its time only, or of its
+        privacy: one-field edits on both sides are what the per-field merge is for."""
+        new = replace(self._fields(topic, hours, 1), private=old.private)
         if part == "title":
             return replace(old, topic=new.topic, description=new.description)
         if part == "time":
             return replace(old, start=new.start, end=new.end)
+        if part == "privacy":
+            return replace(old, private=not old.private)
         return new
 
-    @rule(topic=topics, hours=offsets, length=st.integers(0, 3))
-    def schedule(self, topic: str, hours: int, length: int) -> None:
+    @rule(topic=topics, hours=offsets, length=st.integers(0, 3), private=st.booleans())
+    def schedule(self, topic: str, hours: int, length: int, private: bool) -> None:
         self.next_id += 1
         meeting_id = f"{self.prefix}{self.next_id}"
-        self._add_meeting(_meeting(meeting_id, self._fields(topic, hours, length)))
+        fields = replace(self._fields(topic, hours, length), private=private)
+        self._add_meeting(_meeting(meeting_id, fields))
 
     @precondition(lambda self: self._meetings())
     @rule(data=st.data(), topic=topics, hours=offsets, part=parts)
@@ -455,6 +460,26 @@ class SyncMachine(RuleBasedStateMachine):
         check_round(self.model, self.now, meetings, events)
         self.model.converged(self.now, {
             m: f for m, f in meetings.items() if live(f, self.now) and events[m] == [f]})
+        self._delegate_sees_nothing_private(self.model.agreed)
+
+    def _delegate_sees_nothing_private(self, meeting_ids: Collection[str]) -> None:
+        """A delegate without private access reads the owner's calendar (the reference's
+        calendar-as-delegate view: the provider's events through `assistant_view`): of a
+        private meeting's event it sees the time slot only — which holds only if privacy
+        reached the event."""
+        meetings = self._meetings()
+        for meeting_id in meeting_ids:
+            meeting = meetings.get(meeting_id)
+            if meeting is None or not meeting.private:
+                continue
+            events = self.provider.linked_events(meeting_id)
+            shown = assistant_view([ApiMeeting(
+                id=e.id, subject=e.fields.topic, start=e.fields.start, end=e.fields.end,
+                join_url=e.join_url, attendees=[meeting.organizer], private=e.fields.private)
+                for e in events], manage_private_events=False)
+            for view in shown:
+                assert view.subject is None and view.join_url is None and not view.attendees, (
+                    meeting_id, "a delegate sees a private meeting's", view)
 
     @invariant()
     def store_holds_only_meeting_linked_live_records(self) -> None:
@@ -473,6 +498,8 @@ class SyncMachine(RuleBasedStateMachine):
             self.engine.run_round(self.now)
             self._check_resolution()
         meetings = self._meetings()
+        self._delegate_sees_nothing_private(
+            [m for m, meeting in meetings.items() if live(meeting.fields, self.now)])
         records = self._records()
         for meeting_id, meeting in meetings.items():
             linked = self.provider.linked_events(meeting_id)

@@ -29,7 +29,8 @@ NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 USER = "host@contoso.test"
 DOCUMENTED = {"description", "organizer", "topic", "start", "end", "time_zone", "recurrence",
               "organizer_id"}
-BOOKKEEPING = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key", "due_at"}
+BOOKKEEPING = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key", "due_at",
+               "private"}
 
 
 def _store(url: str) -> Store:

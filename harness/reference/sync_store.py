@@ -41,15 +41,16 @@ def _aware(moment: datetime) -> datetime:
 def meeting_of(row: PlatformMeetingRow) -> Meeting:
     return Meeting(row.id, row.organizer, row.organizer_id,
                    MeetingFields(row.topic, row.description, _aware(row.start), _aware(row.end),
-                                 row.time_zone, row.recurrence),
-                   row.join_url, row.private)
+                                 row.time_zone, row.recurrence, row.private),
+                   row.join_url)
 
 
 def record_of(row: SyncRecordRow) -> Record:
     fields = None
     if row.topic is not None and row.start is not None and row.end is not None:
         fields = MeetingFields(row.topic, row.description or "", _aware(row.start),
-                               _aware(row.end), row.time_zone or "UTC", row.recurrence)
+                               _aware(row.end), row.time_zone or "UTC", row.recurrence,
+                               bool(row.private))
     return Record(row.meeting_id, row.digest, fields, row.organizer, row.organizer_id,
                   row.event_id, row.etag, row.pending_key,
                   _aware(row.due_at) if row.due_at is not None else None)
@@ -67,6 +68,7 @@ def record_values(record: Record) -> dict[str, object]:
             "time_zone": f.time_zone if f else None,
             "recurrence": f.recurrence if f else None,
             "organizer_id": record.organizer_id if f else None,
+            "private": f.private if f else None,
             "event_id": record.event_id, "etag": record.etag, "pending_key": record.pending_key,
             "due_at": record.due.astimezone(UTC) if record.due is not None else None}
 
@@ -89,6 +91,7 @@ class SqlPlatform:
             row.topic, row.description = fields.topic, fields.description
             row.start, row.end = fields.start.astimezone(UTC), fields.end.astimezone(UTC)
             row.time_zone, row.recurrence = fields.time_zone, fields.recurrence
+            row.private = fields.private
 
     def cancel_meeting(self, meeting_id: str) -> None:
         with self.store.session() as s:

@@ -49,6 +49,7 @@ MAX_PAGES = 100_000  # a delta round that never ends is the service's error, not
 # A calendarView delta expands a series into its occurrences and exceptions and never lists
 # the master, which carries the series: the connector reads each master they name once.
 _INSTANCE_TYPES = frozenset(("occurrence", "exception"))
+PRIVATE_SENSITIVITY = frozenset(("private", "confidential"))  # what hides it from delegates
 _WINDOWS_ZONES = {"UTC": "UTC", "W. Europe Standard Time": "Europe/Berlin",
                   "GMT Standard Time": "Europe/London",
                   "Eastern Standard Time": "America/New_York",
@@ -87,7 +88,8 @@ def event_from_graph(event: dict[str, Any]) -> RemoteEvent:
         except (ValueError, KeyError):
             recurrence = None
     fields = MeetingFields(get("subject") or "", description, _graph_time(event["start"]),
-                           _graph_time(event["end"]), tz, recurrence)
+                           _graph_time(event["end"]), tz, recurrence,
+                           get("sensitivity") in PRIVATE_SENSITIVITY)
     return RemoteEvent(event["id"], get("@odata.etag") or get("changeKey"), fields,
                        find_link(online.get("joinUrl"), location, body_link),
                        get("transactionId"))
@@ -105,6 +107,7 @@ def graph_body(fields: MeetingFields, join_url: str) -> dict[str, Any]:
                 "timeZone": tz},
         "location": {"displayName": join_url},
         "recurrence": None,
+        "sensitivity": "private" if fields.private else "normal",
     }
     if fields.recurrence:
         try:
