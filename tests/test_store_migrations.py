@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from harness.reference.migrations import config, current
 from harness.reference.store import Base, IntegrationRow, Store
 
-HEAD = "0005_sync_record_private"
+HEAD = "0004_member_office365_admin"
 
 
 def _shape(engine: Engine) -> dict[str, Any]:

@@ -29,8 +29,7 @@ NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 USER = "host@contoso.test"
 DOCUMENTED = {"description", "organizer", "topic", "start", "end", "time_zone", "recurrence",
               "organizer_id"}
-BOOKKEEPING = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key", "due_at",
-               "private"}
+BOOKKEEPING = {"user", "meeting_id", "digest", "event_id", "etag", "pending_key", "due_at"}
 
 
 def _store(url: str) -> Store:
@@ -307,3 +306,19 @@ def test_sync_state_machine_on_the_sql_store_soak(db_url: str) -> None:
     print(f"sync state machine on {db_url.partition(':')[0]}: {STATS['steps']} steps, "
           f"{STATS['faults']} faults survived, {machine.examples} examples")
     assert STATS["steps"] >= 10_000
+
+
+def test_a_records_privacy_comes_back_without_a_column_of_its_own(db_url: str) -> None:
+    """Privacy is merged per field like the rest, so a record needs the agreed flag; the
+    store keeps only the documented fields, and the digest of the agreed values tells it."""
+    from harness.sync.model import Record, digest
+
+    store = _store(db_url)
+    records = SqlRecordStore(store, USER)
+    for meeting_id, private in (("p1", True), ("p2", False)):
+        fields = replace(_fields("Secret"), private=private)
+        record = Record(meeting_id, digest(fields), fields, USER, "org-1", event_id=meeting_id,
+                        due=fields.end)
+        records.put(record)
+        assert records.records_for([meeting_id])[meeting_id] == record
+    store.engine.dispose()

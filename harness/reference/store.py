@@ -268,8 +268,6 @@ class SyncRecordRow(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     recurrence: Mapped[str | None] = mapped_column(Text, nullable=True)
     organizer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # Bookkeeping with the content: whether the agreed event is private (migration 0005).
-    private: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     event_id: Mapped[str | None] = mapped_column(String(400), nullable=True)
     etag: Mapped[str | None] = mapped_column(String(400), nullable=True)
     pending_key: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -11,6 +11,7 @@ moment the engine says so.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -22,7 +23,7 @@ from harness.reference.store import (
     Store,
     SyncRecordRow,
 )
-from harness.sync.model import Meeting, MeetingChanges, MeetingFields, Record
+from harness.sync.model import Meeting, MeetingChanges, MeetingFields, Record, digest
 
 CHUNK = 500  # ids per IN (...): well under every backend's bound on parameters
 
@@ -49,8 +50,12 @@ def record_of(row: SyncRecordRow) -> Record:
     fields = None
     if row.topic is not None and row.start is not None and row.end is not None:
         fields = MeetingFields(row.topic, row.description or "", _aware(row.start),
-                               _aware(row.end), row.time_zone or "UTC", row.recurrence,
-                               bool(row.private))
+                               _aware(row.end), row.time_zone or "UTC", row.recurrence)
+        # Whether the agreed event is private (the merge base of the flag) is not a column:
+        # the digest of the agreed values tells (a record's digest is always that of its
+        # fields), so the store keeps only the documented fields.
+        if digest(fields) != row.digest and digest(replace(fields, private=True)) == row.digest:
+            fields = replace(fields, private=True)
     return Record(row.meeting_id, row.digest, fields, row.organizer, row.organizer_id,
                   row.event_id, row.etag, row.pending_key,
                   _aware(row.due_at) if row.due_at is not None else None)
@@ -68,7 +73,6 @@ def record_values(record: Record) -> dict[str, object]:
             "time_zone": f.time_zone if f else None,
             "recurrence": f.recurrence if f else None,
             "organizer_id": record.organizer_id if f else None,
-            "private": f.private if f else None,
             "event_id": record.event_id, "etag": record.etag, "pending_key": record.pending_key,
             "due_at": record.due.astimezone(UTC) if record.due is not None else None}
 
