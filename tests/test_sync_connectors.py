@@ -64,7 +64,8 @@ KINDS: tuple[Kind, ...] = ("graph", "ews", "google")
 FAULT_PROVIDER = {"graph": "graph", "ews": "ews", "google": "google-calendar"}
 REAUTH_REASONS: dict[str, int] = {}
 LINK = "https://meet.calharness.test/j/"
-STATS = {"steps": 0, "faults": 0, "rounds": 0, "reauth": 0, "reauth_unasked": 0}
+STATS = {"steps": 0, "faults": 0, "rounds": 0, "reauth": 0, "reauth_unasked": 0,
+         "resolved": 0}
 
 
 # -- pure helpers --------------------------------------------------------------------------------
@@ -390,7 +391,9 @@ class ConnectorMachine(RuleBasedStateMachine):
             meeting_id = self._meeting_of(event)
             if meeting_id is not None:
                 events.setdefault(meeting_id, []).append(_world_view(event))
+        before = self.model.checked
         check_round(self.model, self.now, meetings, events, view=_fields_view)
+        STATS["resolved"] += self.model.checked - before
         self.model.converged(self.now, {
             m: f for m, f in meetings.items()
             if live(f, self.now) and events.get(m) == [_fields_view(f)]})
@@ -686,7 +689,7 @@ def test_sync_through_connectors_soak(hub: HubServer, control: ControlClient,
     Minutes long: runs only when asked for (`-m slow`)."""
     if "slow" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("soak: run with -m slow")
-    STATS.update(steps=0, faults=0, rounds=0, reauth=0, reauth_unasked=0)
+    STATS.update(steps=0, faults=0, rounds=0, reauth=0, reauth_unasked=0, resolved=0)
     per_kind: dict[str, int] = {}
     kinds = [k for k in KINDS if k in os.environ.get("SOAK_KINDS", ",".join(KINDS))]
     # Each selected connector gets its share of 10,000 steps: hypothesis ends an example
@@ -705,6 +708,7 @@ def test_sync_through_connectors_soak(hub: HubServer, control: ControlClient,
         per_kind[kind] = STATS["steps"] - before
     print(f"sync through connectors: {STATS['steps']} steps ({per_kind}), "
           f"{STATS['faults']} faults survived, {STATS['rounds']} sync rounds, "
+          f"{STATS['resolved']} resolutions held to the model, "
           f"{STATS['reauth']} re-authorizations ({STATS['reauth_unasked']} not after a "
           f"revocation: {REAUTH_REASONS})")
     assert STATS["steps"] >= 10_000 or "SOAK_EXAMPLES" in os.environ

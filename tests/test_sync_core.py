@@ -316,7 +316,7 @@ faults = st.sampled_from(["throttle", "error", "lost-response", "cursor-gone"])
 parts = st.sampled_from(["all", "title", "time", "privacy"])  # what an edit changes
 
 
-STATS = {"steps": 0, "faults": 0}  # what the soak run reports
+STATS = {"steps": 0, "faults": 0, "resolved": 0}  # what the soak run reports
 
 
 class SyncMachine(RuleBasedStateMachine):
@@ -457,7 +457,9 @@ class SyncMachine(RuleBasedStateMachine):
         meetings = {m: meeting.fields for m, meeting in self._meetings().items()}
         events = {m: [e.fields for e in self.provider.linked_events(m)]
                   for m in set(meetings) | set(self.model.agreed)}
+        before = self.model.checked
         check_round(self.model, self.now, meetings, events)
+        STATS["resolved"] += self.model.checked - before
         self.model.converged(self.now, {
             m: f for m, f in meetings.items() if live(f, self.now) and events[m] == [f]})
         self._delegate_sees_nothing_private(self.model.agreed)
@@ -543,9 +545,10 @@ def test_the_machine_kills_resolution_mutants(broken: Mutant) -> None:
 @pytest.mark.slow
 def test_sync_state_machine_soak() -> None:
     """At least 10,000 steps; prints how many ran and how many faults the core survived."""
-    STATS.update(steps=0, faults=0)
+    STATS.update(steps=0, faults=0, resolved=0)
     while STATS["steps"] < 10_000:  # batches: hypothesis may end an example early
         soak = settings(max_examples=150, stateful_step_count=50, deadline=None)
         run_state_machine_as_test(SyncMachine, settings=soak)
-    print(f"sync state machine: {STATS['steps']} steps, {STATS['faults']} faults survived")
+    print(f"sync state machine: {STATS['steps']} steps, {STATS['faults']} faults survived, "
+          f"{STATS['resolved']} resolutions held to the model")
     assert STATS["steps"] >= 10_000

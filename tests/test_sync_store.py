@@ -292,7 +292,7 @@ def test_sync_state_machine_on_the_sql_store(db_url: str) -> None:
 @pytest.mark.slow
 def test_sync_state_machine_on_the_sql_store_soak(db_url: str) -> None:
     """At least 10,000 steps on each backend; prints the steps and faults survived."""
-    STATS.update(steps=0, faults=0)
+    STATS.update(steps=0, faults=0, resolved=0)
     machine = _sql_machine(db_url)
     try:
         while STATS["steps"] < 10_000:  # batches: hypothesis may end an example early
@@ -304,7 +304,8 @@ def test_sync_state_machine_on_the_sql_store_soak(db_url: str) -> None:
         if store is not None:
             store.engine.dispose()
     print(f"sync state machine on {db_url.partition(':')[0]}: {STATS['steps']} steps, "
-          f"{STATS['faults']} faults survived, {machine.examples} examples")
+          f"{STATS['faults']} faults survived, {STATS['resolved']} resolutions held to the "
+          f"model, {machine.examples} examples")
     assert STATS["steps"] >= 10_000
 
 
