@@ -197,6 +197,7 @@ class GraphSyncConnector:
         removed: list[str] = []
         unlinked: list[str] = []
         masters: dict[str, None] = {}  # series masters named by instances, in order
+        unlinked_masters: dict[str, None] = {}
         last: dict[str, Any] = {}
 
         def fetch(page_url: str) -> dict[str, Any]:
@@ -205,14 +206,18 @@ class GraphSyncConnector:
         try:
             for page in read_ahead(fetch, url, lambda p: p.get("@odata.nextLink"), MAX_PAGES):
                 for item in drain(page.get("value")):
+                    linkable = may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
+                                        (item.get("location") or {}).get("displayName"),
+                                        (item.get("body") or {}).get("content"))
                     if "@removed" in item:
                         removed.append(item["id"])
                     elif item.get("type") in _INSTANCE_TYPES:
-                        if item.get("seriesMasterId"):
-                            masters[item["seriesMasterId"]] = None
-                    elif may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
-                                  (item.get("location") or {}).get("displayName"),
-                                  (item.get("body") or {}).get("content")):
+                        # An instance carries its master's link: only a linkable series is
+                        # read; the others are unlinked (read only if a record ties them).
+                        master = item.get("seriesMasterId")
+                        if master:
+                            (masters if linkable else unlinked_masters)[master] = None
+                    elif linkable:
                         events.append(event_from_graph(item))
                     else:
                         unlinked.append(item["id"])
@@ -223,6 +228,7 @@ class GraphSyncConnector:
         if not delta_link:
             raise Transient("a Graph delta round ended without a delta link")
         full = cursor is None
+        unlinked.extend(m for m in unlinked_masters if m not in masters)
         self._read_masters(masters, events, removed, unlinked)
         if not full:
             removed.extend(self._gone_unreported(events, removed + unlinked))
