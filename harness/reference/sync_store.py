@@ -11,6 +11,7 @@ moment the engine says so.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -22,7 +23,7 @@ from harness.reference.store import (
     Store,
     SyncRecordRow,
 )
-from harness.sync.model import Meeting, MeetingChanges, MeetingFields, Record
+from harness.sync.model import Meeting, MeetingChanges, MeetingFields, Record, digest
 
 CHUNK = 500  # ids per IN (...): well under every backend's bound on parameters
 
@@ -41,8 +42,8 @@ def _aware(moment: datetime) -> datetime:
 def meeting_of(row: PlatformMeetingRow) -> Meeting:
     return Meeting(row.id, row.organizer, row.organizer_id,
                    MeetingFields(row.topic, row.description, _aware(row.start), _aware(row.end),
-                                 row.time_zone, row.recurrence),
-                   row.join_url, row.private)
+                                 row.time_zone, row.recurrence, row.private),
+                   row.join_url)
 
 
 def record_of(row: SyncRecordRow) -> Record:
@@ -50,6 +51,11 @@ def record_of(row: SyncRecordRow) -> Record:
     if row.topic is not None and row.start is not None and row.end is not None:
         fields = MeetingFields(row.topic, row.description or "", _aware(row.start),
                                _aware(row.end), row.time_zone or "UTC", row.recurrence)
+        # Whether the agreed event is private (the merge base of the flag) is not a column:
+        # the digest of the agreed values tells (a record's digest is always that of its
+        # fields), so the store keeps only the documented fields.
+        if digest(fields) != row.digest and digest(replace(fields, private=True)) == row.digest:
+            fields = replace(fields, private=True)
     return Record(row.meeting_id, row.digest, fields, row.organizer, row.organizer_id,
                   row.event_id, row.etag, row.pending_key,
                   _aware(row.due_at) if row.due_at is not None else None)
@@ -89,6 +95,7 @@ class SqlPlatform:
             row.topic, row.description = fields.topic, fields.description
             row.start, row.end = fields.start.astimezone(UTC), fields.end.astimezone(UTC)
             row.time_zone, row.recurrence = fields.time_zone, fields.recurrence
+            row.private = fields.private
 
     def cancel_meeting(self, meeting_id: str) -> None:
         with self.store.session() as s:

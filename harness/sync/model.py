@@ -11,7 +11,10 @@ from datetime import datetime
 @dataclass(frozen=True, slots=True)
 class MeetingFields:
     """The fields that flow both ways, and exactly what the sanitized store keeps of an event
-    besides its organizer: topic, description, times and recurrence info (the documents' list)."""
+    besides its organizer: topic, description, times and recurrence info (the documents' list),
+    and whether the event is private — bookkeeping a delegate's view depends on: a meeting
+    marked private on either side is private on both (Outlook's sensitivity, Google's
+    visibility), so no view shows a delegate without private access its topic or link."""
 
     topic: str
     description: str
@@ -19,6 +22,7 @@ class MeetingFields:
     end: datetime
     time_zone: str = "UTC"
     recurrence: str | None = None  # one RFC 5545 RRULE line for a series; None for a single
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +34,10 @@ class Meeting:
     organizer_id: str
     fields: MeetingFields
     join_url: str
-    private: bool = False
+
+    @property
+    def private(self) -> bool:
+        return self.fields.private
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,8 @@ def digest(fields: MeetingFields) -> str:
     f = fields
     text = "\x1f".join((f.topic, f.description, f.start.isoformat(" "), f.end.isoformat(" "),
                         f.time_zone, str(f.recurrence)))  # isoformat(" ") is what str() gives
+    if f.private:  # only then: the digests stored before privacy was synced stay valid
+        text += "\x1fprivate"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

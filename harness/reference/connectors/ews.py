@@ -82,7 +82,7 @@ from harness.sync.rrule import WEEKDAYS, from_pattern, to_pattern
 
 T = TypeVar("T")
 FIELDS = ("subject", "body", "start", "end", "location", "uid", "recurrence", "changekey",
-          "_start_timezone")
+          "_start_timezone", "sensitivity")
 SYNC_PAGE = 512  # SyncFolderItems MaxChangesReturned
 # The provider hands exchangelib its token as valid for 300 s (what MSAL guarantees of a cached
 # token). Past that exchangelib takes every request's token for expired and opens a new session
@@ -180,7 +180,8 @@ def event_from_ews(item: Any) -> RemoteEvent:
         except (ValueError, KeyError, IndexError, TypeError):
             recurrence = None
     fields = MeetingFields(item.subject or "", description, _utc(item.start), _utc(item.end),
-                           tz, recurrence)
+                           tz, recurrence,
+                           str(item.sensitivity or "") in ("Private", "Confidential"))
     link = find_link(item.location, body_link)
     return RemoteEvent(item.id, item.changekey, fields, link, _key_of(item.uid, link))
 
@@ -277,7 +278,7 @@ class EwsSyncConnector:
             body=Body(compose_body(fields.description, join_url)),
             start=EWSDateTime.from_datetime(fields.start.astimezone(UTC)).astimezone(tz),
             end=EWSDateTime.from_datetime(fields.end.astimezone(UTC)).astimezone(tz),
-            location=join_url, **ids)
+            location=join_url, sensitivity="Private" if fields.private else "Normal", **ids)
         if fields.recurrence:
             try:
                 item.recurrence = recurrence_of(to_pattern(fields.recurrence, fields.start,
@@ -328,9 +329,9 @@ class EwsSyncConnector:
                etag: str | None) -> RemoteEvent:
         def update(account: Account) -> RemoteEvent:
             item = self._item(account, fields, join_url, id=event_id, changekey=etag)
-            names = ["subject", "body", "start", "end", "location"]
-            if fields.recurrence:
-                names.append("recurrence")
+            # Recurrence always: left out, a series the platform made a single meeting stayed
+            # a series (exchangelib deletes the field when the item has none).
+            names = ["subject", "body", "start", "end", "location", "recurrence", "sensitivity"]
             item.save(update_fields=names, send_meeting_invitations=SEND_TO_NONE)
             return RemoteEvent(item.id, item.changekey, fields, join_url, None)
         return self._run(update, write=True)

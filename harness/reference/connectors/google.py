@@ -79,7 +79,8 @@ def event_from_google(event: dict[str, Any]) -> RemoteEvent:
     rrule = next((line for line in event.get("recurrence") or ()
                   if line.upper().startswith("RRULE:")), None)
     fields = MeetingFields(event.get("summary") or "", description, _when(start),
-                           _when(event["end"]), zone_name(start.get("timeZone")), rrule)
+                           _when(event["end"]), zone_name(start.get("timeZone")), rrule,
+                           event.get("visibility") in ("private", "confidential"))
     private = (event.get("extendedProperties") or {}).get("private") or {}
     return RemoteEvent(event["id"], event.get("etag"), fields,
                        find_link(event.get("location"), body_link, video,
@@ -97,6 +98,7 @@ def google_body(fields: MeetingFields, join_url: str) -> dict[str, Any]:
         "start": {"dateTime": fields.start.astimezone(local).isoformat(), "timeZone": tz},
         "end": {"dateTime": fields.end.astimezone(local).isoformat(), "timeZone": tz},
         "recurrence": [fields.recurrence] if fields.recurrence else [],
+        "visibility": "private" if fields.private else "default",
     }
 
 

@@ -46,7 +46,10 @@ from harness.sync.model import Changes, MeetingFields, RemoteEvent
 from harness.sync.rrule import from_pattern, to_pattern, zone
 
 MAX_PAGES = 100_000  # a delta round that never ends is the service's error, not a loop of ours
-_SKIPPED_TYPES = frozenset(("occurrence", "exception"))  # the series master carries the series
+# A calendarView delta expands a series into its occurrences and exceptions and never lists
+# the master, which carries the series: the connector reads each master they name once.
+_INSTANCE_TYPES = frozenset(("occurrence", "exception"))
+PRIVATE_SENSITIVITY = frozenset(("private", "confidential"))  # what hides it from delegates
 _WINDOWS_ZONES = {"UTC": "UTC", "W. Europe Standard Time": "Europe/Berlin",
                   "GMT Standard Time": "Europe/London",
                   "Eastern Standard Time": "America/New_York",
@@ -85,7 +88,8 @@ def event_from_graph(event: dict[str, Any]) -> RemoteEvent:
         except (ValueError, KeyError):
             recurrence = None
     fields = MeetingFields(get("subject") or "", description, _graph_time(event["start"]),
-                           _graph_time(event["end"]), tz, recurrence)
+                           _graph_time(event["end"]), tz, recurrence,
+                           get("sensitivity") in PRIVATE_SENSITIVITY)
     return RemoteEvent(event["id"], get("@odata.etag") or get("changeKey"), fields,
                        find_link(online.get("joinUrl"), location, body_link),
                        get("transactionId"))
@@ -103,6 +107,7 @@ def graph_body(fields: MeetingFields, join_url: str) -> dict[str, Any]:
                 "timeZone": tz},
         "location": {"displayName": join_url},
         "recurrence": None,
+        "sensitivity": "private" if fields.private else "normal",
     }
     if fields.recurrence:
         try:
@@ -191,6 +196,8 @@ class GraphSyncConnector:
         events: list[RemoteEvent] = []
         removed: list[str] = []
         unlinked: list[str] = []
+        masters: dict[str, None] = {}  # series masters named by instances, in order
+        unlinked_masters: dict[str, None] = {}
         last: dict[str, Any] = {}
 
         def fetch(page_url: str) -> dict[str, Any]:
@@ -199,13 +206,18 @@ class GraphSyncConnector:
         try:
             for page in read_ahead(fetch, url, lambda p: p.get("@odata.nextLink"), MAX_PAGES):
                 for item in drain(page.get("value")):
+                    linkable = may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
+                                        (item.get("location") or {}).get("displayName"),
+                                        (item.get("body") or {}).get("content"))
                     if "@removed" in item:
                         removed.append(item["id"])
-                    elif item.get("type") in _SKIPPED_TYPES:
-                        continue
-                    elif may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
-                                  (item.get("location") or {}).get("displayName"),
-                                  (item.get("body") or {}).get("content")):
+                    elif item.get("type") in _INSTANCE_TYPES:
+                        # An instance carries its master's link: only a linkable series is
+                        # read; the others are unlinked (read only if a record ties them).
+                        master = item.get("seriesMasterId")
+                        if master:
+                            (masters if linkable else unlinked_masters)[master] = None
+                    elif linkable:
                         events.append(event_from_graph(item))
                     else:
                         unlinked.append(item["id"])
@@ -216,11 +228,35 @@ class GraphSyncConnector:
         if not delta_link:
             raise Transient("a Graph delta round ended without a delta link")
         full = cursor is None
+        unlinked.extend(m for m in unlinked_masters if m not in masters)
+        self._read_masters(masters, events, removed, unlinked)
         if not full:
             removed.extend(self._gone_unreported(events, removed + unlinked))
         self._unreported.clear()
         return Changes(events, removed, delta_link, full=full,
                        window=window if full else None, unlinked=unlinked)
+
+    def _read_masters(self, masters: dict[str, None], events: list[RemoteEvent],
+                      removed: list[str], unlinked: list[str]) -> None:
+        """The series whose instances the round reported, as their masters (the platform's
+        meeting is the series): a master gone since is a removal."""
+        seen = {e.id for e in events} | set(removed) | set(unlinked)
+        for master_id in masters:
+            if master_id in seen:
+                continue
+            try:
+                data = self._send("GET", f"{self.base}/events/{quote(master_id, safe='')}").json()
+            except NotFound:
+                removed.append(master_id)
+                continue
+            if data.get("isCancelled"):
+                removed.append(master_id)
+            elif may_link((data.get("onlineMeeting") or {}).get("joinUrl"),
+                          (data.get("location") or {}).get("displayName"),
+                          (data.get("body") or {}).get("content")):
+                events.append(event_from_graph(data))
+            else:
+                unlinked.append(master_id)
 
     def _gone_unreported(self, events: list[RemoteEvent], removed: list[str]) -> list[str]:
         reported = {e.id for e in events} | set(removed)
