@@ -10,7 +10,9 @@ long run prints these counters, and every check asserts its own comparison is cl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+import time
+from collections.abc import Callable, Mapping, Set
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 
@@ -46,3 +48,21 @@ class Agreement:
         return (f"\n{self.name} state machine: {self.steps} steps, {self.checks} view checks in "
                 f"{seconds:.0f} s: {self.lost} lost, {self.resurrected} resurrected, "
                 f"{self.wrong_answers} wrong answers")
+
+    def soak(self, run_once: Callable[[], None], quiet: Callable[[], AbstractContextManager[None]],
+             *, steps: int = 10_000, runs: int = 400) -> None:
+        """A long run: `run_once` (one random hypothesis run) until `steps` more steps were
+        taken, at most `runs` times, printing the progress through `quiet` (capsys.disabled)
+        and the counters at the end; then no view may have been wrong."""
+        began, start = time.monotonic(), self.steps
+        for _ in range(runs):
+            if self.steps - start >= steps:
+                break
+            run_once()
+            with quiet():
+                print(f"\n{self.steps - start} steps after {time.monotonic() - began:.0f} s",
+                      flush=True)
+        with quiet():
+            print(self.line(time.monotonic() - began))
+        assert self.steps - start >= steps, f"{self.steps - start} steps in {runs} runs"
+        assert self.lost == self.resurrected == self.wrong_answers == 0

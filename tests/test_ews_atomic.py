@@ -393,15 +393,5 @@ def test_concurrent_writes_long_run(server: HubServer, pytestconfig: pytest.Conf
     an unloaded hub needs far less than to reach it."""
     if "slow" not in (pytestconfig.getoption("markexpr") or ""):
         pytest.skip("a long run: pytest -m slow")
-    began, start = time.monotonic(), AGREEMENT.steps
-    for _ in range(400):
-        if AGREEMENT.steps - start >= 10_000:
-            break
-        _run(server, examples=20, steps=50, derandomize=False, pause=0.1)
-        with capsys.disabled():
-            print(f"\n{AGREEMENT.steps - start} steps after {time.monotonic() - began:.0f} s",
-                  flush=True)
-    with capsys.disabled():
-        print(AGREEMENT.line(time.monotonic() - began))
-    assert AGREEMENT.steps - start >= 10_000
-    assert AGREEMENT.lost == AGREEMENT.resurrected == AGREEMENT.wrong_answers == 0
+    AGREEMENT.soak(lambda: _run(server, examples=20, steps=50, derandomize=False, pause=0.1),
+              capsys.disabled, runs=400)

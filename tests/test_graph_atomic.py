@@ -498,20 +498,9 @@ def test_concurrent_writes_long_run(
     steps on fresh hubs; only with `-m slow`. Bounded: at most 400 runs."""
     if "slow" not in (pytestconfig.getoption("markexpr") or ""):
         pytest.skip("a long run: pytest -m slow")
-    began, start = time.monotonic(), IN_PROCESS.steps
-    for _ in range(400):
-        if IN_PROCESS.steps - start >= 10_000:
-            break
-        _run(
-            GraphRoute(Hub.seeded(16, "https://graph.test")),
-            examples=20,
-            steps=50,
-            derandomize=False,
-        )
-    steps = IN_PROCESS.steps - start
-    with capsys.disabled():
-        print(IN_PROCESS.line(time.monotonic() - began))
-    assert steps >= 10_000
+    IN_PROCESS.soak(lambda: _run(GraphRoute(Hub.seeded(16, "https://graph.test")),
+                                 examples=20, steps=50, derandomize=False),
+                    capsys.disabled, runs=400)
 
 
 # -- the state machine through real HTTP: events and contacts ----------------------------------
@@ -688,15 +677,5 @@ def test_over_http_concurrent_writes_long_run(server: HubServer, pytestconfig: p
     The held bodies wait 0.1 s, which an unloaded hub needs far less than to reach it."""
     if "slow" not in (pytestconfig.getoption("markexpr") or ""):
         pytest.skip("a long run: pytest -m slow")
-    began, start = time.monotonic(), OVER_HTTP.steps
-    for _ in range(400):
-        if OVER_HTTP.steps - start >= 10_000:
-            break
-        _run_http(server, examples=20, steps=50, derandomize=False, pause=0.1)
-        with capsys.disabled():
-            print(f"\n{OVER_HTTP.steps - start} steps after {time.monotonic() - began:.0f} s",
-                  flush=True)
-    with capsys.disabled():
-        print(OVER_HTTP.line(time.monotonic() - began))
-    assert OVER_HTTP.steps - start >= 10_000
-    assert OVER_HTTP.lost == OVER_HTTP.resurrected == OVER_HTTP.wrong_answers == 0
+    OVER_HTTP.soak(lambda: _run_http(server, examples=20, steps=50, derandomize=False, pause=0.1),
+              capsys.disabled, runs=400)
