@@ -334,6 +334,7 @@ BODY_MODELS: dict[str, type[BaseModel]] = {
     "/microsoft/tenants/{tenant}/admin-consent": AdminConsentIn,
     "/microsoft/tenants/{tenant}/apps/{client_id}/roles": RolesIn,
     "/mailboxes/{owner}/events": EventIn,
+    "/mailboxes/{owner}/calendars/{calendar_id}/events": EventIn,
     "/mailboxes/{owner}/events/{event_id}": EventPatch,
     "/microsoft/graph/limits": GraphLimitsIn,
     "/mailboxes/{owner}/calendar/permissions/{delegate}": PermissionIn,

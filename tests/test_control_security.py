@@ -363,9 +363,10 @@ def _path_params(hub: Hub) -> dict[str, str]:
     app = next(a for a in tenant.apps.values() if a.client_secret)
     google = next(u for d in hub.world.google_domains.values() for u in d.users.values())
     event = next(iter(user.mailbox.default_calendar.events))
+    second = next(c for c in user.mailbox.calendars.values() if not c.is_default)
     return {"upn": user.upn, "tenant": "fabrikam", "client_id": app.client_id,
             "owner": user.upn, "event_id": event.id, "delegate": google.email,
-            "email": google.email, "fault_id": "fault-1"}
+            "email": google.email, "fault_id": "fault-1", "calendar_id": second.id}
 
 
 def _control_routes(hub: Hub) -> list[tuple[str, list[str]]]:

@@ -116,12 +116,13 @@ def test_find_folder_applies_restrictions_on_folder_fields(hub: Hub) -> None:  #
     every = names(Q())
     assert {"Inbox", "Sent Items", "Calendar", "Contacts", "Tasks"} <= set(every)
     assert names(Q(name="Inbox")) == ["Inbox"]
-    assert names(Q(folder_class="IPF.Appointment")) == ["Calendar"]
+    # the default calendar and the mailbox's second one (seeded beside it)
+    assert names(Q(folder_class="IPF.Appointment")) == ["Calendar", "Team"]
     assert names(Q(folder_class="IPF.Contact") | Q(folder_class="IPF.Task")) == [
         "Contacts", "Tasks"]
     assert names(Q(name__startswith="Sent")) == ["Sent Items"]
     assert names(~Q(folder_class="IPF.Note")) == sorted(
-        n for n in every if n in ("Calendar", "Contacts", "Tasks", "Notes", "Journal"))
+        n for n in every if n in ("Calendar", "Team", "Contacts", "Tasks", "Notes", "Journal"))
     assert names(Q(name="No such folder")) == []
     assert names(Q(name="Inbox"), depth=DEEP) == ["Inbox"]
 

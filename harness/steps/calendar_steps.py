@@ -203,6 +203,7 @@ def second_not_read(calharness_ctx: ScenarioContext, never_or_not: str) -> None:
 
 
 @then("the provider was asked for the second calendar's events")
+@checks("PERM-01")
 def second_read(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     reads = _reads_of(ctx, _hub_calendars(ctx)["second"]["id"], ctx.audit_start)
