@@ -35,6 +35,8 @@ Feature: Sync Zoom Meetings from calendars: the meeting list reads the calendars
     When the user tries to sync a calendar they do not have
     Then the pick is refused as an unknown calendar
     And the second calendar is checked
+    When the user deletes "Second calendar offsite" from their meeting list
+    Then the second calendar no longer holds "Second calendar offsite"
 
     Examples:
       | calendar                 |

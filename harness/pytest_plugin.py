@@ -301,12 +301,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         1 for item in items if isinstance(item.parent, FeatureFile))
 
 
+def example_row(item: pytest.Item) -> dict[str, str] | None:
+    """The Examples row an outline's item runs (pytest-bdd's parameter), None for a scenario."""
+    callspec = getattr(item, "callspec", None)
+    row = callspec.params.get("_pytest_bdd_example") if callspec is not None else None
+    return row if isinstance(row, dict) else None
+
+
 def example_needs(item: pytest.Item) -> list[str]:
     """The services an outline's Examples row names (SERVICE_PHRASES): the Google row of an
     outline over Graph, EWS and Google needs Google."""
-    callspec = getattr(item, "callspec", None)
-    row = callspec.params.get("_pytest_bdd_example") if callspec is not None else None
-    if not isinstance(row, dict):
+    row = example_row(item)
+    if row is None:
         return []
     return [SERVICE_PHRASES[v.strip().lower()] for v in row.values()
             if isinstance(v, str) and v.strip().lower() in SERVICE_PHRASES]
@@ -553,10 +559,9 @@ def _unstarted_result(item: pytest.Item, report: pytest.TestReport) -> ScenarioR
         error = f"not claimed by the implementation: {', '.join(item.stash[NOT_CLAIMED_KEY])}"
     if template is not None:
         feature = template.feature
-        callspec = getattr(item, "callspec", None)
-        row = callspec.params.get("_pytest_bdd_example") if callspec is not None else None
+        row = example_row(item)
         # An outline's row is reported under its own name ("… to Google"), not the template's.
-        scenario = template.render(row) if isinstance(row, dict) else template
+        scenario = template.render(row) if row is not None else template
         record = ScenarioRecord.begin(feature, scenario)
         return record.finish(status, error)
     return ScenarioResult(feature_name=item.path.stem, feature_file=str(item.path),

@@ -208,3 +208,23 @@ def second_read(calharness_ctx: ScenarioContext) -> None:
     ctx = calharness_ctx
     reads = _reads_of(ctx, _hub_calendars(ctx)["second"]["id"], ctx.audit_start)
     assert reads, "the provider's audit shows no read of the second calendar"
+
+
+@when(parsers.parse('the user deletes "{subject}" from their meeting list'))
+def user_deletes_listed(calharness_ctx: ScenarioContext, subject: str) -> None:
+    """A meeting of a picked calendar other than the default one is acted on where it lives
+    (Google names events per calendar: the integration must not look for it in the primary)."""
+    ctx = calharness_ctx
+    listed = [m for m in ctx.driver.list_meetings(_user(ctx), *_window()) if m.subject == subject]
+    assert len(listed) == 1, f"{subject!r} is listed {len(listed)} times"
+    ctx.driver.delete_meeting(_user(ctx), listed[0].id)
+
+
+@then(parsers.parse('the second calendar no longer holds "{subject}"'))
+@checks("PERM-01")
+def second_lacks(calharness_ctx: ScenarioContext, subject: str) -> None:
+    ctx = calharness_ctx
+    events = ctx.control.calendar_events(_user(ctx), _hub_calendars(ctx)["second"]["id"],
+                                         *_window())
+    left = [e for e in events if e["subject"] == subject and e.get("status") != "cancelled"]
+    assert not left, f"{subject!r} is still on the second calendar at the provider: {left}"

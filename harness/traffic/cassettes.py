@@ -8,6 +8,7 @@ every request (dates, request ids, telemetry) get a fixed value; bodies are stor
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -30,6 +31,19 @@ VOLATILE_HEADERS = frozenset({
 DROPPED_HEADERS = frozenset({"content-encoding", "transfer-encoding", "connection",
                              "keep-alive", "proxy-connection"})
 VOLATILE = "<volatile>"
+
+
+# The answer properties that carry paging and sync cursors (compared by presence, mapped on
+# replay): Graph's next and delta links, Google's page and sync tokens.
+PAGING_KEYS = ("@odata.nextLink", "@odata.deltaLink", "nextPageToken", "nextSyncToken")
+
+
+def json_or_none(text: str | None) -> Any:
+    """A recorded or answered body as JSON, None when it is empty or not JSON."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 class CassetteError(ValueError):

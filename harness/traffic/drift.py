@@ -11,7 +11,6 @@ nextLink means "the next page", not that string) and reports what it mapped.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, is_dataclass
@@ -19,10 +18,9 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from harness.traffic.cassettes import Exchange
+from harness.traffic.cassettes import PAGING_KEYS, Exchange
+from harness.traffic.cassettes import json_or_none as _json
 
-PAGING_KEYS = frozenset({"@odata.nextLink", "@odata.deltaLink", "nextPageToken",
-                         "nextSyncToken"})
 COMPARED_HEADERS = ("retry-after",)
 
 
@@ -107,15 +105,6 @@ def _leaf(path: str) -> str:
 
 def _parent(path: str) -> str:
     return path[:len(path) - len(_leaf(path))].rstrip(".")
-
-
-def _json(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def error_codes(body: Any) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from harness.traffic.cassettes import Exchange
+from harness.traffic.cassettes import Exchange, json_or_none
 
 GRAPH_HOST = "graph.microsoft.com"
 EWS_HOST = "outlook.office365.com"
@@ -33,6 +33,9 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
                   r"[0-9a-fA-F]{12}$")
 
 # Graph collections whose next segment is an item id, and segments that are never an id there.
+# Path segments of Calendar v3 that name an action, not an item (`events/quickAdd`,
+# `events/watch`, `calendarList/watch`).
+_GOOGLE_ACTIONS = frozenset({"quickAdd", "import", "watch", "instances"})
 GRAPH_COLLECTIONS = frozenset({"events", "calendars", "contacts", "contactfolders", "mailfolders",
                                "messages", "childfolders", "instances", "attachments",
                                "calendargroups"})
@@ -74,11 +77,12 @@ def slots(host: str, path: str) -> list[Slot]:
     elif host == "www.googleapis.com" and path.startswith("/calendar/v3/"):
         for i in range(3, len(segments) - 1):
             name, value = segments[i], unquote(segments[i + 1])
-            if name in ("calendars", "calendarList") and value and value != "primary":
+            if name in ("calendars", "calendarList") and value and value != "primary" \
+                    and value not in _GOOGLE_ACTIONS:
                 kind = "user" if EMAIL.fullmatch(value) and not value.endswith(
                     ".calendar.google.com") else "item"
                 out.append(Slot(i + 1, kind, "calendars", value))
-            elif name == "events" and value and value != "quickAdd" and value != "import":
+            elif name == "events" and value and value not in _GOOGLE_ACTIONS:
                 out.append(Slot(i + 1, "item", "events", value))
     elif host == "people.googleapis.com" and len(segments) > 3 and segments[2] == "people":
         value, suffix = _split(segments[3])
@@ -166,13 +170,6 @@ def provider_of(host: str) -> str | None:
     return None
 
 
-def _body_json(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
 def scan(exchanges: list[Exchange]) -> Principals:
     found = Principals()
     for exchange in exchanges:
@@ -194,7 +191,7 @@ def scan(exchanges: list[Exchange]) -> Principals:
                 found.add(provider, slot.value)
         if host == "www.googleapis.com" and "/calendars/primary" in path:
             found.add(provider, me=True)
-        body = _body_json(exchange.response_body)
+        body = json_or_none(exchange.response_body)
         if isinstance(body, dict) and 200 <= exchange.status < 300 and exchange.method == "GET":
             if host == GRAPH_HOST and re.fullmatch(r"/v1\.0/(me|users/[^/]+)", path):
                 who = found.add(provider, me=True) if segments[2].lower() == "me" else \

@@ -35,7 +35,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from harness.traffic.cassettes import Exchange
+from harness.traffic.cassettes import PAGING_KEYS, Exchange
+from harness.traffic.cassettes import json_or_none as _json
 from harness.traffic.identities import (
     EMAIL,
     EWS_HOST,
@@ -51,7 +52,6 @@ from harness.traffic.identities import (
 )
 from harness.traffic.redact import MARK
 
-PAGING_KEYS = ("@odata.nextLink", "@odata.deltaLink", "nextPageToken", "nextSyncToken")
 _IDENTITY_HOSTS = ("login.microsoftonline.com", "accounts.google.com", "oauth2.googleapis.com")
 _CREDENTIAL_FIELDS = re.compile(r"(?:^|&)(client_secret|code|password|refresh_token|assertion|"
                                 r"client_assertion|code_verifier)=")
@@ -317,7 +317,8 @@ class MockReplayer:
     @staticmethod
     def _creations(host: str, slot: Slot, recorded: dict[str, Any] | None
                    ) -> list[dict[str, Any]]:
-        start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+        # a fixed day ahead, not the wall clock: the replay's stand-ins are the same each run
+        start = datetime(2030, 1, 7, 9, tzinfo=UTC)
         end = start + timedelta(minutes=30)
         if host == GRAPH_HOST and slot.collection == "events":
             minimal: dict[str, Any] = {
@@ -454,8 +455,3 @@ def _xml_ids(text: str) -> list[tuple[str, str]]:
             for name, value in _XML_ATTR.findall(attrs)]
 
 
-def _json(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None

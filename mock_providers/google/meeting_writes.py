@@ -22,7 +22,9 @@ from mock_providers.google.event_body import EventChanges, apply_event_changes
 from mock_providers.world import Calendar, Event, GoogleUser, World, meetings
 from mock_providers.world.series import bump
 
-_ORGANIZER_ONLY = ("guestsCanInviteOthers", "guestsCanModify", "guestsCanSeeOtherGuests")
+# Google's defaults: an attendee who sends one explicitly changes nothing.
+_ORGANIZER_ONLY = {"guestsCanInviteOthers": True, "guestsCanModify": False,
+                   "guestsCanSeeOtherGuests": True}
 
 
 def organizer_of(world: World, calendar: Calendar) -> GoogleUser | None:
@@ -57,8 +59,8 @@ def write_copy(world: World, calendar: Calendar, attendee: GoogleUser, event: Ev
                changes: EventChanges) -> None:
     """An attendee's write to their copy (see the module's docstring)."""
     stored = event.extra.get("google") or {}
-    for name in _ORGANIZER_ONLY:
-        if name in changes.google and changes.google[name] != stored.get(name):
+    for name, default in _ORGANIZER_ONLY.items():
+        if name in changes.google and changes.google[name] != stored.get(name, default):
             raise GoogleError(403, "Shared properties can only be changed by the organizer "
                               "of the event.", reason="forbiddenForNonOrganizer",
                               domain="calendar")
@@ -74,14 +76,16 @@ def write_copy(world: World, calendar: Calendar, attendee: GoogleUser, event: Ev
     if answer in meetings.RESPONSES:
         meetings.respond(world, attendee, event, answer)  # type: ignore[arg-type]
         return
-    if answer == "none":  # back to needsAction: Google keeps it, the organizer sees it
+    if answer == "none":  # back to needsAction: Google keeps it, every copy shows it
         found = meetings.organizer_event(world, event)
-        for target in [event] + ([found[2]] if found else []):
+        others = [] if found is None else [(found[1], found[2])] + [
+            (c, e) for _, c, e in meetings.copies(world, found[2]) if e is not event]
+        for target_calendar, target in [(calendar, event), *others]:
             for person in target.attendees:
                 if person.email.lower() == attendee.email.lower():
                     person.response = "none"
-        if found is not None:
-            bump(world, found[1], found[2])
+            if target is not event:
+                bump(world, target_calendar, target)
     bump(world, calendar, event)
 
 

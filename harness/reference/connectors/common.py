@@ -133,6 +133,10 @@ def read_ahead_items(items: Iterable[T], depth: int) -> Iterator[T]:
             queue.put((True, _DONE))
         except BaseException as exc:  # handed to the caller, raised there
             queue.put((False, exc))
+        finally:  # the library's paging generator is closed here, on its own thread
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = Thread(target=produce, name="calharness-read-ahead-items", daemon=True)
     worker.start()

@@ -206,12 +206,13 @@ class GraphSyncConnector:
         try:
             for page in read_ahead(fetch, url, lambda p: p.get("@odata.nextLink"), MAX_PAGES):
                 for item in drain(page.get("value")):
+                    if "@removed" in item:
+                        removed.append(item["id"])
+                        continue
                     linkable = may_link((item.get("onlineMeeting") or {}).get("joinUrl"),
                                         (item.get("location") or {}).get("displayName"),
                                         (item.get("body") or {}).get("content"))
-                    if "@removed" in item:
-                        removed.append(item["id"])
-                    elif item.get("type") in _INSTANCE_TYPES:
+                    if item.get("type") in _INSTANCE_TYPES:
                         # An instance carries its master's link: only a linkable series is
                         # read; the others are unlinked (read only if a record ties them).
                         master = item.get("seriesMasterId")

@@ -217,6 +217,14 @@ class GoogleProvider(Provider):
                 return sorted(out, key=lambda c: not c.is_default)
         raise ProviderError(200, "EndlessList", "the calendar list did not end")
 
+    @staticmethod
+    def _event_ref(provider_id: str) -> tuple[str, str]:
+        """(calendarId, eventId) of a meeting id: an event of another calendar than the primary
+        one is named `<calendarId>/<eventId>` (an event id is base32hex and a calendar id an
+        address, neither holds a '/'), so answering, moving or deleting it reaches its calendar."""
+        calendar, _, event = provider_id.rpartition("/")
+        return calendar or "primary", event
+
     def read_events(self, creds: Credentials, calendar_id: str | None,
                     window: tuple[datetime, datetime]) -> list[MeetingData]:
         events = self._service("calendar", creds).events()
@@ -229,8 +237,12 @@ class GoogleProvider(Provider):
             if page_token:
                 kwargs["pageToken"] = page_token
             page = self._execute(creds, events.list(**kwargs))
-            out.extend(meeting_from_google(item) for item in page.get("items", [])
-                       if item.get("status") != "cancelled")
+            found = [meeting_from_google(item) for item in page.get("items", [])
+                     if item.get("status") != "cancelled"]
+            if calendar_id and calendar_id.lower() not in ("primary", self.user.lower()):
+                for meeting in found:
+                    meeting.provider_id = f"{calendar_id}/{meeting.provider_id}"
+            out.extend(found)
             page_token = page.get("nextPageToken")
             if not page_token:
                 return out
@@ -274,15 +286,19 @@ class GoogleProvider(Provider):
             if value is not None:
                 body[name] = {"dateTime": value.astimezone(UTC).isoformat()}
         events = self._service("calendar", creds).events()
-        return meeting_from_google(self._execute(creds, events.patch(
-            calendarId="primary", eventId=provider_id, body=body)))
+        calendar_id, event_id = self._event_ref(provider_id)
+        updated = meeting_from_google(self._execute(creds, events.patch(
+            calendarId=calendar_id, eventId=event_id, body=body)))
+        updated.provider_id = provider_id
+        return updated
 
     def respond_event(self, creds: Credentials, provider_id: str,
                       response: MeetingResponse) -> None:
         """Google has no answer operation: the attendee patches their own `responseStatus` in
         the event's attendee list (the list is replaced whole, so it is read first)."""
         events = self._service("calendar", creds).events()
-        event = self._execute(creds, events.get(calendarId="primary", eventId=provider_id))
+        calendar_id, event_id = self._event_ref(provider_id)
+        event = self._execute(creds, events.get(calendarId=calendar_id, eventId=event_id))
         attendees = [dict(a) for a in event.get("attendees") or []]
         mine = [a for a in attendees if a.get("self")
                 or (a.get("email") or "").lower() == self.user.lower()]
@@ -294,12 +310,13 @@ class GoogleProvider(Provider):
             if response.comment:
                 attendee["comment"] = response.comment
         self._execute(creds, events.patch(
-            calendarId="primary", eventId=provider_id, body={"attendees": attendees},
+            calendarId=calendar_id, eventId=event_id, body={"attendees": attendees},
             sendUpdates="all" if response.send_response else "none"))
 
     def delete_event(self, creds: Credentials, provider_id: str) -> None:
         events = self._service("calendar", creds).events()
-        self._execute(creds, events.delete(calendarId="primary", eventId=provider_id))
+        calendar_id, event_id = self._event_ref(provider_id)
+        self._execute(creds, events.delete(calendarId=calendar_id, eventId=event_id))
 
     def list_contacts(self, creds: Credentials) -> list[ContactData]:
         people = self._service("people", creds).people()

@@ -69,12 +69,14 @@ def check_content(child: etree._Element) -> None:
     """Exchange's schema for the element's content: no child elements in simple content, only
     t:String in a list of strings."""
     name = local(child)
-    if name in _SIMPLE and len(child):
+    if name in _SIMPLE and any(isinstance(c.tag, str) for c in child):  # comments are fine
         raise schema_error(f"The element '{name}' cannot contain child elements because "
                            "the parent element's content model is text only.")
     if name in _STRING_LISTS:
         for item in child:
-            if not isinstance(item.tag, str) or item.tag != t("String") or len(item):
+            if not isinstance(item.tag, str):
+                continue  # a comment or processing instruction: not content
+            if item.tag != t("String") or any(isinstance(c.tag, str) for c in item):
                 raise schema_error(f"The element '{name}' has invalid content; List of "
                                    "possible elements expected: 'String' (text only).")
 
