@@ -126,6 +126,17 @@ def test_one_variant_per_part_fails_its_scenario_and_nothing_it_does_not_break(
     _check_full(tmp_path, result, FULL_RUN)
 
 
+def test_one_variant_per_part_is_killed_by_its_parts_scenario_and_attributed(
+        tmp_path: Path) -> None:
+    """One variant per part over the scenarios of the requirements it names (the reference
+    first, over the same selection): every part's scenario fails against a variant in the
+    default run; the other variants of each part run with `-m slow` (CI's 15 minutes)."""
+    result = _prove(tmp_path, FULL_RUN, sample=0)
+    _check_attributed(result, FULL_RUN)
+    _check_scenarios(tmp_path, result, FULL_RUN)
+
+
+@pytest.mark.slow
 def test_every_variant_is_killed_by_its_parts_scenario_and_attributed(tmp_path: Path) -> None:
     """Each variant over the scenarios of the requirements it names (the reference first, over
     the same selection)."""
