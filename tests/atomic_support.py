@@ -15,6 +15,16 @@ from collections.abc import Callable, Mapping, Set
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from hypothesis import HealthCheck, settings
+
+
+def machine_settings(examples: int, steps: int, derandomize: bool) -> settings:
+    """The hypothesis settings every concurrency machine runs under (no deadline: a step waits
+    on real HTTP and held requests)."""
+    return settings(max_examples=examples, stateful_step_count=steps, deadline=None,
+                    derandomize=derandomize, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
 
 @dataclass
 class Agreement:

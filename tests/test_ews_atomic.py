@@ -24,8 +24,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from atomic_support import Agreement
-from hypothesis import HealthCheck, settings
+from atomic_support import Agreement, machine_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from hypothesis.stateful import run_state_machine_as_test as run_machine
@@ -373,10 +372,8 @@ def machine(server: HubServer, pause: float = PAUSE) -> type[RuleBasedStateMachi
 
 def _run(server: HubServer, examples: int, steps: int, derandomize: bool = True,
          pause: float = PAUSE) -> None:
-    run_machine(machine(server, pause), settings=settings(
-        max_examples=examples, stateful_step_count=steps, deadline=None,
-        derandomize=derandomize, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_machine(machine(server, pause),
+                settings=machine_settings(examples, steps, derandomize))
 
 
 def test_concurrent_writes_keep_world_find_and_sync_in_agreement(server: HubServer) -> None:

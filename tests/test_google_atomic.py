@@ -20,9 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from atomic_support import Agreement
+from atomic_support import Agreement, machine_settings
 from google_support import RawConnection, access_token, request, users_of
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from hypothesis.stateful import run_state_machine_as_test as run_machine
@@ -301,10 +300,8 @@ def machine(server: HubServer, token: str, owner: GoogleUser, pause: float = PAU
 
 def _run(server: HubServer, token: str, owner: GoogleUser, examples: int, steps: int,
          derandomize: bool = True, pause: float = PAUSE) -> None:
-    run_machine(machine(server, token, owner, pause), settings=settings(
-        max_examples=examples, stateful_step_count=steps, deadline=None,
-        derandomize=derandomize, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_machine(machine(server, token, owner, pause),
+                settings=machine_settings(examples, steps, derandomize))
 
 
 def test_concurrent_writes_keep_world_list_and_sync_in_agreement(

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from atomic_support import Agreement
+from atomic_support import Agreement, machine_settings
 from google_support import RawConnection
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -656,10 +656,8 @@ def http_machine(server: HubServer, pause: float = PAUSE) -> type[RuleBasedState
 
 def _run_http(server: HubServer, examples: int, steps: int, derandomize: bool = True,
               pause: float = PAUSE) -> None:
-    run_machine(http_machine(server, pause), settings=settings(
-        max_examples=examples, stateful_step_count=steps, deadline=None,
-        derandomize=derandomize, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_machine(http_machine(server, pause),
+                settings=machine_settings(examples, steps, derandomize))
 
 
 def test_over_http_concurrent_writes_keep_world_list_and_delta_in_agreement(
